@@ -1,0 +1,478 @@
+/**
+ * The primitive registry: one definition per primitive, holding its attribute
+ * schema (used by the printer and parser) and its shape/dtype rule. Everything
+ * else a primitive means (evaluation, JVP, transpose, batching, lowering) lives in
+ * one table per interpretation, keyed by the same names.
+ */
+import { type AbstractValue, type DType, formatType, isDType, sizeOf } from "./dtype.js";
+import { ShapeError } from "./errors.js";
+import type { Graph } from "./graph.js";
+
+export const UNARY_OPS = [
+  "neg", "abs", "sign", "exp", "log", "sin", "cos", "tanh", "logistic",
+  "sqrt", "rsqrt", "erf", "floor", "ceil", "round", "not",
+] as const;
+export const BINARY_OPS = ["add", "sub", "mul", "div", "pow", "max", "min", "and", "or"] as const;
+export const COMPARE_OPS = ["eq", "ne", "lt", "le", "gt", "ge"] as const;
+export const REDUCE_OPS = ["reduce_sum", "reduce_max", "reduce_min"] as const;
+
+export type UnaryOp = (typeof UNARY_OPS)[number];
+export type BinaryOp = (typeof BINARY_OPS)[number];
+export type CompareOp = (typeof COMPARE_OPS)[number];
+export type ReduceOp = (typeof REDUCE_OPS)[number];
+
+type NoParams = Record<string, never>;
+
+/** The parameters of each primitive; a rule for one cannot read another's. */
+export type PrimitiveParams = { [K in UnaryOp | BinaryOp | CompareOp]: NoParams } & {
+  [K in ReduceOp]: { axes: number[] };
+} & {
+  select: NoParams;
+  cast: { dtype: DType };
+  iota: { shape: number[]; dim: number; dtype: DType };
+  /** `value` holds one element (a splat) or every element, row-major. */
+  constant: { value: number[]; shape: number[]; dtype: DType };
+  broadcast_in_dim: { shape: number[]; dims: number[] };
+  reshape: { shape: number[] };
+  transpose: { perm: number[] };
+  slice: { start: number[]; limit: number[]; strides: number[] };
+  pad: { low: number[]; high: number[]; value: number };
+  concatenate: { axis: number };
+  argmax: { axis: number };
+  dot_general: { lhs_contract: number[]; rhs_contract: number[]; lhs_batch: number[]; rhs_batch: number[] };
+  gather: { axis: number };
+  scatter_add: { axis: number };
+  top_k: { k: number };
+  cumsum: { axis: number; reverse: boolean };
+  /** jit as a primitive: runs a traced graph. */
+  jit: { callee: Graph };
+};
+
+export type Primitive = keyof PrimitiveParams;
+
+/** How an attribute is written in IR text. */
+export type ParamKind = "int" | "ints" | "number" | "numbers" | "bool" | "dtype" | "string" | "graph";
+
+export interface PrimitiveDef<P extends Primitive = Primitive> {
+  readonly name: P;
+  /** Number of operands, or "variadic". */
+  readonly arity: number | "variadic";
+  /** Attribute names and kinds in the order they print. */
+  readonly params: { readonly [K in keyof PrimitiveParams[P]]-?: ParamKind };
+  /** Output types from operand types; throws ShapeError naming what is wrong. */
+  readonly rule: (inputs: AbstractValue[], params: PrimitiveParams[P]) => AbstractValue[];
+}
+
+const registry = new Map<string, PrimitiveDef>();
+
+function define<P extends Primitive>(def: PrimitiveDef<P>): void {
+  registry.set(def.name, def as unknown as PrimitiveDef);
+}
+
+export function isPrimitive(name: string): name is Primitive {
+  return registry.has(name);
+}
+
+export function primitiveDef<P extends Primitive>(name: P): PrimitiveDef<P> {
+  const d = registry.get(name);
+  if (!d) throw new Error(`unknown primitive '${name}'`);
+  return d as unknown as PrimitiveDef<P>;
+}
+
+export function allPrimitives(): Primitive[] {
+  return [...registry.keys()] as Primitive[];
+}
+
+/** Apply a primitive's shape rule, checking arity first. */
+export function inferTypes<P extends Primitive>(
+  prim: P,
+  inputs: AbstractValue[],
+  params: PrimitiveParams[P],
+): AbstractValue[] {
+  const def = primitiveDef(prim);
+  if (def.arity !== "variadic" && inputs.length !== def.arity)
+    throw new ShapeError(prim, `expects ${def.arity} operand(s), got ${inputs.length}`, inputs.map(formatType));
+  return def.rule(inputs, params);
+}
+
+// ---------------------------------------------------------------------------
+// helpers for rules
+
+const fmt = (xs: AbstractValue[]) => xs.map(formatType);
+
+function fail(prim: string, inputs: AbstractValue[], detail: string): never {
+  throw new ShapeError(prim, detail, fmt(inputs));
+}
+
+function checkAxis(prim: string, inputs: AbstractValue[], axis: number, rank: number, what = "axis"): void {
+  if (!Number.isInteger(axis) || axis < 0 || axis >= rank)
+    fail(prim, inputs, `${what} ${axis} is out of range for rank ${rank}`);
+}
+
+function checkShape(prim: string, inputs: AbstractValue[], shape: number[]): void {
+  if (!shape.every((d) => Number.isInteger(d) && d >= 0))
+    fail(prim, inputs, `shape [${shape}] must hold non-negative integers`);
+}
+
+function checkDistinctAxes(prim: string, inputs: AbstractValue[], axes: number[], rank: number, what: string): void {
+  for (const a of axes) checkAxis(prim, inputs, a, rank, what);
+  if (new Set(axes).size !== axes.length) fail(prim, inputs, `${what} [${axes}] repeat an axis`);
+}
+
+const FLOAT_ONLY: ReadonlySet<string> = new Set([
+  "exp", "log", "sin", "cos", "tanh", "logistic", "sqrt", "rsqrt", "erf", "floor", "ceil", "round",
+]);
+
+// ---------------------------------------------------------------------------
+// elementwise
+
+for (const op of UNARY_OPS) {
+  define({
+    name: op,
+    arity: 1,
+    params: {},
+    rule: ([x]) => {
+      if (op === "not") {
+        if (x!.dtype !== "bool") fail(op, [x!], `needs a bool operand, got ${x!.dtype}`);
+      } else if (FLOAT_ONLY.has(op)) {
+        if (x!.dtype !== "f32") fail(op, [x!], `needs a floating-point operand, got ${x!.dtype}`);
+      } else if (x!.dtype === "bool") fail(op, [x!], `is not defined on bool`);
+      if (op === "neg" && x!.dtype === "u32") fail(op, [x!], `is not defined on u32`);
+      return [x!];
+    },
+  });
+}
+
+function sameOperands(op: string, inputs: AbstractValue[]): AbstractValue {
+  const [a, b] = inputs as [AbstractValue, AbstractValue];
+  if (a.dtype !== b.dtype) fail(op, inputs, `operand dtypes differ (${a.dtype} vs ${b.dtype})`);
+  if (a.shape.length !== b.shape.length || a.shape.some((d, i) => d !== b.shape[i]))
+    fail(op, inputs, `operand shapes differ: [${a.shape}] vs [${b.shape}] (broadcast explicitly first)`);
+  return a;
+}
+
+for (const op of BINARY_OPS) {
+  define({
+    name: op,
+    arity: 2,
+    params: {},
+    rule: (inputs) => {
+      const a = sameOperands(op, inputs);
+      const logical = op === "and" || op === "or";
+      if (logical && a.dtype !== "bool") fail(op, inputs, `needs bool operands, got ${a.dtype}`);
+      if (!logical && a.dtype === "bool") fail(op, inputs, `is not defined on bool`);
+      if (op === "pow" && a.dtype !== "f32") fail(op, inputs, `needs floating-point operands, got ${a.dtype}`);
+      return [a];
+    },
+  });
+}
+
+for (const op of COMPARE_OPS) {
+  define({
+    name: op,
+    arity: 2,
+    params: {},
+    rule: (inputs) => {
+      const a = sameOperands(op, inputs);
+      return [{ dtype: "bool", shape: a.shape }];
+    },
+  });
+}
+
+define({
+  name: "select",
+  arity: 3,
+  params: {},
+  rule: (inputs) => {
+    const [p, a, b] = inputs as [AbstractValue, AbstractValue, AbstractValue];
+    if (p.dtype !== "bool") fail("select", inputs, `predicate must be bool, got ${p.dtype}`);
+    sameOperands("select", [a, b]);
+    if (p.shape.length !== a.shape.length || p.shape.some((d, i) => d !== a.shape[i]))
+      fail("select", inputs, `predicate shape [${p.shape}] differs from operand shape [${a.shape}]`);
+    return [a];
+  },
+});
+
+define({
+  name: "cast",
+  arity: 1,
+  params: { dtype: "dtype" },
+  rule: ([x], { dtype }) => {
+    if (!isDType(dtype)) fail("cast", [x!], `unknown dtype '${dtype}'`);
+    return [{ dtype, shape: x!.shape }];
+  },
+});
+
+// ---------------------------------------------------------------------------
+// creation
+
+define({
+  name: "iota",
+  arity: 0,
+  params: { shape: "ints", dim: "int", dtype: "dtype" },
+  rule: (inputs, { shape, dim, dtype }) => {
+    checkShape("iota", inputs, shape);
+    checkAxis("iota", inputs, dim, shape.length, "dim");
+    if (dtype === "bool") fail("iota", inputs, `dtype must be numeric, got bool`);
+    return [{ dtype, shape }];
+  },
+});
+
+define({
+  name: "constant",
+  arity: 0,
+  params: { value: "numbers", shape: "ints", dtype: "dtype" },
+  rule: (inputs, { value, shape, dtype }) => {
+    checkShape("constant", inputs, shape);
+    const n = sizeOf(shape);
+    if (value.length !== 1 && value.length !== n)
+      fail("constant", inputs, `has ${value.length} values for shape [${shape}] (${n} elements; 1 means a splat)`);
+    if (!isDType(dtype)) fail("constant", inputs, `unknown dtype '${dtype}'`);
+    return [{ dtype, shape }];
+  },
+});
+
+// ---------------------------------------------------------------------------
+// shape manipulation
+
+define({
+  name: "broadcast_in_dim",
+  arity: 1,
+  params: { shape: "ints", dims: "ints" },
+  rule: (inputs, { shape, dims }) => {
+    const x = inputs[0]!;
+    checkShape("broadcast_in_dim", inputs, shape);
+    if (dims.length !== x.shape.length)
+      fail("broadcast_in_dim", inputs, `dims [${dims}] must name one output axis per operand axis (rank ${x.shape.length})`);
+    dims.forEach((d, i) => {
+      checkAxis("broadcast_in_dim", inputs, d, shape.length, "dim");
+      if (i > 0 && d <= dims[i - 1]!) fail("broadcast_in_dim", inputs, `dims [${dims}] must be strictly increasing`);
+      const s = x.shape[i]!;
+      if (s !== 1 && s !== shape[d])
+        fail("broadcast_in_dim", inputs, `operand axis ${i} has size ${s}, cannot broadcast to size ${shape[d]} of [${shape}]`);
+    });
+    return [{ dtype: x.dtype, shape }];
+  },
+});
+
+define({
+  name: "reshape",
+  arity: 1,
+  params: { shape: "ints" },
+  rule: (inputs, { shape }) => {
+    const x = inputs[0]!;
+    checkShape("reshape", inputs, shape);
+    if (sizeOf(shape) !== sizeOf(x.shape))
+      fail("reshape", inputs, `cannot reshape [${x.shape}] (${sizeOf(x.shape)} elements) to [${shape}] (${sizeOf(shape)} elements)`);
+    return [{ dtype: x.dtype, shape }];
+  },
+});
+
+define({
+  name: "transpose",
+  arity: 1,
+  params: { perm: "ints" },
+  rule: (inputs, { perm }) => {
+    const x = inputs[0]!;
+    if (perm.length !== x.shape.length || [...perm].sort((a, b) => a - b).some((p, i) => p !== i))
+      fail("transpose", inputs, `perm [${perm}] is not a permutation of ${x.shape.length} axes`);
+    return [{ dtype: x.dtype, shape: perm.map((p) => x.shape[p]!) }];
+  },
+});
+
+define({
+  name: "slice",
+  arity: 1,
+  params: { start: "ints", limit: "ints", strides: "ints" },
+  rule: (inputs, { start, limit, strides }) => {
+    const x = inputs[0]!;
+    const r = x.shape.length;
+    if (start.length !== r || limit.length !== r || strides.length !== r)
+      fail("slice", inputs, `start/limit/strides need ${r} entries each`);
+    const shape = x.shape.map((d, i) => {
+      const s = start[i]!, l = limit[i]!, st = strides[i]!;
+      if (!(st >= 1)) fail("slice", inputs, `stride ${st} on axis ${i} must be >= 1`);
+      if (!(0 <= s && s <= l && l <= d))
+        fail("slice", inputs, `axis ${i}: need 0 <= start (${s}) <= limit (${l}) <= size (${d})`);
+      return Math.ceil((l - s) / st);
+    });
+    return [{ dtype: x.dtype, shape }];
+  },
+});
+
+define({
+  name: "pad",
+  arity: 1,
+  params: { low: "ints", high: "ints", value: "number" },
+  rule: (inputs, { low, high }) => {
+    const x = inputs[0]!;
+    const r = x.shape.length;
+    if (low.length !== r || high.length !== r) fail("pad", inputs, `low/high need ${r} entries each`);
+    if ([...low, ...high].some((p) => !Number.isInteger(p) || p < 0))
+      fail("pad", inputs, `padding [${low}] / [${high}] must be non-negative integers`);
+    return [{ dtype: x.dtype, shape: x.shape.map((d, i) => d + low[i]! + high[i]!) }];
+  },
+});
+
+define({
+  name: "concatenate",
+  arity: "variadic",
+  params: { axis: "int" },
+  rule: (inputs, { axis }) => {
+    if (inputs.length === 0) fail("concatenate", inputs, `needs at least one operand`);
+    const first = inputs[0]!;
+    checkAxis("concatenate", inputs, axis, first.shape.length);
+    let total = 0;
+    for (const x of inputs) {
+      if (x.dtype !== first.dtype) fail("concatenate", inputs, `operand dtypes differ`);
+      if (x.shape.length !== first.shape.length || x.shape.some((d, i) => i !== axis && d !== first.shape[i]))
+        fail("concatenate", inputs, `operand shapes must agree except on axis ${axis}`);
+      total += x.shape[axis]!;
+    }
+    const shape = [...first.shape];
+    shape[axis] = total;
+    return [{ dtype: first.dtype, shape }];
+  },
+});
+
+// ---------------------------------------------------------------------------
+// reductions and scans
+
+for (const op of REDUCE_OPS) {
+  define({
+    name: op,
+    arity: 1,
+    params: { axes: "ints" },
+    rule: (inputs, { axes }) => {
+      const x = inputs[0]!;
+      checkDistinctAxes(op, inputs, axes, x.shape.length, "axes");
+      if (x.dtype === "bool") fail(op, inputs, `is not defined on bool (cast first)`);
+      return [{ dtype: x.dtype, shape: x.shape.filter((_, i) => !axes.includes(i)) }];
+    },
+  });
+}
+
+define({
+  name: "argmax",
+  arity: 1,
+  params: { axis: "int" },
+  rule: (inputs, { axis }) => {
+    const x = inputs[0]!;
+    checkAxis("argmax", inputs, axis, x.shape.length);
+    if (x.shape[axis] === 0) fail("argmax", inputs, `axis ${axis} is empty`);
+    if (x.dtype === "bool") fail("argmax", inputs, `is not defined on bool`);
+    return [{ dtype: "i32", shape: x.shape.filter((_, i) => i !== axis) }];
+  },
+});
+
+define({
+  name: "cumsum",
+  arity: 1,
+  params: { axis: "int", reverse: "bool" },
+  rule: (inputs, { axis }) => {
+    const x = inputs[0]!;
+    checkAxis("cumsum", inputs, axis, x.shape.length);
+    if (x.dtype === "bool") fail("cumsum", inputs, `is not defined on bool`);
+    return [x];
+  },
+});
+
+define({
+  name: "top_k",
+  arity: 1,
+  params: { k: "int" },
+  rule: (inputs, { k }) => {
+    const x = inputs[0]!;
+    if (x.shape.length === 0) fail("top_k", inputs, `needs an operand of rank >= 1`);
+    const n = x.shape[x.shape.length - 1]!;
+    if (!Number.isInteger(k) || k < 1 || k > n) fail("top_k", inputs, `k = ${k} must be in [1, ${n}] (size of the last axis)`);
+    if (x.dtype === "bool") fail("top_k", inputs, `is not defined on bool`);
+    const shape = [...x.shape.slice(0, -1), k];
+    return [{ dtype: x.dtype, shape }, { dtype: "i32", shape }];
+  },
+});
+
+// ---------------------------------------------------------------------------
+// contraction and indexing
+
+define({
+  name: "dot_general",
+  arity: 2,
+  params: { lhs_contract: "ints", rhs_contract: "ints", lhs_batch: "ints", rhs_batch: "ints" },
+  rule: (inputs, { lhs_contract, rhs_contract, lhs_batch, rhs_batch }) => {
+    const [a, b] = inputs as [AbstractValue, AbstractValue];
+    if (a.dtype !== b.dtype) fail("dot_general", inputs, `operand dtypes differ (${a.dtype} vs ${b.dtype})`);
+    if (a.dtype === "bool") fail("dot_general", inputs, `is not defined on bool`);
+    if (lhs_contract.length !== rhs_contract.length || lhs_batch.length !== rhs_batch.length)
+      fail("dot_general", inputs, `lhs and rhs must name as many contracting and batch dims`);
+    checkDistinctAxes("dot_general", inputs, [...lhs_contract, ...lhs_batch], a.shape.length, "lhs dims");
+    checkDistinctAxes("dot_general", inputs, [...rhs_contract, ...rhs_batch], b.shape.length, "rhs dims");
+    lhs_contract.forEach((d, i) => {
+      if (a.shape[d] !== b.shape[rhs_contract[i]!])
+        fail("dot_general", inputs, `contracting dims differ: lhs axis ${d} is ${a.shape[d]}, rhs axis ${rhs_contract[i]} is ${b.shape[rhs_contract[i]!]}`);
+    });
+    lhs_batch.forEach((d, i) => {
+      if (a.shape[d] !== b.shape[rhs_batch[i]!])
+        fail("dot_general", inputs, `batch dims differ: lhs axis ${d} is ${a.shape[d]}, rhs axis ${rhs_batch[i]} is ${b.shape[rhs_batch[i]!]}`);
+    });
+    const lhsFree = a.shape.filter((_, i) => !lhs_contract.includes(i) && !lhs_batch.includes(i));
+    const rhsFree = b.shape.filter((_, i) => !rhs_contract.includes(i) && !rhs_batch.includes(i));
+    return [{ dtype: a.dtype, shape: [...lhs_batch.map((d) => a.shape[d]!), ...lhsFree, ...rhsFree] }];
+  },
+});
+
+function checkIndices(prim: string, inputs: AbstractValue[], idx: AbstractValue): void {
+  if (idx.dtype !== "i32" && idx.dtype !== "u32") fail(prim, inputs, `indices must be i32 or u32, got ${idx.dtype}`);
+}
+
+export function gatherShape(operand: readonly number[], indices: readonly number[], axis: number): number[] {
+  return [...operand.slice(0, axis), ...indices, ...operand.slice(axis + 1)];
+}
+
+define({
+  name: "gather",
+  arity: 2,
+  params: { axis: "int" },
+  rule: (inputs, { axis }) => {
+    const [x, idx] = inputs as [AbstractValue, AbstractValue];
+    checkAxis("gather", inputs, axis, x.shape.length);
+    checkIndices("gather", inputs, idx);
+    return [{ dtype: x.dtype, shape: gatherShape(x.shape, idx.shape, axis) }];
+  },
+});
+
+define({
+  name: "scatter_add",
+  arity: 3,
+  params: { axis: "int" },
+  rule: (inputs, { axis }) => {
+    const [x, idx, upd] = inputs as [AbstractValue, AbstractValue, AbstractValue];
+    checkAxis("scatter_add", inputs, axis, x.shape.length);
+    checkIndices("scatter_add", inputs, idx);
+    if (upd.dtype !== x.dtype) fail("scatter_add", inputs, `updates dtype ${upd.dtype} differs from operand dtype ${x.dtype}`);
+    if (x.dtype === "bool") fail("scatter_add", inputs, `is not defined on bool`);
+    const want = gatherShape(x.shape, idx.shape, axis);
+    if (want.length !== upd.shape.length || want.some((d, i) => d !== upd.shape[i]))
+      fail("scatter_add", inputs, `updates shape [${upd.shape}] must be [${want}] (operand shape with axis ${axis} replaced by the indices shape)`);
+    return [x];
+  },
+});
+
+// ---------------------------------------------------------------------------
+// calls
+
+define({
+  name: "jit",
+  arity: "variadic",
+  params: { callee: "graph" },
+  rule: (inputs, { callee }) => {
+    if (inputs.length !== callee.inputs.length)
+      fail("jit", inputs, `@${callee.name} takes ${callee.inputs.length} operand(s), got ${inputs.length}`);
+    callee.inputs.forEach((v, i) => {
+      const a = inputs[i]!;
+      if (a.dtype !== v.type.dtype || a.shape.length !== v.type.shape.length || a.shape.some((d, j) => d !== v.type.shape[j]))
+        fail("jit", inputs, `operand ${i} is ${formatType(a)}, @${callee.name} expects ${formatType(v.type)}`);
+    });
+    return callee.outputs.map((v) => v.type);
+  },
+});

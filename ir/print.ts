@@ -1,0 +1,107 @@
+/**
+ * The IR text printer. Its output is the grammar: the parser accepts exactly
+ * this, and `print(parse(print(g))) === print(g)` is a tested law.
+ *
+ *   func @mlp(%x: f32[2,3], %w: f32[3,4]) -> (f32[2,4]) {
+ *     %0 = dot_general %x, %w {lhs_contract=[1], rhs_contract=[0], lhs_batch=[], rhs_batch=[]} : f32[2,4]
+ *     return %0
+ *   }
+ *
+ * Sub-graphs print first, as functions of the same module, referenced by `@name`.
+ */
+import { formatType } from "./dtype.js";
+import type { Graph, Value } from "./graph.js";
+import { type ParamKind, primitiveDef } from "./primitives.js";
+import { block, render, type Doc } from "./pretty.js";
+
+const IDENT = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+export function formatNumber(x: number): string {
+  if (Number.isNaN(x)) return "nan";
+  if (x === Infinity) return "inf";
+  if (x === -Infinity) return "-inf";
+  if (Object.is(x, -0)) return "-0";
+  return String(x);
+}
+
+function formatParam(kind: ParamKind, v: unknown, names: Map<Graph, string>): string {
+  switch (kind) {
+    case "int":
+    case "number":
+      return formatNumber(v as number);
+    case "ints":
+    case "numbers":
+      return `[${(v as number[]).map(formatNumber).join(", ")}]`;
+    case "bool":
+      return String(v);
+    case "dtype":
+      return v as string;
+    case "string":
+      return JSON.stringify(v);
+    case "graph":
+      return `@${names.get(v as Graph)}`;
+    default:
+      return kind satisfies never;
+  }
+}
+
+/** Post-order list of every graph reachable from `g`, with unique names. */
+function moduleOrder(g: Graph): Map<Graph, string> {
+  const order: Graph[] = [];
+  const seen = new Set<Graph>();
+  const visit = (h: Graph) => {
+    if (seen.has(h)) return;
+    seen.add(h);
+    for (const c of h.callees()) visit(c);
+    order.push(h);
+  };
+  visit(g);
+  const names = new Map<Graph, string>();
+  const used = new Set<string>();
+  for (const h of order) {
+    const base = IDENT.test(h.name) ? h.name : "f";
+    let name = base;
+    for (let i = 1; used.has(name); i++) name = `${base}_${i}`;
+    used.add(name);
+    names.set(h, name);
+  }
+  return names;
+}
+
+function funcDoc(g: Graph, names: Map<Graph, string>): Doc {
+  const local = new Map<Value, string>();
+  const taken = new Set<string>();
+  g.inputs.forEach((v, i) => {
+    let n = v.hint && IDENT.test(v.hint) && !/^\d/.test(v.hint) ? v.hint : `arg${i}`;
+    for (let j = 1; taken.has(n); j++) n = `${v.hint ?? "arg"}_${j}`;
+    taken.add(n);
+    local.set(v, n);
+  });
+  let counter = 0;
+  const ref = (v: Value) => `%${local.get(v) ?? "?"}`;
+  const body: Doc[] = g.nodes.map((n) => {
+    const outs = n.outputs.map((v) => {
+      const name = String(counter++);
+      local.set(v, name);
+      return `%${name}`;
+    });
+    const def = primitiveDef(n.prim);
+    const attrs = Object.entries(def.params).map(
+      ([k, kind]) => `${k}=${formatParam(kind as ParamKind, (n.params as Record<string, unknown>)[k], names)}`,
+    );
+    const operands = n.inputs.length ? " " + n.inputs.map(ref).join(", ") : "";
+    const attrText = attrs.length ? ` {${attrs.join(", ")}}` : "";
+    const types = n.outputs.map((v) => formatType(v.type)).join(", ");
+    return `${outs.join(", ")} = ${n.prim}${operands}${attrText} : ${types}`;
+  });
+  body.push(`return ${g.outputs.map(ref).join(", ")}`);
+  const params = g.inputs.map((v) => `%${local.get(v)}: ${formatType(v.type)}`).join(", ");
+  const results = g.outputs.map((v) => formatType(v.type)).join(", ");
+  return block(`func @${names.get(g)}(${params}) -> (${results}) {`, body, "}");
+}
+
+/** Print a graph and every sub-graph it references as one module. */
+export function printIR(g: Graph): string {
+  const names = moduleOrder(g);
+  return [...names.keys()].map((h) => render(funcDoc(h, names))).join("\n\n") + "\n";
+}

@@ -1,0 +1,59 @@
+/**
+ * The Backend contract every runtime implements (interp, webgpu, cuda).
+ * Buffers are opaque device handles; a compiled `Executable` runs a whole graph.
+ */
+import type { AbstractValue, HostArray } from "../ir/dtype.js";
+import type { Graph } from "../ir/graph.js";
+
+export type BackendName = "interp" | "webgpu" | "cuda";
+
+export interface DeviceBuffer extends AbstractValue {
+  readonly backend: BackendName;
+}
+
+export interface CompileOptions {
+  /** Fuse operators into fewer kernels (default true); false gives one kernel per primitive. */
+  readonly fuse?: boolean;
+}
+
+/** One kernel launch of a compiled call, as a user inspects it. */
+export interface KernelInfo {
+  readonly name: string;
+  readonly inputs: string[];
+  readonly outputs: string[];
+  readonly workgroups: readonly number[];
+  readonly source?: string;
+}
+
+export interface ProfileEntry {
+  readonly kernel: string;
+  /** Start and duration in microseconds. */
+  readonly startUs: number;
+  readonly durUs: number;
+}
+
+export interface Executable {
+  /** Launches the program; outputs are device-resident and owned by the caller. */
+  run(inputs: readonly DeviceBuffer[]): DeviceBuffer[];
+  readonly kernels: readonly KernelInfo[];
+  /** Peak bytes of intermediates and outputs one call holds on the device. */
+  readonly peakBytes: number;
+  /** Runs once and measures each kernel (timestamp queries / events where the device has them). */
+  profile?(inputs: readonly DeviceBuffer[]): Promise<ProfileEntry[]>;
+}
+
+export interface MemoryStats {
+  readonly liveBuffers: number;
+  readonly liveBytes: number;
+}
+
+export interface Backend {
+  readonly name: BackendName;
+  upload(a: HostArray): DeviceBuffer;
+  read(b: DeviceBuffer): Promise<HostArray>;
+  free(b: DeviceBuffer): void;
+  compile(graph: Graph, options?: CompileOptions): Executable;
+  memoryStats(): MemoryStats;
+  /** Waits until all submitted work is done. */
+  synchronize(): Promise<void>;
+}
