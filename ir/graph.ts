@@ -73,6 +73,11 @@ export class GraphBuilder {
     return outputs;
   }
 
+  /** Re-adds `n` (same primitive and attributes) on new operands; passes copy nodes this way. */
+  copy(n: Node, inputs: readonly Value[]): Value[] {
+    return this.add(n.prim, inputs, n.params as PrimitiveParams[Primitive] as never, n.loc);
+  }
+
   /** Append a node whose outputs already exist (used when copying graphs). */
   push(node: Node): void {
     this.nodes.push(node);
@@ -105,6 +110,12 @@ export function verify(g: Graph, seen = new Set<Graph>()): void {
     n.inputs.forEach((v, j) => {
       if (!defined.has(v)) throw new VerifyError(where, `operand ${j} is used before it is defined`);
     });
+    // Attributes before the rule: a rule reads its attributes and would crash on a missing one.
+    const def = primitiveDef(n.prim);
+    for (const [k, kind] of Object.entries(def.params)) {
+      if (!(k in (n.params as object))) throw new VerifyError(where, `attribute '${k}' is missing`);
+      if (kind === "graph") verify((n.params as Record<string, unknown>)[k] as Graph, seen);
+    }
     let want: AbstractValue[];
     try {
       want = inferTypes(n.prim, n.inputs.map((v) => v.type), n.params);
@@ -121,11 +132,6 @@ export function verify(g: Graph, seen = new Set<Graph>()): void {
         throw new VerifyError(where, `output ${j} is typed ${formatType(v.type)}, its rule gives ${formatType(w)}`);
       defined.add(v);
     });
-    const def = primitiveDef(n.prim);
-    for (const [k, kind] of Object.entries(def.params)) {
-      if (!(k in (n.params as object))) throw new VerifyError(where, `attribute '${k}' is missing`);
-      if (kind === "graph") verify((n.params as Record<string, unknown>)[k] as Graph, seen);
-    }
   });
   g.outputs.forEach((v, j) => {
     if (!defined.has(v)) throw new VerifyError(`@${g.name} return`, `result ${j} is not defined`);

@@ -46,6 +46,11 @@ export type PrimitiveParams = { [K in UnaryOp | BinaryOp | CompareOp]: NoParams 
   cumsum: { axis: number; reverse: boolean };
   /** jit as a primitive: runs a traced graph. */
   jit: { callee: Graph };
+  /**
+   * A group of primitives the fuse pass runs as one kernel. `kind` is the kernel
+   * template (elementwise, reduction, matmul, ...); `reason` says why the group ended.
+   */
+  fusion: { body: Graph; kind: string; reason: string };
 };
 
 export type Primitive = keyof PrimitiveParams;
@@ -461,18 +466,28 @@ define({
 // ---------------------------------------------------------------------------
 // calls
 
+/** The rule of a node that runs a sub-graph: operands must match its inputs. */
+function callRule(prim: string, inputs: AbstractValue[], callee: Graph): AbstractValue[] {
+  if (inputs.length !== callee.inputs.length)
+    fail(prim, inputs, `@${callee.name} takes ${callee.inputs.length} operand(s), got ${inputs.length}`);
+  callee.inputs.forEach((v, i) => {
+    const a = inputs[i]!;
+    if (a.dtype !== v.type.dtype || a.shape.length !== v.type.shape.length || a.shape.some((d, j) => d !== v.type.shape[j]))
+      fail(prim, inputs, `operand ${i} is ${formatType(a)}, @${callee.name} expects ${formatType(v.type)}`);
+  });
+  return callee.outputs.map((v) => v.type);
+}
+
 define({
   name: "jit",
   arity: "variadic",
   params: { callee: "graph" },
-  rule: (inputs, { callee }) => {
-    if (inputs.length !== callee.inputs.length)
-      fail("jit", inputs, `@${callee.name} takes ${callee.inputs.length} operand(s), got ${inputs.length}`);
-    callee.inputs.forEach((v, i) => {
-      const a = inputs[i]!;
-      if (a.dtype !== v.type.dtype || a.shape.length !== v.type.shape.length || a.shape.some((d, j) => d !== v.type.shape[j]))
-        fail("jit", inputs, `operand ${i} is ${formatType(a)}, @${callee.name} expects ${formatType(v.type)}`);
-    });
-    return callee.outputs.map((v) => v.type);
-  },
+  rule: (inputs, { callee }) => callRule("jit", inputs, callee),
+});
+
+define({
+  name: "fusion",
+  arity: "variadic",
+  params: { body: "graph", kind: "string", reason: "string" },
+  rule: (inputs, { body }) => callRule("fusion", inputs, body),
 });

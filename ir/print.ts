@@ -72,8 +72,10 @@ function funcDoc(g: Graph, names: Map<Graph, string>): Doc {
   const local = new Map<Value, string>();
   const taken = new Set<string>();
   g.inputs.forEach((v, i) => {
-    let n = v.hint && IDENT.test(v.hint) && !/^\d/.test(v.hint) ? v.hint : `arg${i}`;
-    for (let j = 1; taken.has(n); j++) n = `${v.hint ?? "arg"}_${j}`;
+    const base = v.hint && IDENT.test(v.hint) ? v.hint : `arg${i}`;
+    // Suffix the chosen base, never the raw hint: a hint that is not an identifier must not print.
+    let n = base;
+    for (let j = 1; taken.has(n); j++) n = `${base}_${j}`;
     taken.add(n);
     local.set(v, n);
   });

@@ -4,6 +4,7 @@
  */
 import type { AbstractValue, HostArray } from "../ir/dtype.js";
 import type { Graph } from "../ir/graph.js";
+import type { Target } from "../codegen/target.js";
 
 export type BackendName = "interp" | "webgpu" | "cuda";
 
@@ -49,6 +50,8 @@ export interface MemoryStats {
 
 export interface Backend {
   readonly name: BackendName;
+  /** Device limits and features that passes and codegen read (absent on the interpreter). */
+  readonly target?: Target;
   upload(a: HostArray): DeviceBuffer;
   read(b: DeviceBuffer): Promise<HostArray>;
   free(b: DeviceBuffer): void;

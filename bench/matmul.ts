@@ -1,0 +1,117 @@
+/**
+ * W4: f32 1024×1024×1024 matmul through the generated dot_general kernel, with a plain copy
+ * kernel's bandwidth measured in the same run so the two can be compared on any machine.
+ * A benchmark, not a test: it prints; nothing asserts on time.
+ */
+import { matmulKernel, type MatmulTile } from "../codegen/matmul.js";
+import { BodyBuilder, type Kernel, add, id, imul, iadd, load, lt, u32 } from "../codegen/kernel.js";
+import { gridFor, linearGroupId } from "../codegen/indexing.js";
+import { renderWGSL } from "../codegen/wgsl.js";
+import { GPUDeviceContext, type Launch } from "../runtime/webgpu-device.js";
+
+export interface MatmulBenchResult {
+  readonly device: string;
+  readonly size: number;
+  /** Median over `runs` timed launches, after warm-up. */
+  readonly gflops: number;
+  readonly matmulMs: number;
+  readonly copyGBs: number;
+  readonly copyMs: number;
+  readonly runs: number;
+  readonly maxError: number;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+}
+
+/** Copies n f32 with 256 invocations per workgroup: the bandwidth yardstick. */
+export function copyKernel(n: number, ctx: GPUDeviceContext): Kernel {
+  const grid = gridFor(Math.ceil(n / 256), ctx.target);
+  const b = new BodyBuilder();
+  const i = b.let("i", iadd(imul(linearGroupId(grid), u32(256)), id("local", 0)));
+  b.if(lt(i, u32(n)), (x) => x.store("dst", i, load("f32", "src", i)));
+  return {
+    name: "copy", source: `copy f32[${n}]`, workgroupSize: [256, 1, 1], grid, shared: [],
+    bindings: [{ name: "src", dtype: "f32", access: "read" }, { name: "dst", dtype: "f32", access: "read_write" }],
+    body: b.stmts,
+  };
+}
+
+export function matmulBenchKernel(size: number, ctx: GPUDeviceContext, tile?: MatmulTile): Kernel {
+  return matmulKernel({
+    name: "dot_general", source: `dot_general f32[${size},${size}] x f32[${size},${size}]`, dtype: "f32",
+    batch: 1, m: size, n: size, k: size,
+    bindings: [
+      { name: "lhs", dtype: "f32", access: "read" },
+      { name: "rhs", dtype: "f32", access: "read" },
+      { name: "out", dtype: "f32", access: "read_write" },
+    ],
+    lhs: { name: "lhs", kContiguous: true, addr: (_b, _bat, m, k) => add(imul(m, u32(size)), k) },
+    rhs: { name: "rhs", nContiguous: true, addr: (_b, _bat, k, n) => add(imul(k, u32(size)), n) },
+    out: "out",
+  }, ctx.target, tile);
+}
+
+async function timeLaunch(ctx: GPUDeviceContext, launch: Launch, runs: number): Promise<number[]> {
+  const times: number[] = [];
+  for (let r = -2; r < runs; r++) {
+    const t0 = performance.now();
+    const err = ctx.submit([launch], launch.name);
+    await ctx.synchronize();
+    const e = await err;
+    if (e) throw e;
+    if (r >= 0) times.push(performance.now() - t0);
+  }
+  return times;
+}
+
+export async function benchMatmul(options: { size?: number; runs?: number; tile?: MatmulTile; quiet?: boolean } = {}): Promise<MatmulBenchResult> {
+  const size = options.size ?? 1024;
+  const runs = options.runs ?? 10;
+  const ctx = await GPUDeviceContext.open();
+  const n = size * size;
+  const a = new Float32Array(n), bm = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    a[i] = ((i * 7919) % 13) / 13 - 0.5;
+    bm[i] = ((i * 104729) % 17) / 17 - 0.5;
+  }
+  const bufA = ctx.acquire(4 * n), bufB = ctx.acquire(4 * n), bufC = ctx.acquire(4 * n);
+  ctx.write(bufA, a);
+  ctx.write(bufB, bm);
+
+  const mk = matmulBenchKernel(size, ctx, options.tile);
+  const mm: Launch = { name: mk.name, source: renderWGSL(mk), access: ["read", "read", "read_write"], grid: mk.grid, buffers: [bufA, bufB, bufC] };
+  const compileErr = await ctx.pipeline(mm.name, mm.source, mm.access).status;
+  if (compileErr) throw compileErr;
+  const mmTimes = await timeLaunch(ctx, mm, runs);
+
+  // Spot-check a few entries against a float64 dot product.
+  const c = new Float32Array(await ctx.read(bufC, 4 * n));
+  let maxError = 0;
+  for (const [i, j] of [[0, 0], [size - 1, size - 1], [size >> 1, 3], [7, size - 2]] as const) {
+    let s = 0;
+    for (let k = 0; k < size; k++) s += a[i * size + k]! * bm[k * size + j]!;
+    maxError = Math.max(maxError, Math.abs(s - c[i * size + j]!));
+  }
+
+  const ck = copyKernel(n, ctx);
+  const copy: Launch = { name: "copy", source: renderWGSL(ck), access: ["read", "read_write"], grid: ck.grid, buffers: [bufA, bufC] };
+  const copyTimes = await timeLaunch(ctx, copy, runs);
+
+  const matmulMs = median(mmTimes), copyMs = median(copyTimes);
+  const result: MatmulBenchResult = {
+    device: ctx.description, size, runs, matmulMs, copyMs, maxError,
+    gflops: (2 * size ** 3) / (matmulMs * 1e6),
+    copyGBs: (2 * 4 * n) / (copyMs * 1e6),
+  };
+  for (const buf of [bufA, bufB, bufC]) buf.destroy();
+  ctx.destroy();
+  if (!options.quiet)
+    console.log(
+      `matmul f32 ${size}³: ${result.gflops.toFixed(1)} GFLOP/s (${matmulMs.toFixed(1)} ms) · ` +
+        `copy: ${result.copyGBs.toFixed(2)} GB/s (${copyMs.toFixed(2)} ms) · median of ${runs} · max |err| ${maxError.toExponential(1)} · ${result.device}`,
+    );
+  return result;
+}

@@ -1,0 +1,325 @@
+/**
+ * Kernel IR: a small, target-neutral description of one GPU kernel. Expressions are pure
+ * trees over scalars; statements add named values, mutable locals, loops, branches, memory
+ * and barriers. Nothing here is WGSL or CUDA: renderers (codegen/render.ts) print it, and
+ * target quirks (no erf in WGSL, bool stored as a word) are rewrites (codegen/rewrite.ts)
+ * applied before rendering.
+ */
+import type { DType } from "../ir/dtype.js";
+import { type Doc, block, render } from "../ir/pretty.js";
+
+/** Scalar types inside a kernel. */
+export type Scalar = "f32" | "i32" | "u32" | "bool";
+
+export type BinOp =
+  | "add" | "sub" | "mul" | "div" | "rem" | "min" | "max"
+  | "eq" | "ne" | "lt" | "le" | "gt" | "ge"
+  | "and" | "or" | "shl" | "shr";
+export type UnOp = "neg" | "not";
+/** Math functions by neutral name; a target without one gets a rewrite. */
+export type MathFn =
+  | "exp" | "log" | "sin" | "cos" | "tanh" | "sqrt" | "rsqrt" | "erf"
+  | "floor" | "ceil" | "round_even" | "abs" | "sign" | "pow" | "isnan";
+/** Built-in ids, one u32 per axis. */
+export type IdKind = "local" | "group" | "num_groups";
+/** Memory spaces: bound buffers, workgroup (shared) arrays, per-invocation arrays. */
+export type Space = "global" | "workgroup" | "private";
+
+export type Expr =
+  | { readonly k: "const"; readonly t: Scalar; readonly v: number }
+  | { readonly k: "ref"; readonly t: Scalar; readonly name: string }
+  | { readonly k: "id"; readonly t: "u32"; readonly id: IdKind; readonly axis: 0 | 1 | 2 }
+  | { readonly k: "load"; readonly t: Scalar; readonly space: Space; readonly name: string; readonly index: Expr }
+  | { readonly k: "un"; readonly t: Scalar; readonly op: UnOp; readonly a: Expr }
+  | { readonly k: "bin"; readonly t: Scalar; readonly op: BinOp; readonly a: Expr; readonly b: Expr }
+  | { readonly k: "call"; readonly t: Scalar; readonly fn: MathFn; readonly args: readonly Expr[] }
+  | { readonly k: "select"; readonly t: Scalar; readonly cond: Expr; readonly a: Expr; readonly b: Expr }
+  | { readonly k: "cast"; readonly t: Scalar; readonly a: Expr }
+  /** Reinterpret the 32 bits of `a` as type t (used by rewrites, e.g. NaN tests). */
+  | { readonly k: "bitcast"; readonly t: Scalar; readonly a: Expr };
+
+export type Stmt =
+  | { readonly k: "let"; readonly name: string; readonly value: Expr }
+  | { readonly k: "var"; readonly name: string; readonly t: Scalar; readonly init: Expr }
+  | { readonly k: "assign"; readonly name: string; readonly value: Expr }
+  | { readonly k: "array"; readonly name: string; readonly t: Scalar; readonly size: number }
+  | { readonly k: "store"; readonly space: Space; readonly name: string; readonly index: Expr; readonly value: Expr }
+  /** for (v = start; v < end; v += step), v: u32. */
+  | { readonly k: "for"; readonly v: string; readonly start: Expr; readonly end: Expr; readonly step: number; readonly body: readonly Stmt[] }
+  | { readonly k: "if"; readonly cond: Expr; readonly then: readonly Stmt[]; readonly else: readonly Stmt[] }
+  | { readonly k: "barrier" }
+  | { readonly k: "return" }
+  | { readonly k: "comment"; readonly text: string };
+
+export type Access = "read" | "read_write";
+
+export interface Binding {
+  readonly name: string;
+  readonly dtype: DType;
+  readonly access: Access;
+}
+
+export interface SharedArray {
+  readonly name: string;
+  readonly t: Scalar;
+  readonly size: number;
+}
+
+export interface Kernel {
+  readonly name: string;
+  /** The IR node text the kernel came from (printed as a comment). */
+  readonly source: string;
+  readonly bindings: readonly Binding[];
+  readonly workgroupSize: readonly [number, number, number];
+  /** Workgroups per dimension of the launch. */
+  readonly grid: readonly [number, number, number];
+  readonly shared: readonly SharedArray[];
+  readonly body: readonly Stmt[];
+}
+
+// ---------------------------------------------------------------------------
+// expression constructors (type-checked, so a lowering bug fails at build time)
+
+export class KernelIRError extends Error {
+  override name = "KernelIRError";
+}
+
+function check(cond: boolean, msg: () => string): void {
+  if (!cond) throw new KernelIRError(msg());
+}
+
+export function scalarOf(d: DType): Scalar {
+  return d;
+}
+
+export const lit = (t: Scalar, v: number | boolean): Expr => ({ k: "const", t, v: typeof v === "boolean" ? Number(v) : v });
+export const u32 = (v: number): Expr => {
+  check(Number.isInteger(v) && v >= 0 && v < 2 ** 32, () => `u32 literal ${v} is out of range`);
+  return lit("u32", v);
+};
+export const i32 = (v: number): Expr => {
+  check(Number.isInteger(v) && v >= -(2 ** 31) && v < 2 ** 31, () => `i32 literal ${v} is out of range`);
+  return lit("i32", v);
+};
+export const f32 = (v: number): Expr => lit("f32", Math.fround(v));
+export const bool = (v: boolean): Expr => lit("bool", v);
+export const ref = (t: Scalar, name: string): Expr => ({ k: "ref", t, name });
+export const id = (kind: IdKind, axis: 0 | 1 | 2 = 0): Expr => ({ k: "id", t: "u32", id: kind, axis });
+
+const COMPARES: ReadonlySet<BinOp> = new Set(["eq", "ne", "lt", "le", "gt", "ge"]);
+
+export function bin(op: BinOp, a: Expr, b: Expr): Expr {
+  if (op === "shl" || op === "shr") {
+    check(b.t === "u32", () => `${op} needs a u32 shift amount, got ${b.t}`);
+    return { k: "bin", t: a.t, op, a, b };
+  }
+  check(a.t === b.t, () => `${op} on mismatched types ${a.t} and ${b.t}`);
+  if (op === "and" || op === "or") check(a.t !== "f32", () => `${op} is not defined on f32`);
+  return { k: "bin", t: COMPARES.has(op) ? "bool" : a.t, op, a, b };
+}
+
+export const add = (a: Expr, b: Expr) => bin("add", a, b);
+export const sub = (a: Expr, b: Expr) => bin("sub", a, b);
+export const mul = (a: Expr, b: Expr) => bin("mul", a, b);
+export const div = (a: Expr, b: Expr) => bin("div", a, b);
+export const rem = (a: Expr, b: Expr) => bin("rem", a, b);
+export const lt = (a: Expr, b: Expr) => bin("lt", a, b);
+export const ge = (a: Expr, b: Expr) => bin("ge", a, b);
+export const eq = (a: Expr, b: Expr) => bin("eq", a, b);
+export const and = (a: Expr, b: Expr) => bin("and", a, b);
+
+export function un(op: UnOp, a: Expr): Expr {
+  return { k: "un", t: a.t, op, a };
+}
+
+export function call(fn: MathFn, ...args: Expr[]): Expr {
+  check(args.length > 0, () => `${fn} needs arguments`);
+  for (const x of args) check(x.t === args[0]!.t, () => `${fn} on mismatched types`);
+  return { k: "call", t: fn === "isnan" ? "bool" : args[0]!.t, fn, args };
+}
+
+export function select(cond: Expr, a: Expr, b: Expr): Expr {
+  check(cond.t === "bool", () => `select condition must be bool, got ${cond.t}`);
+  check(a.t === b.t, () => `select arms differ: ${a.t} vs ${b.t}`);
+  return { k: "select", t: a.t, cond, a, b };
+}
+
+export function cast(t: Scalar, a: Expr): Expr {
+  if (a.t === t) return a;
+  if (a.k === "const" && t !== "bool" && a.t !== "bool" && t !== "f32" && Number.isInteger(a.v) && a.v >= 0 && a.v < 2 ** 31)
+    return lit(t, a.v);
+  return { k: "cast", t, a };
+}
+
+export const load = (t: Scalar, name: string, index: Expr, space: Space = "global"): Expr => {
+  check(index.t === "u32", () => `index into ${name} must be u32, got ${index.t}`);
+  return { k: "load", t, space, name, index };
+};
+
+/**
+ * u32 arithmetic folded on constants, so index math stays readable: `i * 1u`, `x + 0u` and
+ * `i / 1u` disappear, and products of constants are computed here.
+ */
+export function iadd(a: Expr, b: Expr): Expr {
+  if (isConst(a, 0)) return b;
+  if (isConst(b, 0)) return a;
+  if (a.k === "const" && b.k === "const") return u32(a.v + b.v);
+  return add(a, b);
+}
+export function imul(a: Expr, b: Expr): Expr {
+  if (isConst(a, 0) || isConst(b, 0)) return u32(0);
+  if (isConst(a, 1)) return b;
+  if (isConst(b, 1)) return a;
+  if (a.k === "const" && b.k === "const") return u32(a.v * b.v);
+  return mul(a, b);
+}
+export function idiv(a: Expr, b: Expr): Expr {
+  if (isConst(b, 1)) return a;
+  if (a.k === "const" && b.k === "const") return u32(Math.floor(a.v / b.v));
+  return div(a, b);
+}
+export function irem(a: Expr, b: Expr): Expr {
+  if (isConst(b, 1)) return u32(0);
+  if (a.k === "const" && b.k === "const") return u32(a.v % b.v);
+  return rem(a, b);
+}
+
+export function isConst(e: Expr, v?: number): boolean {
+  return e.k === "const" && (v === undefined || e.v === v);
+}
+
+// ---------------------------------------------------------------------------
+// building kernel bodies
+
+/**
+ * Builds a statement list with unique, readable names. Nested blocks (loops, branches)
+ * share the name table, so a value's name is unique in the whole kernel.
+ */
+export class BodyBuilder {
+  readonly stmts: Stmt[] = [];
+  constructor(private readonly names: Map<string, number> = new Map()) {}
+
+  fresh(hint: string): string {
+    const n = this.names.get(hint) ?? 0;
+    this.names.set(hint, n + 1);
+    return n === 0 ? hint : `${hint}_${n}`;
+  }
+
+  /** Names an expression; constants and plain references are returned as they are. */
+  let(hint: string, value: Expr): Expr {
+    if (value.k === "const" || value.k === "ref") return value;
+    const name = this.fresh(hint);
+    this.stmts.push({ k: "let", name, value });
+    return ref(value.t, name);
+  }
+
+  var(hint: string, init: Expr): Expr & { k: "ref" } {
+    const name = this.fresh(hint);
+    this.stmts.push({ k: "var", name, t: init.t, init });
+    return ref(init.t, name) as Expr & { k: "ref" };
+  }
+
+  assign(target: Expr, value: Expr): void {
+    check(target.k === "ref", () => `assignment target must be a variable`);
+    check(target.t === value.t, () => `assigning ${value.t} to ${target.t} variable`);
+    this.stmts.push({ k: "assign", name: (target as { name: string }).name, value });
+  }
+
+  array(hint: string, t: Scalar, size: number): string {
+    const name = this.fresh(hint);
+    this.stmts.push({ k: "array", name, t, size });
+    return name;
+  }
+
+  store(name: string, index: Expr, value: Expr, space: Space = "global"): void {
+    check(index.t === "u32", () => `index into ${name} must be u32, got ${index.t}`);
+    this.stmts.push({ k: "store", space, name, index, value });
+  }
+
+  for(hint: string, start: Expr, end: Expr, body: (i: Expr, b: BodyBuilder) => void, step = 1): void {
+    const v = this.fresh(hint);
+    const inner = new BodyBuilder(this.names);
+    body(ref("u32", v), inner);
+    this.stmts.push({ k: "for", v, start, end, step, body: inner.stmts });
+  }
+
+  if(cond: Expr, then: (b: BodyBuilder) => void, otherwise?: (b: BodyBuilder) => void): void {
+    const t = new BodyBuilder(this.names);
+    then(t);
+    const e = new BodyBuilder(this.names);
+    otherwise?.(e);
+    this.stmts.push({ k: "if", cond, then: t.stmts, else: e.stmts });
+  }
+
+  barrier(): void {
+    this.stmts.push({ k: "barrier" });
+  }
+
+  return(): void {
+    this.stmts.push({ k: "return" });
+  }
+
+  comment(text: string): void {
+    this.stmts.push({ k: "comment", text });
+  }
+}
+
+// ---------------------------------------------------------------------------
+// printing kernel IR (SMELT_DEBUG=3)
+
+const BIN_SYM: Record<BinOp, string> = {
+  add: "+", sub: "-", mul: "*", div: "/", rem: "%", min: "min", max: "max",
+  eq: "==", ne: "!=", lt: "<", le: "<=", gt: ">", ge: ">=", and: "&", or: "|", shl: "<<", shr: ">>",
+};
+
+export function exprText(e: Expr): string {
+  switch (e.k) {
+    case "const": return `${e.v}:${e.t}`;
+    case "ref": return e.name;
+    case "id": return `${e.id}_id.${"xyz"[e.axis]}`;
+    case "load": return `${e.space === "global" ? "" : e.space + " "}${e.name}[${exprText(e.index)}]`;
+    case "un": return `${e.op}(${exprText(e.a)})`;
+    case "bin":
+      return e.op === "min" || e.op === "max"
+        ? `${e.op}(${exprText(e.a)}, ${exprText(e.b)})`
+        : `(${exprText(e.a)} ${BIN_SYM[e.op]} ${exprText(e.b)})`;
+    case "call": return `${e.fn}(${e.args.map(exprText).join(", ")})`;
+    case "select": return `select(${exprText(e.cond)}, ${exprText(e.a)}, ${exprText(e.b)})`;
+    case "cast": return `${e.t}(${exprText(e.a)})`;
+    case "bitcast": return `bitcast<${e.t}>(${exprText(e.a)})`;
+    default: return e satisfies never;
+  }
+}
+
+function stmtDoc(s: Stmt): Doc {
+  switch (s.k) {
+    case "let": return `let ${s.name} = ${exprText(s.value)}`;
+    case "var": return `var ${s.name}: ${s.t} = ${exprText(s.init)}`;
+    case "assign": return `${s.name} = ${exprText(s.value)}`;
+    case "array": return `var ${s.name}: ${s.t}[${s.size}]`;
+    case "store": return `${s.space === "global" ? "" : s.space + " "}${s.name}[${exprText(s.index)}] = ${exprText(s.value)}`;
+    case "for":
+      return block(`for ${s.v} in ${exprText(s.start)}..${exprText(s.end)}${s.step !== 1 ? ` step ${s.step}` : ""} {`, s.body.map(stmtDoc), "}");
+    case "if":
+      return s.else.length
+        ? block(`if ${exprText(s.cond)} {`, [...s.then.map(stmtDoc), block("} else {", s.else.map(stmtDoc))], "}")
+        : block(`if ${exprText(s.cond)} {`, s.then.map(stmtDoc), "}");
+    case "barrier": return "barrier";
+    case "return": return "return";
+    case "comment": return `// ${s.text}`;
+    default: return s satisfies never;
+  }
+}
+
+/** The kernel IR as text (one line per statement), for SMELT_DEBUG=3 and tests. */
+export function kernelText(k: Kernel): string {
+  const head = [
+    `// ${k.source}`,
+    ...k.bindings.map((b, i) => `binding ${i} ${b.name}: ${b.dtype}[] ${b.access}`),
+    ...k.shared.map((s) => `workgroup ${s.name}: ${s.t}[${s.size}]`),
+  ];
+  return render([
+    ...head,
+    block(`kernel ${k.name} workgroup_size=[${k.workgroupSize}] grid=[${k.grid}] {`, k.body.map(stmtDoc), "}"),
+  ]);
+}

@@ -1,0 +1,139 @@
+/**
+ * The C-like renderer base (tinygrad's CStyleLanguage): statement structure, operators,
+ * indentation and naming are shared; a target subclass supplies only what differs (types,
+ * literals, built-ins, barriers, declarations, the kernel signature). Target quirks are not
+ * handled here: they are kernel rewrites (codegen/rewrite.ts) applied before rendering, and
+ * a construct a target cannot print fails loudly instead of printing something wrong.
+ */
+import type { TargetName } from "./target.js";
+import type { BinOp, Expr, IdKind, Kernel, MathFn, Scalar, Stmt } from "./kernel.js";
+
+export class RenderError extends Error {
+  override name = "RenderError";
+}
+
+const OPERATOR: Partial<Record<BinOp, string>> = {
+  add: "+", sub: "-", mul: "*", div: "/", rem: "%",
+  eq: "==", ne: "!=", lt: "<", le: "<=", gt: ">", ge: ">=", shl: "<<", shr: ">>",
+};
+
+/** Shortest decimal that reads back as the same f32 (so literals are exact and short). */
+export function f32Decimal(v: number): string {
+  const f = Math.fround(v);
+  for (let p = 1; p <= 9; p++) {
+    const s = f.toPrecision(p);
+    if (Math.fround(Number(s)) === f) return normalizeDecimal(s);
+  }
+  return normalizeDecimal(f.toPrecision(9));
+}
+
+function normalizeDecimal(s: string): string {
+  const n = Number(s);
+  if (Number.isInteger(n) && Math.abs(n) < 1e7) return `${n}.0`;
+  // toPrecision may give "1.00e-7": trim trailing zeros in the mantissa.
+  const [m, e] = s.split("e") as [string, string | undefined];
+  const mant = m.includes(".") ? m.replace(/0+$/, "").replace(/\.$/, ".0") : `${m}.0`;
+  return e === undefined ? mant : `${mant}e${Number(e)}`;
+}
+
+export abstract class CRenderer {
+  abstract readonly target: TargetName;
+  protected readonly indentUnit = "  ";
+  /** Identifiers a kernel name must not take in this language (renamed with a trailing `_`). */
+  protected abstract readonly reserved: ReadonlySet<string>;
+
+  protected abstract type(t: Scalar): string;
+  protected abstract literal(t: Scalar, v: number): string;
+  protected abstract castExpr(t: Scalar, x: string): string;
+  protected abstract bitcastExpr(t: Scalar, x: string): string;
+  protected abstract selectExpr(cond: string, a: string, b: string): string;
+  protected abstract mathCall(fn: MathFn, t: Scalar, args: string[]): string;
+  protected abstract minMax(op: "min" | "max", t: Scalar, a: string, b: string): string;
+  protected abstract builtinId(kind: IdKind, axis: 0 | 1 | 2): string;
+  protected abstract letDecl(name: string, t: Scalar, value: string): string;
+  protected abstract varDecl(name: string, t: Scalar, init: string): string;
+  protected abstract arrayDecl(name: string, t: Scalar, size: number): string;
+  protected abstract forHeader(v: string, start: string, end: string, step: number): string;
+  protected abstract barrier(): string;
+  /** Everything before the body: bindings, shared arrays, the entry-point signature ending in `{`. */
+  protected abstract kernelHeader(k: Kernel): string[];
+
+  render(k: Kernel): string {
+    const lines = [`// ${k.name}: ${k.source}`, ...this.kernelHeader(k)];
+    this.stmts(k.body, 1, lines);
+    lines.push("}");
+    return lines.join("\n") + "\n";
+  }
+
+  protected ident(name: string): string {
+    return this.reserved.has(name) ? `${name}_` : name;
+  }
+
+  protected logicalOp(op: "and" | "or", t: Scalar): string {
+    if (t === "bool") return op === "and" ? "&&" : "||";
+    return op === "and" ? "&" : "|";
+  }
+
+  protected notExpr(t: Scalar, x: string): string {
+    return t === "bool" ? `!${x}` : `~${x}`;
+  }
+
+  expr(e: Expr): string {
+    switch (e.k) {
+      case "const": return this.literal(e.t, e.v);
+      case "ref": return this.ident(e.name);
+      case "id": return this.builtinId(e.id, e.axis);
+      case "load": return `${this.ident(e.name)}[${this.expr(e.index)}]`;
+      case "un": return e.op === "neg" ? `-${this.operand(e.a)}` : this.notExpr(e.t, this.operand(e.a));
+      case "bin": {
+        if (e.op === "min" || e.op === "max") return this.minMax(e.op, e.t, this.expr(e.a), this.expr(e.b));
+        const sym = e.op === "and" || e.op === "or" ? this.logicalOp(e.op, e.a.t) : OPERATOR[e.op]!;
+        return `${this.operand(e.a)} ${sym} ${this.operand(e.b)}`;
+      }
+      case "call": return this.mathCall(e.fn, e.t, e.args.map((a) => this.expr(a)));
+      case "select": return this.selectExpr(this.expr(e.cond), this.expr(e.a), this.expr(e.b));
+      case "cast": return this.castExpr(e.t, this.expr(e.a));
+      case "bitcast": return this.bitcastExpr(e.t, this.expr(e.a));
+      default: return e satisfies never;
+    }
+  }
+
+  /** An operand of an operator: parenthesised unless it is atomic. */
+  private operand(e: Expr): string {
+    const s = this.expr(e);
+    return e.k === "bin" && e.op !== "min" && e.op !== "max" ? `(${s})` : e.k === "un" ? `(${s})` : s;
+  }
+
+  protected stmts(ss: readonly Stmt[], depth: number, out: string[]): void {
+    for (const s of ss) this.stmt(s, depth, out);
+  }
+
+  protected stmt(s: Stmt, depth: number, out: string[]): void {
+    const pad = this.indentUnit.repeat(depth);
+    switch (s.k) {
+      case "let": out.push(pad + this.letDecl(this.ident(s.name), s.value.t, this.expr(s.value))); return;
+      case "var": out.push(pad + this.varDecl(this.ident(s.name), s.t, this.expr(s.init))); return;
+      case "assign": out.push(`${pad}${this.ident(s.name)} = ${this.expr(s.value)};`); return;
+      case "array": out.push(pad + this.arrayDecl(this.ident(s.name), s.t, s.size)); return;
+      case "store": out.push(`${pad}${this.ident(s.name)}[${this.expr(s.index)}] = ${this.expr(s.value)};`); return;
+      case "for":
+        out.push(pad + this.forHeader(this.ident(s.v), this.expr(s.start), this.expr(s.end), s.step));
+        this.stmts(s.body, depth + 1, out);
+        out.push(pad + "}");
+        return;
+      case "if":
+        out.push(`${pad}if (${this.expr(s.cond)}) {`);
+        this.stmts(s.then, depth + 1, out);
+        if (s.else.length) {
+          out.push(`${pad}} else {`);
+          this.stmts(s.else, depth + 1, out);
+        }
+        out.push(pad + "}");
+        return;
+      case "barrier": out.push(pad + this.barrier()); return;
+      case "return": out.push(pad + "return;"); return;
+      case "comment": out.push(`${pad}// ${s.text}`); return;
+      default: s satisfies never;
+    }
+  }
+}

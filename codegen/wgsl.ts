@@ -1,0 +1,120 @@
+/**
+ * WGSL: the WebGPU renderer, a thin subclass of the C-like base. Quirks of the language
+ * (no erf or isnan, pow undefined for negative bases, no bool in storage) are handled by
+ * the rewrites in WGSL_REWRITES before rendering.
+ */
+import { CRenderer, RenderError, f32Decimal } from "./render.js";
+import type { IdKind, Kernel, MathFn, Scalar } from "./kernel.js";
+import { type KernelRewrite, boolStorage, expandErf, isnanByBits, powSigned, tanhClamped } from "./rewrite.js";
+
+const RESERVED = new Set([
+  "main", "array", "atomic", "bool", "f16", "f32", "i32", "u32", "vec2", "vec3", "vec4", "mat2x2",
+  "ptr", "sampler", "struct", "alias", "break", "case", "const", "continue", "continuing", "default",
+  "diagnostic", "discard", "else", "enable", "false", "fn", "for", "if", "let", "loop", "override",
+  "requires", "return", "switch", "true", "var", "while", "select", "min", "max", "exp", "log",
+  "local_id", "group_id", "num_groups", "storage", "uniform", "workgroup", "private", "function",
+  "read", "write", "read_write", "target", "module", "self", "type", "in", "out", "sizeof",
+]);
+
+const MATH: Partial<Record<MathFn, string>> = {
+  exp: "exp", log: "log", sin: "sin", cos: "cos", tanh: "tanh", sqrt: "sqrt", rsqrt: "inverseSqrt",
+  floor: "floor", ceil: "ceil", round_even: "round", abs: "abs", sign: "sign", pow: "pow",
+};
+
+const ID_VAR: Record<IdKind, string> = { local: "local_id", group: "group_id", num_groups: "num_groups" };
+
+/** Rewrites every kernel gets before WGSL rendering, in order. */
+export const WGSL_REWRITES: readonly KernelRewrite[] = [boolStorage, expandErf, powSigned, tanhClamped, isnanByBits];
+
+export class WGSLRenderer extends CRenderer {
+  readonly target = "webgpu" as const;
+  protected readonly reserved = RESERVED;
+
+  protected type(t: Scalar): string {
+    return t;
+  }
+
+  protected literal(t: Scalar, v: number): string {
+    switch (t) {
+      case "bool": return v ? "true" : "false";
+      case "u32": return `${v}u`;
+      case "i32": return v === -(2 ** 31) ? "i32(-2147483648)" : `${v}i`;
+      case "f32":
+        // WGSL constant expressions may not be infinite or NaN: spell them by their bits.
+        if (Number.isNaN(v)) return "bitcast<f32>(0x7fc00000u)";
+        if (v === Infinity) return "bitcast<f32>(0x7f800000u)";
+        if (v === -Infinity) return "bitcast<f32>(0xff800000u)";
+        return `${f32Decimal(v)}f`;
+      default: return t satisfies never;
+    }
+  }
+
+  protected castExpr(t: Scalar, x: string): string {
+    return `${t}(${x})`;
+  }
+
+  protected bitcastExpr(t: Scalar, x: string): string {
+    return `bitcast<${t}>(${x})`;
+  }
+
+  protected selectExpr(cond: string, a: string, b: string): string {
+    return `select(${b}, ${a}, ${cond})`;
+  }
+
+  protected mathCall(fn: MathFn, _t: Scalar, args: string[]): string {
+    const name = MATH[fn];
+    if (!name) throw new RenderError(`WGSL has no '${fn}': the kernel must be rewritten first (see WGSL_REWRITES)`);
+    return `${name}(${args.join(", ")})`;
+  }
+
+  protected minMax(op: "min" | "max", _t: Scalar, a: string, b: string): string {
+    return `${op}(${a}, ${b})`;
+  }
+
+  protected builtinId(kind: IdKind, axis: 0 | 1 | 2): string {
+    return `${ID_VAR[kind]}.${"xyz"[axis]}`;
+  }
+
+  protected letDecl(name: string, t: Scalar, value: string): string {
+    return `let ${name}: ${t} = ${value};`;
+  }
+
+  protected varDecl(name: string, t: Scalar, init: string): string {
+    return `var ${name}: ${t} = ${init};`;
+  }
+
+  protected arrayDecl(name: string, t: Scalar, size: number): string {
+    return `var ${name}: array<${t}, ${size}>;`;
+  }
+
+  protected forHeader(v: string, start: string, end: string, step: number): string {
+    return `for (var ${v}: u32 = ${start}; ${v} < ${end}; ${v} += ${step}u) {`;
+  }
+
+  protected barrier(): string {
+    return "workgroupBarrier();";
+  }
+
+  protected kernelHeader(k: Kernel): string[] {
+    const lines = k.bindings.map((b, i) => {
+      if (b.dtype === "bool") throw new RenderError(`WGSL cannot store bool: binding '${b.name}' of ${k.name} must be rewritten (boolStorage)`);
+      return `@group(0) @binding(${i}) var<storage, ${b.access}> ${this.ident(b.name)}: array<${b.dtype}>;`;
+    });
+    for (const s of k.shared) lines.push(`var<workgroup> ${this.ident(s.name)}: array<${s.t}, ${s.size}>;`);
+    lines.push(
+      "",
+      `@compute @workgroup_size(${k.workgroupSize.join(", ")})`,
+      "fn main(@builtin(local_invocation_id) local_id: vec3<u32>,",
+      "        @builtin(workgroup_id) group_id: vec3<u32>,",
+      "        @builtin(num_workgroups) num_groups: vec3<u32>) {",
+    );
+    return lines;
+  }
+}
+
+const wgsl = new WGSLRenderer();
+
+/** WGSL source for a kernel: WGSL's rewrites, then rendering. Deterministic. */
+export function renderWGSL(k: Kernel): string {
+  return wgsl.render(WGSL_REWRITES.reduce((acc, rw) => rw(acc), k));
+}

@@ -1,0 +1,41 @@
+/**
+ * The compile step between the frontend and the backends: run the pass pipeline,
+ * then hand the graph to a backend. Results are cached per graph object, backend
+ * and options, so a jitted function compiles once per input signature.
+ */
+import type { Graph } from "../ir/graph.js";
+import { type Stage, runPipeline } from "../passes/pipeline.js";
+import type { Backend, Executable } from "../runtime/backend.js";
+import { debugLog } from "../runtime/debug.js";
+
+export interface CompileSettings {
+  readonly fuse?: boolean;
+  readonly disablePasses?: readonly string[];
+}
+
+export interface Compiled {
+  readonly executable: Executable;
+  readonly stages: readonly Stage[];
+  readonly compileMs: number;
+}
+
+const cache = new WeakMap<Graph, Map<string, Compiled>>();
+
+export function compileGraph(graph: Graph, backend: Backend, settings: CompileSettings = {}): Compiled {
+  const key = `${backend.name}|${settings.fuse ?? true}|${(settings.disablePasses ?? []).join(",")}`;
+  let perGraph = cache.get(graph);
+  if (!perGraph) cache.set(graph, (perGraph = new Map()));
+  const hit = perGraph.get(key);
+  if (hit) return hit;
+  const t0 = performance.now();
+  const { graph: lowered, stages } = runPipeline(graph, {
+    fuse: settings.fuse ?? true,
+    disable: settings.disablePasses ?? [],
+    ...(backend.target ? { target: backend.target } : {}),
+  });
+  const executable = backend.compile(lowered, { fuse: settings.fuse ?? true });
+  const compiled: Compiled = { executable, stages, compileMs: performance.now() - t0 };
+  debugLog(1, () => `compiled @${graph.name} for ${backend.name}: ${executable.kernels.length} kernel(s) in ${compiled.compileMs.toFixed(1)} ms`);
+  perGraph.set(key, compiled);
+  return compiled;
+}

@@ -1,0 +1,274 @@
+/**
+ * jit: trace once per input signature into a graph, compile it, and call it as
+ * the `jit` primitive, so grad(jit(f)), vmap(jit(f)) and jit(jit(f)) compose
+ * without special cases (autodidax's xla_call).
+ */
+import { type AbstractValue, type DType, formatType, isDType } from "../ir/dtype.js";
+import { Graph, GraphBuilder, verify } from "../ir/graph.js";
+import { parseIR } from "../ir/parse.js";
+import { printIR, formatNumber } from "../ir/print.js";
+import type { Primitive, PrimitiveParams } from "../ir/primitives.js";
+import type { Backend, BackendName, DeviceBuffer, KernelInfo } from "../runtime/backend.js";
+import { type Compiled, compileGraph } from "./compile.js";
+import { ConcreteTensor, Tensor, Tracer, bind, getBackend, setPrimitiveExecutor } from "./core.js";
+import { type StagedGraph, stageGraph } from "./staging.js";
+import { type TreeDef, flatten, treeKey, unflatten } from "./tree.js";
+import { scalar } from "./creation.js";
+
+export interface JitOptions {
+  /** Backend to run on (default: the default backend, see init()). */
+  readonly backend?: BackendName;
+  /** Fuse operators (default true); false compiles one kernel per primitive. */
+  readonly fuse?: boolean;
+  /** Positions of arguments that are compile-time constants (part of the cache key). */
+  readonly staticArgnums?: readonly number[];
+  /** Name of the traced function in IR dumps (default: the function's name). */
+  readonly name?: string;
+  /** Passes to switch off by name. */
+  readonly disablePasses?: readonly string[];
+}
+
+/** Settings attached to each traced graph, read when the `jit` primitive runs eagerly. */
+const graphSettings = new WeakMap<Graph, JitOptions>();
+
+interface CacheEntry {
+  staged: StagedGraph;
+  outDef: TreeDef;
+}
+
+/** What `jit(f).lower(...)` returns: everything a user may inspect about one compilation. */
+export class Lowered {
+  constructor(
+    /** The graph as traced, before any pass. */
+    readonly graph: Graph,
+    private readonly compiled: Compiled,
+    readonly backend: BackendName,
+  ) {}
+  /** The traced graph as IR text. */
+  text(): string {
+    return printIR(this.graph);
+  }
+  /** Names of the passes that ran, in order ("trace" first). */
+  get passes(): string[] {
+    return this.compiled.stages.map((s) => s.pass);
+  }
+  /** The graph after the named pass (or "trace"). */
+  after(pass: string): Graph {
+    return this.stage(pass).graph;
+  }
+  private stage(pass: string) {
+    const s = this.compiled.stages.find((st) => st.pass === pass);
+    if (!s) throw new Error(`no pass named '${pass}' ran; passes: ${this.passes.join(", ")}`);
+    return s;
+  }
+  /** The IR after one pass, or after every pass with a header per pass ("all"). */
+  dump(after: string = "all"): string {
+    const stages = after === "all" ? this.compiled.stages : [this.stage(after)];
+    return stages
+      .map((s) => [`// ---- after ${s.pass}`, ...s.notes.map((n) => `// ${n}`), printIR(s.graph)].join("\n"))
+      .join("\n");
+  }
+  /** The final graph that codegen saw. */
+  get optimized(): Graph {
+    return this.compiled.stages[this.compiled.stages.length - 1]!.graph;
+  }
+  get kernels(): readonly KernelInfo[] {
+    return this.compiled.executable.kernels;
+  }
+  get peakBytes(): number {
+    return this.compiled.executable.peakBytes;
+  }
+  get compileMs(): number {
+    return this.compiled.compileMs;
+  }
+  get executable() {
+    return this.compiled.executable;
+  }
+}
+
+export interface JitFunction<F extends (...args: never[]) => unknown> {
+  (...args: Parameters<F>): ReturnType<F>;
+  /** Traces and compiles for these arguments without running. */
+  lower(...args: Parameters<F>): Lowered;
+  /** Number of times the function has been traced (a new signature traces again). */
+  readonly traceCount: number;
+}
+
+/** An abstract argument for `lower` (like jax.ShapeDtypeStruct): traces without data. */
+export class ShapeDtype implements AbstractValue {
+  constructor(
+    readonly shape: readonly number[],
+    readonly dtype: DType = "f32",
+  ) {}
+  get aval(): AbstractValue {
+    return this;
+  }
+}
+
+/** Parses a type written as in IR text, e.g. `f32[512,768]`, into a ShapeDtype. */
+export function spec(type: string): ShapeDtype {
+  const m = /^\s*(\w+)\[([\d,\s]*)\]\s*$/.exec(type);
+  if (!m || !isDType(m[1]!)) throw new Error(`'${type}' is not a type like f32[2,3]`);
+  const dims = m[2]!.trim() ? m[2]!.split(",").map((d) => Number(d.trim())) : [];
+  return new ShapeDtype(dims, m[1]! as DType);
+}
+
+type Leaf = Tensor | number | ShapeDtype;
+const isLeaf = (x: unknown): x is Tensor | number => x instanceof Tensor || typeof x === "number";
+const isArgLeaf = (x: unknown): x is Leaf => isLeaf(x) || x instanceof ShapeDtype;
+
+function funcName(fn: { name?: string }, fallback = "f"): string {
+  const n = fn.name && /^[A-Za-z_][A-Za-z0-9_]*$/.test(fn.name) ? fn.name : fallback;
+  return n;
+}
+
+export function jit<F extends (...args: never[]) => unknown>(fn: F, options: JitOptions = {}): JitFunction<F> {
+  const cache = new Map<string, CacheEntry>();
+  const name = options.name ?? funcName(fn as { name?: string }, "jitted");
+  let traceCount = 0;
+
+  const prepare = (args: unknown[]) => {
+    const defs: TreeDef[] = [];
+    const leaves: Leaf[] = [];
+    args.forEach((a, i) => {
+      if (options.staticArgnums?.includes(i)) return defs.push({ kind: "static", value: a });
+      const [ls, d] = flatten(a, isArgLeaf);
+      leaves.push(...ls);
+      defs.push(d);
+    });
+    const inDef: TreeDef = { kind: "array", children: defs };
+    const tensors = leaves.map((l) => (typeof l === "number" ? scalar(l) : l));
+    const key = treeKey(inDef) + "|" + tensors.map((t) => formatType(t.aval)).join(",");
+    const abstract = tensors.filter((t): t is ShapeDtype => t instanceof ShapeDtype);
+    let entry = cache.get(key);
+    if (!entry) {
+      traceCount++;
+      let outDef: TreeDef | undefined;
+      const staged = stageGraph(
+        name,
+        tensors.map((t) => t.aval),
+        (tracers) => {
+          const rebuilt = unflatten(inDef, tracers) as unknown[];
+          const result = fn(...(rebuilt as Parameters<F>));
+          const [outs, def] = flatten(result, isLeaf);
+          outDef = def;
+          return outs.map((o) => (typeof o === "number" ? scalar(o) : o));
+        },
+        argHints(inDef, fn as { toString(): string }),
+      );
+      graphSettings.set(staged.graph, options);
+      entry = { staged, outDef: outDef! };
+      // An entry that captured a tracer of an enclosing transformation is only valid for this call.
+      if (!staged.consts.some((c) => c instanceof Tracer)) cache.set(key, entry);
+    }
+    return { entry, tensors, abstract: abstract.length > 0 };
+  };
+
+  const wrapped = ((...args: unknown[]) => {
+    const { entry, tensors, abstract } = prepare(args);
+    if (abstract) throw new Error(`${name}: ShapeDtype arguments can only be lowered, not run; pass tensors`);
+    const outs = bind("jit", [...(tensors as Tensor[]), ...entry.staged.consts], { callee: entry.staged.graph });
+    return unflatten(entry.outDef, outs);
+  }) as unknown as JitFunction<F>;
+
+  Object.defineProperty(wrapped, "traceCount", { get: () => traceCount });
+  (wrapped as { lower: unknown }).lower = (...args: unknown[]) => {
+    const { entry } = prepare(args);
+    const backend = getBackend(options.backend);
+    const compiled = compileGraph(entry.staged.graph, backend, settingsOf(options));
+    return new Lowered(entry.staged.graph, compiled, backend.name);
+  };
+  return wrapped;
+}
+
+/** Parameter names from the function's source, for readable graph inputs. */
+function argHints(def: TreeDef, fn: { toString(): string }): (string | undefined)[] {
+  if (def.kind !== "array") return [];
+  const m = /^(?:function\s*\w*\s*)?\(?([^)=]*)\)?\s*(?:=>|\{)/.exec(fn.toString());
+  const names = m ? m[1]!.split(",").map((s) => s.trim().replace(/[:=].*$/, "").trim()) : [];
+  const hints: (string | undefined)[] = [];
+  def.children.forEach((c, i) => {
+    if (c.kind === "leaf") hints.push(names[i] && /^[A-Za-z_]\w*$/.test(names[i]!) ? names[i] : undefined);
+    else for (let j = 0; j < countLeaves(c); j++) hints.push(undefined);
+  });
+  return hints;
+}
+
+function countLeaves(d: TreeDef): number {
+  return d.kind === "leaf" ? 1 : d.kind === "static" ? 0 : d.children.reduce((n, c) => n + countLeaves(c), 0);
+}
+
+function settingsOf(o: JitOptions) {
+  return { fuse: o.fuse ?? true, disablePasses: o.disablePasses ?? [] };
+}
+
+// ---------------------------------------------------------------------------
+// eager execution: each primitive (or jit call) runs as a compiled graph
+
+const oneNodeGraphs = new Map<string, Graph>();
+
+function oneNodeGraph<P extends Primitive>(prim: P, avals: AbstractValue[], params: PrimitiveParams[P]): Graph {
+  const key = `${prim}|${JSON.stringify(params, (_k, v) => (typeof v === "number" ? formatNumber(v) : v))}|${avals.map(formatType).join(",")}`;
+  let g = oneNodeGraphs.get(key);
+  if (!g) {
+    const b = new GraphBuilder(prim);
+    const ins = avals.map((a) => b.input(a));
+    g = b.build(b.add(prim, ins, params));
+    oneNodeGraphs.set(key, g);
+  }
+  return g;
+}
+
+/** A buffer for `t` on `backend`, uploading its host copy once if it lives elsewhere. */
+function bufferOn(t: ConcreteTensor, backend: Backend): DeviceBuffer {
+  if (t.backend === backend) return t.buffer;
+  const mirror = t.mirror(backend);
+  if (mirror) return mirror;
+  throw new Error(
+    `a ${formatType(t.aval)} tensor lives on ${t.backend.name} but this call runs on ${backend.name}; ` +
+      `move it first with \`await tensor.to("${backend.name}")\``,
+  );
+}
+
+setPrimitiveExecutor((prim, inputs, params, _outTypes) => {
+  let graph: Graph;
+  let settings: JitOptions = {};
+  if (prim === "jit") {
+    graph = (params as PrimitiveParams["jit"]).callee;
+    settings = graphSettings.get(graph) ?? {};
+  } else {
+    graph = oneNodeGraph(prim, inputs.map((t) => t.aval), params);
+  }
+  const backend = settings.backend ? getBackend(settings.backend) : (inputs[0]?.backend ?? getBackend());
+  const { executable } = compileGraph(graph, backend, settingsOf(settings));
+  const outs = executable.run(inputs.map((t) => bufferOn(t, backend)));
+  return outs.map((b) => new ConcreteTensor(backend, b));
+});
+
+
+/**
+ * A callable for a graph built elsewhere (parsed IR text, a graph after passes):
+ * the user can dump IR, edit it, and run it like a jitted function.
+ */
+export function compileIR(graphOrText: Graph | string, options: Omit<JitOptions, "staticArgnums" | "name"> = {}) {
+  const graph = typeof graphOrText === "string" ? parseIR(graphOrText) : graphOrText;
+  verify(graph);
+  graphSettings.set(graph, options);
+  const call = (...args: (Tensor | number)[]): Tensor | Tensor[] => {
+    if (args.length !== graph.inputs.length)
+      throw new Error(`@${graph.name} takes ${graph.inputs.length} argument(s), got ${args.length}`);
+    const outs = bind("jit", args.map((a) => (typeof a === "number" ? scalar(a) : a)), { callee: graph });
+    return outs.length === 1 ? outs[0]! : outs;
+  };
+  call.graph = graph;
+  call.lower = () => {
+    const backend = getBackend(options.backend);
+    return new Lowered(graph, compileGraph(graph, backend, settingsOf(options)), backend.name);
+  };
+  return call;
+}
+
+/** Live device buffers and bytes on a backend (default: the default backend). */
+export function memoryStats(backend?: BackendName) {
+  return getBackend(backend).memoryStats();
+}

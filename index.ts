@@ -1,0 +1,18 @@
+/**
+ * smelt's public API. Importing it picks the default backend (WebGPU when an
+ * adapter exists, else the reference interpreter; SMELT_BACKEND overrides).
+ */
+import { init } from "./frontend/init.js";
+
+export { init, initBackend, getBackend } from "./frontend/init.js";
+export type { InitOptions } from "./frontend/init.js";
+export { Tensor, ConcreteTensor, TracerError } from "./frontend/core.js";
+export { jit, Lowered, compileIR, memoryStats, spec, ShapeDtype } from "./frontend/jit.js";
+export type { JitOptions, JitFunction } from "./frontend/jit.js";
+export * as lax from "./frontend/lax.js";
+export { parseIR, printIR, verify, Graph, GraphBuilder, ShapeError, IRParseError, VerifyError } from "./ir/index.js";
+export type { DType, HostArray, AbstractValue } from "./ir/index.js";
+export { setDebug, debugLevel } from "./runtime/debug.js";
+export type { Backend, BackendName, Executable, KernelInfo, MemoryStats } from "./runtime/backend.js";
+
+await init();

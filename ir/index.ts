@@ -1,0 +1,8 @@
+/** The IR layer's public surface: dtypes, errors, primitives, graphs, printer, parser. */
+export * from "./dtype.js";
+export * from "./errors.js";
+export * from "./primitives.js";
+export * from "./graph.js";
+export * from "./print.js";
+export * from "./parse.js";
+export * from "./pretty.js";

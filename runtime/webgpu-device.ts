@@ -1,0 +1,352 @@
+/**
+ * The WebGPU device layer: acquiring an adapter and device (Dawn from the npm package
+ * `webgpu` in Node, `navigator.gpu` in a browser), the buffer pool, the pipeline cache
+ * keyed by kernel source, staging for reads, and turning WebGPU's asynchronous errors and
+ * device loss into smelt errors. Knows kernels only as rendered source plus bindings.
+ */
+import type { Access } from "../codegen/kernel.js";
+import { type Target, type TargetLimits, webgpuTarget } from "../codegen/target.js";
+import { debugLevel, debugLog } from "./debug.js";
+
+// Spec constants (GPUBufferUsage, GPUMapMode, GPUShaderStage), so no globals are needed in Node.
+const USAGE = { MAP_READ: 1, COPY_SRC: 4, COPY_DST: 8, STORAGE: 128, QUERY_RESOLVE: 512 } as const;
+const MAP_READ = 1;
+const STAGE_COMPUTE = 4;
+
+/** A WGSL kernel failed to compile or its pipeline was rejected; names the kernel. */
+export class KernelCompileError extends Error {
+  override name = "KernelCompileError";
+  constructor(
+    readonly kernel: string,
+    readonly messages: readonly string[],
+    readonly source: string,
+  ) {
+    super(
+      `kernel ${kernel} failed to compile:\n  ${messages.join("\n  ")}` +
+        (debugLevel() >= 4 ? `\n--- ${kernel}.wgsl ---\n${source}` : "\n(set SMELT_DEBUG=4 to print its WGSL)"),
+    );
+  }
+}
+
+/** WebGPU rejected an operation (a validation or out-of-memory error). */
+export class DeviceError extends Error {
+  override name = "DeviceError";
+  constructor(readonly what: string, readonly detail: string) {
+    super(`${what}: ${detail}`);
+  }
+}
+
+/** The device was lost (driver reset, destroyed); every later call throws this. */
+export class DeviceLostError extends Error {
+  override name = "DeviceLostError";
+  constructor(readonly reason: string, readonly detail: string) {
+    super(`WebGPU device lost (${reason}): ${detail}`);
+  }
+}
+
+/** No WebGPU adapter could be found; says how to get one. */
+export class NoAdapterError extends Error {
+  override name = "NoAdapterError";
+}
+
+export const HOW_TO_GET_WEBGPU =
+  "run `bash scripts/setup.sh` (installs Mesa's lavapipe software Vulkan from bookworm-backports) or use a machine with a GPU driver";
+
+// Dawn frees its instance when the GPU object is collected, even under a live device:
+// this module-level reference keeps it alive for the life of the process.
+let gpuInstance: GPU | undefined;
+
+async function gpuEntry(): Promise<GPU> {
+  const nav = (globalThis as { navigator?: { gpu?: GPU } }).navigator;
+  if (nav?.gpu) return nav.gpu;
+  if (gpuInstance) return gpuInstance;
+  const proc = globalThis.process;
+  if (proc?.env && !proc.env.XDG_RUNTIME_DIR) {
+    // The Vulkan loader (and Mesa) want a private runtime dir; create one when unset.
+    const { mkdtempSync, chmodSync } = await import("node:fs");
+    const { tmpdir } = await import("node:os");
+    const { join } = await import("node:path");
+    const dir = mkdtempSync(join(tmpdir(), "smelt-xdg-"));
+    chmodSync(dir, 0o700);
+    proc.env.XDG_RUNTIME_DIR = dir;
+  }
+  let mod: { create(options: string[]): GPU };
+  try {
+    mod = (await import("webgpu")) as unknown as { create(options: string[]): GPU };
+  } catch (e) {
+    throw new NoAdapterError(`the 'webgpu' package (Dawn) could not be loaded: ${(e as Error).message}`);
+  }
+  gpuInstance = mod.create([]);
+  return gpuInstance;
+}
+
+/** Features the kernels can use, requested explicitly when the adapter has them. */
+const WANTED_FEATURES: GPUFeatureName[] = ["timestamp-query", "shader-f16", "subgroups"];
+
+const LIMIT_NAMES: (keyof TargetLimits)[] = [
+  "maxStorageBuffersPerShaderStage", "maxStorageBufferBindingSize", "maxComputeWorkgroupsPerDimension",
+  "maxComputeInvocationsPerWorkgroup", "maxComputeWorkgroupStorageSize", "maxComputeWorkgroupSizeX",
+  "maxComputeWorkgroupSizeY", "maxComputeWorkgroupSizeZ",
+];
+
+/** Rounds up to a size class: 4 classes per power of two (at most 25% slack), 256 B minimum. */
+export function sizeClass(bytes: number): number {
+  if (bytes <= 256) return 256;
+  const p = 2 ** Math.floor(Math.log2(bytes));
+  const step = Math.max(p / 4, 256);
+  return Math.ceil(bytes / step) * step;
+}
+
+/** One kernel launch: rendered source, binding access modes, grid and the buffers bound. */
+export interface Launch {
+  readonly name: string;
+  readonly source: string;
+  readonly access: readonly Access[];
+  readonly grid: readonly [number, number, number];
+  readonly buffers: readonly GPUBuffer[];
+}
+
+/** A query set with two timestamps per launch and the buffer they resolve into. */
+export interface TimestampSlots {
+  readonly querySet: GPUQuerySet;
+  readonly resolve: GPUBuffer;
+}
+
+interface CachedPipeline {
+  readonly pipeline: GPUComputePipeline;
+  readonly layout: GPUBindGroupLayout;
+  /** Resolves to the compile error, if any. */
+  readonly status: Promise<KernelCompileError | undefined>;
+}
+
+/** An open WebGPU device with its pool and caches. */
+export class GPUDeviceContext {
+  readonly target: Target;
+  private lostInfo: DeviceLostError | undefined;
+  readonly lost: Promise<DeviceLostError>;
+  private readonly pool = new Map<number, GPUBuffer[]>();
+  private pooledBytes = 0;
+  private readonly staging = new Map<number, GPUBuffer[]>();
+  private readonly pipelines = new Map<string, CachedPipeline>();
+  /** Largest total of idle pooled bytes kept before buffers are destroyed. */
+  maxPooledBytes = 512 * 2 ** 20;
+
+  private constructor(
+    readonly adapter: GPUAdapter,
+    readonly device: GPUDevice,
+    readonly description: string,
+  ) {
+    const f = device.features;
+    this.target = webgpuTarget(
+      Object.fromEntries(LIMIT_NAMES.map((k) => [k, device.limits[k] as number])),
+      { f16: f.has("shader-f16"), subgroups: f.has("subgroups"), timestampQuery: f.has("timestamp-query") },
+      /llvmpipe|lavapipe|swiftshader|software|cpu/i.test(description),
+    );
+    this.lost = device.lost.then((info) => {
+      this.lostInfo = new DeviceLostError(String(info.reason ?? "unknown"), info.message || "no message");
+      debugLog(1, `webgpu: ${this.lostInfo.message}`);
+      return this.lostInfo;
+    });
+    device.addEventListener?.("uncapturederror", (ev) => {
+      debugLog(1, `webgpu: uncaptured error: ${(ev as GPUUncapturedErrorEvent).error.message}`);
+    });
+  }
+
+  static async open(): Promise<GPUDeviceContext> {
+    const gpu = await gpuEntry();
+    const adapter = await gpu.requestAdapter({ powerPreference: "high-performance" });
+    if (!adapter) throw new NoAdapterError(`no WebGPU adapter found; ${HOW_TO_GET_WEBGPU}`);
+    const requiredFeatures = WANTED_FEATURES.filter((f) => adapter.features.has(f));
+    // Ask for everything the adapter offers: the defaults (8 storage buffers, 128 MiB
+    // bindings, 256 invocations) are far below what most adapters allow.
+    const requiredLimits: Record<string, number> = {};
+    for (const k of LIMIT_NAMES) requiredLimits[k] = adapter.limits[k] as number;
+    requiredLimits.maxBufferSize = adapter.limits.maxBufferSize;
+    const device = await adapter.requestDevice({ requiredFeatures, requiredLimits });
+    const info = adapter.info;
+    const description = info ? [info.vendor, info.architecture, info.description].filter(Boolean).join(" / ") : "unknown adapter";
+    debugLog(1, `webgpu: ${description}; features ${requiredFeatures.join(", ") || "none"}`);
+    return new GPUDeviceContext(adapter, device, description);
+  }
+
+  /** Throws DeviceLostError once the device is gone. */
+  checkAlive(): void {
+    if (this.lostInfo) throw this.lostInfo;
+  }
+
+  get isLost(): boolean {
+    return this.lostInfo !== undefined;
+  }
+
+  // -------------------------------------------------------------------------
+  // buffers
+
+  /** A storage buffer of at least `bytes` from the pool (its size is the size class). */
+  acquire(bytes: number): GPUBuffer {
+    this.checkAlive();
+    const cls = sizeClass(bytes);
+    const free = this.pool.get(cls);
+    const hit = free?.pop();
+    if (hit) {
+      this.pooledBytes -= cls;
+      return hit;
+    }
+    return this.device.createBuffer({ size: cls, usage: USAGE.STORAGE | USAGE.COPY_SRC | USAGE.COPY_DST });
+  }
+
+  /** Returns a buffer to the pool. Safe right after encoding work that uses it: the queue orders later reuse. */
+  release(buf: GPUBuffer): void {
+    if (this.pooledBytes + buf.size > this.maxPooledBytes || this.isLost) {
+      buf.destroy();
+      return;
+    }
+    const list = this.pool.get(buf.size) ?? [];
+    list.push(buf);
+    this.pool.set(buf.size, list);
+    this.pooledBytes += buf.size;
+  }
+
+  /** Frees every idle pooled buffer. */
+  trim(): void {
+    for (const list of this.pool.values()) for (const b of list) b.destroy();
+    this.pool.clear();
+    this.pooledBytes = 0;
+  }
+
+  get idleBytes(): number {
+    return this.pooledBytes;
+  }
+
+  write(buf: GPUBuffer, data: ArrayBufferView & { buffer: ArrayBufferLike }): void {
+    this.checkAlive();
+    this.device.queue.writeBuffer(buf, 0, data.buffer, data.byteOffset, data.byteLength);
+  }
+
+  /** Copies `bytes` from a buffer to the host through a pooled staging buffer. */
+  async read(src: GPUBuffer, bytes: number): Promise<ArrayBuffer> {
+    this.checkAlive();
+    const cls = sizeClass(bytes);
+    const stage = this.staging.get(cls)?.pop() ?? this.device.createBuffer({ size: cls, usage: USAGE.MAP_READ | USAGE.COPY_DST });
+    const enc = this.device.createCommandEncoder({ label: "read" });
+    enc.copyBufferToBuffer(src, 0, stage, 0, cls <= src.size ? cls : src.size);
+    this.device.queue.submit([enc.finish()]);
+    await this.raceLost(stage.mapAsync(MAP_READ, 0, cls));
+    const out = stage.getMappedRange(0, cls).slice(0, bytes);
+    stage.unmap();
+    const list = this.staging.get(cls) ?? [];
+    list.push(stage);
+    this.staging.set(cls, list);
+    return out;
+  }
+
+  /** Awaits `p`, or throws DeviceLostError if the device is lost first: never hangs on a dead device. */
+  async raceLost<T>(p: Promise<T>): Promise<T> {
+    this.checkAlive();
+    const r = await Promise.race([p.then((v) => ({ v })), this.lost.then((e) => ({ e }))]);
+    if ("e" in r) throw r.e;
+    return r.v;
+  }
+
+  // -------------------------------------------------------------------------
+  // pipelines
+
+  /** The compute pipeline for a kernel's source, compiled once per distinct source. */
+  pipeline(name: string, source: string, access: readonly Access[]): CachedPipeline {
+    this.checkAlive();
+    const key = `${access.join(",")}\n${source}`;
+    const hit = this.pipelines.get(key);
+    if (hit) return hit;
+    const device = this.device;
+    device.pushErrorScope("validation");
+    const module = device.createShaderModule({ label: name, code: source });
+    const layout = device.createBindGroupLayout({
+      label: name,
+      entries: access.map((a, i) => ({
+        binding: i,
+        visibility: STAGE_COMPUTE,
+        buffer: { type: a === "read" ? "read-only-storage" : "storage" },
+      })),
+    });
+    const pipeline = device.createComputePipeline({
+      label: name,
+      layout: device.createPipelineLayout({ label: name, bindGroupLayouts: [layout] }),
+      compute: { module, entryPoint: "main" },
+    });
+    const scope = device.popErrorScope();
+    const status = (async () => {
+      const info = await module.getCompilationInfo();
+      const errors = info.messages
+        .filter((m) => m.type === "error")
+        .map((m) => `${m.lineNum}:${m.linePos}: ${m.message}`);
+      const err = await scope;
+      if (err) errors.push(err.message);
+      if (!errors.length) return undefined;
+      debugLog(4, () => `--- ${name}.wgsl (failed) ---\n${source}`);
+      return new KernelCompileError(name, errors, source);
+    })();
+    const entry = { pipeline, layout, status };
+    this.pipelines.set(key, entry);
+    return entry;
+  }
+
+  /**
+   * Encodes launches in one command encoder and one compute pass (WebGPU orders storage
+   * hazards between dispatches of a pass) and submits once. Resolves to the validation
+   * error of the submission, if any.
+   */
+  submit(launches: readonly Launch[], label: string, timestamps?: TimestampSlots): Promise<DeviceError | undefined> {
+    this.checkAlive();
+    const device = this.device;
+    device.pushErrorScope("validation");
+    device.pushErrorScope("out-of-memory");
+    const enc = device.createCommandEncoder({ label });
+    const onePass = !timestamps;
+    let pass = onePass ? enc.beginComputePass({ label }) : undefined;
+    launches.forEach((l, i) => {
+      if (!onePass) {
+        // Profiling: one pass per launch, timestamps at its start and end.
+        pass = enc.beginComputePass({
+          label: l.name,
+          timestampWrites: { querySet: timestamps!.querySet, beginningOfPassWriteIndex: 2 * i, endOfPassWriteIndex: 2 * i + 1 },
+        });
+      }
+      const p = this.pipeline(l.name, l.source, l.access);
+      const group = device.createBindGroup({
+        label: l.name,
+        layout: p.layout,
+        entries: l.buffers.map((buffer, binding) => ({ binding, resource: { buffer } })),
+      });
+      pass!.setPipeline(p.pipeline);
+      pass!.setBindGroup(0, group);
+      pass!.dispatchWorkgroups(l.grid[0], l.grid[1], l.grid[2]);
+      if (!onePass) pass!.end();
+    });
+    if (onePass) pass!.end();
+    if (timestamps) enc.resolveQuerySet(timestamps.querySet, 0, 2 * launches.length, timestamps.resolve, 0);
+    device.queue.submit([enc.finish()]);
+    const oom = device.popErrorScope();
+    const validation = device.popErrorScope();
+    return Promise.all([oom, validation]).then(([a, v]) => {
+      const err = v ?? a;
+      return err ? new DeviceError(`launching ${label}`, err.message) : undefined;
+    });
+  }
+
+  /** Waits for all submitted work. */
+  async synchronize(): Promise<void> {
+    this.checkAlive();
+    await this.raceLost(this.device.queue.onSubmittedWorkDone());
+  }
+
+  get pipelineCount(): number {
+    return this.pipelines.size;
+  }
+
+  /** Destroys the device (for tests of device loss; the context is unusable afterwards). */
+  destroy(): void {
+    this.trim();
+    this.device.destroy();
+  }
+}
+
+export const BUFFER_USAGE = USAGE;
