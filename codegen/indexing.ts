@@ -87,3 +87,19 @@ export function elementCount(shape: Shape): number {
   if (n > MAX_ELEMENTS) throw new DeviceLimitError("2^31 elements", `[${shape.join(",")}] has ${n} elements`);
   return n;
 }
+
+/**
+ * The address contribution of `value`, a row-major linear index over `dims` (in that
+ * order) of an array with `shape`. When the dims are adjacent in memory in that order
+ * (each stride is the next one's stride times its size) it is one multiply; otherwise
+ * the value is unravelled over the dims' sizes and re-ravelled with their strides.
+ */
+export function groupAddress(b: BodyBuilder, value: Expr, dims: readonly number[], shape: Shape, hint: string): Expr {
+  const strides = stridesOf(shape);
+  const live = dims.filter((d) => shape[d] !== 1);
+  if (live.length === 0) return u32(0);
+  const mergeable = live.every((d, i) => i === live.length - 1 || strides[d] === strides[live[i + 1]!]! * shape[live[i + 1]!]!);
+  if (mergeable) return imul(value, u32(strides[live[live.length - 1]!]!));
+  const coords = unravel(b, value, live.map((d) => shape[d]!), hint);
+  return ravel(coords, live.map((d) => strides[d]!));
+}

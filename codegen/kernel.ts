@@ -166,6 +166,11 @@ export function iadd(a: Expr, b: Expr): Expr {
   if (a.k === "const" && b.k === "const") return u32(a.v + b.v);
   return add(a, b);
 }
+export function isub(a: Expr, b: Expr): Expr {
+  if (isConst(b, 0)) return a;
+  if (a.k === "const" && b.k === "const") return u32(a.v - b.v);
+  return sub(a, b);
+}
 export function imul(a: Expr, b: Expr): Expr {
   if (isConst(a, 0) || isConst(b, 0)) return u32(0);
   if (isConst(a, 1)) return b;

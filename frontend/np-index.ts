@@ -142,7 +142,7 @@ export function takeAlongAxis(x: TensorLike, indices: TensorLike, axis: number):
     offset = offset ? lax.add(offset, term) : term;
     stride *= src.shape[d]!;
   }
-  return lax.gather(lax.reshape(src, [src.size]), offset ?? lax.zerosLike(j), 0);
+  return lax.gather(lax.reshape(src, [src.size]), offset!, 0);
 }
 
 /**

@@ -112,7 +112,8 @@ export class CudaDriver {
   static async open(ordinal = 0): Promise<CudaDriver> {
     let koffi: typeof Koffi;
     try {
-      koffi = ((await import("koffi")) as { default: typeof Koffi }).default;
+      const mod = (await import("koffi")) as unknown as { default?: typeof Koffi };
+      koffi = mod.default ?? (mod as unknown as typeof Koffi);
     } catch (e) {
       throw new CudaUnavailableError(`the FFI package 'koffi' could not be loaded (${(e as Error).message}); run \`npm install\``);
     }

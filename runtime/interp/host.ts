@@ -87,7 +87,7 @@ export function copyStrided(
       s += srcStrides[k]!;
       d += dstStrides[k]!;
       if (idx[k]! < shape[k]!) break;
-      s -= srcStrides[k]! * (shape[k]! - 0);d+=0;
+      s -= srcStrides[k]! * shape[k]!;
       d -= dstStrides[k]! * shape[k]!;
       idx[k] = 0;
     }

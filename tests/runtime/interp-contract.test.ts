@@ -146,6 +146,10 @@ describe("interp: scatter_add", () => {
     const out = ev("scatter_add", [i32([3], [0, 0, 0]), i32([3], [-1, 3, 0]), i32([3], [5, 6, 7])], { axis: 0 });
     expect(values(out)).toEqual([7, 0, 0]);
   });
+  it("drops an index equal to the axis size instead of spilling into the next row", () => {
+    const out = ev("scatter_add", [f32([2, 2], [0, 0, 0, 0]), i32([1], [2]), f32([2, 1], [1, 1])], { axis: 1 });
+    expect(values(out)).toEqual([0, 0, 0, 0]);
+  });
   it("accumulates f32 in float64 and rounds once", () => {
     expect(values(ev("scatter_add", [f32([1], [1e8]), i32([2], [0, 0]), f32([2], [1, -1e8])], { axis: 0 }))).toEqual([1]);
   });

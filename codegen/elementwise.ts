@@ -1,0 +1,229 @@
+/**
+ * Pointwise primitives as expression builders: every primitive whose output element is a
+ * function of a few operand elements (elementwise math, select, cast, the layout ops,
+ * iota, splat constants, gather) is one entry of POINTWISE, which builds the element's
+ * expression from *readers* of its operands. A standalone kernel binds each reader to a
+ * buffer load; a fusion pass composes readers so one kernel body evaluates a chain.
+ * Semantics follow the interpreter (runtime/interp): integer x/0 = 0, saturating f32→int
+ * casts with NaN → 0, gather clamps its indices.
+ */
+import { type DType, type Shape, stridesOf } from "../ir/dtype.js";
+import type { BinaryOp, CompareOp, Primitive, PrimitiveParams, UnaryOp } from "../ir/primitives.js";
+import { ravel, unravel } from "./indexing.js";
+import {
+  type BodyBuilder, type Expr, type Scalar,
+  add, bin, bool, call, cast, div, eq, f32, ge, iadd, imul, isub, lit, lt, mul, select, sub, u32, un,
+} from "./kernel.js";
+
+/**
+ * An element position, as a multi-index or a row-major linear index, each computed on
+ * demand (and once) from the other.
+ */
+export class Index {
+  private idxCache: Expr[] | undefined;
+  private linCache: Expr | undefined;
+  constructor(
+    private readonly b: BodyBuilder,
+    readonly shape: Shape,
+    at: { idx?: Expr[]; linear?: Expr },
+  ) {
+    this.idxCache = at.idx;
+    this.linCache = at.linear;
+  }
+  idx(): Expr[] {
+    return (this.idxCache ??= unravel(this.b, this.linCache!, this.shape));
+  }
+  linear(): Expr {
+    return (this.linCache ??= this.b.let("lin", ravel(this.idxCache!, stridesOf(this.shape))));
+  }
+}
+
+/** Reads an operand's element at a position of the operand's own shape. */
+export type Reader = (b: BodyBuilder, at: Index) => Expr;
+
+export interface PointwiseNode<P extends Primitive = Primitive> {
+  readonly prim: P;
+  readonly params: PrimitiveParams[P];
+  readonly inputs: readonly { readonly dtype: DType; readonly shape: Shape }[];
+  readonly output: { readonly dtype: DType; readonly shape: Shape };
+}
+
+type PointwiseRule<P extends Primitive> = (node: PointwiseNode<P>, operands: readonly Reader[], b: BodyBuilder, at: Index) => Expr;
+
+// ---------------------------------------------------------------------------
+// elementwise math on expressions (what a fusion pass composes)
+
+type ElementwiseOp = UnaryOp | BinaryOp | CompareOp;
+
+/** The literal a host number becomes in `dtype`, cast like the interpreter's constants. */
+export function literalOf(dtype: DType, x: number): Expr {
+  switch (dtype) {
+    case "f32": return f32(x);
+    case "i32": return lit("i32", x !== x ? 0 : Math.min(Math.max(Math.trunc(x), -2147483648), 2147483647));
+    case "u32": return lit("u32", x !== x || x <= 0 ? 0 : Math.min(Math.trunc(x), 4294967295));
+    case "bool": return bool(x !== 0);
+    default: return dtype satisfies never;
+  }
+}
+
+const zero = (t: Scalar) => lit(t, 0);
+
+const ELEMENTWISE: { readonly [K in ElementwiseOp]: (a: Expr[], b: BodyBuilder) => Expr } = {
+  neg: ([x]) => un("neg", x!),
+  abs: ([x]) => (x!.t === "u32" ? x! : call("abs", x!)),
+  sign: ([x]) => (x!.t === "u32" ? bin("min", x!, u32(1)) : call("sign", x!)),
+  exp: ([x]) => call("exp", x!),
+  log: ([x]) => call("log", x!),
+  sin: ([x]) => call("sin", x!),
+  cos: ([x]) => call("cos", x!),
+  tanh: ([x]) => call("tanh", x!),
+  logistic: ([x]) => div(f32(1), add(f32(1), call("exp", un("neg", x!)))),
+  sqrt: ([x]) => call("sqrt", x!),
+  rsqrt: ([x]) => call("rsqrt", x!),
+  erf: ([x]) => call("erf", x!),
+  floor: ([x]) => call("floor", x!),
+  ceil: ([x]) => call("ceil", x!),
+  round: ([x]) => call("round_even", x!),
+  not: ([x]) => un("not", x!),
+  add: ([a, c]) => add(a!, c!),
+  sub: ([a, c]) => sub(a!, c!),
+  mul: ([a, c]) => mul(a!, c!),
+  div: ([a, c], b) => {
+    if (a!.t === "f32") return div(a!, c!);
+    // Integer x / 0 is 0 (the interpreter's rule; WGSL would give x, CUDA traps).
+    const d = b.let("divisor", c!);
+    return select(eq(d, zero(d.t)), zero(d.t), div(a!, select(eq(d, zero(d.t)), lit(d.t, 1), d)));
+  },
+  pow: ([a, c]) => call("pow", a!, c!),
+  max: ([a, c]) => bin("max", a!, c!),
+  min: ([a, c]) => bin("min", a!, c!),
+  and: ([a, c]) => bin("and", a!, c!),
+  or: ([a, c]) => bin("or", a!, c!),
+  eq: ([a, c]) => bin("eq", a!, c!),
+  ne: ([a, c]) => bin("ne", a!, c!),
+  lt: ([a, c]) => bin("lt", a!, c!),
+  le: ([a, c]) => bin("le", a!, c!),
+  gt: ([a, c]) => bin("gt", a!, c!),
+  ge: ([a, c]) => bin("ge", a!, c!),
+};
+
+/** An elementwise primitive applied to operand expressions: the unit a fusion pass composes. */
+export function elementwiseExpr(op: ElementwiseOp, args: Expr[], b: BodyBuilder): Expr {
+  return ELEMENTWISE[op](args, b);
+}
+
+/** `cast` as the interpreter defines it: saturating f32→int with NaN → 0, modular int↔int, x != 0 → bool. */
+export function castExpr(x: Expr, to: DType, b: BodyBuilder): Expr {
+  const from = x.t;
+  if (from === to) return x;
+  if (to === "bool") return bin("ne", x, zero(from));
+  if (from === "bool") return select(x, lit(to, 1), zero(to));
+  if (from === "f32" && to !== "f32") {
+    const v = b.let("from_f32", x);
+    const hi = to === "i32" ? 2147483648 : 4294967296;
+    const lo = to === "i32" ? -2147483648 : 0;
+    const max = to === "i32" ? 2147483647 : 4294967295;
+    const clamped = cast(to, bin("max", v, f32(lo)));
+    return select(call("isnan", v), zero(to), select(ge(v, f32(hi)), lit(to, max), clamped));
+  }
+  return cast(to, x);
+}
+
+// ---------------------------------------------------------------------------
+// the pointwise table
+
+function elementwiseRule<P extends ElementwiseOp>(op: P): PointwiseRule<P> {
+  return (_node, operands, b, at) => elementwiseExpr(op, operands.map((r) => r(b, at)), b);
+}
+
+const UNARY: UnaryOp[] = ["neg", "abs", "sign", "exp", "log", "sin", "cos", "tanh", "logistic", "sqrt", "rsqrt", "erf", "floor", "ceil", "round", "not"];
+const BINARY: (BinaryOp | CompareOp)[] = ["add", "sub", "mul", "div", "pow", "max", "min", "and", "or", "eq", "ne", "lt", "le", "gt", "ge"];
+
+export type PointwisePrim =
+  | ElementwiseOp | "select" | "cast" | "iota" | "constant" | "broadcast_in_dim" | "reshape"
+  | "transpose" | "slice" | "pad" | "concatenate" | "gather";
+
+const at = (b: BodyBuilder, shape: Shape, idx: Expr[]) => new Index(b, shape, { idx });
+
+export const POINTWISE: { readonly [P in PointwisePrim]: PointwiseRule<P> } = {
+  ...(Object.fromEntries([...UNARY, ...BINARY].map((op) => [op, elementwiseRule(op)])) as { [K in ElementwiseOp]: PointwiseRule<K> }),
+  select: (_n, [p, x, y], b, i) => {
+    const pred = b.let("pred", p!(b, i));
+    return select(pred, x!(b, i), y!(b, i));
+  },
+  cast: (n, [x], b, i) => castExpr(x!(b, i), n.params.dtype, b),
+  iota: (n, _ops, _b, i) => castExpr(i.idx()[n.params.dim]!, n.params.dtype, _b),
+  constant: (n) => {
+    if (n.params.value.length !== 1) throw new Error("a dense constant is a program buffer, not a pointwise expression");
+    return literalOf(n.params.dtype, n.params.value[0]!);
+  },
+  broadcast_in_dim: (n, [x], b, i) => {
+    const src = n.inputs[0]!.shape;
+    const idx = i.idx();
+    return x!(b, at(b, src, src.map((d, k) => (d === 1 ? u32(0) : idx[n.params.dims[k]!]!))));
+  },
+  // Same element order, new shape: the linear position carries over.
+  reshape: (n, [x], b, i) => x!(b, new Index(b, n.inputs[0]!.shape, { linear: i.linear() })),
+  transpose: (n, [x], b, i) => {
+    const idx = i.idx();
+    const src: Expr[] = new Array(idx.length);
+    n.params.perm.forEach((p, k) => (src[p] = idx[k]!));
+    return x!(b, at(b, n.inputs[0]!.shape, src));
+  },
+  slice: (n, [x], b, i) => {
+    const { start, strides } = n.params;
+    return x!(b, at(b, n.inputs[0]!.shape, i.idx().map((e, k) => iadd(u32(start[k]!), imul(e, u32(strides[k]!))))));
+  },
+  pad: (n, [x], b, i) => {
+    const src = n.inputs[0]!.shape;
+    const { low } = n.params;
+    const idx = i.idx();
+    let inside: Expr | undefined;
+    const both = (c: Expr) => (inside = inside ? bin("and", inside, c) : c);
+    idx.forEach((e, k) => {
+      if (low[k]! > 0) both(ge(e, u32(low[k]!)));
+      if (n.params.high[k]! > 0) both(lt(e, u32(low[k]! + src[k]!)));
+    });
+    const v = b.var("padded", literalOf(n.output.dtype, n.params.value));
+    b.if(inside ?? bool(true), (t) => t.assign(v, x!(t, at(t, src, idx.map((e, k) => isub(e, u32(low[k]!)))))));
+    return v;
+  },
+  concatenate: (n, operands, b, i) => {
+    const axis = n.params.axis;
+    const idx = i.idx();
+    const v = b.var("part", zero(n.output.dtype));
+    // An if/else chain over the operands' ranges along `axis`, so only one operand is read.
+    const branch = (j: number, offset: number, blk: BodyBuilder) => {
+      const shape = n.inputs[j]!.shape;
+      const read = (t: BodyBuilder) =>
+        t.assign(v, operands[j]!(t, at(t, shape, idx.map((e, k) => (k === axis ? isub(e, u32(offset)) : e)))));
+      if (j === operands.length - 1) return read(blk);
+      blk.if(lt(idx[axis]!, u32(offset + shape[axis]!)), read, (e) => branch(j + 1, offset + shape[axis]!, e));
+    };
+    branch(0, 0, b);
+    return v;
+  },
+  gather: (n, [x, indices], b, i) => {
+    const { axis } = n.params;
+    const [src, idxShape] = [n.inputs[0]!.shape, n.inputs[1]!.shape];
+    const size = src[axis]!;
+    if (size === 0) return zero(n.output.dtype);
+    const idx = i.idx();
+    const raw = b.let("index", indices!(b, at(b, idxShape, idx.slice(axis, axis + idxShape.length))));
+    // Clamp into [0, size) like lax.gather's default mode.
+    const k = raw.t === "i32"
+      ? cast("u32", bin("min", bin("max", raw, lit("i32", 0)), lit("i32", size - 1)))
+      : bin("min", raw, u32(size - 1));
+    const row = b.let("row", k);
+    return x!(b, at(b, src, [...idx.slice(0, axis), row, ...idx.slice(axis + idxShape.length)]));
+  },
+};
+
+export function isPointwise(p: Primitive): p is PointwisePrim {
+  return p in POINTWISE;
+}
+
+/** The expression of one output element of a pointwise node. */
+export function pointwiseExpr<P extends PointwisePrim>(node: PointwiseNode<P>, operands: readonly Reader[], b: BodyBuilder, at: Index): Expr {
+  return (POINTWISE[node.prim] as PointwiseRule<P>)(node, operands, b, at);
+}

@@ -1,0 +1,241 @@
+/**
+ * Lowering of graph nodes to kernel IR: one table, one entry per primitive (a missing entry
+ * fails loudly with the primitive's name). Pointwise primitives share one kernel shape
+ * (one invocation per output element, operands read through buffer-backed readers);
+ * contractions, reductions, scans and scatter have their own templates.
+ */
+import { type AbstractValue, sizeOf, stridesOf } from "../ir/dtype.js";
+import type { Node } from "../ir/graph.js";
+import { type Primitive, REDUCE_OPS, type ReduceOp } from "../ir/primitives.js";
+import { Index, type PointwiseNode, type PointwisePrim, type Reader, isPointwise, pointwiseExpr } from "./elementwise.js";
+import { DeviceLimitError, checkArray, gridFor, groupAddress, linearGroupId, ravel } from "./indexing.js";
+import {
+  type Access, type Binding, type Kernel, BodyBuilder,
+  bin, cast, eq, ge, iadd, id, idiv, imul, irem, load, u32,
+} from "./kernel.js";
+import { matmulKernel } from "./matmul.js";
+import { argmaxKernel, cumsumKernel, reduceKernel, topKKernel, type KernelHead } from "./reduce.js";
+import type { Target } from "./target.js";
+
+/** Which node operand (`in`) or result (`out`) a kernel binding refers to. */
+export type Arg = { readonly kind: "in" | "out"; readonly index: number };
+
+export interface LoweredKernel {
+  readonly kernel: Kernel;
+  /** One per kernel binding, in binding order. */
+  readonly args: readonly Arg[];
+}
+
+export interface LowerContext {
+  readonly target: Target;
+  /** Kernel name (unique within a program). */
+  readonly name: string;
+  /** The node's IR text, carried into the kernel as a comment. */
+  readonly source: string;
+}
+
+type LowerRule = (node: Node, ctx: LowerContext) => LoweredKernel[];
+
+export class LoweringError extends Error {
+  override name = "LoweringError";
+}
+
+const WIDTH = 256;
+
+function bindingsFor(node: Node, names: { in?: readonly string[]; out?: readonly string[] } = {}): { bindings: Binding[]; args: Arg[] } {
+  const bindings: Binding[] = [], args: Arg[] = [];
+  node.inputs.forEach((v, i) => {
+    bindings.push({ name: names.in?.[i] ?? `in${i}`, dtype: v.dtype, access: "read" });
+    args.push({ kind: "in", index: i });
+  });
+  node.outputs.forEach((v, i) => {
+    bindings.push({ name: names.out?.[i] ?? (node.outputs.length === 1 ? "out" : `out${i}`), dtype: v.dtype, access: "read_write" as Access });
+    args.push({ kind: "out", index: i });
+  });
+  return { bindings, args };
+}
+
+function checkBindings(ctx: LowerContext, count: number): void {
+  const max = ctx.target.limits.maxStorageBuffersPerShaderStage;
+  if (count > max)
+    throw new DeviceLimitError(`maxStorageBuffersPerShaderStage = ${max}`, `kernel ${ctx.name} would bind ${count} storage buffers`);
+}
+
+/**
+ * The kernel of a pointwise node over `iter` (its output shape, or a slab of it): one
+ * invocation per element, stored at `outOffset` along the output's axes.
+ */
+function pointwiseKernel(
+  node: PointwiseNode<PointwisePrim>, ctx: LowerContext, bindings: readonly Binding[], inputs: readonly number[],
+  iter = node.output.shape, outOffset?: readonly number[],
+): Kernel {
+  const n = sizeOf(iter);
+  const grid = gridFor(Math.ceil(n / WIDTH), ctx.target);
+  const b = new BodyBuilder();
+  const gid = b.let("gid", iadd(imul(linearGroupId(grid), u32(WIDTH)), id("local", 0)));
+  if (grid[0] * grid[1] * WIDTH !== n) b.if(ge(gid, u32(n)), (x) => x.return());
+  const at = new Index(b, iter, { linear: gid });
+  const readers: Reader[] = inputs.map((j) => (_bb, pos) => load(node.inputs[j]!.dtype, bindings[j]!.name, pos.linear()));
+  const value = b.let("value", pointwiseExpr(node, readers, b, at));
+  const out = bindings[bindings.length - 1]!.name;
+  const dst = outOffset
+    ? ravel(at.idx().map((e, k) => iadd(e, u32(outOffset[k]!))), stridesOf(node.output.shape))
+    : gid;
+  b.store(out, dst, value);
+  return { name: ctx.name, source: ctx.source, bindings, workgroupSize: [WIDTH, 1, 1], grid, shared: [], body: b.stmts };
+}
+
+function asPointwise(node: Node): PointwiseNode<PointwisePrim> {
+  return { prim: node.prim, params: node.params, inputs: node.inputs.map((v) => v.type), output: node.outputs[0]!.type } as PointwiseNode<PointwisePrim>;
+}
+
+const pointwise: LowerRule = (node, ctx) => {
+  if (sizeOf(node.outputs[0]!.shape) === 0) return [];
+  const { bindings, args } = bindingsFor(node);
+  checkBindings(ctx, bindings.length);
+  return [{ kernel: pointwiseKernel(asPointwise(node), ctx, bindings, node.inputs.map((_, i) => i)), args }];
+};
+
+/** concatenate with more operands than a kernel may bind: one kernel per group, each writing its slab. */
+const concatenate: LowerRule = (node, ctx) => {
+  const max = ctx.target.limits.maxStorageBuffersPerShaderStage;
+  if (node.inputs.length + 1 <= max) return pointwise(node, ctx);
+  const axis = (node.params as { axis: number }).axis;
+  const out: LoweredKernel[] = [];
+  let offset = 0;
+  for (let g = 0; g < node.inputs.length; g += max - 1) {
+    const group = node.inputs.slice(g, g + max - 1);
+    const width = group.reduce((s, v) => s + v.shape[axis]!, 0);
+    const iter = node.outputs[0]!.shape.map((d, k) => (k === axis ? width : d));
+    const sub: PointwiseNode<PointwisePrim> = { ...asPointwise(node), inputs: group.map((v) => v.type) };
+    const bindings: Binding[] = [
+      ...group.map((v, i) => ({ name: `in${g + i}`, dtype: v.dtype, access: "read" as const })),
+      { name: "out", dtype: node.outputs[0]!.dtype, access: "read_write" },
+    ];
+    if (sizeOf(iter) > 0)
+      out.push({
+        kernel: pointwiseKernel(sub, { ...ctx, name: `${ctx.name}_part${g / (max - 1)}` }, bindings, group.map((_, i) => i), iter,
+          iter.map((_, k) => (k === axis ? offset : 0))),
+        args: [...group.map((_, i) => ({ kind: "in" as const, index: g + i })), { kind: "out", index: 0 }],
+      });
+    offset += width;
+  }
+  return out;
+};
+
+/** A dense constant lives in a program buffer (no kernel); a splat is a fill kernel. */
+const constant: LowerRule = (node, ctx) => {
+  const { value } = node.params as { value: number[] };
+  if (value.length !== 1 && sizeOf(node.outputs[0]!.shape) > 1) return [];
+  return pointwise(node, ctx);
+};
+
+const dotGeneral: LowerRule = (node, ctx) => {
+  const p = node.params as { lhs_contract: number[]; rhs_contract: number[]; lhs_batch: number[]; rhs_batch: number[] };
+  const [lhs, rhs] = node.inputs.map((v) => v.type) as [AbstractValue, AbstractValue];
+  const free = (rank: number, used: number[]) => [...Array(rank).keys()].filter((i) => !used.includes(i));
+  const lf = free(lhs.shape.length, [...p.lhs_batch, ...p.lhs_contract]);
+  const rf = free(rhs.shape.length, [...p.rhs_batch, ...p.rhs_contract]);
+  const size = (shape: readonly number[], dims: number[]) => sizeOf(dims.map((d) => shape[d]!));
+  const [batch, m, n, k] = [size(lhs.shape, p.lhs_batch), size(lhs.shape, lf), size(rhs.shape, rf), size(lhs.shape, p.lhs_contract)];
+  if (batch * m * n === 0) return [];
+  const { bindings, args } = bindingsFor(node, { in: ["lhs", "rhs"] });
+  const ls = stridesOf(lhs.shape), rs = stridesOf(rhs.shape);
+  const innermost = (dims: number[], shape: readonly number[]) => dims.filter((d) => shape[d] !== 1).at(-1);
+  const lk = innermost(p.lhs_contract, lhs.shape), rn = innermost(rf, rhs.shape);
+  const kernel = matmulKernel({
+    name: ctx.name, source: ctx.source, dtype: lhs.dtype, batch, m, n, k, bindings, out: "out",
+    lhs: {
+      name: "lhs", kContiguous: lk === undefined || ls[lk] === 1,
+      addr: (b, bat, row, col) => iadd(iadd(groupAddress(b, bat, p.lhs_batch, lhs.shape, "lb"), groupAddress(b, row, lf, lhs.shape, "lm")),
+        groupAddress(b, col, p.lhs_contract, lhs.shape, "lk")),
+    },
+    rhs: {
+      name: "rhs", nContiguous: rn === undefined || rs[rn] === 1,
+      addr: (b, bat, row, col) => iadd(iadd(groupAddress(b, bat, p.rhs_batch, rhs.shape, "rb"), groupAddress(b, row, p.rhs_contract, rhs.shape, "rk")),
+        groupAddress(b, col, rf, rhs.shape, "rn")),
+    },
+  }, ctx.target);
+  return [{ kernel, args }];
+};
+
+/**
+ * scatter_add without atomics: each output element (pre, a, post) starts from the operand
+ * and adds, in index order, every update whose index equals a. Deterministic; O(#indices)
+ * per element. Out-of-range indices match nothing and are dropped.
+ */
+const scatterAdd: LowerRule = (node, ctx) => {
+  const axis = (node.params as { axis: number }).axis;
+  const [x, idx] = node.inputs.map((v) => v.type) as [AbstractValue, AbstractValue];
+  const total = sizeOf(x.shape);
+  if (total === 0) return [];
+  const { bindings, args } = bindingsFor(node, { in: ["operand", "indices", "updates"] });
+  const t = x.dtype;
+  const size = x.shape[axis]!, inner = sizeOf(x.shape.slice(axis + 1)), m = sizeOf(idx.shape);
+  const grid = gridFor(Math.ceil(total / WIDTH), ctx.target);
+  const b = new BodyBuilder();
+  const gid = b.let("gid", iadd(imul(linearGroupId(grid), u32(WIDTH)), id("local", 0)));
+  if (grid[0] * grid[1] * WIDTH !== total) b.if(ge(gid, u32(total)), (e) => e.return());
+  const pre = b.let("pre", idiv(gid, u32(size * inner)));
+  const a = b.let("a", irem(idiv(gid, u32(inner)), u32(size)));
+  const post = b.let("post", irem(gid, u32(inner)));
+  const target = b.let("target", idx.dtype === "i32" ? cast("i32", a) : a);
+  const acc = b.var("acc", load(t, "operand", gid));
+  const updBase = b.let("upd_base", iadd(imul(pre, u32(m * inner)), post));
+  b.for("j", u32(0), u32(m), (j, body) => {
+    body.if(eq(load(idx.dtype, "indices", j), target), (hit) =>
+      hit.assign(acc, bin("add", acc, load(t, "updates", iadd(updBase, imul(j, u32(inner)))))));
+  });
+  b.store("out", gid, acc);
+  const kernel: Kernel = { name: ctx.name, source: ctx.source, bindings, workgroupSize: [WIDTH, 1, 1], grid, shared: [], body: b.stmts };
+  return [{ kernel, args }];
+};
+
+function head(node: Node, ctx: LowerContext, names?: { in?: string[]; out?: string[] }): { h: KernelHead; args: Arg[] } {
+  const { bindings, args } = bindingsFor(node, names);
+  return { h: { name: ctx.name, source: ctx.source, bindings }, args };
+}
+
+const reduce = (op: ReduceOp): LowerRule => (node, ctx) => {
+  const x = node.inputs[0]!.type;
+  if (sizeOf(node.outputs[0]!.shape) === 0) return [];
+  const { h, args } = head(node, ctx);
+  return [{ kernel: reduceKernel(h, op, x.dtype, x.shape, (node.params as { axes: number[] }).axes, ctx.target), args }];
+};
+
+const LOWERINGS: { readonly [P in Primitive]?: LowerRule } = {
+  ...Object.fromEntries(REDUCE_OPS.map((op) => [op, reduce(op)])),
+  concatenate,
+  constant,
+  dot_general: dotGeneral,
+  scatter_add: scatterAdd,
+  argmax: (node, ctx) => {
+    const x = node.inputs[0]!.type;
+    if (sizeOf(node.outputs[0]!.shape) === 0) return [];
+    const { h, args } = head(node, ctx);
+    return [{ kernel: argmaxKernel(h, x.dtype, x.shape, (node.params as { axis: number }).axis, ctx.target), args }];
+  },
+  cumsum: (node, ctx) => {
+    const x = node.inputs[0]!.type;
+    if (sizeOf(x.shape) === 0) return [];
+    const { axis, reverse } = node.params as { axis: number; reverse: boolean };
+    const { h, args } = head(node, ctx);
+    return [{ kernel: cumsumKernel(h, x.dtype, x.shape, axis, reverse, ctx.target), args }];
+  },
+  top_k: (node, ctx) => {
+    const x = node.inputs[0]!.type;
+    if (sizeOf(x.shape) === 0) return [];
+    const { h, args } = head(node, ctx, { out: ["values", "indices"] });
+    return [{ kernel: topKKernel(h, x.dtype, x.shape, (node.params as { k: number }).k, ctx.target), args }];
+  },
+};
+
+/** Kernels for one node (empty for nodes that need none: dense constants, empty results). */
+export function lowerNode(node: Node, ctx: LowerContext): LoweredKernel[] {
+  for (const v of [...node.inputs, ...node.outputs]) checkArray(`${node.prim} (${ctx.name})`, v.dtype, v.shape, ctx.target);
+  const rule = LOWERINGS[node.prim] ?? (isPointwise(node.prim) ? pointwise : undefined);
+  if (!rule) throw new LoweringError(`no lowering for primitive '${node.prim}' (codegen/lower.ts)`);
+  return rule(node, ctx);
+}
+
+

@@ -1,0 +1,209 @@
+/**
+ * Reductions and scans: reduce_sum/max/min over any axes and argmax as workgroup-parallel
+ * tree reductions (each invocation folds a strided slice of the reduced elements, then
+ * log2(workgroup) halving steps in workgroup memory; Harris, "Optimizing Parallel
+ * Reduction in CUDA"), or one invocation per output when the reduced extent is small;
+ * cumsum as one sequential scan per line; top_k by rank counting, which needs no sort and
+ * is deterministic: an element's output slot is the number of elements ranking before it.
+ */
+import { type DType, type Shape, sizeOf } from "../ir/dtype.js";
+import type { ReduceOp } from "../ir/primitives.js";
+import { gridFor, groupAddress, linearGroupId } from "./indexing.js";
+import {
+  type Binding, type Expr, type Kernel, type Scalar, BodyBuilder,
+  and, bin, call, cast, eq, f32, ge, iadd, id, imul, irem, idiv, isub, lit, load, lt, select, u32,
+} from "./kernel.js";
+import type { Target } from "./target.js";
+
+export interface KernelHead {
+  readonly name: string;
+  readonly source: string;
+  readonly bindings: readonly Binding[];
+}
+
+/** Below this many reduced elements one invocation per output is cheaper than a workgroup. */
+const SERIAL_LIMIT = 128;
+
+function identity(op: ReduceOp, t: Scalar): Expr {
+  if (op === "reduce_sum") return lit(t, 0);
+  const max = op === "reduce_max";
+  if (t === "f32") return f32(max ? -Infinity : Infinity);
+  if (t === "i32") return lit("i32", max ? -2147483648 : 2147483647);
+  return lit("u32", max ? 0 : 4294967295);
+}
+
+function combine(op: ReduceOp, a: Expr, b: Expr): Expr {
+  return op === "reduce_sum" ? bin("add", a, b) : bin(op === "reduce_max" ? "max" : "min", a, b);
+}
+
+function workgroupWidth(r: number, target: Target): number {
+  let w = 32;
+  while (w < 256 && w < r) w *= 2;
+  return Math.min(w, target.limits.maxComputeInvocationsPerWorkgroup, target.limits.maxComputeWorkgroupSizeX);
+}
+
+/** One invocation per output element: `gid` and an early exit past the end. */
+function perElement(b: BodyBuilder, n: number, width: number, target: Target): { gid: Expr; grid: [number, number, number] } {
+  const grid = gridFor(Math.ceil(n / width), target);
+  const gid = b.let("gid", iadd(imul(linearGroupId(grid), u32(width)), id("local", 0)));
+  b.if(ge(gid, u32(n)), (x) => x.return());
+  return { gid, grid };
+}
+
+function kernel(head: KernelHead, b: BodyBuilder, width: number, grid: [number, number, number], shared: Kernel["shared"] = []): Kernel {
+  return { ...head, workgroupSize: [width, 1, 1], grid, shared, body: b.stmts };
+}
+
+/** Splits axes into kept (ascending) and reduced (in the given order). */
+function split(shape: Shape, axes: readonly number[]) {
+  const kept = shape.map((_, i) => i).filter((i) => !axes.includes(i));
+  return { kept, outSize: sizeOf(kept.map((i) => shape[i]!)), r: sizeOf(axes.map((i) => shape[i]!)) };
+}
+
+/**
+ * A reduction folds `r` values per output; `fold` receives the value address and gives the
+ * combined accumulator. Both strategies share the per-output prologue.
+ */
+export function reduceKernel(head: KernelHead, op: ReduceOp, dtype: DType, shape: Shape, axes: readonly number[], target: Target): Kernel {
+  const t = dtype as Scalar;
+  const [x, out] = [head.bindings[0]!.name, head.bindings[1]!.name];
+  const { kept, outSize, r } = split(shape, axes);
+  const b = new BodyBuilder();
+  if (r <= SERIAL_LIMIT) {
+    const { gid, grid } = perElement(b, outSize, 64, target);
+    const base = b.let("base", groupAddress(b, gid, kept, shape, "o"));
+    const acc = b.var("acc", identity(op, t));
+    b.for("j", u32(0), u32(r), (j, body) =>
+      body.assign(acc, combine(op, acc, load(t, x, iadd(base, groupAddress(body, j, axes, shape, "r"))))));
+    b.store(out, gid, acc);
+    return kernel(head, b, 64, grid);
+  }
+  const width = workgroupWidth(r, target);
+  const grid = gridFor(outSize, target);
+  const o = b.let("o", linearGroupId(grid));
+  if (grid[0] * grid[1] !== outSize) b.if(ge(o, u32(outSize)), (e) => e.return());
+  const lid = b.let("lid", id("local", 0));
+  const base = b.let("base", groupAddress(b, o, kept, shape, "o"));
+  const acc = b.var("acc", identity(op, t));
+  b.for("j", lid, u32(r), (j, body) =>
+    body.assign(acc, combine(op, acc, load(t, x, iadd(base, groupAddress(body, j, axes, shape, "r"))))), width);
+  b.store("partial", lid, acc, "workgroup");
+  b.barrier();
+  for (let s = width / 2; s >= 1; s /= 2) {
+    b.if(lt(lid, u32(s)), (e) =>
+      e.store("partial", lid, combine(op, load(t, "partial", lid, "workgroup"), load(t, "partial", iadd(lid, u32(s)), "workgroup")), "workgroup"));
+    b.barrier();
+  }
+  b.if(eq(lid, u32(0)), (e) => e.store(out, o, load(t, "partial", u32(0), "workgroup")));
+  return kernel(head, b, width, grid, [{ name: "partial", t, size: width }]);
+}
+
+/** `a` ranks before `b` for argmax/top_k: larger first, NaN largest; ties are broken by the caller. */
+function greater(a: Expr, b: Expr): Expr {
+  if (a.t !== "f32") return bin("gt", a, b);
+  return bin("or", bin("gt", a, b), and(call("isnan", a), un_not(call("isnan", b))));
+}
+const un_not = (e: Expr): Expr => ({ k: "un", t: "bool", op: "not", a: e });
+
+/** First index of the maximum along `axis` (NaN counts as the maximum), as i32. */
+export function argmaxKernel(head: KernelHead, dtype: DType, shape: Shape, axis: number, target: Target): Kernel {
+  const t = dtype as Scalar;
+  const [x, out] = [head.bindings[0]!.name, head.bindings[1]!.name];
+  const { kept, outSize, r } = split(shape, [axis]);
+  const b = new BodyBuilder();
+  const lowest = t === "f32" ? f32(-Infinity) : t === "i32" ? lit("i32", -2147483648) : u32(0);
+  const fold = (body: BodyBuilder, best: Expr, at: Expr, base: Expr, j: Expr) => {
+    const v = body.let("v", load(t, x, iadd(base, groupAddress(body, j, [axis], shape, "r"))));
+    // j runs upwards, so a strict comparison keeps the first maximum.
+    body.if(greater(v, best), (e) => {
+      e.assign(best, v);
+      e.assign(at, j);
+    });
+  };
+  if (r <= SERIAL_LIMIT) {
+    const { gid, grid } = perElement(b, outSize, 64, target);
+    const base = b.let("base", groupAddress(b, gid, kept, shape, "o"));
+    const best = b.var("best", load(t, x, base));
+    const at = b.var("best_at", u32(0));
+    b.for("j", u32(1), u32(r), (j, body) => fold(body, best, at, base, j));
+    b.store(out, gid, cast("i32", at));
+    return kernel(head, b, 64, grid);
+  }
+  const width = workgroupWidth(r, target);
+  const grid = gridFor(outSize, target);
+  const o = b.let("o", linearGroupId(grid));
+  if (grid[0] * grid[1] !== outSize) b.if(ge(o, u32(outSize)), (e) => e.return());
+  const lid = b.let("lid", id("local", 0));
+  const base = b.let("base", groupAddress(b, o, kept, shape, "o"));
+  const best = b.var("best", lowest);
+  const at = b.var("best_at", u32(0xffffffff));
+  b.for("j", lid, u32(r), (j, body) => fold(body, best, at, base, j), width);
+  b.store("best_value", lid, best, "workgroup");
+  b.store("best_index", lid, at, "workgroup");
+  b.barrier();
+  for (let s = width / 2; s >= 1; s /= 2) {
+    b.if(lt(lid, u32(s)), (e) => {
+      const [va, ia] = [e.let("va", load(t, "best_value", lid, "workgroup")), e.let("ia", load("u32", "best_index", lid, "workgroup"))];
+      const other = e.let("other", iadd(lid, u32(s)));
+      const [vb, ib] = [e.let("vb", load(t, "best_value", other, "workgroup")), e.let("ib", load("u32", "best_index", other, "workgroup"))];
+      const tie = t === "f32" ? bin("or", eq(vb, va), and(call("isnan", va), call("isnan", vb))) : eq(vb, va);
+      e.if(bin("or", greater(vb, va), and(tie, lt(ib, ia))), (w) => {
+        w.store("best_value", lid, vb, "workgroup");
+        w.store("best_index", lid, ib, "workgroup");
+      });
+    });
+    b.barrier();
+  }
+  b.if(eq(lid, u32(0)), (e) => e.store(out, o, cast("i32", load("u32", "best_index", u32(0), "workgroup"))));
+  return kernel(head, b, width, grid, [{ name: "best_value", t, size: width }, { name: "best_index", t: "u32", size: width }]);
+}
+
+/** Inclusive prefix sums along `axis`, one invocation per line (from the end when `reverse`). */
+export function cumsumKernel(head: KernelHead, dtype: DType, shape: Shape, axis: number, reverse: boolean, target: Target): Kernel {
+  const t = dtype as Scalar;
+  const [x, out] = [head.bindings[0]!.name, head.bindings[1]!.name];
+  const n = shape[axis]!, inner = sizeOf(shape.slice(axis + 1)), lines = sizeOf(shape) / Math.max(n, 1);
+  const b = new BodyBuilder();
+  const { gid, grid } = perElement(b, lines, 64, target);
+  const base = b.let("base", iadd(imul(idiv(gid, u32(inner)), u32(n * inner)), irem(gid, u32(inner))));
+  const acc = b.var("acc", lit(t, 0));
+  b.for("s", u32(0), u32(n), (s, body) => {
+    const pos = reverse ? isub(u32(n - 1), s) : s;
+    const addr = body.let("at", iadd(base, imul(pos, u32(inner))));
+    body.assign(acc, bin("add", acc, load(t, x, addr)));
+    body.store(out, addr, acc);
+  });
+  return kernel(head, b, 64, grid);
+}
+
+/**
+ * top_k along the last axis. Each input element counts the elements ranking before it
+ * (larger, NaN largest, ties to the lower index); ranks are a permutation, so the k
+ * smallest ranks write each output slot exactly once. O(n) work per element.
+ */
+export function topKKernel(head: KernelHead, dtype: DType, shape: Shape, k: number, target: Target): Kernel {
+  const t = dtype as Scalar;
+  const [x, values, indices] = [head.bindings[0]!.name, head.bindings[1]!.name, head.bindings[2]!.name];
+  const n = shape[shape.length - 1]!, total = sizeOf(shape);
+  const b = new BodyBuilder();
+  const { gid, grid } = perElement(b, total, 64, target);
+  const row = b.let("row", idiv(gid, u32(n)));
+  const i = b.let("i", irem(gid, u32(n)));
+  const xi = b.let("xi", load(t, x, gid));
+  const rowBase = b.let("row_base", imul(row, u32(n)));
+  const rank = b.var("rank", u32(0));
+  b.for("j", u32(0), u32(n), (j, body) => {
+    const xj = body.let("xj", load(t, x, iadd(rowBase, j)));
+    const tie = t === "f32" ? bin("or", eq(xj, xi), and(call("isnan", xj), call("isnan", xi))) : eq(xj, xi);
+    const before = bin("or", greater(xj, xi), and(tie, lt(j, i)));
+    body.assign(rank, iadd(rank, select(before, u32(1), u32(0))));
+  });
+  b.if(lt(rank, u32(k)), (e) => {
+    const slot = e.let("slot", iadd(imul(row, u32(k)), rank));
+    e.store(values, slot, xi);
+    e.store(indices, slot, cast("i32", i));
+  });
+  return kernel(head, b, 64, grid);
+}
+
+

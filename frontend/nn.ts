@@ -1,0 +1,256 @@
+/**
+ * `nn`: activations, normalisation, attention, mixture-of-experts and losses, as
+ * plain compositions of primitives. Nothing here is special to the tracer: the
+ * passes find softmax, layer norm, attention and MoE in the graph by their shape,
+ * so the exact primitive sequences below are a contract with passes/ (DESIGN.md,
+ * "Passes"); change them together.
+ */
+import type { Tensor, TensorLike } from "./core.js";
+import * as lax from "./lax.js";
+import { type Axis, asTensor, broadcastShapes, broadcastTo, isTensor, normalizeAxes, promoteAndBroadcast, shapeError, toFloat } from "./np-broadcast.js";
+import { keptDims } from "./np-reduce.js";
+import * as np from "./np.js";
+
+export const relu = (x: TensorLike): Tensor => np.maximum(x, 0);
+export const sigmoid = (x: TensorLike): Tensor => lax.logistic(toFloat(x));
+/** x · sigmoid(x) (a.k.a. swish). */
+export const silu = (x: TensorLike): Tensor => {
+  const t = toFloat(x);
+  return lax.mul(t, lax.logistic(t));
+};
+
+/**
+ * GELU. Exact: x/2 · (1 + erf(x/√2)). `approximate: true`: the tanh form of
+ * Hendrycks & Gimpel, x/2 · (1 + tanh(√(2/π) · (x + 0.044715 x³))).
+ */
+export function gelu(x: TensorLike, options: { approximate?: boolean } = {}): Tensor {
+  const t = toFloat(x);
+  const c = (v: number) => lax.fullLike(t, v);
+  const inner = options.approximate
+    ? lax.tanh(lax.mul(c(Math.sqrt(2 / Math.PI)), lax.add(t, lax.mul(c(0.044715), lax.mul(t, lax.mul(t, t))))))
+    : lax.erf(lax.mul(t, c(Math.SQRT1_2)));
+  return lax.mul(lax.mul(t, c(0.5)), lax.add(c(1), inner));
+}
+
+/** A per-row reduction broadcast back over the reduced axes (no reshape in between). */
+function rowReduce(reduce: (x: Tensor, axes: readonly number[]) => Tensor, x: Tensor, axes: readonly number[]): Tensor {
+  return lax.broadcastInDim(reduce(x, axes), x.shape, keptDims(x, axes));
+}
+
+/**
+ * softmax over `axis`, max-subtracted so exp never overflows:
+ * reduce_max → broadcast_in_dim → sub → exp → reduce_sum → broadcast_in_dim → div.
+ */
+export function softmax(x: TensorLike, axis: Axis = -1): Tensor {
+  const t = toFloat(x);
+  const axes = normalizeAxes("softmax", axis, t);
+  const e = lax.exp(lax.sub(t, rowReduce(lax.reduceMax, t, axes)));
+  return lax.div(e, rowReduce(lax.reduceSum, e, axes));
+}
+
+/** log(softmax(x)) computed as z − log Σ exp z with z = x − max x. */
+export function logSoftmax(x: TensorLike, axis: Axis = -1): Tensor {
+  const t = toFloat(x);
+  const axes = normalizeAxes("logSoftmax", axis, t);
+  const z = lax.sub(t, rowReduce(lax.reduceMax, t, axes));
+  return lax.sub(z, rowReduce((u, a) => lax.log(lax.reduceSum(lax.exp(u), a)), z, axes));
+}
+
+/** log Σ exp x over `axis`; rows that are all −∞ give −∞, not NaN. */
+export function logsumexp(x: TensorLike, axis: Axis = null, keepdims = false): Tensor {
+  const t = toFloat(x);
+  const axes = normalizeAxes("logsumexp", axis, t);
+  const m = lax.reduceMax(t, axes);
+  const finite = lax.eq(lax.sub(m, m), lax.zerosLike(m));
+  const safe = lax.select(finite, m, lax.zerosLike(m));
+  const s = lax.reduceSum(lax.exp(lax.sub(t, lax.broadcastInDim(safe, t.shape, keptDims(t, axes)))), axes);
+  const r = lax.add(lax.log(s), safe);
+  return keepdims ? lax.reshape(r, t.shape.map((d, i) => (axes.includes(i) ? 1 : d))) : r;
+}
+
+export interface NormOptions {
+  /** Added to the variance before the square root (default 1e-5). */
+  readonly eps?: number;
+  /** Axes normalised over (default -1, the feature axis). */
+  readonly axis?: Axis;
+}
+
+/** `y · gamma + beta`, each broadcast to y's shape (numpy rules); either may be omitted. */
+function affine(op: string, y: Tensor, gamma?: TensorLike | null, beta?: TensorLike | null): Tensor {
+  if (gamma != null) y = lax.mul(y, broadcastTo(asTensor(gamma, "f32"), y.shape, op));
+  if (beta != null) y = lax.add(y, broadcastTo(asTensor(beta, "f32"), y.shape, op));
+  return y;
+}
+
+/**
+ * Layer normalisation (Ba et al. 2016): (x − mean) / sqrt(var + eps) over `axis`,
+ * then scaled by `gamma` and shifted by `beta` (broadcast against x's trailing axes).
+ */
+export function layerNorm(x: TensorLike, gamma?: TensorLike | null, beta?: TensorLike | null, options: NormOptions = {}): Tensor {
+  const t = toFloat(x);
+  const axes = normalizeAxes("layerNorm", options.axis ?? -1, t);
+  const n = axes.reduce((p, a) => p * t.shape[a]!, 1);
+  const meanOf = (u: Tensor, a: readonly number[]) => {
+    const s = lax.reduceSum(u, a);
+    return lax.div(s, lax.fullLike(s, n));
+  };
+  const xc = lax.sub(t, rowReduce(meanOf, t, axes));
+  const v = rowReduce(meanOf, lax.mul(xc, xc), axes);
+  const y = lax.mul(xc, lax.rsqrt(lax.add(v, lax.fullLike(v, options.eps ?? 1e-5))));
+  return affine("layerNorm", y, gamma, beta);
+}
+
+/** RMS normalisation (Zhang & Sennrich 2019): x / sqrt(mean(x²) + eps) · gamma. */
+export function rmsNorm(x: TensorLike, gamma?: TensorLike | null, options: NormOptions = {}): Tensor {
+  const t = toFloat(x);
+  const axes = normalizeAxes("rmsNorm", options.axis ?? -1, t);
+  const n = axes.reduce((p, a) => p * t.shape[a]!, 1);
+  const ss = lax.reduceSum(lax.mul(t, t), axes);
+  const ms = lax.div(ss, lax.fullLike(ss, n));
+  const r = lax.broadcastInDim(lax.rsqrt(lax.add(ms, lax.fullLike(ms, options.eps ?? 1e-6))), t.shape, keptDims(t, axes));
+  return affine("rmsNorm", lax.mul(t, r), gamma);
+}
+
+export interface AttentionOptions {
+  /** Query i sees keys j ≤ i (top-left aligned, as JAX's `is_causal`): no row is ever fully masked. */
+  readonly causal?: boolean;
+  /** Broadcast against the scores [..., seq_q, seq_k]: bool keeps where true; a number is added. */
+  readonly mask?: Tensor;
+  /** Multiplies q·kᵀ (default 1/√head_dim). */
+  readonly scale?: number;
+}
+
+/**
+ * Scaled dot-product attention, softmax(scale · q·kᵀ + mask) · v, for q [..., Sq, D],
+ * k [..., Sk, D], v [..., Sk, Dv] (leading axes broadcast). Emits exactly
+ *   dot_general (batch = leading axes, contract D) → mul scale →
+ *   [select(mask, s, −∞) | add mask] → reduce_max → broadcast_in_dim → sub → exp →
+ *   reduce_sum → broadcast_in_dim → div → dot_general with v,
+ * the decomposition the attention pass rewrites to flash_attention. The causal mask
+ * is `ge(iota 0, iota 1)` over [Sq, Sk], broadcast. A user mask that hides a whole
+ * row gives NaN for that row, as in JAX.
+ */
+export function attention(q: TensorLike, k: TensorLike, v: TensorLike, options: AttentionOptions = {}): Tensor {
+  const [qt, kt, vt] = [toFloat(q), toFloat(k), toFloat(v)];
+  const ops = [qt, kt, vt];
+  if (qt.ndim < 2 || kt.ndim < 2 || vt.ndim < 2) throw shapeError("attention", `q, k and v need shape [..., seq, head_dim]`, ops);
+  const [sq, d] = qt.shape.slice(-2) as [number, number];
+  const [sk, dk] = kt.shape.slice(-2) as [number, number];
+  const [sv, dv] = vt.shape.slice(-2) as [number, number];
+  if (dk !== d) throw shapeError("attention", `q and k head_dim differ (${d} vs ${dk})`, ops);
+  if (sv !== sk) throw shapeError("attention", `k and v sequence lengths differ (${sk} vs ${sv})`, ops);
+  const batch = broadcastShapes("attention", ops.map((t) => ({ shape: t.shape.slice(0, -2), dtype: t.dtype })));
+  const nb = batch.length;
+  const bdims = Array.from({ length: nb }, (_, i) => i);
+  const [qb, kb, vb] = ops.map((t) => broadcastTo(t, [...batch, ...t.shape.slice(-2)], "attention")) as [Tensor, Tensor, Tensor];
+
+  let s = lax.dotGeneral(qb, kb, { lhsBatch: bdims, rhsBatch: bdims, lhsContract: [nb + 1], rhsContract: [nb + 1] });
+  s = lax.mul(s, lax.fullLike(s, options.scale ?? 1 / Math.sqrt(d)));
+  let keepMask: Tensor | undefined;
+  if (options.mask) {
+    if (!isTensor(options.mask)) throw shapeError("attention", `mask must be a tensor`, ops);
+    const m = broadcastTo(options.mask, s.shape, "attention");
+    if (m.dtype === "bool") keepMask = m;
+    else s = lax.add(s, lax.cast(m, "f32"));
+  }
+  if (options.causal) {
+    const c = lax.ge(lax.iota([sq, sk], 0, "i32"), lax.iota([sq, sk], 1, "i32"));
+    const cb = lax.broadcastInDim(c, s.shape, [nb, nb + 1]);
+    keepMask = keepMask ? lax.and(keepMask, cb) : cb;
+  }
+  if (keepMask) s = lax.select(keepMask, s, lax.fullLike(s, -Infinity));
+  const last = [nb + 1];
+  const e = lax.exp(lax.sub(s, rowReduce(lax.reduceMax, s, last)));
+  const p = lax.div(e, rowReduce(lax.reduceSum, e, last));
+  return lax.dotGeneral(p, vb, { lhsBatch: bdims, rhsBatch: bdims, lhsContract: [nb + 1], rhsContract: [nb] });
+}
+
+export interface Experts {
+  /** [E, d, h] */ readonly w1: Tensor;
+  /** [E, h] */ readonly b1?: Tensor;
+  /** [E, h, d] */ readonly w2: Tensor;
+  /** [E, d] */ readonly b2?: Tensor;
+}
+
+/**
+ * A top-k mixture-of-experts FFN layer (Shazeer et al. 2017) over tokens x [..., d]
+ * with router weights gate [d, E]. Written densely (every expert runs on every
+ * token, weighted by a gate that is zero outside the top k), the form the moe pass
+ * recognises and rewrites to routed grouped matmuls:
+ *   logits = dot_general(x, gate)                                  [T, E]
+ *   vals, idx = top_k(logits, k); w = softmax(vals)                 [T, k]
+ *   gates = reduce_sum(one_hot(idx, E) · w, axis k)                 [T, E]
+ *   h = act(dot_general(broadcast x [E,T,d], w1, batch E) + b1)     [E, T, h]
+ *   y = dot_general(h, w2, batch E) + b2                            [E, T, d]
+ *   out = reduce_sum(y · broadcast(transpose gates), axis E)        [T, d]
+ */
+export function moe(
+  x: TensorLike, gate: TensorLike, experts: Experts, k: number,
+  options: { activation?: (h: Tensor) => Tensor } = {},
+): Tensor {
+  const xt = toFloat(x), g = toFloat(gate);
+  const { w1, w2 } = experts;
+  const ops = [xt, g, w1, w2];
+  const d = xt.shape[xt.ndim - 1];
+  if (d === undefined || g.ndim !== 2 || g.shape[0] !== d)
+    throw shapeError("moe", `x must be [..., d] and gate [d, E]`, ops);
+  const E = g.shape[1]!;
+  const h = w1.shape[2]!;
+  const want = (t: Tensor | undefined, shape: number[], name: string) => {
+    if (t && (t.ndim !== shape.length || t.shape.some((s, i) => s !== shape[i])))
+      throw shapeError("moe", `experts.${name} must be [${shape}] for d = ${d}, E = ${E}, h = ${h}`, [...ops, t]);
+  };
+  if (w1.ndim !== 3) throw shapeError("moe", `experts.w1 must be [E, d, h]`, ops);
+  want(w1, [E, d, h], "w1"), want(w2, [E, h, d], "w2"), want(experts.b1, [E, h], "b1"), want(experts.b2, [E, d], "b2");
+  if (!Number.isInteger(k) || k < 1 || k > E) throw shapeError("moe", `k = ${k} must be in [1, ${E}] (the number of experts)`, ops);
+
+  const T = xt.size / d;
+  const x2 = lax.reshape(xt, [T, d]);
+  const logits = lax.dotGeneral(x2, g, { lhsContract: [1], rhsContract: [0] });
+  const [vals, idx] = lax.topK(logits, k);
+  const w = softmax(vals, -1);
+  const hot = np.oneHot(idx, E);
+  const gates = lax.reduceSum(lax.mul(hot, lax.broadcastInDim(w, [T, k, E], [0, 1])), [1]);
+
+  const batchE = { lhsBatch: [0], rhsBatch: [0], lhsContract: [2], rhsContract: [1] };
+  let hid = lax.dotGeneral(lax.broadcastInDim(x2, [E, T, d], [1, 2]), toFloat(w1), batchE);
+  if (experts.b1) hid = lax.add(hid, lax.broadcastInDim(toFloat(experts.b1), [E, T, h], [0, 2]));
+  hid = (options.activation ?? ((u: Tensor) => gelu(u)))(hid);
+  let y = lax.dotGeneral(hid, toFloat(w2), batchE);
+  if (experts.b2) y = lax.add(y, lax.broadcastInDim(toFloat(experts.b2), [E, T, d], [0, 2]));
+  const weighted = lax.mul(y, lax.broadcastInDim(lax.transpose(gates, [1, 0]), [E, T, d], [0, 1]));
+  return lax.reshape(lax.reduceSum(weighted, [0]), xt.shape);
+}
+
+export type Reduction = "mean" | "sum" | "none";
+
+function reduceLoss(loss: Tensor, reduction: Reduction = "mean"): Tensor {
+  return reduction === "none" ? loss : reduction === "sum" ? np.sum(loss) : np.mean(loss);
+}
+
+/**
+ * Softmax cross-entropy over the last axis. `labels` are class indices (integer,
+ * shape logits.shape[:-1]) or probabilities / one-hot rows (float, logits' shape).
+ */
+export function crossEntropy(logits: TensorLike, labels: TensorLike, options: { reduction?: Reduction } = {}): Tensor {
+  const z = toFloat(logits), y = asTensor(labels);
+  if (z.ndim < 1) throw shapeError("crossEntropy", `logits need a class axis`, [z, y]);
+  const C = z.shape[z.ndim - 1]!;
+  let target: Tensor;
+  if (y.dtype === "i32" || y.dtype === "u32") {
+    if (y.ndim !== z.ndim - 1 || y.shape.some((s, i) => s !== z.shape[i]))
+      throw shapeError("crossEntropy", `integer labels must have the logits' shape without the class axis, [${z.shape.slice(0, -1)}]`, [z, y]);
+    target = np.oneHot(y, C);
+  } else {
+    target = broadcastTo(toFloat(y), z.shape, "crossEntropy");
+  }
+  const nll = lax.neg(lax.reduceSum(lax.mul(target, logSoftmax(z, -1)), [z.ndim - 1]));
+  return reduceLoss(nll, options.reduction);
+}
+
+/** Mean squared error between `pred` and `target` (broadcast together). */
+export function mseLoss(pred: TensorLike, target: TensorLike, options: { reduction?: Reduction } = {}): Tensor {
+  const [p, t] = promoteAndBroadcast("mseLoss", [toFloat(pred), toFloat(target)]);
+  const diff = lax.sub(p!, t!);
+  return reduceLoss(lax.mul(diff, diff), options.reduction);
+}

@@ -1,0 +1,116 @@
+/**
+ * The CUDA renderer: golden sources beside the WGSL renderer's, the same structure as WGSL
+ * for the same kernel, and the C details that differ (literals, bool storage, names).
+ */
+import { describe, expect, it } from "vitest";
+import { type Kernel, BodyBuilder, bin, call, cast, f32, lit, load, u32 } from "../../codegen/kernel.js";
+import { distinctNames, renderCuda, renderCudaModule } from "../../codegen/cuda.js";
+import { RenderError } from "../../codegen/render.js";
+import { renderWGSL } from "../../codegen/wgsl.js";
+import { HAND_KERNELS, batchedMatmulKernel, elementwiseKernel, rowSumKernel } from "./cuda-kernels.js";
+import { cudaStructure, wgslStructure } from "./cuda-structure.js";
+
+function oneStore(value: ReturnType<typeof f32>, dtype: "f32" | "i32" | "u32" = "f32"): Kernel {
+  const b = new BodyBuilder();
+  b.store("out", u32(0), value);
+  return {
+    name: "k", source: "test", bindings: [{ name: "out", dtype, access: "read_write" }],
+    workgroupSize: [1, 1, 1], grid: [1, 1, 1], shared: [], body: b.stmts,
+  };
+}
+
+const storedExpr = (k: Kernel) => /out\[0u\] = (.*);/.exec(renderCuda(k))![1];
+
+describe("CUDA golden sources", () => {
+  for (const make of [elementwiseKernel, rowSumKernel, batchedMatmulKernel]) {
+    it(`renders ${make().name} as the golden file says`, async () => {
+      const k = make();
+      await expect(renderCuda(k)).toMatchFileSnapshot(`golden/cuda/${k.name}.cu`);
+    });
+  }
+
+  it("renders the same kernel to identical text every time", () => {
+    for (const make of HAND_KERNELS) expect(renderCuda(make())).toBe(renderCuda(make()));
+  });
+});
+
+describe("CUDA and WGSL print the same kernel", () => {
+  for (const make of HAND_KERNELS) {
+    it(`${make().name}: same bindings, block shape, loops, branches, barriers and shared arrays`, () => {
+      const k = make();
+      const w = wgslStructure(renderWGSL(k));
+      const c = cudaStructure(renderCuda(k));
+      expect(c).toEqual(w);
+      expect(c.bindings).toHaveLength(k.bindings.length);
+      expect(c.workgroupSize).toEqual(k.workgroupSize);
+    });
+  }
+});
+
+describe("CUDA spelling", () => {
+  it("declares an extern \"C\" __global__ entry with __restrict__ pointers, const where read-only", () => {
+    const src = renderCuda(batchedMatmulKernel());
+    expect(src).toContain('extern "C" __global__ void __launch_bounds__(256) dot_general_batched(');
+    expect(src).toContain("const float* __restrict__ a,");
+    expect(src).toContain("float* __restrict__ c\n");
+    expect(src).toContain("__shared__ float As[1024];");
+    expect(src).toContain("__syncthreads();");
+  });
+
+  it("stores bool as a 32-bit word, as WGSL does, so a buffer is the same bytes on both targets", () => {
+    const src = renderCuda(elementwiseKernel());
+    expect(src).toContain("const unsigned int* __restrict__ mask");
+    expect(src).toContain("unsigned int* __restrict__ flag");
+    expect(src).toMatch(/mask\[i\] != 0u/);
+    expect(src).toMatch(/flag\[i\] = \(isnan\(y\) \? 1u : 0u\);/);
+  });
+
+  it("uses CUDA's own erf and isnan, and NaN-propagating min/max like the interpreter", () => {
+    const src = renderCuda(elementwiseKernel());
+    expect(src).toContain("erff(x_v)");
+    expect(src).toContain("__device__ __forceinline__ float smelt_max(float a, float b)");
+    expect(src).not.toContain("smelt_min(");
+  });
+
+  it("renames a local that would shadow a buffer (C parameters share the body's scope)", () => {
+    const src = renderCuda(elementwiseKernel());
+    expect(src).toContain("const float x_v = x[i];");
+    const k = distinctNames(elementwiseKernel());
+    expect(JSON.stringify(k.body)).not.toContain('"name":"x","value"');
+  });
+
+  it("spells f32 literals exactly, non-finite ones by their bits, negatives in parentheses", () => {
+    expect(storedExpr(oneStore(f32(0.1)))).toBe("0.1f");
+    expect(storedExpr(oneStore(f32(1e-7)))).toBe("1.0e-7f");
+    expect(storedExpr(oneStore(f32(-2.5)))).toBe("(-2.5f)");
+    expect(storedExpr(oneStore(lit("f32", NaN)))).toBe("__int_as_float(0x7fc00000)");
+    expect(storedExpr(oneStore(lit("f32", -Infinity)))).toBe("__int_as_float(0xff800000)");
+    expect(storedExpr(oneStore({ k: "un", t: "i32", op: "neg", a: lit("i32", -5) }, "i32"))).toBe("-(-5)");
+    expect(storedExpr(oneStore(lit("i32", -(2 ** 31)), "i32"))).toBe("(-2147483647 - 1)");
+  });
+
+  it("prints round-half-even as rintf, float % as fmodf, and bitcasts by intrinsic", () => {
+    const x = load("f32", "out", u32(1));
+    expect(storedExpr(oneStore(call("round_even", x)))).toBe("rintf(out[1u])");
+    expect(storedExpr(oneStore(bin("rem", x, f32(3))))).toBe("fmodf(out[1u], 3.0f)");
+    expect(storedExpr(oneStore({ k: "bitcast", t: "u32", a: x }, "u32"))).toBe("__float_as_uint(out[1u])");
+    expect(storedExpr(oneStore(cast("i32", x), "i32"))).toBe("(int)(out[1u])");
+  });
+
+  it("carries the IR node in a comment, even when it spans lines", () => {
+    const src = renderCuda({ ...oneStore(f32(1)), source: "%0 = fusion {\n  %1 = add\n}" });
+    expect(src.split("\n").slice(0, 3)).toEqual(["// k: %0 = fusion {", "//   %1 = add", "// }"]);
+  });
+
+  it("emits each helper once and each kernel once in a module", () => {
+    const k = elementwiseKernel();
+    const mod = renderCudaModule([k, rowSumKernel(), k]);
+    expect(mod.entries).toEqual(["erf_select", "reduce_sum_rows", "erf_select"]);
+    expect(mod.source.match(/float smelt_max\(/g)).toHaveLength(1);
+    expect(mod.source.match(/void __launch_bounds__\(256\) erf_select\(/g)).toHaveLength(1);
+  });
+
+  it("refuses two different kernels with one name in a module, since the driver looks kernels up by name", () => {
+    expect(() => renderCudaModule([elementwiseKernel(), { ...rowSumKernel(), name: "erf_select" }])).toThrow(RenderError);
+  });
+});
