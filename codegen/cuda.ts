@@ -14,6 +14,9 @@
 import { CRenderer, RenderError, f32Decimal } from "./render.js";
 import type { Expr, IdKind, Kernel, MathFn, Scalar, Stmt } from "./kernel.js";
 import { type KernelRewrite, boolStorage } from "./rewrite.js";
+import type { Graph } from "../ir/graph.js";
+import { type Program, lowerGraph } from "./program.js";
+import { CUDA_SM80_TARGET, type Target } from "./target.js";
 
 const C_TYPE: Record<Scalar, string> = { f32: "float", i32: "int", u32: "unsigned int", bool: "bool" };
 
@@ -116,8 +119,60 @@ export const distinctNames: KernelRewrite = (k) => {
   return { ...k, body: k.body.map(st) };
 };
 
+function exprRefs(e: Expr, into: Set<string>): void {
+  switch (e.k) {
+    case "ref": into.add(e.name); return;
+    case "const": case "id": return;
+    case "load": exprRefs(e.index, into); return;
+    case "un": case "cast": case "bitcast": exprRefs(e.a, into); return;
+    case "bin": exprRefs(e.a, into); exprRefs(e.b, into); return;
+    case "call": for (const a of e.args) exprRefs(a, into); return;
+    case "select": exprRefs(e.cond, into); exprRefs(e.a, into); exprRefs(e.b, into); return;
+    default: e satisfies never;
+  }
+}
+
+function stmtRefs(ss: readonly Stmt[], into: Set<string>): void {
+  for (const s of ss) {
+    switch (s.k) {
+      case "let": case "assign": exprRefs(s.value, into); break;
+      case "var": exprRefs(s.init, into); break;
+      case "store": exprRefs(s.index, into); exprRefs(s.value, into); break;
+      case "for": exprRefs(s.start, into); exprRefs(s.end, into); stmtRefs(s.body, into); break;
+      case "if": exprRefs(s.cond, into); stmtRefs(s.then, into); stmtRefs(s.else, into); break;
+      default: break;
+    }
+  }
+}
+
+/**
+ * Drops values nothing reads (expressions are pure, so this never changes results).
+ * Lowering computes every coordinate of an unravelled index and uses some; nvcc warns
+ * about the rest ("declared but never referenced"), WGSL does not.
+ */
+export const dropDeadValues: KernelRewrite = (k) => {
+  let body = k.body;
+  for (;;) {
+    const used = new Set<string>();
+    stmtRefs(body, used);
+    let dropped = false;
+    const keep = (ss: readonly Stmt[]): Stmt[] =>
+      ss.flatMap((s): Stmt[] => {
+        if ((s.k === "let" || s.k === "var" || s.k === "assign") && !used.has(s.name)) {
+          dropped = true;
+          return [];
+        }
+        if (s.k === "for") return [{ ...s, body: keep(s.body) }];
+        if (s.k === "if") return [{ ...s, then: keep(s.then), else: keep(s.else) }];
+        return [s];
+      });
+    body = keep(body);
+    if (!dropped) return { ...k, body };
+  }
+};
+
 /** Rewrites every kernel gets before CUDA rendering, in order. */
-export const CUDA_REWRITES: readonly KernelRewrite[] = [boolStorage, distinctNames];
+export const CUDA_REWRITES: readonly KernelRewrite[] = [boolStorage, distinctNames, dropDeadValues];
 
 export class CUDARenderer extends CRenderer {
   readonly target = "cuda" as const;
@@ -279,4 +334,32 @@ export function renderCudaModule(kernels: readonly Kernel[]): CudaModule {
   });
   const all = [...bodies.values()].join("\n");
   return { source: prelude(all) + all, entries };
+}
+
+/** The module of a lowered program: entries[i] is the kernel of the program's i-th launch. */
+export function renderCudaProgram(p: Program): CudaModule {
+  return renderCudaModule(p.launches.map((l) => l.kernel));
+}
+
+export interface CudaKernelSource {
+  readonly name: string;
+  readonly grid: readonly number[];
+  readonly block: readonly number[];
+  /** Standalone CUDA C (helpers included). */
+  readonly source: string;
+}
+
+/**
+ * CUDA C of every kernel a graph (after passes) lowers to, without a device: what
+ * `smelt kernels --target cuda` prints. The target defaults to an sm_80-class device.
+ */
+export function renderCudaForGraph(g: Graph, target: Target = CUDA_SM80_TARGET): CudaKernelSource[] {
+  return lowerGraph(g, target).launches.map(({ kernel: k }) => ({
+    name: k.name, grid: k.grid, block: k.workgroupSize, source: renderCuda(k),
+  }));
+}
+
+/** A kernel's identity for caching: its CUDA text apart from its name and comment. */
+export function cudaKernelKey(k: Kernel): string {
+  return cuda.render(cudaKernel({ ...k, name: "kernel", source: "" }));
 }

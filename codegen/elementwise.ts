@@ -55,15 +55,20 @@ type PointwiseRule<P extends Primitive> = (node: PointwiseNode<P>, operands: rea
 
 type ElementwiseOp = UnaryOp | BinaryOp | CompareOp;
 
-/** The literal a host number becomes in `dtype`, cast like the interpreter's constants. */
-export function literalOf(dtype: DType, x: number): Expr {
+/** A host number cast to `dtype` the way the interpreter casts constants (saturating, NaN → 0). */
+export function hostValue(dtype: DType, x: number): number {
   switch (dtype) {
-    case "f32": return f32(x);
-    case "i32": return lit("i32", x !== x ? 0 : Math.min(Math.max(Math.trunc(x), -2147483648), 2147483647));
-    case "u32": return lit("u32", x !== x || x <= 0 ? 0 : Math.min(Math.trunc(x), 4294967295));
-    case "bool": return bool(x !== 0);
+    case "f32": return Math.fround(x);
+    case "i32": return x !== x ? 0 : Math.min(Math.max(Math.trunc(x), -2147483648), 2147483647);
+    case "u32": return x !== x || x <= 0 ? 0 : Math.min(Math.trunc(x), 4294967295);
+    case "bool": return x !== 0 ? 1 : 0;
     default: return dtype satisfies never;
   }
+}
+
+/** The literal a host number becomes in `dtype`. */
+export function literalOf(dtype: DType, x: number): Expr {
+  return lit(dtype, hostValue(dtype, x));
 }
 
 const zero = (t: Scalar) => lit(t, 0);
@@ -100,7 +105,8 @@ const ELEMENTWISE: { readonly [K in ElementwiseOp]: (a: Expr[], b: BodyBuilder) 
   and: ([a, c]) => bin("and", a!, c!),
   or: ([a, c]) => bin("or", a!, c!),
   eq: ([a, c]) => bin("eq", a!, c!),
-  ne: ([a, c]) => bin("ne", a!, c!),
+  // IEEE a != b is !(a == b), true for NaN; some shader compilers emit an ordered != instead.
+  ne: ([a, c]) => (a!.t === "f32" ? un("not", bin("eq", a!, c!)) : bin("ne", a!, c!)),
   lt: ([a, c]) => bin("lt", a!, c!),
   le: ([a, c]) => bin("le", a!, c!),
   gt: ([a, c]) => bin("gt", a!, c!),
@@ -116,7 +122,7 @@ export function elementwiseExpr(op: ElementwiseOp, args: Expr[], b: BodyBuilder)
 export function castExpr(x: Expr, to: DType, b: BodyBuilder): Expr {
   const from = x.t;
   if (from === to) return x;
-  if (to === "bool") return bin("ne", x, zero(from));
+  if (to === "bool") return from === "f32" ? un("not", eq(x, zero(from))) : bin("ne", x, zero(from));
   if (from === "bool") return select(x, lit(to, 1), zero(to));
   if (from === "f32" && to !== "f32") {
     const v = b.let("from_f32", x);

@@ -59,10 +59,20 @@ export abstract class CRenderer {
   protected abstract kernelHeader(k: Kernel): string[];
 
   render(k: Kernel): string {
-    const lines = [`// ${k.name}: ${k.source}`, ...this.kernelHeader(k)];
-    this.stmts(k.body, 1, lines);
-    lines.push("}");
+    // The body first: rendering it may tell the header what to declare (see `prelude`).
+    this.beginKernel();
+    const body: string[] = [];
+    this.stmts(k.body, 1, body);
+    const lines = [`// ${k.name}: ${k.source}`, ...this.prelude(), ...this.kernelHeader(k), ...body, "}"];
     return lines.join("\n") + "\n";
+  }
+
+  /** Resets per-kernel state before rendering a kernel. */
+  protected beginKernel(): void {}
+
+  /** Module-scope declarations the body turned out to need. */
+  protected prelude(): string[] {
+    return [];
   }
 
   protected ident(name: string): string {

@@ -129,7 +129,10 @@ export const powSigned: KernelRewrite = (k) =>
     const half = mul(y, f32(0.5));
     const odd = bin("and", integral, bin("ne", call("floor", half), half));
     const negBase = select(integral, select(odd, { k: "un", t: "f32", op: "neg", a: r }, r), lit("f32", NaN));
-    return select(bin("eq", y, f32(0)), f32(1), select(bin("lt", x, f32(0)), negBase, r));
+    // C's pow (and the interpreter): pow(x, 0) = 1, pow(1, y) = 1 and pow(-1, ±inf) = 1, even for NaN.
+    const one = bin("or", bin("or", bin("eq", y, f32(0)), bin("eq", x, f32(1))),
+      bin("and", bin("eq", x, f32(-1)), bin("eq", call("abs", y), f32(Infinity))));
+    return select(one, f32(1), select(bin("lt", x, f32(0)), negBase, r));
   });
 
 /**

@@ -7,13 +7,15 @@ import { CRenderer, RenderError, f32Decimal } from "./render.js";
 import type { IdKind, Kernel, MathFn, Scalar } from "./kernel.js";
 import { type KernelRewrite, boolStorage, expandErf, isnanByBits, powSigned, tanhClamped } from "./rewrite.js";
 
+/** WGSL keywords and reserved words a name may hit, plus the built-ins kernels call (a local would shadow them). */
 const RESERVED = new Set([
   "main", "array", "atomic", "bool", "f16", "f32", "i32", "u32", "vec2", "vec3", "vec4", "mat2x2",
   "ptr", "sampler", "struct", "alias", "break", "case", "const", "continue", "continuing", "default",
   "diagnostic", "discard", "else", "enable", "false", "fn", "for", "if", "let", "loop", "override",
-  "requires", "return", "switch", "true", "var", "while", "select", "min", "max", "exp", "log",
-  "local_id", "group_id", "num_groups", "storage", "uniform", "workgroup", "private", "function",
-  "read", "write", "read_write", "target", "module", "self", "type", "in", "out", "sizeof",
+  "requires", "return", "switch", "true", "var", "while", "storage", "target", "module", "self",
+  "type", "sizeof", "local_id", "group_id", "num_groups", "f32_inf_bits", "f32_neg_inf_bits", "f32_nan_bits",
+  "select", "min", "max", "exp", "log", "sin", "cos", "tanh", "sqrt", "inverseSqrt", "floor", "ceil",
+  "round", "abs", "sign", "pow", "bitcast", "workgroupBarrier",
 ]);
 
 const MATH: Partial<Record<MathFn, string>> = {
@@ -29,6 +31,26 @@ export const WGSL_REWRITES: readonly KernelRewrite[] = [boolStorage, expandErf, 
 export class WGSLRenderer extends CRenderer {
   readonly target = "webgpu" as const;
   protected readonly reserved = RESERVED;
+  private readonly nonFinite = new Set<string>();
+
+  protected override beginKernel(): void {
+    this.nonFinite.clear();
+  }
+
+  /**
+   * WGSL rejects infinite or NaN values in constant expressions (even via bitcast of a
+   * literal), so such constants are read from module-scope private variables holding their bits.
+   */
+  protected override prelude(): string[] {
+    const bits: Record<string, string> = { f32_inf: "0x7f800000u", f32_neg_inf: "0xff800000u", f32_nan: "0x7fc00000u" };
+    const lines = [...this.nonFinite].sort().map((n) => `var<private> ${n}_bits: u32 = ${bits[n]};`);
+    return lines;
+  }
+
+  private special(name: string): string {
+    this.nonFinite.add(name);
+    return `bitcast<f32>(${name}_bits)`;
+  }
 
   protected type(t: Scalar): string {
     return t;
@@ -40,10 +62,9 @@ export class WGSLRenderer extends CRenderer {
       case "u32": return `${v}u`;
       case "i32": return v === -(2 ** 31) ? "i32(-2147483648)" : `${v}i`;
       case "f32":
-        // WGSL constant expressions may not be infinite or NaN: spell them by their bits.
-        if (Number.isNaN(v)) return "bitcast<f32>(0x7fc00000u)";
-        if (v === Infinity) return "bitcast<f32>(0x7f800000u)";
-        if (v === -Infinity) return "bitcast<f32>(0xff800000u)";
+        if (Number.isNaN(v)) return this.special("f32_nan");
+        if (v === Infinity) return this.special("f32_inf");
+        if (v === -Infinity) return this.special("f32_neg_inf");
         return `${f32Decimal(v)}f`;
       default: return t satisfies never;
     }

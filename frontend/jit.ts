@@ -88,8 +88,8 @@ export class Lowered {
 
 export interface JitFunction<F extends (...args: never[]) => unknown> {
   (...args: Parameters<F>): ReturnType<F>;
-  /** Traces and compiles for these arguments without running. */
-  lower(...args: Parameters<F>): Lowered;
+  /** Traces and compiles for these arguments (tensors, or ShapeDtype specs) without running. */
+  lower(...args: unknown[]): Lowered;
   /** Number of times the function has been traced (a new signature traces again). */
   readonly traceCount: number;
 }

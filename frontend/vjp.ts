@@ -7,7 +7,7 @@
  * runs the linear nodes' transposes, also through bind, so that outer
  * transformations apply their rules to both (JAX's "linearize + transpose").
  */
-import { isFloat } from "../ir/dtype.js";
+import { formatType, isFloat } from "../ir/dtype.js";
 import type { Value } from "../ir/graph.js";
 import { type Tensor, TracerError } from "./core.js";
 import { full } from "./creation.js";
@@ -24,7 +24,12 @@ export type Pullback = (cts: readonly (Tensor | null)[]) => (Tensor | null)[];
  * Linearizes `fn` at `primals` (flat lists): returns the outputs and the
  * pullback. Only floating-point inputs get tangents; the others' cotangents are null.
  */
-export function vjpFlat(fn: (xs: Tensor[]) => Tensor[], primals: readonly Tensor[]): [Tensor[], Pullback] {
+export function vjpFlat(
+  fn: (xs: Tensor[]) => Tensor[],
+  primals: readonly Tensor[],
+  /** Which outputs to compute now (default all); grad needs none of them, only what the pullback reads. */
+  wantOutputs?: (i: number) => boolean,
+): [(Tensor | null)[], Pullback] {
   const n = primals.length;
   const diff = primals.map((p) => isFloat(p.dtype));
   let outNonzero: boolean[] = [];
@@ -47,8 +52,9 @@ export function vjpFlat(fn: (xs: Tensor[]) => Tensor[], primals: readonly Tensor
   g.inputs.slice(n + m).forEach((v, i) => env.set(v, staged.consts[i]!));
   const lin = linearValues(g, tangentIns);
   const primalOuts = g.outputs.slice(0, outNonzero.length);
-  evalNonlinear(g, lin, env, primalOuts);
-  const outs = primalOuts.map((v) => env.get(v)!);
+  const wanted = primalOuts.filter((_, i) => wantOutputs?.(i) ?? true);
+  evalNonlinear(g, lin, env, wanted);
+  const outs = primalOuts.map((v) => (wanted.includes(v) ? env.get(v)! : null));
   const tangentOuts: (Value | null)[] = [];
   let k = outNonzero.length;
   for (const nz of outNonzero) tangentOuts.push(nz ? g.outputs[k++]! : null);
@@ -58,8 +64,9 @@ export function vjpFlat(fn: (xs: Tensor[]) => Tensor[], primals: readonly Tensor
     const pairs: [Value, Tensor | null][] = [];
     tangentOuts.forEach((v, i) => {
       const c = cts[i] ?? null;
-      if (c && (c.dtype !== outs[i]!.dtype || c.shape.join() !== outs[i]!.shape.join()))
-        throw new TypeError(`vjp: cotangent ${i} is ${c}, but the output is ${outs[i]}; they must match`);
+      const want = primalOuts[i]!.type;
+      if (c && (c.dtype !== want.dtype || c.shape.join() !== want.shape.join()))
+        throw new TypeError(`vjp: cotangent ${i} is ${formatType(c.aval)}, but the output is ${formatType(want)}; they must match`);
       if (v) pairs.push([v, c]);
     });
     const ctIn = backwardPass(g, lin, env, pairs);
@@ -86,7 +93,7 @@ export function vjp<R>(f: (...args: never[]) => R, ...primals: unknown[]): [R, (
     const grads = pullback(cts);
     return unflatten(inDef, grads.map((g, i) => g ?? lax.zerosLike(leaves[i]!))) as unknown[];
   };
-  return [unflatten(outDef!, outs) as R, fn];
+  return [unflatten(outDef!, outs as Tensor[]) as R, fn];
 }
 
 export interface GradOptions {
@@ -102,6 +109,10 @@ export interface GradOptions {
  * pytree structure of the differentiated argument(s).
  */
 export function valueAndGrad(f: (...args: never[]) => unknown, options: GradOptions = {}) {
+  return valueAndGradWith(f, options, true);
+}
+
+function valueAndGradWith(f: (...args: never[]) => unknown, options: GradOptions, wantValue: boolean) {
   const argnums = options.argnums ?? 0;
   const nums = typeof argnums === "number" ? [argnums] : [...argnums];
   return (...args: unknown[]): [unknown, unknown] => {
@@ -126,20 +137,20 @@ export function valueAndGrad(f: (...args: never[]) => unknown, options: GradOpti
         return [checkScalar(value), ...aux];
       }
       return [checkScalar(value)];
-    }, leaves);
+    }, leaves, (i) => wantValue || i > 0);
     const value = outs[0]!;
-    const grads = pullback([full([], 1, value.dtype), ...new Array<null>(nAux).fill(null)]).map(
+    const grads = pullback([full([], 1, "f32"), ...new Array<null>(nAux).fill(null)]).map(
       (g, i) => g ?? lax.zerosLike(leaves[i]!),
     );
     const gradTree = unflatten(diffDef, grads) as unknown[];
-    const out = options.hasAux ? [value, unflatten(auxDef!, outs.slice(1))] : value;
+    const out = options.hasAux ? [value, unflatten(auxDef!, outs.slice(1) as Tensor[])] : value;
     return [out, typeof argnums === "number" ? gradTree[0] : gradTree];
   };
 }
 
 /** jax.grad: the gradient of a scalar function with respect to `argnums`. */
 export function grad(f: (...args: never[]) => unknown, options: Omit<GradOptions, "hasAux"> = {}) {
-  const vg = valueAndGrad(f, options);
+  const vg = valueAndGradWith(f, options, false);
   return (...args: unknown[]): unknown => vg(...args)[1];
 }
 
@@ -148,7 +159,7 @@ function checkScalar(v: unknown): Tensor {
   const t = leaves[0];
   if (leaves.length !== 1 || !t || t.shape.length !== 0 || !isFloat(t.dtype))
     throw new TracerError(
-      `grad needs a function returning one scalar floating-point tensor, got ${leaves.length === 1 ? t : `${leaves.length} values`}; ` +
+      `grad needs a function returning one scalar floating-point tensor, got ${leaves.length === 1 ? formatType(t!.aval) : `${leaves.length} values`}; ` +
         `use vjp for other outputs`,
     );
   return t;

@@ -5,7 +5,7 @@
  * operands to batched results, usually by moving the batch axis to the front and
  * shifting the primitive's axis parameters by one.
  */
-import { formatType } from "../ir/dtype.js";
+import { type AbstractValue, formatType } from "../ir/dtype.js";
 import type { Graph } from "../ir/graph.js";
 import {
   BINARY_OPS, COMPARE_OPS, type Primitive, type PrimitiveParams, REDUCE_OPS, UNARY_OPS,
@@ -21,7 +21,7 @@ import { type TreeDef, leafCount, unflatten } from "./tree.js";
 export type BDim = number | null;
 
 export class BatchTracer extends Tracer {
-  readonly aval;
+  readonly aval: AbstractValue;
   constructor(
     trace: Trace,
     readonly val: Tensor,
@@ -114,7 +114,7 @@ function normalizeAxis(axis: number, rank: number, what: string): number {
  */
 export function vmap<F extends (...args: never[]) => unknown>(f: F, options: VmapOptions = {}) {
   return (...args: Parameters<F>): ReturnType<F> => {
-    const inAxes = options.inAxes ?? 0;
+    const inAxes = options.inAxes === undefined ? 0 : options.inAxes;
     const [leaves, inDef] = flattenTensors(args);
     const axes = axesPerLeaf(inAxes, inDef, "inAxes");
     let size: number | undefined;
@@ -140,7 +140,7 @@ export function vmap<F extends (...args: never[]) => unknown>(f: F, options: Vma
       dims,
       size,
     );
-    const outAxes = axesPerLeaf(options.outAxes ?? 0, outDef!, "outAxes");
+    const outAxes = axesPerLeaf(options.outAxes === undefined ? 0 : options.outAxes, outDef!, "outAxes");
     const placed = outs.map((o, i) => {
       const want = outAxes[i]!, have = outDims[i]!;
       if (want === null) {
@@ -198,7 +198,6 @@ const elementwiseRule = <P extends Primitive>(prim: P): BatchRule<P> => (vals, d
   return [bind(prim, vals.map((v, i) => front(v, dims[i]!, size)), params), [0]];
 };
 
-const same = <P extends Primitive>(p: PrimitiveParams[P]) => p;
 
 const dotRule: BatchRule<"dot_general"> = ([x, y], [dx, dy], p) => {
   const { lhs_contract: lc, rhs_contract: rc, lhs_batch: lb, rhs_batch: rb } = p;
@@ -278,7 +277,7 @@ export const batchRules: { readonly [P in Primitive]: BatchRule<P> } = {
   argmax: frontRule("argmax", (p) => ({ axis: p.axis + 1 })),
   cumsum: frontRule("cumsum", (p) => ({ axis: p.axis + 1, reverse: p.reverse })),
   // top_k works on the last axis, which the front batch axis leaves last.
-  top_k: frontRule("top_k", same),
+  top_k: frontRule("top_k", (p) => p),
   dot_general: dotRule,
   gather: gatherRule,
   scatter_add: scatterRule,

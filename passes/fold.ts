@@ -198,17 +198,20 @@ export function foldNode(n: FoldInput, operands: readonly ConstantParams[], outS
   const x = operands[0];
   const xv = vals[0];
   if (!x || !xv) return undefined;
-  if (n.prim === "reshape") return result(xv);
+  // Relayouts move elements without arithmetic: keep the literal as written (1e-5, not its f32 rounding).
+  const raw = x.value;
+  const relayout = (value: number[]): ConstantParams => ({ value, shape: [...outShape], dtype: outDtype });
+  if (n.prim === "reshape") return relayout(raw);
   if (n.prim === "broadcast_in_dim") {
-    if (xv.length === 1) return result(xv);
+    if (raw.length === 1) return relayout(raw);
     const { dims } = n.params as PrimitiveParams["broadcast_in_dim"];
     const src = broadcastIndex(x.shape, outShape, dims);
-    return result(Array.from({ length: size }, (_, i) => xv[src(i)]!));
+    return relayout(Array.from({ length: size }, (_, i) => raw[src(i)]!));
   }
   if (n.prim === "transpose") {
-    if (xv.length === 1) return result(xv);
+    if (raw.length === 1) return relayout(raw);
     const src = transposeIndex(x.shape, (n.params as PrimitiveParams["transpose"]).perm);
-    return result(Array.from({ length: size }, (_, i) => xv[src(i)]!));
+    return relayout(Array.from({ length: size }, (_, i) => raw[src(i)]!));
   }
   if (isReduce(n.prim)) {
     const { axes } = n.params as PrimitiveParams[ReduceOp];

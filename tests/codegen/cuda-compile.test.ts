@@ -1,12 +1,25 @@
 /**
- * Every kernel the CUDA suites render compiles cleanly with nvcc for sm_80 and sm_90 and
- * assembles with ptxas: no error and no warning. One nvcc call per architecture.
+ * Every kernel the lowering produces for every primitive (on the shapes of the lowering
+ * corpus), and the hand-built kernels, compile cleanly with nvcc for sm_80 and sm_90 and
+ * assemble with ptxas: no error and no warning. One nvcc call per architecture.
  */
 import { describe, expect, it } from "vitest";
 import { renderCuda } from "../../codegen/cuda.js";
+import type { Kernel } from "../../codegen/kernel.js";
+import { lowerGraph } from "../../codegen/program.js";
+import { CUDA_SM80_TARGET } from "../../codegen/target.js";
+import { allPrimitives } from "../../ir/primitives.js";
 import { CudaCompileError, chooseArch, compileCudaModule } from "../../runtime/cuda-compile.js";
+import { primitivesUsed } from "../ir/corpus.js";
+import { loweringCorpus } from "./cuda-corpus.js";
 import { HAND_KERNELS, elementwiseKernel } from "./cuda-kernels.js";
 import { REQUIRE_NVCC, checkKernels, nvccMissing } from "./cuda-nvcc.js";
+
+/** Every kernel of every corpus graph, renamed by graph so one module holds them all. */
+function corpusKernels(): Kernel[] {
+  return loweringCorpus().flatMap(({ graph }, i) =>
+    lowerGraph(graph, CUDA_SM80_TARGET).launches.map((l) => ({ ...l.kernel, name: `g${i}_${l.kernel.name}` })));
+}
 
 const missing = nvccMissing();
 if (missing) {
@@ -14,10 +27,22 @@ if (missing) {
   console.warn(`skipping CUDA compile tests: ${missing}`);
 }
 
-describe.skipIf(!!missing)("nvcc and ptxas accept the rendered kernels", () => {
-  const kernels = HAND_KERNELS.map((make) => make());
+describe("the lowering corpus", () => {
+  it("applies every primitive in the registry", () => {
+    const used = new Set<string>();
+    for (const { graph } of loweringCorpus()) primitivesUsed(graph, used);
+    expect(allPrimitives().filter((p) => !used.has(p))).toEqual([]);
+  });
+
+  it("includes a launch past 65,535 workgroups, split across x and y", () => {
+    expect(corpusKernels().some((k) => k.grid[1] > 1 && k.grid[0] * k.grid[1] > 65535)).toBe(true);
+  });
+});
+
+describe.skipIf(!!missing)("nvcc and ptxas accept every kernel", () => {
+  const kernels = [...corpusKernels(), ...HAND_KERNELS.map((make) => make())];
   for (const arch of [80, 90]) {
-    it(`compiles the hand-built kernels for sm_${arch} without a warning`, () => {
+    it(`compiles all ${kernels.length} kernels for sm_${arch} and assembles them without a warning`, () => {
       const r = checkKernels(kernels, arch);
       expect(r.diagnostics).toBe("");
       expect(r.ok).toBe(true);

@@ -7,6 +7,9 @@ import { type Kernel, BodyBuilder, bin, call, cast, f32, lit, load, u32 } from "
 import { distinctNames, renderCuda, renderCudaModule } from "../../codegen/cuda.js";
 import { RenderError } from "../../codegen/render.js";
 import { renderWGSL } from "../../codegen/wgsl.js";
+import { lowerGraph } from "../../codegen/program.js";
+import { CUDA_SM80_TARGET } from "../../codegen/target.js";
+import { loweringCorpus } from "./cuda-corpus.js";
 import { HAND_KERNELS, batchedMatmulKernel, elementwiseKernel, rowSumKernel } from "./cuda-kernels.js";
 import { cudaStructure, wgslStructure } from "./cuda-structure.js";
 
@@ -35,6 +38,18 @@ describe("CUDA golden sources", () => {
 });
 
 describe("CUDA and WGSL print the same kernel", () => {
+  it("for every kernel the lowering corpus produces: same bindings, block shape, loops, branches, barriers, shared arrays", () => {
+    let n = 0;
+    for (const { name, graph } of loweringCorpus()) {
+      for (const { kernel } of lowerGraph(graph, CUDA_SM80_TARGET).launches) {
+        const where = `${name}: ${kernel.name}`;
+        expect(cudaStructure(renderCuda(kernel)), where).toEqual(wgslStructure(renderWGSL(kernel)));
+        n++;
+      }
+    }
+    expect(n).toBeGreaterThan(150);
+  });
+
   for (const make of HAND_KERNELS) {
     it(`${make().name}: same bindings, block shape, loops, branches, barriers and shared arrays`, () => {
       const k = make();

@@ -1,0 +1,215 @@
+/**
+ * `smelt bench`: every workload fused and unfused on the default backend (and,
+ * with --peers, in @jax-js/jax and TensorFlow.js on WebGPU), each checked against
+ * the reference interpreter on the same inputs. Prints a table; --json writes the
+ * rows. See bench/timing.ts for what the times mean.
+ */
+import { writeFileSync } from "node:fs";
+import { type Tensor, getBackend, jit, memoryStats, np } from "../index.js";
+import { type Peer, type PeerName, PEERS, openPeer, peerGap } from "./peers.js";
+import { type Progress, progressBar, silentProgress } from "./progress.js";
+import { type BenchRow, type SmeltVariant, formatTable, toJSON } from "./report.js";
+import { DEFAULT_RUNS, maxAbsErr, measure } from "./timing.js";
+import { DEFAULT_WORKLOADS, type Sizes, WORKLOAD_IDS, type HostInput, type Workload, type WorkloadId, isWorkloadId, workload } from "./workloads.js";
+
+export interface BenchOptions {
+  readonly workloads?: readonly WorkloadId[];
+  /** Per-workload size overrides (tests shrink everything). */
+  readonly sizes?: { readonly [I in WorkloadId]?: Partial<Sizes[I]> };
+  /** Timed calls per variant after the warm-ups (default 10). */
+  readonly runs?: number;
+  readonly peers?: boolean;
+  readonly progress?: Progress;
+}
+
+const VARIANTS: readonly SmeltVariant[] = ["fused", "unfused"];
+
+/** First line of an error, for a table note. */
+function reason(e: unknown): string {
+  const err = e as Error;
+  const msg = (err?.message ?? String(e)).split("\n")[0]!;
+  return err?.name && err.name !== "Error" ? `${err.name}: ${msg}` : msg;
+}
+
+function emptyRow(w: WorkloadId, variant: BenchRow["variant"], backend: string, note: string): BenchRow {
+  return { workload: w, variant, backend, steadyMs: null, firstMs: null, kernels: null, peakBytes: null, maxAbsErr: null, note };
+}
+
+/** Tensors on the default backend that keep their host copy, so the interpreter can run on them too. */
+function toTensors(host: readonly HostInput[]): Tensor[] {
+  return host.map((i) => np.array(i.data, { shape: i.shape }));
+}
+
+async function interpreterOutput(w: Workload, xs: Tensor[]): Promise<Float32Array> {
+  const y = jit(w.fn, { backend: "interp", name: `${w.id}_reference` })(...xs);
+  try {
+    return (await y.data()) as Float32Array;
+  } finally {
+    y.dispose();
+  }
+}
+
+async function smeltVariant(w: Workload, xs: Tensor[], variant: SmeltVariant,
+  expected: Float32Array | undefined, runs: number, progress: Progress): Promise<BenchRow> {
+  const backend = getBackend();
+  const f = jit(w.fn, { fuse: variant === "fused", name: `${w.id}_${variant}` });
+  let err: number | null = null;
+  let calls = 0;
+  // The first call is timed before `lower`: lower traces and compiles, and both are cached.
+  const timing = await measure<Tensor>({
+    call: () => f(...xs),
+    wait: () => backend.synchronize(),
+    release: (y) => y.dispose(),
+    inspect: async (y) => void (err = expected ? maxAbsErr((await y.data()) as Float32Array, expected) : null),
+    tick: () => progress.tick(++calls, runs + 3),
+  }, runs);
+  const lowered = f.lower(...xs);
+  return {
+    workload: w.id, variant, backend: backend.name,
+    steadyMs: timing.steadyMs, firstMs: timing.firstMs,
+    kernels: lowered.kernels.length, peakBytes: lowered.peakBytes, maxAbsErr: err,
+  };
+}
+
+function memoryLine(): string {
+  const b = getBackend().name;
+  const stats = [memoryStats()];
+  if (b !== "interp") stats.push(memoryStats("interp"));
+  return stats.map((s) => `${s.liveBuffers}/${s.liveBytes}`).join(",");
+}
+
+/** Everything one workload reports: smelt's two variants, then the peers. */
+async function benchWorkload(w: Workload, options: Required<Pick<BenchOptions, "runs" | "progress">>,
+  peers: Map<PeerName, Peer | string>): Promise<BenchRow[]> {
+  const { runs, progress } = options;
+  const backend = getBackend().name;
+  const rows: BenchRow[] = [];
+  const host = w.inputs();
+  let expected: Float32Array | undefined;
+
+  progress.step(`${w.id} inputs and interpreter reference`);
+  const before = memoryLine();
+  const xs = toTensors(host);
+  try {
+    let oracleNote: string | undefined;
+    try {
+      expected = await interpreterOutput(w, xs);
+    } catch (e) {
+      oracleNote = `interpreter failed: ${reason(e)}`;
+    }
+    for (const v of VARIANTS) {
+      progress.step(`${w.id} ${v} on ${backend}`);
+      try {
+        const row = await smeltVariant(w, xs, v, expected, runs, progress);
+        rows.push(oracleNote ? { ...row, note: oracleNote } : row);
+      } catch (e) {
+        rows.push(emptyRow(w.id, v, backend, reason(e)));
+      }
+    }
+  } finally {
+    for (const x of xs) x.dispose();
+  }
+  const after = memoryLine();
+  if (after !== before)
+    progress.note(`bench: warning: ${w.id} left device memory behind (live buffers/bytes ${before} before, ${after} after)`);
+
+  for (const [name, peer] of peers) {
+    progress.step(`${w.id} ${name}`);
+    const gap = peerGap(name, w.id);
+    if (typeof peer === "string" || gap) {
+      rows.push(emptyRow(w.id, name, "webgpu", typeof peer === "string" ? peer : gap!));
+      continue;
+    }
+    let calls = 0;
+    try {
+      const r = await peer.bench(w, host, expected ?? new Float32Array(0), runs, () => progress.tick(++calls, runs + 3));
+      rows.push({
+        workload: w.id, variant: name, backend: peer.backend, steadyMs: r.steadyMs, firstMs: r.firstMs,
+        kernels: null, peakBytes: null, maxAbsErr: expected ? r.maxAbsErr : null,
+      });
+    } catch (e) {
+      rows.push(emptyRow(w.id, name, peer.backend, reason(e)));
+    }
+  }
+  return rows;
+}
+
+/** Runs the suite and returns its rows (the programmatic form of `smelt bench`). */
+export async function runBench(options: BenchOptions = {}): Promise<BenchRow[]> {
+  const ids = options.workloads ?? DEFAULT_WORKLOADS;
+  const runs = options.runs ?? DEFAULT_RUNS;
+  if (!Number.isInteger(runs) || runs < 1) throw new Error(`--runs must be a positive integer, got ${runs}`);
+  const peerNames = options.peers ? PEERS : [];
+  const progress = options.progress ?? silentProgress;
+
+  // A peer that cannot start here is a row note for every workload, not a crash.
+  const peers = new Map<PeerName, Peer | string>();
+  for (const name of peerNames) {
+    try {
+      peers.set(name, await openPeer(name));
+    } catch (e) {
+      peers.set(name, `${name} unavailable: ${reason(e)}`);
+    }
+  }
+
+  const rows: BenchRow[] = [];
+  for (const id of ids) {
+    const w = workload(id, options.sizes?.[id] as never);
+    rows.push(...(await benchWorkload(w, { runs, progress }, peers)));
+  }
+  progress.finish();
+  return rows;
+}
+
+/** W4's hand-written matmul template (bench/matmul.ts), when it is there, as a row. */
+async function matmulTemplate(runs: number): Promise<BenchRow> {
+  const path = "./matmul.js";
+  try {
+    const { benchMatmul } = (await import(path)) as { benchMatmul(o: { runs?: number }): Promise<{ matmulMs: number; maxError: number; size: number }> };
+    const r = await benchMatmul({ runs });
+    return { workload: "matmul", variant: "template", backend: "webgpu", steadyMs: r.matmulMs, firstMs: null, kernels: 1, peakBytes: 3 * 4 * r.size ** 2, maxAbsErr: r.maxError };
+  } catch (e) {
+    return { workload: "matmul", variant: "template", backend: "webgpu", steadyMs: null, firstMs: null, kernels: null, peakBytes: null, maxAbsErr: null, note: reason(e) };
+  }
+}
+
+/**
+ * The CLI entry (`smelt bench [W1..W8|matmul ...] [--json FILE] [--peers] [--runs N]`).
+ * Exits 1 when an argument is wrong or a smelt variant failed; a peer that cannot
+ * run is reported in the table, not as a failure.
+ */
+export async function runBenchCommand(args: string[], opts: { json?: string; peers?: boolean; runs?: number }): Promise<number> {
+  const ids: WorkloadId[] = [];
+  let matmul = false;
+  for (const a of args) {
+    const id = a.toUpperCase();
+    if (a.toLowerCase() === "matmul") matmul = true;
+    else if (isWorkloadId(id)) ids.push(id);
+    else {
+      console.error(`smelt bench: unknown workload '${a}'; choose from ${WORKLOAD_IDS.join(", ")} or matmul`);
+      return 1;
+    }
+  }
+  const runs = opts.runs ?? DEFAULT_RUNS;
+  if (!Number.isInteger(runs) || runs < 1) {
+    console.error(`smelt bench: --runs needs a positive integer, got ${opts.runs}`);
+    return 1;
+  }
+  const rows: BenchRow[] = [];
+  if (ids.length > 0 || !matmul) {
+    const selected = ids.length > 0 ? ids : DEFAULT_WORKLOADS;
+    const steps = selected.length * (1 + VARIANTS.length + (opts.peers ? PEERS.length : 0));
+    const backend = getBackend();
+    console.error(`bench: ${selected.join(" ")} on ${backend.name}, median of ${runs} after 2 warm-ups${opts.peers ? ", with peers" : ""}`);
+    rows.push(...(await runBench({ workloads: selected, runs, peers: opts.peers, progress: progressBar(steps) })));
+  }
+  if (matmul) rows.push(await matmulTemplate(runs));
+
+  console.log(formatTable(rows, { peers: opts.peers }));
+  if (opts.json) {
+    writeFileSync(opts.json, toJSON(rows));
+    console.error(`bench: wrote ${rows.length} rows to ${opts.json}`);
+  }
+  const failed = rows.filter((r) => (r.variant === "fused" || r.variant === "unfused") && r.steadyMs === null);
+  return failed.length > 0 ? 1 : 0;
+}

@@ -1,0 +1,72 @@
+/**
+ * How every variant is timed, smelt's and the peers' alike, so the columns compare:
+ * a first call (for smelt: trace, compile and run) waited to completion, then two
+ * warm-up calls, then `runs` timed calls whose median is the steady time. Waiting
+ * is each runtime's own "queue drained" signal, not a read-back, so steady times
+ * do not include copying outputs to the host.
+ */
+
+export interface Timing {
+  readonly firstMs: number;
+  readonly steadyMs: number;
+  readonly samples: readonly number[];
+}
+
+export const WARMUP_RUNS = 2;
+export const DEFAULT_RUNS = 10;
+
+export function median(xs: readonly number[]): number {
+  if (xs.length === 0) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
+
+export interface Measured<T> {
+  /** Starts one call; returns its outputs without waiting for them. */
+  call(): T;
+  /** Resolves when the call's work is complete on the device. */
+  wait(out: T): Promise<void>;
+  /** Frees the call's outputs. */
+  release(out: T): void;
+  /** Sees the first call's outputs once (to check them) before they are released. */
+  inspect?(out: T): Promise<void>;
+  /** Called after each call, for progress. */
+  tick?(): void;
+}
+
+export async function measure<T>(m: Measured<T>, runs: number): Promise<Timing> {
+  const once = async (): Promise<[number, T]> => {
+    const t0 = performance.now();
+    const out = m.call();
+    await m.wait(out);
+    return [performance.now() - t0, out];
+  };
+  const [firstMs, first] = await once();
+  try {
+    await m.inspect?.(first);
+  } finally {
+    m.release(first);
+  }
+  m.tick?.();
+  const samples: number[] = [];
+  for (let r = -WARMUP_RUNS; r < runs; r++) {
+    const [ms, out] = await once();
+    m.release(out);
+    if (r >= 0) samples.push(ms);
+    m.tick?.();
+  }
+  return { firstMs, steadyMs: median(samples), samples };
+}
+
+/** Largest |a[i] - b[i]|; a NaN or a length mismatch makes it NaN (never a silent pass). */
+export function maxAbsErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  if (a.length !== b.length) return NaN;
+  let m = 0;
+  for (let i = 0; i < a.length; i++) {
+    const d = Math.abs(a[i]! - b[i]!);
+    if (!(d <= m)) m = d; // also catches NaN, which then sticks
+    if (Number.isNaN(m)) return NaN;
+  }
+  return m;
+}

@@ -1,0 +1,182 @@
+/**
+ * The benchmark workloads W1–W8 of DESIGN.md, written as a user writes them:
+ * plain functions over smelt's public API. Each workload is a factory over its
+ * sizes (the defaults are DESIGN's; tests shrink them), produces seeded host
+ * inputs so smelt, the interpreter and the peers (bench/peers.ts) all see the
+ * same numbers, and names its inputs for messages.
+ */
+import { type Tensor, nn, np } from "../index.js";
+
+export const WORKLOAD_IDS = ["W1", "W2", "W3", "W4", "W5", "W6", "W7", "W8"] as const;
+export type WorkloadId = (typeof WORKLOAD_IDS)[number];
+/** What `smelt bench` runs without arguments; W6 and W7 run when named. */
+export const DEFAULT_WORKLOADS: readonly WorkloadId[] = ["W1", "W2", "W3", "W4", "W5", "W8"];
+
+export interface Sizes {
+  W1: { n: number };
+  W2: { rows: number; cols: number };
+  W3: { rows: number; cols: number };
+  W4: { m: number; k: number; n: number };
+  W5: { tokens: number; d: number; hidden: number };
+  W6: { heads: number; seq: number; dHead: number };
+  W7: { tokens: number; d: number; experts: number; k: number; hidden: number };
+  W8: { seq: number; d: number; heads: number; hidden: number };
+}
+
+export const DEFAULT_SIZES: Sizes = {
+  W1: { n: 4 * 2 ** 20 },
+  W2: { rows: 4096, cols: 1024 },
+  W3: { rows: 4096, cols: 1024 },
+  W4: { m: 1024, k: 1024, n: 1024 },
+  W5: { tokens: 512, d: 768, hidden: 3072 },
+  W6: { heads: 8, seq: 1024, dHead: 64 },
+  // DESIGN fixes tokens, width, experts and top-k; an expert hidden width of 2·d keeps the
+  // dense (unfused) form and the interpreter oracle within a benchmark's patience.
+  W7: { tokens: 1024, d: 512, experts: 8, k: 2, hidden: 1024 },
+  // GPT-2 small: d 768, 12 heads, MLP 4·d.
+  W8: { seq: 256, d: 768, heads: 12, hidden: 3072 },
+};
+
+/** Sizes small enough for the interpreter in a unit test, with every axis still distinct. */
+export const TINY_SIZES: Sizes = {
+  W1: { n: 1000 },
+  W2: { rows: 6, cols: 33 },
+  W3: { rows: 6, cols: 33 },
+  W4: { m: 7, k: 12, n: 5 },
+  W5: { tokens: 4, d: 12, hidden: 20 },
+  W6: { heads: 2, seq: 9, dHead: 8 },
+  W7: { tokens: 10, d: 8, experts: 4, k: 2, hidden: 12 },
+  W8: { seq: 6, d: 16, heads: 2, hidden: 24 },
+};
+
+export interface HostInput {
+  readonly name: string;
+  readonly shape: readonly number[];
+  readonly data: Float32Array;
+}
+
+export interface Workload<I extends WorkloadId = WorkloadId> {
+  readonly id: I;
+  /** One line saying what runs, with the sizes. */
+  readonly title: string;
+  readonly sizes: Sizes[I];
+  /** Seeded host inputs, in the order the functions take them. */
+  inputs(): HostInput[];
+  /** The smelt program. */
+  readonly fn: (...xs: Tensor[]) => Tensor;
+}
+
+/** mulberry32: a tiny seeded generator, so every run (and every peer) sees the same inputs. */
+function uniform(seed: number, n: number, scale: number): Float32Array {
+  let s = seed >>> 0;
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    out[i] = ((((t ^ (t >>> 14)) >>> 0) / 4294967296) * 2 - 1) * scale;
+  }
+  return out;
+}
+
+/** Inputs from [name, shape, scale] triples; the seed follows the position so inputs differ. */
+function hostInputs(id: WorkloadId, specs: readonly (readonly [string, readonly number[], number])[]): HostInput[] {
+  const base = 1000 * (WORKLOAD_IDS.indexOf(id) + 1);
+  return specs.map(([name, shape, scale], i) => ({ name, shape, data: uniform(base + i, shape.reduce((a, b) => a * b, 1), scale) }));
+}
+
+/** Weights scaled by 1/√fan_in keep activations O(1) through matmuls, as initialisers do. */
+const fanIn = (n: number) => 1 / Math.sqrt(n);
+
+/** gelu(x·W1 + b1)·W2 + b2 with GPT-2's tanh-approximated GELU: the MLP W5 and W8 share. */
+function mlp(x: Tensor, w1: Tensor, b1: Tensor, w2: Tensor, b2: Tensor): Tensor {
+  return np.add(np.matmul(nn.gelu(np.add(np.matmul(x, w1), b1), { approximate: true }), w2), b2);
+}
+
+/** Eight chained elementwise ops, mixing unary, scalar-binary and tensor-binary forms. */
+export function elementwiseChain(x: Tensor): Tensor {
+  let y = np.add(np.multiply(x, 1.5), 0.25);
+  y = np.multiply(np.tanh(y), x);
+  y = np.exp(np.subtract(y, 0.1));
+  return np.add(np.multiply(y, 0.5), x);
+}
+
+type Factory<I extends WorkloadId> = (s: Sizes[I]) => Omit<Workload<I>, "id" | "sizes">;
+
+const factories: { [I in WorkloadId]: Factory<I> } = {
+  W1: ({ n }) => ({
+    title: `elementwise chain of 8 ops over f32[${n}]`,
+    inputs: () => hostInputs("W1", [["x", [n], 1]]),
+    fn: elementwiseChain,
+  }),
+  W2: ({ rows, cols }) => ({
+    title: `softmax over the last axis of f32[${rows},${cols}]`,
+    inputs: () => hostInputs("W2", [["x", [rows, cols], 4]]),
+    fn: (x) => nn.softmax(x, -1),
+  }),
+  W3: ({ rows, cols }) => ({
+    title: `layer norm of f32[${rows},${cols}] with gamma and beta`,
+    inputs: () => hostInputs("W3", [["x", [rows, cols], 2], ["gamma", [cols], 1], ["beta", [cols], 1]]),
+    fn: (x, gamma, beta) => nn.layerNorm(x, gamma, beta, { eps: 1e-5 }),
+  }),
+  W4: ({ m, k, n }) => ({
+    title: `matmul f32[${m},${k}] · f32[${k},${n}]`,
+    inputs: () => hostInputs("W4", [["a", [m, k], 1], ["b", [k, n], fanIn(k)]]),
+    fn: (a, b) => np.matmul(a, b!),
+  }),
+  W5: ({ tokens, d, hidden }) => ({
+    title: `MLP gelu(x·W1+b1)·W2+b2, [${tokens},${d}]→${hidden}→${d}`,
+    inputs: () =>
+      hostInputs("W5", [
+        ["x", [tokens, d], 1], ["w1", [d, hidden], fanIn(d)], ["b1", [hidden], 0.1],
+        ["w2", [hidden, d], fanIn(hidden)], ["b2", [d], 0.1],
+      ]),
+    fn: (x, w1, b1, w2, b2) => mlp(x, w1!, b1!, w2!, b2!),
+  }),
+  W6: ({ heads, seq, dHead }) => ({
+    title: `causal attention ${heads} heads × ${seq} × ${dHead}`,
+    inputs: () => hostInputs("W6", ["q", "k", "v"].map((name) => [name, [heads, seq, dHead], 1] as const)),
+    fn: (q, k, v) => nn.attention(q, k!, v!, { causal: true }),
+  }),
+  W7: ({ tokens, d, experts, k, hidden }) => ({
+    title: `MoE FFN ${tokens} tokens × ${d}, ${experts} experts (hidden ${hidden}), top-${k}`,
+    inputs: () =>
+      hostInputs("W7", [
+        ["x", [tokens, d], 1], ["gate", [d, experts], fanIn(d)],
+        ["w1", [experts, d, hidden], fanIn(d)], ["w2", [experts, hidden, d], fanIn(hidden)],
+      ]),
+    // nn.moe's default expert activation is the exact (erf) GELU; the peers match it.
+    fn: (x, gate, w1, w2) => nn.moe(x, gate!, { w1: w1!, w2: w2! }, k),
+  }),
+  W8: ({ seq, d, heads, hidden }) => ({
+    title: `GPT-2 block (pre-LN, causal, ${heads} heads) at [${seq},${d}], MLP ${hidden}`,
+    inputs: () =>
+      hostInputs("W8", [
+        ["x", [seq, d], 1], ["ln1_g", [d], 1], ["ln1_b", [d], 0.1],
+        ["w_qkv", [d, 3 * d], fanIn(d)], ["b_qkv", [3 * d], 0.1], ["w_o", [d, d], fanIn(d)], ["b_o", [d], 0.1],
+        ["ln2_g", [d], 1], ["ln2_b", [d], 0.1],
+        ["w_fc", [d, hidden], fanIn(d)], ["b_fc", [hidden], 0.1], ["w_proj", [hidden, d], fanIn(hidden)], ["b_proj", [d], 0.1],
+      ]),
+    fn: (x, ln1g, ln1b, wqkv, bqkv, wo, bo, ln2g, ln2b, wfc, bfc, wproj, bproj) => {
+      const dHead = d / heads;
+      // [seq, d] → [heads, seq, dHead]: attention runs per head over the sequence.
+      const splitHeads = (t: Tensor) => np.transpose(np.reshape(t, [seq, heads, dHead]), [1, 0, 2]);
+      const qkv = np.add(np.matmul(nn.layerNorm(x, ln1g, ln1b), wqkv!), bqkv!);
+      const [q, k, v] = np.split(qkv, 3, 1).map(splitHeads) as [Tensor, Tensor, Tensor];
+      const attended = np.reshape(np.transpose(nn.attention(q, k, v, { causal: true }), [1, 0, 2]), [seq, d]);
+      const h = np.add(x, np.add(np.matmul(attended, wo!), bo!));
+      return np.add(h, mlp(nn.layerNorm(h, ln2g, ln2b), wfc!, bfc!, wproj!, bproj!));
+    },
+  }),
+};
+
+export function isWorkloadId(s: string): s is WorkloadId {
+  return (WORKLOAD_IDS as readonly string[]).includes(s);
+}
+
+/** Workload `id` at DESIGN's sizes, or at `sizes` where given. */
+export function workload<I extends WorkloadId>(id: I, sizes?: Partial<Sizes[I]>): Workload<I> {
+  const s = { ...DEFAULT_SIZES[id], ...sizes } as Sizes[I];
+  return { id, sizes: s, ...factories[id](s) };
+}

@@ -1,0 +1,319 @@
+/**
+ * The CUDA backend: the same lowering as WebGPU (graph → Program of kernel launches with
+ * explicit allocate/free steps), rendered to CUDA C, compiled by nvcc in one call per
+ * program (runtime/cuda-compile.ts, cached on disk), loaded with cuModuleLoadData and
+ * launched with cuLaunchKernel on the default stream (runtime/cuda-driver.ts).
+ *
+ * Buffers are device allocations from a size-class pool: cuMemFree synchronises the whole
+ * device, so an intermediate goes back to the pool, and launches on one stream order its
+ * reuse. bool is stored as a 32-bit word, as on WebGPU, so upload widens and read narrows.
+ */
+import { type DType, type HostArray, allocHost, deviceBytes, formatType, hostArray, sizeOf } from "../ir/dtype.js";
+import { type Graph, verify } from "../ir/graph.js";
+import { cudaKernelKey, renderCuda, renderCudaModule } from "../codegen/cuda.js";
+import type { Kernel } from "../codegen/kernel.js";
+import { type Program, lowerGraph } from "../codegen/program.js";
+import { CUDA_SM80_TARGET, type Target } from "../codegen/target.js";
+import type { Backend, CompileOptions, DeviceBuffer, Executable, KernelInfo, MemoryStats, ProfileEntry } from "./backend.js";
+import { compileCudaModule, findNvcc, toolkit } from "./cuda-compile.js";
+import { CudaDriver, CudaUnavailableError, type DevicePtr, type DeviceInfo } from "./cuda-driver.js";
+import { debugLevel, debugLog } from "./debug.js";
+import { sizeClass } from "./webgpu-device.js";
+
+export { CudaUnavailableError, CudaError } from "./cuda-driver.js";
+export { CudaCompileError } from "./cuda-compile.js";
+
+/** A device allocation holding one array. */
+export class CudaBuffer implements DeviceBuffer {
+  readonly backend = "cuda" as const;
+  freed = false;
+  constructor(
+    readonly dtype: DType,
+    readonly shape: readonly number[],
+    readonly ptr: DevicePtr,
+    /** Allocated bytes (the size class). */
+    readonly capacity: number,
+  ) {}
+  get bytes(): number {
+    return deviceBytes(this.dtype) * sizeOf(this.shape);
+  }
+}
+
+/** Device limits as the lowering sees them, read from the device's attributes. */
+export function cudaTarget(info: DeviceInfo): Target {
+  const a = info.attributes;
+  return {
+    name: "cuda",
+    limits: {
+      ...CUDA_SM80_TARGET.limits,
+      // One grid rule for both targets: x and y both stop at 65,535 (CUDA's y limit).
+      maxComputeWorkgroupsPerDimension: Math.min(a.maxGridDimY, 65535),
+      maxComputeInvocationsPerWorkgroup: a.maxThreadsPerBlock,
+      maxComputeWorkgroupStorageSize: a.maxSharedMemoryPerBlock,
+      maxComputeWorkgroupSizeX: a.maxBlockDimX,
+      maxComputeWorkgroupSizeY: a.maxBlockDimY,
+      maxComputeWorkgroupSizeZ: a.maxBlockDimZ,
+    },
+    features: { ...CUDA_SM80_TARGET.features, f16: info.sm >= 53 },
+  };
+}
+
+/** An open device: the driver, the buffer pool, and loaded kernels. */
+export class CudaDevice {
+  private readonly pool = new Map<number, DevicePtr[]>();
+  private pooledBytes = 0;
+  private readonly live = new Set<CudaBuffer>();
+  /** Loaded kernels by their text (cudaKernelKey). */
+  private readonly functions = new Map<string, unknown>();
+  /** Idle pooled bytes kept before allocations are returned to the driver. */
+  maxPooledBytes: number;
+
+  constructor(
+    readonly driver: CudaDriver,
+    readonly nvcc: string,
+  ) {
+    this.maxPooledBytes = Math.min(2 ** 30, driver.device.totalBytes / 8);
+  }
+
+  get target(): Target {
+    return cudaTarget(this.driver.device);
+  }
+
+  acquire(bytes: number): { ptr: DevicePtr; capacity: number } {
+    const cls = sizeClass(bytes);
+    const hit = this.pool.get(cls)?.pop();
+    if (hit !== undefined) {
+      this.pooledBytes -= cls;
+      return { ptr: hit, capacity: cls };
+    }
+    return { ptr: this.driver.alloc(cls), capacity: cls };
+  }
+
+  release(ptr: DevicePtr, capacity: number): void {
+    if (this.pooledBytes + capacity > this.maxPooledBytes) return this.driver.free(ptr);
+    const list = this.pool.get(capacity) ?? [];
+    list.push(ptr);
+    this.pool.set(capacity, list);
+    this.pooledBytes += capacity;
+  }
+
+  /** A caller-owned buffer, counted by memoryStats until freed. */
+  own(dtype: DType, shape: readonly number[]): CudaBuffer {
+    const { ptr, capacity } = this.acquire(deviceBytes(dtype) * sizeOf(shape));
+    const b = new CudaBuffer(dtype, shape, ptr, capacity);
+    this.live.add(b);
+    return b;
+  }
+
+  disown(b: CudaBuffer): void {
+    if (!this.live.delete(b)) return;
+    b.freed = true;
+    this.release(b.ptr, b.capacity);
+  }
+
+  upload(a: HostArray): CudaBuffer {
+    const b = this.own(a.dtype, a.shape);
+    // bool arrays are bytes on the host and 32-bit words on the device.
+    const data = a.dtype === "bool" ? Uint32Array.from(a.data) : a.data;
+    this.driver.copyToDevice(b.ptr, data, deviceBytes(a.dtype) * sizeOf(a.shape));
+    return b;
+  }
+
+  /** Waits for the work queued so far without blocking the event loop, then copies. */
+  async read(b: CudaBuffer): Promise<HostArray> {
+    if (b.freed) throw new Error(`cuda: read of a ${formatType(b)} buffer that was already freed`);
+    await this.settle();
+    const n = sizeOf(b.shape);
+    const words = b.dtype === "bool" ? new Uint32Array(n) : allocHost(b.dtype, n);
+    this.driver.copyToHost(words, b.ptr, deviceBytes(b.dtype) * n);
+    return b.dtype === "bool" ? hostArray("bool", b.shape, (words as Uint32Array).map((w) => (w !== 0 ? 1 : 0))) : { dtype: b.dtype, shape: [...b.shape], data: words };
+  }
+
+  /** Resolves once all queued work is done, polling an event so other JS keeps running meanwhile. */
+  async settle(): Promise<void> {
+    const ev = this.driver.createEvent(false);
+    try {
+      this.driver.record(ev);
+      for (let wait = 0; !this.driver.isDone(ev); wait = Math.min(wait * 2 + 0.05, 2))
+        await new Promise((r) => (wait < 0.1 ? setImmediate(r) : setTimeout(r, wait)));
+    } finally {
+      this.driver.destroyEvent(ev);
+    }
+  }
+
+  memoryStats(): MemoryStats {
+    let liveBytes = 0;
+    for (const b of this.live) liveBytes += b.bytes;
+    return { liveBuffers: this.live.size, liveBytes };
+  }
+
+  /**
+   * The driver function of each kernel. Kernels not loaded yet are compiled together, in
+   * one nvcc call, and kept by their text (not their name), so a kernel that recurs in
+   * another program, or that `prepare` compiled ahead, costs no nvcc call.
+   */
+  functionsFor(kernels: readonly Kernel[]): unknown[] {
+    const keys = kernels.map(cudaKernelKey);
+    const missing = new Map<string, Kernel>();
+    kernels.forEach((k, i) => {
+      if (!this.functions.has(keys[i]!) && !missing.has(keys[i]!)) missing.set(keys[i]!, k);
+    });
+    if (missing.size) {
+      const names = new Set<string>();
+      const batch = [...missing.values()].map((k) => {
+        let name = k.name;
+        for (let n = 2; names.has(name); n++) name = `${k.name}_${n}`;
+        names.add(name);
+        return { ...k, name };
+      });
+      const mod = renderCudaModule(batch);
+      const t0 = performance.now();
+      const { image, arch, cached } = compileCudaModule({ source: mod.source, kernels: mod.entries, sm: this.driver.device.sm, nvcc: this.nvcc });
+      const handle = this.driver.loadModule(image);
+      [...missing.keys()].forEach((key, i) => this.functions.set(key, this.driver.getFunction(handle, mod.entries[i]!)));
+      debugLog(1, `cuda: loaded ${batch.length} kernel(s) for sm_${arch}${cached ? " from the cache" : ""} in ${(performance.now() - t0).toFixed(0)} ms`);
+    }
+    return keys.map((k) => this.functions.get(k));
+  }
+
+  /** Compiles and loads kernels ahead of the programs that use them (one nvcc call for all). */
+  prepare(kernels: readonly Kernel[]): void {
+    this.functionsFor(kernels);
+  }
+}
+
+export class CudaExecutable implements Executable {
+  readonly kernels: readonly KernelInfo[];
+  private readonly functions: unknown[];
+  /** Constant buffers, uploaded once and held for the executable's life. */
+  private readonly constants = new Map<number, DevicePtr>();
+
+  constructor(
+    private readonly device: CudaDevice,
+    readonly program: Program,
+  ) {
+    this.functions = device.functionsFor(program.launches.map((l) => l.kernel));
+    for (const b of program.buffers) {
+      if (b.role !== "constant") continue;
+      const { ptr } = device.acquire(b.bytes);
+      device.driver.copyToDevice(ptr, b.dtype === "bool" ? Uint32Array.from(b.data!) : b.data!, b.bytes);
+      this.constants.set(b.id, ptr);
+    }
+    const name = (id: number) => `$${id}`;
+    this.kernels = program.launches.map((l) => {
+      const writes = l.kernel.bindings.map((b) => b.access !== "read");
+      return {
+        name: l.kernel.name,
+        inputs: l.args.filter((_, j) => !writes[j]).map(name),
+        outputs: l.args.filter((_, j) => writes[j]).map(name),
+        workgroups: l.kernel.grid,
+        ...(debugLevel() >= 4 ? { source: renderCuda(l.kernel) } : {}),
+      };
+    });
+  }
+
+  get peakBytes(): number {
+    return this.program.peakBytes;
+  }
+
+  run(inputs: readonly DeviceBuffer[], timing?: (launch: number, phase: "start" | "end") => void): DeviceBuffer[] {
+    const { program, device } = this;
+    if (inputs.length !== program.inputs.length)
+      throw new Error(`cuda: @${program.name} takes ${program.inputs.length} input(s), got ${inputs.length}`);
+    const ptrs = new Map<number, DevicePtr>(this.constants);
+    const temps = new Map<number, { ptr: DevicePtr; capacity: number }>();
+    const outs = new Map<number, CudaBuffer>();
+    program.inputs.forEach((id, i) => ptrs.set(id, unwrap(inputs[i]!, `@${program.name} input ${i}`).ptr));
+    let launch = 0;
+    for (const s of program.steps) {
+      if (s.op === "alloc") {
+        const b = program.buffers[s.buffer]!;
+        if (b.role === "output") {
+          const out = device.own(b.dtype, b.shape);
+          outs.set(b.id, out);
+          ptrs.set(b.id, out.ptr);
+        } else {
+          const t = device.acquire(b.bytes);
+          temps.set(b.id, t);
+          ptrs.set(b.id, t.ptr);
+        }
+      } else if (s.op === "free") {
+        const t = temps.get(s.buffer);
+        if (t) device.release(t.ptr, t.capacity);
+        temps.delete(s.buffer);
+      } else {
+        timing?.(launch, "start");
+        device.driver.launch(this.functions[launch]!, s.kernel.grid, s.kernel.workgroupSize, s.args.map((a) => ptrs.get(a)!));
+        timing?.(launch, "end");
+        launch++;
+      }
+    }
+    for (const t of temps.values()) device.release(t.ptr, t.capacity);
+    return program.outputs.map((id) => {
+      const b = outs.get(id);
+      if (!b) throw new Error(`cuda: @${program.name} never allocated its output $${id}`);
+      return b;
+    });
+  }
+
+  /** Runs once with a pair of CUDA events around each launch; times are device times. */
+  async profile(inputs: readonly DeviceBuffer[]): Promise<ProfileEntry[]> {
+    const d = this.device.driver;
+    const marks: { launch: number; start: unknown; end: unknown }[] = [];
+    const outs = this.run(inputs, (launch, phase) => {
+      const ev = d.createEvent();
+      d.record(ev);
+      if (phase === "start") marks.push({ launch, start: ev, end: undefined });
+      else marks[marks.length - 1]!.end = ev;
+    });
+    await this.device.settle();
+    const origin = marks[0]?.start;
+    const entries = marks.map((m) => ({
+      kernel: this.program.launches[m.launch]!.kernel.name,
+      startUs: d.elapsedMs(origin, m.start) * 1000,
+      durUs: d.elapsedMs(m.start, m.end) * 1000,
+    }));
+    for (const m of marks) {
+      d.destroyEvent(m.start);
+      d.destroyEvent(m.end);
+    }
+    for (const o of outs) this.device.disown(o as CudaBuffer);
+    return entries;
+  }
+}
+
+function unwrap(b: DeviceBuffer, what: string): CudaBuffer {
+  if (!(b instanceof CudaBuffer)) throw new Error(`cuda: ${what} got a ${b.backend} buffer (${formatType(b)})`);
+  if (b.freed) throw new Error(`cuda: ${what} got a buffer (${formatType(b)}) that was already freed`);
+  return b;
+}
+
+/** Opens the CUDA device; rejects with CudaUnavailableError when there is no driver, device or nvcc. */
+export async function createCudaBackend(options: { ordinal?: number } = {}): Promise<Backend & { device: CudaDevice }> {
+  const driver = await CudaDriver.open(options.ordinal ?? 0);
+  const nvcc = findNvcc();
+  if (!nvcc)
+    throw new CudaUnavailableError(
+      `found ${driver.device.name} but not nvcc, which compiles smelt's kernels (set SMELT_NVCC or CUDA_HOME, or put the CUDA toolkit on PATH)`,
+    );
+  const device = new CudaDevice(driver, nvcc);
+  const info = driver.device;
+  debugLog(1, `cuda: ${info.name}, sm_${info.sm}, ${(info.totalBytes / 2 ** 30).toFixed(1)} GiB, driver ${info.driverVersion}, nvcc ${toolkit(nvcc).version}`);
+  return {
+    name: "cuda",
+    device,
+    target: device.target,
+    upload: (a) => device.upload(a),
+    read: async (b) => device.read(unwrap(b, "read")),
+    free: (b) => device.disown(unwrap(b, "free")),
+    compile(graph: Graph, _options?: CompileOptions): Executable {
+      verify(graph);
+      const program = lowerGraph(graph, device.target);
+      debugLog(3, () => program.kernelsText());
+      return new CudaExecutable(device, program);
+    },
+    memoryStats: () => device.memoryStats(),
+    synchronize: () => device.settle(),
+  };
+}
+

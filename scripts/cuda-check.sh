@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# The CUDA backend on a machine with an NVIDIA GPU: runs the backend property checks on the
+# CUDA backend against the reference interpreter (every primitive via the lowering corpus,
+# plus generated shapes), checks that nothing leaks, and prints matmul f32 1024³ GFLOP/s and
+# an elementwise kernel's GB/s. Finishes within five minutes; exit status 0 means all passed.
+#
+# Needs only: Node >= 20, this checkout with its runtime dependencies installed
+# (node_modules: koffi, tsx), the NVIDIA driver (libcuda.so.1) and nvcc (CUDA toolkit).
+#
+#   bash scripts/cuda-check.sh [--cases N] [--seed S] [--runs R]     (or: npm run cuda-check)
+#
+# A GPU machine without Node can use a Node binary carried along:
+#   here:   xz -9 < "$(which node)" > node.xz
+#   there:  xz -d < node.xz > node && chmod +x node && NODE=$PWD/node bash scripts/cuda-check.sh
+# nvcc is found through SMELT_NVCC, CUDA_HOME, PATH or /usr/local/cuda/bin; the driver
+# library through SMELT_LIBCUDA (default libcuda.so.1). Compiled kernels are cached under
+# SMELT_CACHE_DIR (default ~/.cache/smelt/cuda).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+NODE="${NODE:-node}"
+if ! command -v "$NODE" >/dev/null 2>&1; then
+  echo "cuda-check: no Node binary '$NODE'; set NODE=/path/to/node (see the header of $0)" >&2
+  exit 2
+fi
+if [ ! -d node_modules/koffi ] || [ ! -d node_modules/tsx ]; then
+  echo "cuda-check: node_modules lacks koffi or tsx; run 'npm ci --omit=dev' (or carry node_modules along)" >&2
+  exit 2
+fi
+for d in "${CUDA_HOME:-}" /usr/local/cuda; do
+  if [ -n "$d" ] && [ -x "$d/bin/nvcc" ]; then export PATH="$PATH:$d/bin"; break; fi
+done
+
+exec timeout 300 "$NODE" --import tsx scripts/cuda-check.ts "$@"

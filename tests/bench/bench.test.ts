@@ -1,0 +1,118 @@
+/**
+ * The benchmark harness on the interpreter at tiny sizes: rows are well formed,
+ * the JSON has the documented schema, fused and unfused agree with the
+ * interpreter, and nothing leaks. No assertion looks at wall time.
+ */
+import { describe, expect, it } from "vitest";
+import { memoryStats } from "../../index.js";
+import { runBench } from "../../bench/run.js";
+import { type BenchRow, formatTable, toJSON } from "../../bench/report.js";
+import { median, maxAbsErr } from "../../bench/timing.js";
+import { DEFAULT_SIZES, DEFAULT_WORKLOADS, TINY_SIZES, WORKLOAD_IDS, workload } from "../../bench/workloads.js";
+
+const JSON_KEYS = ["workload", "variant", "backend", "steadyMs", "firstMs", "kernels", "peakBytes", "maxAbsErr"];
+
+let cached: Promise<BenchRow[]> | undefined;
+/** One tiny run of every workload, shared by the tests below. */
+function tinyRun(): Promise<BenchRow[]> {
+  cached ??= runBench({ workloads: WORKLOAD_IDS, sizes: TINY_SIZES, runs: 2 });
+  return cached;
+}
+
+
+describe("benchmark workloads", () => {
+  it("default to DESIGN's sizes and the W1–W5, W8 selection", () => {
+    expect(workload("W1").sizes.n).toBe(4 * 2 ** 20);
+    expect(workload("W8").sizes).toEqual({ seq: 256, d: 768, heads: 12, hidden: 3072 });
+    expect(DEFAULT_WORKLOADS).toEqual(["W1", "W2", "W3", "W4", "W5", "W8"]);
+    expect(DEFAULT_SIZES.W6).toEqual({ heads: 8, seq: 1024, dHead: 64 });
+  });
+
+  it("generate the same seeded inputs every time, shaped as declared", () => {
+    for (const id of WORKLOAD_IDS) {
+      const a = workload(id, TINY_SIZES[id] as never).inputs();
+      const b = workload(id, TINY_SIZES[id] as never).inputs();
+      expect(a.map((i) => i.data)).toEqual(b.map((i) => i.data));
+      for (const i of a) expect(i.data.length).toBe(i.shape.reduce((x, y) => x * y, 1));
+    }
+  });
+});
+
+describe("smelt bench on the interpreter", () => {
+  it("reports a fused and an unfused row for every workload", async () => {
+    const rows = await tinyRun();
+    for (const id of WORKLOAD_IDS)
+      expect(rows.filter((r) => r.workload === id).map((r) => r.variant)).toEqual(["fused", "unfused"]);
+  });
+
+  it("fills every measurement of a row it could run", async () => {
+    for (const r of await tinyRun()) {
+      expect(r.note, `${r.workload} ${r.variant}`).toBeUndefined();
+      expect(r.backend).toBe("interp");
+      for (const v of [r.steadyMs, r.firstMs, r.peakBytes, r.maxAbsErr]) {
+        expect(typeof v).toBe("number");
+        expect(v as number).toBeGreaterThanOrEqual(0);
+      }
+      expect(Number.isInteger(r.kernels)).toBe(true);
+    }
+  });
+
+  it("agrees with the interpreter, fused and unfused", async () => {
+    for (const r of await tinyRun()) expect(r.maxAbsErr, `${r.workload} ${r.variant}`).toBeLessThan(1e-4);
+  });
+
+  it("writes JSON rows with exactly the documented fields", async () => {
+    const rows = JSON.parse(toJSON(await tinyRun())) as Record<string, unknown>[];
+    for (const r of rows) {
+      expect(Object.keys(r).filter((k) => k !== "note").sort()).toEqual([...JSON_KEYS].sort());
+      expect(r.variant === "fused" || r.variant === "unfused").toBe(true);
+      for (const k of JSON_KEYS.slice(3)) expect(r[k] === null || typeof r[k] === "number").toBe(true);
+    }
+  });
+
+  it("gives back all device memory it allocated", async () => {
+    const before = memoryStats();
+    await runBench({ workloads: ["W3"], sizes: TINY_SIZES, runs: 1 });
+    expect(memoryStats()).toEqual(before);
+  });
+});
+
+describe("benchmark report", () => {
+  const rows: BenchRow[] = [
+    { workload: "W1", variant: "fused", backend: "webgpu", steadyMs: 2, firstMs: 40, kernels: 1, peakBytes: 2 ** 24, maxAbsErr: 1e-7 },
+    { workload: "W1", variant: "unfused", backend: "webgpu", steadyMs: 16, firstMs: 90, kernels: 8, peakBytes: 2 ** 25, maxAbsErr: 0 },
+    { workload: "W1", variant: "jax-js", backend: "webgpu", steadyMs: 20, firstMs: 300, kernels: null, peakBytes: null, maxAbsErr: NaN },
+    { workload: "W2", variant: "tfjs", backend: "webgpu", steadyMs: null, firstMs: null, kernels: null, peakBytes: null, maxAbsErr: null, note: "tfjs unavailable: no adapter" },
+  ];
+
+  it("prints speed-ups as baseline time over the row's time", () => {
+    const table = formatTable(rows, { peers: true });
+    const fused = table.split("\n").find((l) => l.startsWith("W1") && l.includes("fused") && !l.includes("unfused"))!;
+    expect(fused).toContain("8.00×"); // vs unfused
+    expect(fused).toContain("10.00×"); // vs jax-js
+    expect(table).toContain("tfjs unavailable: no adapter");
+  });
+
+  it("aligns every line of the table to the same columns", () => {
+    const lines = formatTable(rows, { peers: true }).split("\n").filter((l) => l && !l.startsWith("-"));
+    const col = (l: string) => l.indexOf("webgpu") >= 0 ? l.indexOf("webgpu") : l.indexOf("backend");
+    expect(new Set(lines.map(col)).size).toBe(1);
+  });
+
+  it("writes NaN as null in JSON", () => {
+    expect((JSON.parse(toJSON(rows)) as { maxAbsErr: unknown }[])[2]!.maxAbsErr).toBeNull();
+  });
+});
+
+describe("timing helpers", () => {
+  it("take the median of an even count as the mean of the middle two", () => {
+    expect(median([4, 1, 3, 2])).toBe(2.5);
+    expect(median([5, 1, 3])).toBe(3);
+  });
+
+  it("never report a NaN or a length mismatch as a small error", () => {
+    expect(maxAbsErr([1, 2], [1, 2.5])).toBe(0.5);
+    expect(maxAbsErr([1, NaN], [1, 2])).toBeNaN();
+    expect(maxAbsErr([1], [1, 2])).toBeNaN();
+  });
+});

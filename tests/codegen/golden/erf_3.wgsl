@@ -1,0 +1,17 @@
+// erf_3: %3 = erf %2 : f32[33,20]
+@group(0) @binding(0) var<storage, read> in0: array<f32>;
+@group(0) @binding(1) var<storage, read_write> out: array<f32>;
+
+@compute @workgroup_size(256, 1, 1)
+fn main(@builtin(local_invocation_id) local_id: vec3<u32>,
+        @builtin(workgroup_id) group_id: vec3<u32>,
+        @builtin(num_workgroups) num_groups: vec3<u32>) {
+  let gid: u32 = (group_id.x * 256u) + local_id.x;
+  if (gid >= 660u) {
+    return;
+  }
+  let erf_x: f32 = in0[gid];
+  let erf_t: f32 = 1.0f / (1.0f + (0.3275911f * abs(erf_x)));
+  let value: f32 = sign(erf_x) * (1.0f - ((erf_t * (0.2548296f + (erf_t * (-0.28449672f + (erf_t * (1.4214138f + (erf_t * (-1.4531521f + (erf_t * 1.0614054f))))))))) * exp((0.0f - erf_x) * erf_x)));
+  out[gid] = value;
+}

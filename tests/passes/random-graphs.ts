@@ -1,0 +1,93 @@
+/**
+ * Property-test programs: random chains of elementwise, broadcast, reshape, reduction,
+ * dot_general and a few opaque ops over the shapes of a row structure ([R,C], [R], [C],
+ * scalars, [R*C], [C,C]), so fusion meets softmax-like, layer-norm-like and matmul-epilogue
+ * patterns in every combination. Values stay finite-ish: exp only of -|x|, division only
+ * by 1 + |x|.
+ */
+import fc from "fast-check";
+import type { Graph, Value } from "../../ir/graph.js";
+import { Tb } from "./graphs.js";
+
+export interface Program {
+  readonly r: number;
+  readonly c: number;
+  readonly ops: readonly { k: number; a: number; b: number; c: number }[];
+  readonly outs: readonly number[];
+}
+
+export const programArb: fc.Arbitrary<Program> = fc.record({
+  r: fc.integer({ min: 1, max: 4 }),
+  c: fc.integer({ min: 1, max: 5 }),
+  ops: fc.array(fc.record({ k: fc.nat(15), a: fc.nat(999), b: fc.nat(999), c: fc.nat(999) }), { minLength: 1, maxLength: 30 }),
+  outs: fc.array(fc.nat(999), { minLength: 1, maxLength: 3 }),
+});
+
+const UNARY = ["tanh", "sin", "neg", "abs", "logistic", "cos"] as const;
+const BINARY = ["add", "sub", "mul", "max", "min"] as const;
+const MATMUL = { lhs_contract: [1], rhs_contract: [0], lhs_batch: [], rhs_batch: [] };
+
+export function buildProgram(p: Program): Graph {
+  const { r, c } = p;
+  const t = new Tb("random");
+  const pool: Value[] = [
+    t.input("f32", [r, c], "x"), t.input("f32", [r, c], "y"), t.input("f32", [c], "v"),
+    t.input("f32", [r], "k"), t.input("f32", [c, c], "w"),
+  ];
+  const key = (v: Value) => v.shape.join(",");
+  const pick = (i: number, shape?: readonly number[]): Value | undefined => {
+    const xs = shape ? pool.filter((v) => key(v) === shape.join(",")) : pool;
+    return xs.length ? xs[i % xs.length] : undefined;
+  };
+  const D = [r, c], K = [r], V = [c], F = [r * c], W = [c, c];
+  const add = (v: Value | undefined) => v && pool.push(v);
+  for (const op of p.ops) {
+    switch (op.k) {
+      case 0: add(t.op(UNARY[op.b % UNARY.length]!, [pick(op.a)!])); break;
+      case 1: {
+        const a = pick(op.a)!;
+        add(t.op(BINARY[op.c % BINARY.length]!, [a, pick(op.b, a.shape)!]));
+        break;
+      }
+      case 2: {
+        const from = [K, V, []][op.b % 3]!;
+        const x = pick(op.a, from);
+        add(x && t.bcast(x, D, from === K ? [0] : from === V ? [1] : []));
+        break;
+      }
+      case 3: case 4: case 5: {
+        const x = pick(op.a, D)!;
+        const axes = op.k === 3 ? [1] : op.k === 4 ? [0] : [0, 1];
+        add(t.op(op.c % 2 ? "reduce_max" : "reduce_sum", [x], { axes }));
+        break;
+      }
+      case 6: add(t.full((op.c % 20) / 4 - 2, [...pick(op.a)!.shape])); break;
+      case 7: {
+        const flat = op.b % 2 === 0;
+        const x = pick(op.a, flat ? D : F);
+        add(x && t.op("reshape", [x], { shape: flat ? F : D }));
+        break;
+      }
+      case 8: add(t.op("dot_general", [pick(op.a, D)!, pick(op.b, W)!], MATMUL)); break;
+      case 9: {
+        const a = pick(op.a)!, b = pick(op.b, a.shape)!;
+        add(t.op("select", [t.op("gt", [a, b]), a, b]));
+        break;
+      }
+      case 10: {
+        const a = pick(op.a)!, b = pick(op.b, a.shape)!;
+        add(t.op("div", [a, t.op("add", [t.full(1, [...a.shape]), t.op("abs", [b])])]));
+        break;
+      }
+      case 11: add(t.op("cast", [t.op("cast", [t.op("mul", [pick(op.a, D)!, t.full(4, D)])], { dtype: "i32" })], { dtype: "f32" })); break;
+      case 12: add(t.op("exp", [t.op("neg", [t.op("abs", [pick(op.a)!])])])); break;
+      case 13: add(t.op("transpose", [pick(op.a, W)!], { perm: [1, 0] })); break;
+      case 14: add(t.op("cast", [t.op("iota", [], { shape: D, dim: op.b % 2, dtype: "i32" })], { dtype: "f32" })); break;
+      default: add(t.op("sqrt", [t.op("abs", [pick(op.a)!])])); break;
+    }
+  }
+  // Results are drawn from the computed values (inputs only when nothing was computed).
+  const computed = pool.slice(5);
+  const from = computed.length ? computed : pool;
+  return t.build(p.outs.map((i) => from[from.length - 1 - (i % Math.min(from.length, 6))]!));
+}
