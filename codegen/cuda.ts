@@ -13,7 +13,7 @@
  */
 import { CRenderer, RenderError, f32Decimal } from "./render.js";
 import type { Expr, IdKind, Kernel, MathFn, Scalar, Stmt } from "./kernel.js";
-import { type KernelRewrite, boolStorage } from "./rewrite.js";
+import { type KernelRewrite, boolStorage, rewriteExprs } from "./rewrite.js";
 import type { Graph } from "../ir/graph.js";
 import { type Program, lowerGraph } from "./program.js";
 import { CUDA_SM80_TARGET, type Target } from "./target.js";
@@ -171,8 +171,31 @@ export const dropDeadValues: KernelRewrite = (k) => {
   }
 };
 
+const isLit = (e: Expr, v: number) => e.k === "const" && e.v === v;
+
+/**
+ * Folds comparisons an unsigned value cannot fail (`j < 0u` is false, `j >= 0u` true), and
+ * the `&&`/`||` they leave behind. Lowering emits them for degenerate extents (a top_k row
+ * of one element); nvcc warns ("pointless comparison of unsigned integer with zero").
+ */
+export const foldUnsignedCompares: KernelRewrite = (k) =>
+  rewriteExprs(k, (e) => {
+    if (e.k !== "bin") return undefined;
+    if (e.a.t === "u32" && e.b.t === "u32") {
+      if ((e.op === "lt" && isLit(e.b, 0)) || (e.op === "gt" && isLit(e.a, 0))) return { k: "const", t: "bool", v: 0 };
+      if ((e.op === "ge" && isLit(e.b, 0)) || (e.op === "le" && isLit(e.a, 0))) return { k: "const", t: "bool", v: 1 };
+    }
+    if (e.t === "bool" && (e.op === "and" || e.op === "or")) {
+      const absorbing = e.op === "and" ? 0 : 1;
+      if (isLit(e.a, absorbing) || isLit(e.b, absorbing)) return { k: "const", t: "bool", v: absorbing };
+      if (isLit(e.a, 1 - absorbing)) return e.b;
+      if (isLit(e.b, 1 - absorbing)) return e.a;
+    }
+    return undefined;
+  });
+
 /** Rewrites every kernel gets before CUDA rendering, in order. */
-export const CUDA_REWRITES: readonly KernelRewrite[] = [boolStorage, distinctNames, dropDeadValues];
+export const CUDA_REWRITES: readonly KernelRewrite[] = [boolStorage, distinctNames, foldUnsignedCompares, dropDeadValues];
 
 export class CUDARenderer extends CRenderer {
   readonly target = "cuda" as const;

@@ -7,7 +7,7 @@
  */
 import type { DType } from "../ir/dtype.js";
 import { Tensor, type TensorLike, tensorMethods } from "./core.js";
-import type { Axis } from "./np-broadcast.js";
+import { type Axis, broadcastShapes as broadcastShapesOf } from "./np-broadcast.js";
 import * as creation from "./np-creation.js";
 import * as index from "./np-index.js";
 import * as linalg from "./np-linalg.js";
@@ -16,7 +16,7 @@ import * as reduce from "./np-reduce.js";
 import * as shape from "./np-shape.js";
 
 export type { Axis, TensorLike } from "./np-broadcast.js";
-export { broadcastShapes, resultType } from "./np-broadcast.js";
+export { resultType } from "./np-broadcast.js";
 export type { ArrayOptions, LinspaceOptions, NestedArray, TypedArray } from "./np-creation.js";
 export { array, asarray, zeros, ones, full, zerosLike, onesLike, fullLike, arange, linspace, eye } from "./np-creation.js";
 export {
@@ -38,6 +38,10 @@ export {
 export type { SliceEntry } from "./np-index.js";
 export { slice, flip, take, takeAlongAxis, oneHot } from "./np-index.js";
 export { matmul, dot, outer, einsum } from "./np-linalg.js";
+
+/** numpy.broadcast_shapes: the shape that all `shapes` broadcast to (a ShapeError if none). */
+export const broadcastShapes = (...shapes: (readonly number[])[]): number[] =>
+  broadcastShapesOf("broadcastShapes", shapes.map((shape) => ({ shape, dtype: "f32" as const })));
 
 // ---------------------------------------------------------------------------
 // Tensor methods

@@ -11,13 +11,14 @@ import { CUDA_SM80_TARGET } from "../../codegen/target.js";
 import { allPrimitives } from "../../ir/primitives.js";
 import { CudaCompileError, chooseArch, compileCudaModule } from "../../runtime/cuda-compile.js";
 import { primitivesUsed } from "../ir/corpus.js";
+import { generatedCases } from "../../scripts/cuda-cases.js";
 import { loweringCorpus } from "./cuda-corpus.js";
 import { HAND_KERNELS, elementwiseKernel } from "./cuda-kernels.js";
 import { REQUIRE_NVCC, checkKernels, nvccMissing } from "./cuda-nvcc.js";
 
-/** Every kernel of every corpus graph, renamed by graph so one module holds them all. */
+/** Every kernel of every corpus graph and of generated cases, renamed by graph so one module holds them all. */
 function corpusKernels(): Kernel[] {
-  return loweringCorpus().flatMap(({ graph }, i) =>
+  return [...loweringCorpus(), ...generatedCases(1, 96)].flatMap(({ graph }, i) =>
     lowerGraph(graph, CUDA_SM80_TARGET).launches.map((l) => ({ ...l.kernel, name: `g${i}_${l.kernel.name}` })));
 }
 

@@ -67,6 +67,18 @@ function extras(): { name: string; graph: Graph }[] {
     one(b.add("exp", [x!], {})),
     one(b.add("iota", [], { shape: [70_000 * 256 + 1], dim: 0, dtype: "u32" })),
   ]));
+  // Extents of one: loops and comparisons that fold to constants (nvcc warns where WGSL does not).
+  add("degenerate extents", graph("ones", [ty("f32", 4, 1), ty("i32", 1, 1, 1), ty("f32", 3, 1, 5)], (b, [x, i, y]) => [
+    ...b.add("top_k", [x!], { k: 1 }),
+    ...b.add("top_k", [i!], { k: 1 }),
+    one(b.add("argmax", [x!], { axis: 1 })),
+    one(b.add("cumsum", [y!], { axis: 1, reverse: true })),
+    one(b.add("reduce_max", [y!], { axes: [1] })),
+    dot(b, x!, one(b.add("reshape", [x!], { shape: [1, 4] })), [1], [0]),
+    one(b.add("gather", [y!, one(b.add("reshape", [i!], { shape: [1] }))], { axis: 1 })),
+    one(b.add("slice", [y!], { start: [0, 0, 4], limit: [3, 1, 5], strides: [1, 1, 1] })),
+    one(b.add("pad", [y!], { low: [0, 0, 0], high: [0, 0, 0], value: 1 })),
+  ]));
   add("every unary op at rank 4", graph("rank4", [ty("f32", 2, 3, 1, 5)], (b, [x]) =>
     UNARY_OPS.filter((op) => op !== "not").map((op) => one(b.add(op, [one(b.add("transpose", [x!], { perm: [3, 1, 0, 2] }))], {})))));
   return out;

@@ -5,6 +5,8 @@ import { init } from "../../frontend/init.js";
 import { jit } from "../../frontend/jit.js";
 import * as nn from "../../frontend/nn.js";
 import * as np from "../../frontend/np.js";
+import { parseIR } from "../../ir/parse.js";
+import { printIR } from "../../ir/print.js";
 import { erf } from "../../runtime/interp/erf.js";
 import { RUNS, type Ref, at, build, checkBoth, expectClose, expectShapeError, indices, randomF32, randomI32, shapeArb } from "./np-helpers.js";
 
@@ -190,6 +192,12 @@ describe("attention", () => {
     const prims = [...f.lower(z, z, z).text().matchAll(/= (\w+)/g)].map((m) => m[1]);
     const core = prims.filter((p) => !["constant", "broadcast_in_dim", "iota", "ge"].includes(p!));
     expect(core).toEqual(["dot_general", "mul", "select", "reduce_max", "sub", "exp", "reduce_sum", "div", "dot_general"]);
+  });
+
+  test("its graph, −∞ constant included, survives the IR text round trip", () => {
+    const z = np.zeros([2, 4, 8]);
+    const g = jit((q: Tensor, k: Tensor, v: Tensor) => nn.attention(q, k, v, { causal: true })).lower(z, z, z).graph;
+    expect(printIR(parseIR(printIR(g)))).toBe(printIR(g));
   });
 
   test("mismatched head dims or sequence lengths are ShapeErrors", () => {

@@ -134,3 +134,8 @@ describe("joining, splitting, padding, tiling", () => {
     expectShapeError(() => np.pad(np.zeros([2]), [[1, 1], [1, 1]]), "pad", ["f32[2]"], FILE);
   });
 });
+
+test("broadcastShapes computes numpy's common shape or raises a ShapeError", () => {
+  expect(np.broadcastShapes([2, 1, 3], [4, 1], [])).toEqual([2, 4, 3]);
+  expectShapeError(() => np.broadcastShapes([2, 3], [3, 2]), "broadcastShapes", ["[2,3]", "[3,2]"], FILE);
+});

@@ -32,8 +32,12 @@ describe.skipIf(!gpu)("jit on webgpu", () => {
   test("an MLP forward, gelu(x·W1 + b1)·W2 + b2, matches the interpreter", async () => {
     const args = [fill("f32", [33, 64], 1, -1, 1), fill("f32", [64, 130], 2, -0.2, 0.2), fill("f32", [130], 3, -0.1, 0.1),
       fill("f32", [130, 17], 4, -0.2, 0.2), fill("f32", [17], 5, -0.1, 0.1)];
-    const gpuOut = jit(mlp, { backend: "webgpu" })(...(args.map((a) => on("webgpu", a)) as [Tensor, Tensor, Tensor, Tensor, Tensor]));
-    const ref = jit(mlp, { backend: "interp" })(...(args.map((a) => on("interp", a)) as [Tensor, Tensor, Tensor, Tensor, Tensor]));
+    const run = (backend: "webgpu" | "interp") => {
+      const [x, w1, b1, w2, b2] = args.map((a) => on(backend, a)) as Tensor[];
+      return jit(mlp, { backend })(x!, w1!, b1!, w2!, b2!);
+    };
+    const gpuOut = run("webgpu");
+    const ref = run("interp");
     const want = await host(ref, args[0]!);
     expect(mismatch(await host(gpuOut, args[0]!), want, { rtol: 1e-4, atol: 1e-5 })).toBeUndefined();
   });

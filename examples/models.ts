@@ -1,0 +1,34 @@
+/**
+ * Functions for the `smelt` CLI: each export carries `inputs`, the types it is
+ * traced with. Try:
+ *
+ *   npx smelt ir examples/models.ts --fn mlp
+ *   npx smelt ir examples/models.ts --fn softmax --after all
+ *   npx smelt kernels examples/models.ts --fn layerNorm
+ */
+import { type Tensor, nn, np } from "../index.js";
+
+export function mlp(x: Tensor, w1: Tensor, b1: Tensor, w2: Tensor, b2: Tensor): Tensor {
+  return np.add(np.matmul(nn.gelu(np.add(np.matmul(x, w1), b1)), w2), b2);
+}
+mlp.inputs = ["f32[8,16]", "f32[16,64]", "f32[64]", "f32[64,16]", "f32[16]"];
+
+export function softmax(x: Tensor): Tensor {
+  return nn.softmax(x, -1);
+}
+softmax.inputs = ["f32[4,32]"];
+
+export function layerNorm(x: Tensor, gamma: Tensor, beta: Tensor): Tensor {
+  return nn.layerNorm(x, gamma, beta);
+}
+layerNorm.inputs = ["f32[4,32]", "f32[32]", "f32[32]"];
+
+export function chain(x: Tensor): Tensor {
+  return np.tanh(np.add(np.multiply(np.exp(np.multiply(x, 0.5)), 2), 1));
+}
+chain.inputs = ["f32[1024]"];
+
+export function causalAttention(q: Tensor, k: Tensor, v: Tensor): Tensor {
+  return nn.attention(q, k, v, { causal: true });
+}
+causalAttention.inputs = ["f32[2,16,8]", "f32[2,16,8]", "f32[2,16,8]"];

@@ -1,0 +1,37 @@
+/**
+ * A first smelt program: jit a GELU MLP block, run it on the default backend
+ * (WebGPU when an adapter exists), check it against the reference interpreter,
+ * and look at what the compiler made of it.
+ *
+ *   npx tsx examples/quickstart.ts
+ */
+import { getBackend, jit, nn, np, random } from "../index.js";
+import type { Tensor } from "../index.js";
+
+const block = (x: Tensor, w: Tensor, b: Tensor) => nn.gelu(np.add(np.matmul(x, w), b));
+
+const key = random.key(0);
+const [k1, k2, k3] = random.split(key, 3);
+const x = random.normal(k1!, [64, 128]);
+const w = random.normal(k2!, [128, 256]);
+const b = random.uniform(k3!, [256]);
+
+const backend = getBackend().name;
+const fast = jit(block);
+const oracle = jit(block, { backend: "interp" });
+
+const t0 = performance.now();
+const y = fast(x, w, b);
+const got = await y.data();
+const firstMs = performance.now() - t0;
+const want = await oracle(x, w, b).data();
+
+let maxErr = 0;
+for (let i = 0; i < got.length; i++) maxErr = Math.max(maxErr, Math.abs(got[i]! - want[i]!));
+
+const lowered = fast.lower(x, w, b);
+console.log(`backend: ${backend}`);
+console.log(`output: ${y.dtype}[${y.shape}]  first call ${firstMs.toFixed(1)} ms  max |error| vs interpreter ${maxErr.toExponential(2)}`);
+console.log(`kernels: ${lowered.kernels.length} (${lowered.kernels.map((k) => k.name).join(", ")})`);
+console.log("traced IR:");
+console.log(lowered.text());
