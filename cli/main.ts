@@ -30,13 +30,14 @@ export interface TraceableExport {
 /** The exported functions of a module that declare `inputs`. */
 export async function loadTraceables(file: string): Promise<TraceableExport[]> {
   const url = pathToFileURL(resolve(file)).href;
-  let mod: Record<string, unknown>;
-  if (/\.[cm]?ts$/.test(file)) {
-    const { tsImport } = await import("tsx/esm/api");
-    mod = (await tsImport(url, import.meta.url)) as Record<string, unknown>;
-  } else {
-    mod = (await import(url)) as Record<string, unknown>;
+  // A TypeScript module is loaded through tsx's loader hook registered globally (not
+  // tsImport's private namespace), so it shares this process's smelt instance: one
+  // trace stack, one Tensor class.
+  if (/\.[cm]?ts$/.test(file) && !process.execArgv.some((a) => a.includes("tsx"))) {
+    const { register } = await import("tsx/esm/api");
+    register();
   }
+  const mod = (await import(url)) as Record<string, unknown>;
   const found: TraceableExport[] = [];
   for (const [name, value] of Object.entries(mod)) {
     if (typeof value !== "function") continue;

@@ -18,7 +18,7 @@ import { REQUIRE_NVCC, checkKernels, nvccMissing } from "./cuda-nvcc.js";
 
 /** Every kernel of every corpus graph and of generated cases, renamed by graph so one module holds them all. */
 function corpusKernels(): Kernel[] {
-  return [...loweringCorpus(), ...generatedCases(1, 96)].flatMap(({ graph }, i) =>
+  return [...loweringCorpus(), ...generatedCases(1, 64)].flatMap(({ graph }, i) =>
     lowerGraph(graph, CUDA_SM80_TARGET).launches.map((l) => ({ ...l.kernel, name: `g${i}_${l.kernel.name}` })));
 }
 
