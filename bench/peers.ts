@@ -67,6 +67,18 @@ async function installNavigatorGPU(): Promise<void> {
 // ---------------------------------------------------------------------------
 // jax-js
 
+/**
+ * softmax(q·kᵀ/√d, causal)·v over [heads, seq, dHead]. Written out rather than with
+ * nn.dotProductAttention: that goes through jax-js's einsum, which needs iterator
+ * helpers (Node 22+) and fails on Node 20 ("matchAll(...).map is not a function").
+ */
+function jaxCausalAttention({ numpy: np, nn }: Jax, q: JArray, k: JArray, v: JArray): JArray {
+  const [seq, dHead] = q.shape.slice(-2) as [number, number];
+  const scores = np.multiply(np.matmul(q, np.swapaxes(k, -1, -2)), 1 / Math.sqrt(dHead));
+  const masked = np.where(np.tri(seq, seq, 0, { dtype: np.bool }), scores, -Infinity);
+  return np.matmul(nn.softmax(masked, -1), v);
+}
+
 type JaxImpl<I extends WorkloadId> = (jax: Jax, s: Sizes[I]) => (...xs: JArray[]) => JArray;
 
 const jaxImpls: { [I in WorkloadId]?: JaxImpl<I> } = {
@@ -80,11 +92,7 @@ const jaxImpls: { [I in WorkloadId]?: JaxImpl<I> } = {
   W3: ({ numpy: np, nn }) => (x, g, b) => np.add(np.multiply(nn.standardize(x, -1, { epsilon: 1e-5 }), g!), b!),
   W4: ({ numpy: np }) => (a, b) => np.matmul(a, b!),
   W5: ({ numpy: np, nn }) => (x, w1, b1, w2, b2) => np.add(np.matmul(nn.gelu(np.add(np.matmul(x, w1!), b1!)), w2!), b2!),
-  // dotProductAttention takes [seq, heads, dHead]; the workload's layout is [heads, seq, dHead].
-  W6: ({ numpy: np, nn }) => (q, k, v) => {
-    const t = (a: JArray) => np.transpose(a, [1, 0, 2]);
-    return t(nn.dotProductAttention(t(q), t(k!), t(v!), { isCausal: true }));
-  },
+  W6: (jax) => (q, k, v) => jaxCausalAttention(jax, q, k!, v!),
   W7: ({ numpy: np, nn, lax }, { experts, k }) => (x, gate, w1, w2) => {
     const [vals, idx] = lax.topK(np.matmul(x.ref, gate!), k);
     const weights = nn.softmax(vals, -1);
@@ -94,11 +102,13 @@ const jaxImpls: { [I in WorkloadId]?: JaxImpl<I> } = {
     const y = np.matmul(h, w2!);
     return np.sum(np.multiply(np.expandDims(np.transpose(combine), -1), y), 0);
   },
-  W8: ({ numpy: np, nn }, { seq, d, heads }) => (x, ln1g, ln1b, wqkv, bqkv, wo, bo, ln2g, ln2b, wfc, bfc, wproj, bproj) => {
+  W8: (jax, { seq, d, heads }) => (x, ln1g, ln1b, wqkv, bqkv, wo, bo, ln2g, ln2b, wfc, bfc, wproj, bproj) => {
+    const { numpy: np, nn } = jax;
     const ln = (t: JArray, g: JArray, b: JArray) => np.add(np.multiply(nn.standardize(t, -1, { epsilon: 1e-5 }), g), b);
     const qkv = np.add(np.matmul(ln(x.ref, ln1g!, ln1b!), wqkv!), bqkv!);
-    const [q, k, v] = np.split(qkv, 3, 1).map((t) => np.reshape(t, [seq, heads, d / heads])) as [JArray, JArray, JArray];
-    const attended = np.reshape(nn.dotProductAttention(q, k, v, { isCausal: true }), [seq, d]);
+    const splitHeads = (t: JArray) => np.transpose(np.reshape(t, [seq, heads, d / heads]), [1, 0, 2]);
+    const [q, k, v] = np.split(qkv, 3, 1).map(splitHeads) as [JArray, JArray, JArray];
+    const attended = np.reshape(np.transpose(jaxCausalAttention(jax, q, k, v), [1, 0, 2]), [seq, d]);
     const h = np.add(x, np.add(np.matmul(attended, wo!), bo!));
     const m = np.add(np.matmul(nn.gelu(np.add(np.matmul(ln(h.ref, ln2g!, ln2b!), wfc!), bfc!)), wproj!), bproj!);
     return np.add(h, m);

@@ -173,6 +173,11 @@ async function matmulTemplate(runs: number): Promise<BenchRow> {
   }
 }
 
+const FOOTNOTE =
+  "steady: median after 2 warm-ups, waiting for the device · first: trace + compile + run · " +
+  "pipelines are cached by source for the whole process, so a kernel compiled for the fused row is not compiled again for the unfused one · " +
+  "max err: against the interpreter on the same inputs · speed-ups: baseline steady / row steady";
+
 /**
  * The CLI entry (`smelt bench [W1..W8|matmul ...] [--json FILE] [--peers] [--runs N]`).
  * Exits 1 when an argument is wrong or a smelt variant failed; a peer that cannot
@@ -206,6 +211,7 @@ export async function runBenchCommand(args: string[], opts: { json?: string; pee
   if (matmul) rows.push(await matmulTemplate(runs));
 
   console.log(formatTable(rows, { peers: opts.peers }));
+  console.log(FOOTNOTE);
   if (opts.json) {
     writeFileSync(opts.json, toJSON(rows));
     console.error(`bench: wrote ${rows.length} rows to ${opts.json}`);

@@ -9,7 +9,9 @@
  * lowering (codegen/indexing.ts), so both targets refuse the same arrays. bool is stored
  * as a 32-bit word on both targets (the same `boolStorage` rewrite), so a buffer means
  * the same bytes on WebGPU and CUDA. CUDA's math library has erf, isnan, a C pow and a
- * tanh that saturates, so of WGSL's rewrites only bool storage applies here.
+ * tanh that saturates, so of WGSL's rewrites only bool storage applies here; C's own
+ * quirks (parameters share the body's scope, warnings for unused values and for unsigned
+ * compares with zero) are the rewrites in CUDA_REWRITES, never ifs in the printer.
  */
 import { CRenderer, RenderError, f32Decimal } from "./render.js";
 import type { Expr, IdKind, Kernel, MathFn, Scalar, Stmt } from "./kernel.js";
@@ -31,7 +33,7 @@ const RESERVED = new Set([
   "volatile", "while", "xor", "main", "threadIdx", "blockIdx", "blockDim", "gridDim", "warpSize",
   "expf", "logf", "sinf", "cosf", "tanhf", "sqrtf", "rsqrtf", "erff", "floorf", "ceilf", "rintf",
   "fabsf", "fmodf", "powf", "fminf", "fmaxf", "abs", "min", "max", "isnan", "exp", "log", "sin", "cos",
-  "tanh", "sqrt", "pow", "floor", "ceil",
+  "tanh", "sqrt", "pow", "floor", "ceil", "smelt_min", "smelt_max", "smelt_sign",
 ]);
 
 const MATH_F32: Partial<Record<MathFn, string>> = {

@@ -13,7 +13,7 @@ import {
   type Access, type Binding, type Kernel, BodyBuilder,
   bin, cast, eq, ge, iadd, id, idiv, imul, irem, load, u32,
 } from "./kernel.js";
-import { matmulKernel } from "./matmul.js";
+import { type MatmulSpec, matmulKernel } from "./matmul.js";
 import { argmaxKernel, cumsumKernel, reduceKernel, topKKernel, type KernelHead } from "./reduce.js";
 import type { Target } from "./target.js";
 
@@ -85,7 +85,7 @@ function pointwiseKernel(
   return { name: ctx.name, source: ctx.source, bindings, workgroupSize: [WIDTH, 1, 1], grid, shared: [], body: b.stmts };
 }
 
-function asPointwise(node: Node): PointwiseNode<PointwisePrim> {
+export function asPointwise(node: Pick<Node, "prim" | "params" | "inputs" | "outputs">): PointwiseNode<PointwisePrim> {
   return { prim: node.prim, params: node.params, inputs: node.inputs.map((v) => v.type), output: node.outputs[0]!.type } as PointwiseNode<PointwisePrim>;
 }
 
@@ -130,7 +130,13 @@ const constant: LowerRule = (node, ctx) => {
   return pointwise(node, ctx);
 };
 
-const dotGeneral: LowerRule = (node, ctx) => {
+/**
+ * The matmul template's view of a dot_general: batch, M, N, K and operand addresses, for
+ * bindings named `lhs` and `rhs` (shared with the fused matmul lowering, codegen/fused.ts).
+ */
+export function dotGeneralSpec(
+  node: Pick<Node, "inputs" | "params">, head: Pick<MatmulSpec, "name" | "source" | "bindings" | "out">, names = { lhs: "lhs", rhs: "rhs" },
+): MatmulSpec {
   const p = node.params as { lhs_contract: number[]; rhs_contract: number[]; lhs_batch: number[]; rhs_batch: number[] };
   const [lhs, rhs] = node.inputs.map((v) => v.type) as [AbstractValue, AbstractValue];
   const free = (rank: number, used: number[]) => [...Array(rank).keys()].filter((i) => !used.includes(i));
@@ -138,24 +144,28 @@ const dotGeneral: LowerRule = (node, ctx) => {
   const rf = free(rhs.shape.length, [...p.rhs_batch, ...p.rhs_contract]);
   const size = (shape: readonly number[], dims: number[]) => sizeOf(dims.map((d) => shape[d]!));
   const [batch, m, n, k] = [size(lhs.shape, p.lhs_batch), size(lhs.shape, lf), size(rhs.shape, rf), size(lhs.shape, p.lhs_contract)];
-  if (batch * m * n === 0) return [];
-  const { bindings, args } = bindingsFor(node, { in: ["lhs", "rhs"] });
   const ls = stridesOf(lhs.shape), rs = stridesOf(rhs.shape);
   const innermost = (dims: number[], shape: readonly number[]) => dims.filter((d) => shape[d] !== 1).at(-1);
   const lk = innermost(p.lhs_contract, lhs.shape), rn = innermost(rf, rhs.shape);
-  const kernel = matmulKernel({
-    name: ctx.name, source: ctx.source, dtype: lhs.dtype, batch, m, n, k, bindings, out: "out",
+  return {
+    ...head, dtype: lhs.dtype, batch, m, n, k,
     lhs: {
-      name: "lhs", kContiguous: lk === undefined || ls[lk] === 1,
+      name: names.lhs, kContiguous: lk === undefined || ls[lk] === 1,
       addr: (b, bat, row, col) => iadd(iadd(groupAddress(b, bat, p.lhs_batch, lhs.shape, "lb"), groupAddress(b, row, lf, lhs.shape, "lm")),
         groupAddress(b, col, p.lhs_contract, lhs.shape, "lk")),
     },
     rhs: {
-      name: "rhs", nContiguous: rn === undefined || rs[rn] === 1,
+      name: names.rhs, nContiguous: rn === undefined || rs[rn] === 1,
       addr: (b, bat, row, col) => iadd(iadd(groupAddress(b, bat, p.rhs_batch, rhs.shape, "rb"), groupAddress(b, row, p.rhs_contract, rhs.shape, "rk")),
         groupAddress(b, col, rf, rhs.shape, "rn")),
     },
-  }, ctx.target);
+  };
+}
+
+const dotGeneral: LowerRule = (node, ctx) => {
+  if (sizeOf(node.outputs[0]!.shape) === 0) return [];
+  const { bindings, args } = bindingsFor(node, { in: ["lhs", "rhs"] });
+  const kernel = matmulKernel(dotGeneralSpec(node, { name: ctx.name, source: ctx.source, bindings, out: "out" }), ctx.target);
   return [{ kernel, args }];
 };
 

@@ -11,6 +11,7 @@ import { primitiveDef } from "../ir/primitives.js";
 import { block, render } from "../ir/pretty.js";
 import { checkArray } from "./indexing.js";
 import { type Kernel, kernelText } from "./kernel.js";
+import { lowerFusion } from "./fused.js";
 import { lowerNode } from "./lower.js";
 import { hostValue } from "./elementwise.js";
 import type { Target } from "./target.js";
@@ -78,9 +79,9 @@ export class Program {
 function nodeText(n: Node, names: Map<Value, string>): string {
   const def = primitiveDef(n.prim);
   const attrs = Object.entries(def.params)
-    .filter(([, kind]) => kind !== "graph")
-    .map(([k]) => {
+    .map(([k, kind]) => {
       const v = (n.params as Record<string, unknown>)[k];
+      if (kind === "graph") return `${k}=@${(v as Graph).name}`;
       const text = Array.isArray(v) ? (v.length > 8 ? `[${v.slice(0, 8).join(", ")}, …]` : `[${v.join(", ")}]`) : String(v);
       return `${k}=${text}`;
     });
@@ -89,7 +90,7 @@ function nodeText(n: Node, names: Map<Value, string>): string {
   return `${outs} = ${n.prim}${ins ? " " + ins : ""}${attrs.length ? ` {${attrs.join(", ")}}` : ""} : ${n.outputs.map((v) => formatType(v.type)).join(", ")}`;
 }
 
-/** Flattens call-like nodes (jit, and fusion until fused lowering exists) into their bodies. */
+/** Flattens `jit` calls into their bodies; a fusion node stays whole (one kernel, codegen/fused.ts). */
 function flatten(g: Graph): { nodes: Node[]; alias: Map<Value, Value> } {
   const nodes: Node[] = [];
   const alias = new Map<Value, Value>();
@@ -98,7 +99,7 @@ function flatten(g: Graph): { nodes: Node[]; alias: Map<Value, Value> } {
     h.inputs.forEach((v, i) => alias.set(v, resolve(args[i]!)));
     for (const n of h.nodes) {
       const def = primitiveDef(n.prim);
-      const callee = Object.entries(def.params).find(([, kind]) => kind === "graph");
+      const callee = n.prim === "fusion" ? undefined : Object.entries(def.params).find(([, kind]) => kind === "graph");
       if (callee) {
         const body = (n.params as Record<string, unknown>)[callee[0]] as Graph;
         visit(body, n.inputs.map(resolve));
@@ -149,7 +150,10 @@ export function lowerGraph(g: Graph, target: Target): Program {
       return;
     }
     for (const v of n.outputs) bufferOf.set(v, newBuffer(v.dtype, v.shape, "temp"));
-    planned.push({ node: n, kernels: lowerNode(n, { target, name: `${n.prim}_${i}`, source: nodeText(n, names) }) });
+    const ctx = { target, name: `${n.prim}_${i}`, source: nodeText(n, names) };
+    if (n.prim !== "fusion") return planned.push({ node: n, kernels: lowerNode(n, ctx) });
+    const kind = (n as Node<"fusion">).params.kind;
+    planned.push({ node: n, kernels: lowerFusion(n as Node<"fusion">, { ...ctx, name: `fusion_${kind}_${i}` }) });
   });
 
   // Outputs must be buffers the caller owns: copy one that is an input, a constant, or

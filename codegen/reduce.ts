@@ -24,7 +24,8 @@ export interface KernelHead {
 /** Below this many reduced elements one invocation per output is cheaper than a workgroup. */
 const SERIAL_LIMIT = 128;
 
-function identity(op: ReduceOp, t: Scalar): Expr {
+/** The value a reduction starts from (its operator's identity). */
+export function identity(op: ReduceOp, t: Scalar): Expr {
   if (op === "reduce_sum") return lit(t, 0);
   const max = op === "reduce_max";
   if (t === "f32") return f32(max ? -Infinity : Infinity);
@@ -32,7 +33,7 @@ function identity(op: ReduceOp, t: Scalar): Expr {
   return lit("u32", max ? 0 : 4294967295);
 }
 
-function combine(op: ReduceOp, a: Expr, b: Expr): Expr {
+export function combine(op: ReduceOp, a: Expr, b: Expr): Expr {
   return op === "reduce_sum" ? bin("add", a, b) : bin(op === "reduce_max" ? "max" : "min", a, b);
 }
 
@@ -89,13 +90,22 @@ export function reduceKernel(head: KernelHead, op: ReduceOp, dtype: DType, shape
     body.assign(acc, combine(op, acc, load(t, x, iadd(base, groupAddress(body, j, axes, shape, "r"))))), width);
   b.store("partial", lid, acc, "workgroup");
   b.barrier();
-  for (let s = width / 2; s >= 1; s /= 2) {
-    b.if(lt(lid, u32(s)), (e) =>
-      e.store("partial", lid, combine(op, load(t, "partial", lid, "workgroup"), load(t, "partial", iadd(lid, u32(s)), "workgroup")), "workgroup"));
-    b.barrier();
-  }
+  treeReduce(b, op, t, "partial", u32(0), lid, width);
   b.if(eq(lid, u32(0)), (e) => e.store(out, o, load(t, "partial", u32(0), "workgroup")));
   return kernel(head, b, width, grid, [{ name: "partial", t, size: width }]);
+}
+
+/**
+ * Folds `width` (a power of two) partials stored at partial[base + lane], already behind a
+ * barrier, into partial[base]: log2(width) halving steps, each followed by a barrier.
+ */
+export function treeReduce(b: BodyBuilder, op: ReduceOp, t: Scalar, partial: string, base: Expr, lane: Expr, width: number): void {
+  const at = b.let("slot", iadd(base, lane));
+  for (let s = width / 2; s >= 1; s /= 2) {
+    b.if(lt(lane, u32(s)), (e) =>
+      e.store(partial, at, combine(op, load(t, partial, at, "workgroup"), load(t, partial, iadd(at, u32(s)), "workgroup")), "workgroup"));
+    b.barrier();
+  }
 }
 
 /** `a` ranks before `b` for argmax/top_k: larger first, NaN largest; ties are broken by the caller. */

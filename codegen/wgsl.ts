@@ -15,7 +15,7 @@ const RESERVED = new Set([
   "requires", "return", "switch", "true", "var", "while", "storage", "target", "module", "self",
   "type", "sizeof", "local_id", "group_id", "num_groups", "f32_inf_bits", "f32_neg_inf_bits", "f32_nan_bits",
   "select", "min", "max", "exp", "log", "sin", "cos", "tanh", "sqrt", "inverseSqrt", "floor", "ceil",
-  "round", "abs", "sign", "pow", "bitcast", "workgroupBarrier",
+  "round", "abs", "sign", "pow", "bitcast", "workgroupBarrier", "cast",
 ]);
 
 const MATH: Partial<Record<MathFn, string>> = {

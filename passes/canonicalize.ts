@@ -48,6 +48,10 @@ function identityRule(identity: number, commutative: boolean, name: string): Rul
   };
 }
 
+/** max(x, x) = min(x, x) = x, also for NaN; and/or likewise. */
+const idempotent: Rule<"max" | "min" | "and" | "or"> = (s) =>
+  s.inputs[0] === s.inputs[1] ? { value: s.inputs[0]!, why: "x op x" } : undefined;
+
 const isIdentityPerm = (p: readonly number[]) => p.every((x, i) => x === i);
 
 /**
@@ -59,6 +63,10 @@ const RULES: { readonly [P in Primitive]?: readonly Rule<P>[] } = {
   sub: [identityRule(0, false, "x-0")],
   mul: [identityRule(1, true, "x*1")],
   div: [identityRule(1, false, "x/1")],
+  max: [idempotent],
+  min: [idempotent],
+  and: [idempotent],
+  or: [idempotent],
   neg: [(s, producer) => {
     const p = producer(s.inputs[0]!);
     return p?.prim === "neg" ? { value: p.inputs[0]!, why: "double negation" } : undefined;

@@ -39,11 +39,13 @@
 import { WEBGPU_DEFAULT_LIMITS } from "../codegen/target.js";
 import { formatType, sameShape } from "../ir/dtype.js";
 import { type Graph, GraphBuilder, type Node, type Value } from "../ir/graph.js";
-import { type FusionGraph as FG, FusionGraph, type GroupCheck, checkGroup, isClonable, isGroupable, roleOf } from "./fuse-rules.js";
+import { FusionGraph, type GroupCheck, checkGroup, isClonable, isGroupable, roleOf } from "./fuse-rules.js";
 import type { Pass, PassContext } from "./pipeline.js";
 
 interface Group {
   readonly members: Set<Node>;
+  /** Nodes that started this group or a group merged into it: never evicted. */
+  readonly roots: Set<Node>;
   check: Extract<GroupCheck, { ok: true }> | undefined;
   /** Why producers stayed outside: phrases by producer. */
   readonly stops: Map<Node, string>;
@@ -52,7 +54,7 @@ interface Group {
 /** Phrases explaining why a node did not join a group, by node and group. */
 type Refusals = Map<Node, Map<Group, string>>;
 
-/** A max-heap by node index: pulls the nearest producer first, so a producer is seen after all its consumers in the group. */
+/** Candidates by node index, latest first: a producer is tried after all its consumers in the group. */
 class NearestFirst {
   private readonly items: Node[] = [];
   constructor(private readonly index: Map<Node, number>) {}
@@ -64,6 +66,8 @@ class NearestFirst {
     return this.items.pop();
   }
 }
+
+type Legal = Extract<GroupCheck, { ok: true }>;
 
 export function fuse(g: Graph, ctx: PassContext): Graph {
   const limit = ctx.target?.limits.maxStorageBuffersPerShaderStage ?? WEBGPU_DEFAULT_LIMITS.maxStorageBuffersPerShaderStage;
@@ -81,7 +85,7 @@ export function fuse(g: Graph, ctx: PassContext): Graph {
   for (let i = g.nodes.length - 1; i >= 0; i--) {
     const root = g.nodes[i]!;
     if (!isGroupable(root) || groupOf.has(root)) continue;
-    const grp: Group = { members: new Set([root]), check: undefined, stops: new Map() };
+    let grp: Group = { members: new Set([root]), roots: new Set([root]), check: undefined, stops: new Map() };
     const first = checkGroup(fg, grp.members, limit);
     grp.check = first.ok ? first : undefined;
     groups.push(grp);
@@ -101,7 +105,20 @@ export function fuse(g: Graph, ctx: PassContext): Graph {
       if (!grp.check) break; // a root that is no legal kernel alone (binding limit below its arity) stays alone
       const owner = groupOf.get(p);
       if (owner) {
-        refuse(p, grp, "producer is already in another kernel");
+        // p feeds two kernels: one kernel computing both (XLA's multi-output fusion) reads it from registers.
+        const merged = mergeGroups(fg, owner, grp, groupOf, limit);
+        if (typeof merged === "string") {
+          refuse(p, grp, `producer is in another kernel, which cannot take this one (${merged})`);
+          continue;
+        }
+        for (const n of grp.members) groupOf.set(n, owner);
+        for (const n of grp.members) owner.members.add(n);
+        for (const n of grp.roots) owner.roots.add(n);
+        for (const [n, why] of grp.stops) if (!owner.stops.has(n)) owner.stops.set(n, why);
+        for (const m of refusals.values()) if (m.has(grp) && !m.has(owner)) m.set(owner, m.get(grp)!);
+        owner.check = merged;
+        groups.splice(groups.indexOf(grp), 1);
+        grp = owner;
         continue;
       }
       if (!isGroupable(p)) {
@@ -113,7 +130,7 @@ export function fuse(g: Graph, ctx: PassContext): Graph {
       if (!c.ok) {
         // An elementwise group may have taken a small value (a vector broadcast into the
         // domain) that a matmul or reduction cannot hold; the anchor is worth more.
-        const evicted = evictForAnchor(fg, grp, root, p, limit, groupOf);
+        const evicted = evictForAnchor(fg, grp, p, limit, groupOf);
         if (!evicted) {
           refuse(p, grp, c.reason);
           continue;
@@ -123,8 +140,8 @@ export function fuse(g: Graph, ctx: PassContext): Graph {
           groupOf.delete(n);
           if (why) refuse(n, grp, why);
         }
-        grp.check = checkGroup(fg, new Set(grp.members).add(p), limit) as Extract<GroupCheck, { ok: true }>;
-      } else if (wouldCycle(fg, grp.members, p, groupOf)) {
+        grp.check = checkGroup(fg, new Set(grp.members).add(p), limit) as Legal;
+      } else if (closesCycle(fg, trial, [p], groupOf)) {
         refuse(p, grp, "fusing it would make two kernels wait on each other");
         continue;
       } else grp.check = c;
@@ -136,18 +153,28 @@ export function fuse(g: Graph, ctx: PassContext): Graph {
   return emit(g, fg, groups, groupOf, refusals, limit, ctx.notes);
 }
 
+/** The check of `a ∪ b` as one kernel, or why they stay two. */
+function mergeGroups(fg: FusionGraph, a: Group, b: Group, groupOf: Map<Node, Group>, limit: number): Legal | string {
+  if (a === b || !a.check || !b.check) return "not a legal kernel";
+  const union = new Set([...a.members, ...b.members]);
+  const c = checkGroup(fg, union, limit);
+  if (!c.ok) return c.reason;
+  return closesCycle(fg, union, union, groupOf) ? "the two would wait on each other" : c;
+}
+
 /**
- * Whether adding `p` to `grp` closes a cycle between kernels: a path from `p` leaving the
- * group and coming back. Entering any member of another group reaches all of its outputs.
+ * Whether making `union` one kernel closes a cycle between kernels: a path from a node of
+ * `from` (those whose outgoing edges are new to the kernel) leaving `union` and coming
+ * back. Entering any member of another group reaches all of that group's outputs.
  */
-function wouldCycle(fg: FG, members: ReadonlySet<Node>, p: Node, groupOf: Map<Node, Group>): boolean {
+function closesCycle(fg: FusionGraph, union: ReadonlySet<Node>, from: Iterable<Node>, groupOf: Map<Node, Group>): boolean {
   const next = (n: Node) => n.outputs.flatMap((v) => fg.consumers(v).nodes);
-  const start = next(p).filter((n) => !members.has(n));
+  const start = [...from].flatMap(next).filter((n) => !union.has(n));
   const seen = new Set<Node>(start);
   const queue = [...start];
   while (queue.length) {
     const x = queue.pop()!;
-    if (members.has(x)) return true;
+    if (union.has(x)) return true;
     const owner = groupOf.get(x);
     for (const y of owner ? owner.members : [x])
       for (const c of [y, ...next(y)])
@@ -167,7 +194,7 @@ function wouldCycle(fg: FG, members: ReadonlySet<Node>, p: Node, groupOf: Map<No
  * the evicted nodes with the phrase to note for the misfits, or undefined.
  */
 function evictForAnchor(
-  fg: FG, grp: Group, root: Node, p: Node, limit: number, groupOf: Map<Node, Group>,
+  fg: FusionGraph, grp: Group, p: Node, limit: number, groupOf: Map<Node, Group>,
 ): Map<Node, string | undefined> | undefined {
   const role = roleOf(p);
   if ((role !== "contract" && role !== "reduce") || [...grp.members].some((m) => roleOf(m) !== "elementwise")) return undefined;
@@ -192,12 +219,12 @@ function evictForAnchor(
         queue.push(q);
       }
     }
-  if (evict.has(root)) return undefined;
+  if ([...grp.roots].some((r) => evict.has(r))) return undefined;
   const kept = new Set([...grp.members].filter((m) => !evict.has(m)));
   if (!checkGroup(fg, new Set(kept).add(p), limit).ok) return undefined;
   // Evicted nodes go back to being unplaced while the cycle check runs.
   for (const n of evict.keys()) groupOf.delete(n);
-  const cyclic = wouldCycle(fg, kept, p, groupOf);
+  const cyclic = closesCycle(fg, new Set(kept).add(p), [p], groupOf);
   for (const n of evict.keys()) groupOf.set(n, grp);
   return cyclic ? undefined : evict;
 }
@@ -206,7 +233,7 @@ function evictForAnchor(
 type Unit = { readonly group: Group; readonly first: number } | { readonly node: Node; readonly first: number };
 
 function emit(
-  g: Graph, fg: FG, groups: Group[], groupOf: Map<Node, Group>, refusals: Refusals, limit: number, notes: string[],
+  g: Graph, fg: FusionGraph, groups: Group[], groupOf: Map<Node, Group>, refusals: Refusals, limit: number, notes: string[],
 ): Graph {
   const units: Unit[] = [];
   const unitOf = new Map<Node, Unit>();
@@ -307,7 +334,7 @@ function emit(
 }
 
 /** The group as a sub-graph: cloned views and sources, members in order, stored outputs. */
-function buildBody(fg: FG, grp: Group, check: Extract<GroupCheck, { ok: true }>, name: string): Graph {
+function buildBody(fg: FusionGraph, grp: Group, check: Extract<GroupCheck, { ok: true }>, name: string): Graph {
   const b = new GraphBuilder(name);
   const local = new Map<Value, Value>();
   for (const v of check.inputs) local.set(v, b.input(v.type, fg.producer.has(v) ? undefined : v.hint));
@@ -328,7 +355,7 @@ function buildBody(fg: FG, grp: Group, check: Extract<GroupCheck, { ok: true }>,
 }
 
 /** Why the group ended downstream: for each outside reader of an output, the refusal phrase. */
-function endReasons(fg: FG, grp: Group, check: Extract<GroupCheck, { ok: true }>, groupOf: Map<Node, Group>, refusals: Refusals): string[] {
+function endReasons(fg: FusionGraph, grp: Group, check: Extract<GroupCheck, { ok: true }>, groupOf: Map<Node, Group>, refusals: Refusals): string[] {
   const out = new Set<string>();
   for (const v of check.outputs) {
     const p = fg.producer.get(v)!;

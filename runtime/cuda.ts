@@ -16,11 +16,13 @@ import { type Program, lowerGraph } from "../codegen/program.js";
 import { CUDA_SM80_TARGET, type Target } from "../codegen/target.js";
 import type { Backend, CompileOptions, DeviceBuffer, Executable, KernelInfo, MemoryStats, ProfileEntry } from "./backend.js";
 import { compileCudaModule, findNvcc, toolkit } from "./cuda-compile.js";
-import { CudaDriver, CudaUnavailableError, type DevicePtr, type DeviceInfo } from "./cuda-driver.js";
-import { debugLevel, debugLog } from "./debug.js";
+import { CudaDriver, CudaError, CudaUnavailableError, type DevicePtr, type DeviceInfo } from "./cuda-driver.js";
+import { debugLog } from "./debug.js";
 import { sizeClass } from "./webgpu-device.js";
 
 export { CudaUnavailableError, CudaError } from "./cuda-driver.js";
+
+const CUDA_ERROR_OUT_OF_MEMORY = 2;
 export { CudaCompileError } from "./cuda-compile.js";
 
 /** A device allocation holding one array. */
@@ -86,7 +88,21 @@ export class CudaDevice {
       this.pooledBytes -= cls;
       return { ptr: hit, capacity: cls };
     }
-    return { ptr: this.driver.alloc(cls), capacity: cls };
+    try {
+      return { ptr: this.driver.alloc(cls), capacity: cls };
+    } catch (e) {
+      // Out of memory with idle pooled buffers: give them back to the driver and retry once.
+      if (!(e instanceof CudaError) || e.code !== CUDA_ERROR_OUT_OF_MEMORY || this.pooledBytes === 0) throw e;
+      this.trim();
+      return { ptr: this.driver.alloc(cls), capacity: cls };
+    }
+  }
+
+  /** Frees every idle pooled allocation. */
+  trim(): void {
+    for (const list of this.pool.values()) for (const p of list) this.driver.free(p);
+    this.pool.clear();
+    this.pooledBytes = 0;
   }
 
   release(ptr: DevicePtr, capacity: number): void {
@@ -167,6 +183,7 @@ export class CudaDevice {
         return { ...k, name };
       });
       const mod = renderCudaModule(batch);
+      debugLog(4, () => `--- CUDA module (${batch.length} kernels) ---\n${mod.source}`);
       const t0 = performance.now();
       const { image, arch, cached } = compileCudaModule({ source: mod.source, kernels: mod.entries, sm: this.driver.device.sm, nvcc: this.nvcc });
       const handle = this.driver.loadModule(image);
@@ -207,7 +224,7 @@ export class CudaExecutable implements Executable {
         inputs: l.args.filter((_, j) => !writes[j]).map(name),
         outputs: l.args.filter((_, j) => writes[j]).map(name),
         workgroups: l.kernel.grid,
-        ...(debugLevel() >= 4 ? { source: renderCuda(l.kernel) } : {}),
+        source: renderCuda(l.kernel),
       };
     });
   }
@@ -225,28 +242,40 @@ export class CudaExecutable implements Executable {
     const outs = new Map<number, CudaBuffer>();
     program.inputs.forEach((id, i) => ptrs.set(id, unwrap(inputs[i]!, `@${program.name} input ${i}`).ptr));
     let launch = 0;
-    for (const s of program.steps) {
-      if (s.op === "alloc") {
-        const b = program.buffers[s.buffer]!;
-        if (b.role === "output") {
-          const out = device.own(b.dtype, b.shape);
-          outs.set(b.id, out);
-          ptrs.set(b.id, out.ptr);
+    try {
+      for (const s of program.steps) {
+        if (s.op === "alloc") {
+          const b = program.buffers[s.buffer]!;
+          if (b.role === "output") {
+            const out = device.own(b.dtype, b.shape);
+            outs.set(b.id, out);
+            ptrs.set(b.id, out.ptr);
+          } else {
+            const t = device.acquire(b.bytes);
+            temps.set(b.id, t);
+            ptrs.set(b.id, t.ptr);
+          }
+        } else if (s.op === "free") {
+          const t = temps.get(s.buffer);
+          if (t) device.release(t.ptr, t.capacity);
+          temps.delete(s.buffer);
         } else {
-          const t = device.acquire(b.bytes);
-          temps.set(b.id, t);
-          ptrs.set(b.id, t.ptr);
+          timing?.(launch, "start");
+          try {
+            device.driver.launch(this.functions[launch]!, s.kernel.grid, s.kernel.workgroupSize, s.args.map((a) => ptrs.get(a)!));
+          } catch (e) {
+            if (e instanceof Error) e.message = `launching kernel ${s.kernel.name} of @${program.name} (grid [${s.kernel.grid}], block [${s.kernel.workgroupSize}]): ${e.message}`;
+            throw e;
+          }
+          timing?.(launch, "end");
+          launch++;
         }
-      } else if (s.op === "free") {
-        const t = temps.get(s.buffer);
-        if (t) device.release(t.ptr, t.capacity);
-        temps.delete(s.buffer);
-      } else {
-        timing?.(launch, "start");
-        device.driver.launch(this.functions[launch]!, s.kernel.grid, s.kernel.workgroupSize, s.args.map((a) => ptrs.get(a)!));
-        timing?.(launch, "end");
-        launch++;
       }
+    } catch (e) {
+      // Nothing of a failed call stays allocated.
+      for (const b of outs.values()) device.disown(b);
+      for (const t of temps.values()) device.release(t.ptr, t.capacity);
+      throw e;
     }
     for (const t of temps.values()) device.release(t.ptr, t.capacity);
     return program.outputs.map((id) => {

@@ -1,6 +1,7 @@
 /**
  * The CUDA backend on a real GPU, against the interpreter: every graph of the lowering
- * corpus (every primitive) and generated property cases run on the device and must match;
+ * corpus (every primitive) and generated property cases run on the device, unfused and
+ * fused, and must match;
  * nothing may leak; then matmul f32 1024³ GFLOP/s and a copy kernel's GB/s are printed.
  * Run through scripts/cuda-check.sh (`npm run cuda-check`). Exit status 1 on any mismatch.
  *
@@ -14,7 +15,7 @@ import { evalGraph } from "../runtime/interp.js";
 import type { DeviceBuffer } from "../runtime/backend.js";
 import { createCudaBackend } from "../runtime/cuda.js";
 import { findNvcc, toolkit } from "../runtime/cuda-compile.js";
-import { loweringCorpus } from "../tests/codegen/cuda-corpus.js";
+import { compiledGraph, loweringCorpus } from "../tests/codegen/cuda-corpus.js";
 import { type Case, compare, generatedCases, randomInput, rng } from "./cuda-cases.js";
 
 const { values: opts } = parseArgs({
@@ -33,37 +34,43 @@ console.log(`device: ${dev.name}, sm_${dev.sm}, ${(dev.totalBytes / 2 ** 30).toF
 // correctness against the interpreter
 
 const cases: Case[] = [...loweringCorpus(), ...generatedCases(seed, Number(opts.cases))];
+// Each case as a backend receives it: through the pipeline unfused (one kernel per
+// primitive) and fused (the fusion templates).
+const variants = cases.flatMap((c) => [false, true].map((fuse) => ({ c, fuse, graph: compiledGraph(c.graph, fuse, backend.target!) })));
 // Every kernel of every case in one nvcc call, so the run pays nvcc's start-up once.
 const tPrep = performance.now();
-const kernels = cases.flatMap((c) => lowerGraph(c.graph, backend.target!).launches.map((l) => l.kernel));
+const kernels = variants.flatMap((v) => lowerGraph(v.graph, backend.target!).launches.map((l) => l.kernel));
 backend.device.prepare(kernels);
-console.log(`compiled ${kernels.length} kernels of ${cases.length} graphs in one nvcc call: ${((performance.now() - tPrep) / 1000).toFixed(1)} s`);
+console.log(`compiled ${kernels.length} kernels of ${variants.length} programs in one nvcc call: ${((performance.now() - tPrep) / 1000).toFixed(1)} s`);
 
 const baseline = backend.memoryStats();
 const failures: string[] = [];
 const r = rng(seed ^ 0x5eed);
 for (const c of cases) {
   const inputs = c.graph.inputs.map((v) => randomInput(r, v.dtype, v.shape));
-  let got: HostArray[];
-  try {
-    const exe = backend.compile(c.graph);
-    const ins = inputs.map((a) => backend.upload(a));
-    const outs = exe.run(ins);
-    got = await Promise.all(outs.map((o) => backend.read(o)));
-    for (const b of [...ins, ...outs]) backend.free(b);
-  } catch (e) {
-    failures.push(`${c.name}: ${(e as Error).message}`);
-    continue;
-  }
   const want = evalGraph(c.graph, inputs);
-  want.forEach((w, j) => {
-    const bad = compare(got[j]!, w, c.graph);
-    if (bad) failures.push(`${c.name} (@${c.graph.name}) result ${j}: ${bad}`);
-  });
+  for (const v of variants.filter((x) => x.c === c)) {
+    const where = `${c.name} (@${c.graph.name}, ${v.fuse ? "fused" : "unfused"})`;
+    let got: HostArray[];
+    try {
+      const exe = backend.compile(v.graph);
+      const ins = inputs.map((a) => backend.upload(a));
+      const outs = exe.run(ins);
+      got = await Promise.all(outs.map((o) => backend.read(o)));
+      for (const b of [...ins, ...outs]) backend.free(b);
+    } catch (e) {
+      failures.push(`${where}: ${(e as Error).message}`);
+      continue;
+    }
+    want.forEach((w, j) => {
+      const bad = compare(got[j]!, w, c.graph);
+      if (bad) failures.push(`${where} result ${j}: ${bad}`);
+    });
+  }
 }
 const leaked = backend.memoryStats();
 if (leaked.liveBuffers !== baseline.liveBuffers) failures.push(`leak: ${leaked.liveBuffers - baseline.liveBuffers} buffer(s) still live`);
-console.log(`${cases.length} graphs (${cases.length - Number(opts.cases)} corpus, ${opts.cases} generated, seed ${seed}) ` +
+console.log(`${cases.length} graphs (${cases.length - Number(opts.cases)} corpus, ${opts.cases} generated, seed ${seed}), each unfused and fused, ` +
   `against the interpreter: ${failures.length ? `${failures.length} FAILED` : "all match"} (${elapsed()})`);
 for (const f of failures.slice(0, 40)) console.log(`  FAIL ${f}`);
 

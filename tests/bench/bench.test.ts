@@ -4,8 +4,8 @@
  * interpreter, and nothing leaks. No assertion looks at wall time.
  */
 import { describe, expect, it } from "vitest";
-import { memoryStats } from "../../index.js";
-import { runBench } from "../../bench/run.js";
+import { getBackend, memoryStats } from "../../index.js";
+import { runBench, runBenchCommand } from "../../bench/run.js";
 import { type BenchRow, formatTable, toJSON } from "../../bench/report.js";
 import { median, maxAbsErr } from "../../bench/timing.js";
 import { DEFAULT_SIZES, DEFAULT_WORKLOADS, TINY_SIZES, WORKLOAD_IDS, workload } from "../../bench/workloads.js";
@@ -48,7 +48,7 @@ describe("smelt bench on the interpreter", () => {
   it("fills every measurement of a row it could run", async () => {
     for (const r of await tinyRun()) {
       expect(r.note, `${r.workload} ${r.variant}`).toBeUndefined();
-      expect(r.backend).toBe("interp");
+      expect(r.backend).toBe(getBackend().name);
       for (const v of [r.steadyMs, r.firstMs, r.peakBytes, r.maxAbsErr]) {
         expect(typeof v).toBe("number");
         expect(v as number).toBeGreaterThanOrEqual(0);
@@ -74,6 +74,22 @@ describe("smelt bench on the interpreter", () => {
     const before = memoryStats();
     await runBench({ workloads: ["W3"], sizes: TINY_SIZES, runs: 1 });
     expect(memoryStats()).toEqual(before);
+  });
+});
+
+describe("smelt bench arguments", () => {
+  it("refuses an unknown workload and a run count that is not a positive integer", async () => {
+    const errors: string[] = [];
+    const saved = console.error;
+    console.error = (m: string) => void errors.push(m);
+    try {
+      expect(await runBenchCommand(["W9"], {})).toBe(1);
+      expect(await runBenchCommand(["W1"], { runs: 0 })).toBe(1);
+    } finally {
+      console.error = saved;
+    }
+    expect(errors[0]).toContain("unknown workload 'W9'");
+    expect(errors[1]).toContain("--runs");
   });
 });
 

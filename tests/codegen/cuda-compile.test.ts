@@ -1,10 +1,10 @@
 /**
  * Every kernel the lowering produces for every primitive (on the shapes of the lowering
- * corpus), and the hand-built kernels, compile cleanly with nvcc for sm_80 and sm_90 and
+ * corpus and generated cases, unfused and fused), and the hand-built kernels, compile cleanly with nvcc for sm_80 and sm_90 and
  * assemble with ptxas: no error and no warning. One nvcc call per architecture.
  */
 import { describe, expect, it } from "vitest";
-import { renderCuda } from "../../codegen/cuda.js";
+import { cudaKernelKey, renderCuda } from "../../codegen/cuda.js";
 import type { Kernel } from "../../codegen/kernel.js";
 import { lowerGraph } from "../../codegen/program.js";
 import { CUDA_SM80_TARGET } from "../../codegen/target.js";
@@ -12,14 +12,21 @@ import { allPrimitives } from "../../ir/primitives.js";
 import { CudaCompileError, chooseArch, compileCudaModule } from "../../runtime/cuda-compile.js";
 import { primitivesUsed } from "../ir/corpus.js";
 import { generatedCases } from "../../scripts/cuda-cases.js";
-import { loweringCorpus } from "./cuda-corpus.js";
+import { compiledGraph, loweringCorpus } from "./cuda-corpus.js";
 import { HAND_KERNELS, elementwiseKernel } from "./cuda-kernels.js";
 import { REQUIRE_NVCC, checkKernels, nvccMissing } from "./cuda-nvcc.js";
 
-/** Every kernel of every corpus graph and of generated cases, renamed by graph so one module holds them all. */
+/**
+ * Every distinct kernel of every corpus graph and generated case, unfused and fused,
+ * renamed by graph so one module holds them all.
+ */
 function corpusKernels(): Kernel[] {
+  const seen = new Set<string>();
   return [...loweringCorpus(), ...generatedCases(1, 64)].flatMap(({ graph }, i) =>
-    lowerGraph(graph, CUDA_SM80_TARGET).launches.map((l) => ({ ...l.kernel, name: `g${i}_${l.kernel.name}` })));
+    [false, true].flatMap((fuse) =>
+      lowerGraph(compiledGraph(graph, fuse, CUDA_SM80_TARGET), CUDA_SM80_TARGET).launches
+        .filter((l) => !seen.has(cudaKernelKey(l.kernel)) && !!seen.add(cudaKernelKey(l.kernel)))
+        .map((l) => ({ ...l.kernel, name: `g${i}${fuse ? "f" : ""}_${l.kernel.name}` }))));
 }
 
 const missing = nvccMissing();

@@ -8,6 +8,8 @@
 import { DTYPES, type DType } from "../../ir/dtype.js";
 import type { Graph, GraphBuilder, Value } from "../../ir/graph.js";
 import { COMPARE_OPS, REDUCE_OPS, UNARY_OPS } from "../../ir/primitives.js";
+import type { Target } from "../../codegen/target.js";
+import { runPipeline } from "../../passes/pipeline.js";
 import { graph, irCorpus, ty } from "../ir/corpus.js";
 
 const one = (vs: Value[]) => vs[0]!;
@@ -87,4 +89,12 @@ function extras(): { name: string; graph: Graph }[] {
 /** The IR corpus and the extra cases, each a graph to lower. */
 export function loweringCorpus(): { name: string; graph: Graph }[] {
   return [...irCorpus(), ...extras()];
+}
+
+/**
+ * A graph as a backend receives it: through the pass pipeline, fused or not. Fused, its
+ * kernels are the fusion templates'; unfused, one kernel per primitive.
+ */
+export function compiledGraph(g: Graph, fuse: boolean, target: Target): Graph {
+  return runPipeline(g, { fuse, target }).graph;
 }

@@ -9,7 +9,7 @@ import { RenderError } from "../../codegen/render.js";
 import { renderWGSL } from "../../codegen/wgsl.js";
 import { lowerGraph } from "../../codegen/program.js";
 import { CUDA_SM80_TARGET } from "../../codegen/target.js";
-import { loweringCorpus } from "./cuda-corpus.js";
+import { compiledGraph, loweringCorpus } from "./cuda-corpus.js";
 import { HAND_KERNELS, batchedMatmulKernel, elementwiseKernel, rowSumKernel } from "./cuda-kernels.js";
 import { cudaStructure, wgslStructure } from "./cuda-structure.js";
 
@@ -38,10 +38,10 @@ describe("CUDA golden sources", () => {
 });
 
 describe("CUDA and WGSL print the same kernel", () => {
-  it("for every kernel the lowering corpus produces: same bindings, block shape, loops, branches, barriers, shared arrays", () => {
+  it("for every kernel the lowering corpus produces, unfused and fused: same bindings, block shape, loops, branches, barriers, shared arrays", () => {
     let n = 0;
     for (const { name, graph } of loweringCorpus()) {
-      for (const { kernel } of lowerGraph(graph, CUDA_SM80_TARGET).launches) {
+      for (const { kernel } of [false, true].flatMap((fuse) => lowerGraph(compiledGraph(graph, fuse, CUDA_SM80_TARGET), CUDA_SM80_TARGET).launches)) {
         const where = `${name}: ${kernel.name}`;
         expect(cudaStructure(renderCuda(kernel)), where).toEqual(wgslStructure(renderWGSL(kernel)));
         n++;

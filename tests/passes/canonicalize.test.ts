@@ -178,3 +178,9 @@ describe("canonicalize: CSE and DCE", () => {
     expect(notes.join("\n")).toMatch(/x\*1 ×1/);
   });
 });
+
+describe("canonicalize: idempotent ops", () => {
+  it("replaces max(x, x) and min(x, x) by x", () => {
+    expect(prims(canon(unaryGraph([3], (t, x) => t.op("min", [t.op("max", [x, x]), x]))))).toEqual([]);
+  });
+});

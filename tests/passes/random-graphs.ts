@@ -19,7 +19,7 @@ export interface Program {
 export const programArb: fc.Arbitrary<Program> = fc.record({
   r: fc.integer({ min: 1, max: 4 }),
   c: fc.integer({ min: 1, max: 5 }),
-  ops: fc.array(fc.record({ k: fc.nat(15), a: fc.nat(999), b: fc.nat(999), c: fc.nat(999) }), { minLength: 1, maxLength: 30 }),
+  ops: fc.array(fc.record({ k: fc.nat(15), a: fc.nat(999), b: fc.nat(999), c: fc.nat(999) }), { minLength: 1, maxLength: 30, size: "max" }),
   outs: fc.array(fc.nat(999), { minLength: 1, maxLength: 3 }),
 });
 
@@ -37,7 +37,8 @@ export function buildProgram(p: Program): Graph {
   const key = (v: Value) => v.shape.join(",");
   const pick = (i: number, shape?: readonly number[]): Value | undefined => {
     const xs = shape ? pool.filter((v) => key(v) === shape.join(",")) : pool;
-    return xs.length ? xs[i % xs.length] : undefined;
+    // Half the picks take one of the newest values, so chains grow deep rather than wide.
+    return xs.length ? xs[i % 2 ? xs.length - 1 - ((i >> 1) % Math.min(xs.length, 3)) : i % xs.length] : undefined;
   };
   const D = [r, c], K = [r], V = [c], F = [r * c], W = [c, c];
   const add = (v: Value | undefined) => v && pool.push(v);

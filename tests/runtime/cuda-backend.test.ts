@@ -60,7 +60,7 @@ const NVCC = findNvcc();
 describe.skipIf(!CC || !NVCC)("against a fake libcuda", () => {
   let dir: string;
   let backend: Backend & { device: CudaDevice };
-  let fake: { launches: () => number; liveAllocs: () => number };
+  let fake: { launches: () => number; liveAllocs: () => number; failNextLaunch: () => void; expectArgs: (n: number) => void; lastArg: (i: number) => number | bigint };
   const saved = { lib: process.env.SMELT_LIBCUDA, cache: process.env.SMELT_CACHE_DIR };
 
   beforeAll(async () => {
@@ -73,7 +73,13 @@ describe.skipIf(!CC || !NVCC)("against a fake libcuda", () => {
     backend = await createCudaBackend();
     const koffi = (await import("koffi")).default;
     const h = koffi.load(lib);
-    fake = { launches: h.func("long fake_launches()") as () => number, liveAllocs: h.func("int fake_live_allocs()") as () => number };
+    fake = {
+      launches: h.func("long fake_launches()") as () => number,
+      liveAllocs: h.func("int fake_live_allocs()") as () => number,
+      failNextLaunch: h.func("void fake_fail_next_launch()") as () => void,
+      expectArgs: h.func("void fake_expect_args(int)") as (n: number) => void,
+      lastArg: h.func("uint64_t fake_last_arg(int)") as (i: number) => number,
+    };
   });
 
   afterAll(() => {
@@ -167,6 +173,30 @@ describe.skipIf(!CC || !NVCC)("against a fake libcuda", () => {
     expect(images()).toBe(before + 1);
     backend.compile(sinOf("second"));
     expect(images()).toBe(before + 1);
+  });
+
+  it("passes each kernel its buffers' device pointers, in binding order", () => {
+    const g = new GraphBuilder("sub");
+    const x = g.input({ dtype: "f32", shape: [5] }), y = g.input({ dtype: "f32", shape: [5] });
+    const exe = backend.compile(g.build([g.add("sub", [x, y], {})[0]!]));
+    const ins = [backend.upload(hostArray("f32", [5], [])), backend.upload(hostArray("f32", [5], []))] as CudaBuffer[];
+    fake.expectArgs(3);
+    const [out] = exe.run(ins) as CudaBuffer[];
+    fake.expectArgs(0);
+    expect([0, 1, 2].map((i) => fake.lastArg(i))).toEqual([ins[0]!.ptr, ins[1]!.ptr, out!.ptr]);
+    for (const b of [...ins, out!]) backend.free(b);
+  });
+
+  it("a failed launch names the kernel and leaves nothing allocated", () => {
+    const g = new GraphBuilder("boom");
+    const x = g.input({ dtype: "f32", shape: [4] });
+    const exe = backend.compile(g.build([g.add("exp", [x], {})[0]!]));
+    const input = backend.upload(hostArray("f32", [4], []));
+    const before = backend.memoryStats();
+    fake.failNextLaunch();
+    expect(() => exe.run([input])).toThrow(/launching kernel exp_0 of @boom .*CUDA_ERROR_LAUNCH_FAILED/);
+    expect(backend.memoryStats()).toEqual(before);
+    backend.free(input);
   });
 
   it("refuses inputs of another backend or the wrong count, naming the program", () => {

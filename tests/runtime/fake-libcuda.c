@@ -12,7 +12,7 @@
 #include <string.h>
 
 typedef int CUresult;
-enum { OK = 0, INVALID_VALUE = 1, NOT_INITIALIZED = 3, INVALID_IMAGE = 200, NOT_FOUND = 500, NOT_READY = 600 };
+enum { OK = 0, INVALID_VALUE = 1, NOT_INITIALIZED = 3, INVALID_IMAGE = 200, NOT_FOUND = 500, NOT_READY = 600, LAUNCH_FAILED = 719 };
 
 static int initialized = 0;
 static int live_allocs = 0;
@@ -20,6 +20,7 @@ static long launches = 0;
 static unsigned last_grid[3], last_block[3];
 static uint64_t last_args[64];
 static int expect_args = 0;
+static int fail_next = 0;
 
 typedef struct { char names[4096]; } Module;
 typedef struct { char name[256]; int nargs; } Function;
@@ -28,7 +29,8 @@ typedef struct { long at; } Event;
 CUresult cuInit(unsigned flags) { initialized = flags == 0; return flags == 0 ? OK : INVALID_VALUE; }
 CUresult cuDriverGetVersion(int *v) { *v = 13000; return OK; }
 CUresult cuGetErrorName(CUresult e, const char **s) {
-  *s = e == INVALID_IMAGE ? "CUDA_ERROR_INVALID_IMAGE" : e == NOT_FOUND ? "CUDA_ERROR_NOT_FOUND" : "CUDA_ERROR_UNKNOWN";
+  *s = e == INVALID_IMAGE ? "CUDA_ERROR_INVALID_IMAGE" : e == NOT_FOUND ? "CUDA_ERROR_NOT_FOUND"
+     : e == LAUNCH_FAILED ? "CUDA_ERROR_LAUNCH_FAILED" : "CUDA_ERROR_UNKNOWN";
   return OK;
 }
 CUresult cuGetErrorString(CUresult e, const char **s) { *s = e == NOT_FOUND ? "named symbol not found" : "fake driver error"; return OK; }
@@ -88,6 +90,7 @@ CUresult cuModuleUnload(Module *m) { free(m); return OK; }
 CUresult cuLaunchKernel(Function *f, unsigned gx, unsigned gy, unsigned gz, unsigned bx, unsigned by, unsigned bz,
                         unsigned shared, void *stream, void **params, void **extra) {
   if (!f || gx == 0 || gy == 0 || gz == 0 || bx * by * bz > 1024) return INVALID_VALUE;
+  if (fail_next) { fail_next = 0; return LAUNCH_FAILED; }
   launches++;
   last_grid[0] = gx; last_grid[1] = gy; last_grid[2] = gz;
   last_block[0] = bx; last_block[1] = by; last_block[2] = bz;
@@ -98,6 +101,7 @@ CUresult cuLaunchKernel(Function *f, unsigned gx, unsigned gy, unsigned gz, unsi
 
 /* Test hooks. */
 void fake_expect_args(int n) { expect_args = n; }
+void fake_fail_next_launch(void) { fail_next = 1; }
 uint64_t fake_last_arg(int i) { return last_args[i]; }
 long fake_launches(void) { return launches; }
 int fake_live_allocs(void) { return live_allocs; }
