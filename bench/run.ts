@@ -24,10 +24,11 @@ export interface BenchOptions {
 
 const VARIANTS: readonly SmeltVariant[] = ["fused", "unfused"];
 
-/** First line of an error, for a table note. */
+/** An error in one line, for a table note (a first line ending in ':' keeps the line it introduces). */
 function reason(e: unknown): string {
   const err = e as Error;
-  const msg = (err?.message ?? String(e)).split("\n")[0]!;
+  const lines = (err?.message ?? String(e)).split("\n").map((l) => l.trim()).filter(Boolean);
+  const msg = lines[0]?.endsWith(":") && lines[1] ? `${lines[0]} ${lines[1]}` : (lines[0] ?? "");
   return err?.name && err.name !== "Error" ? `${err.name}: ${msg}` : msg;
 }
 
@@ -87,7 +88,7 @@ async function benchWorkload(w: Workload, options: Required<Pick<BenchOptions, "
   const host = w.inputs();
   let expected: Float32Array | undefined;
 
-  progress.step(`${w.id} inputs and interpreter reference`);
+  progress.step(`${w.id} ${w.title}: inputs and interpreter reference`);
   const before = memoryLine();
   const xs = toTensors(host);
   try {

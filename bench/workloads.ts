@@ -3,7 +3,7 @@
  * plain functions over smelt's public API. Each workload is a factory over its
  * sizes (the defaults are DESIGN's; tests shrink them), produces seeded host
  * inputs so smelt, the interpreter and the peers (bench/peers.ts) all see the
- * same numbers, and names its inputs for messages.
+ * same numbers.
  */
 import { type Tensor, nn, np } from "../index.js";
 

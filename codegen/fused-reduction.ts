@@ -79,7 +79,9 @@ export function reductionKernel(node: Node<"fusion">, ctx: LowerContext, forced?
   const kShape = kept.map((i) => d[i]!), aShape = axes.map((i) => d[i]!);
   const rows = sizeOf(kShape), r = sizeOf(aShape);
   const innermost = d.map((_, i) => i).filter((i) => d[i] !== 1).at(-1);
-  const layout = forced ?? rowLayout(r, rows, reds.length, innermost === undefined || axes.includes(innermost), ctx.target);
+  const envT = process.env.SMELT_ROW_TEAM;
+  const envForced: RowLayout | undefined = envT ? { team: Number(envT), teams: Number(process.env.SMELT_ROW_TEAMS ?? (Number(envT) === 1 ? 64 : 1)), slots: process.env.SMELT_ROW_SLOTS ? Number(process.env.SMELT_ROW_SLOTS) : undefined } : undefined;
+  const layout = forced ?? envForced ?? rowLayout(r, rows, reds.length, innermost === undefined || axes.includes(innermost), ctx.target);
   const { team: T, teams: G } = layout;
 
   const b = fusionBuilder(node, bindings);

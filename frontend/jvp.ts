@@ -209,7 +209,8 @@ export const jvpRules: { [P in Primitive]: JvpRule<P> } = {
   sqrt: unaryRule("sqrt", (_x, y) => lax.div(full(y, 0.5), y)),
   rsqrt: unaryRule("rsqrt", (x, y) => lax.mul(full(y, -0.5), lax.div(y, x))),
   erf: unaryRule("erf", (x) => lax.mul(full(x, ERF_SCALE), lax.exp(lax.neg(lax.mul(x, x))))),
-  ...fromOps(BINARY_OPS, zeroRule), // overwritten below for the differentiable ones; keeps and/or
+  // and/or are boolean: zero tangents. The arithmetic binary ops follow, overriding these entries.
+  ...fromOps(BINARY_OPS, zeroRule),
   add: ([x, y], [tx, ty]) => [[lax.add(x!, y!)], [addT(tx!, ty!)]],
   sub: ([x, y], [tx, ty]) => [[lax.sub(x!, y!)], [addT(tx!, ty ? lax.neg(ty) : null)]],
   mul: ([x, y], [tx, ty]) => [[lax.mul(x!, y!)], [addT(mulT(tx!, y!), ty ? lax.mul(x!, ty) : null)]],

@@ -68,7 +68,6 @@ describe("pipeline", () => {
 describe("pipeline through jit: the frontend's own spellings fuse as promised", () => {
   /** `lower` takes abstract arguments in place of tensors (jax.ShapeDtypeStruct). */
   const S = (type: string) => spec(type) as unknown as Tensor;
-  const S_ = (type: string) => S(type);
   const fusedKinds = (low: Lowered) =>
     low.after("memory-plan").nodes.map((n) => (n.prim === "fusion" ? (n.params as { kind: string }).kind : n.prim));
 
@@ -98,7 +97,7 @@ describe("pipeline through jit: the frontend's own spellings fuse as promised", 
       return np.add(x2, np.matmul(nn.gelu(np.matmul(nn.layerNorm(x2, g2, b2), w1), { approximate: true }), w2));
     };
     const types = [`f32[${S},${D}]`, `f32[${D}]`, `f32[${D}]`, `f32[${D},${3 * D}]`, `f32[${D},${D}]`, `f32[${D}]`, `f32[${D}]`, `f32[${D},${4 * D}]`, `f32[${4 * D},${D}]`];
-    const args = types.map(S_) as Parameters<typeof block>;
+    const args = types.map((t) => S(t)) as Parameters<typeof block>;
     const low = jit(block).lower(...args);
     for (const p of low.passes) roundTrip(low.after(p));
     const kinds = fusedKinds(low);
