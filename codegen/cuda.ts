@@ -21,6 +21,8 @@ import { type Program, lowerGraph } from "./program.js";
 import { CUDA_SM80_TARGET, type Target } from "./target.js";
 
 const C_TYPE: Record<Scalar, string> = { f32: "float", i32: "int", u32: "unsigned int", bool: "bool" };
+/** CUDA's 16-byte vector types, for bindings of width 4 (bool is stored as a word, so as uint4). */
+const C_VEC4: Record<Scalar, string> = { f32: "float4", i32: "int4", u32: "uint4", bool: "uint4" };
 
 /** C++ keywords, CUDA built-ins and the math functions we call: a value may not shadow them. */
 const RESERVED = new Set([
@@ -32,13 +34,14 @@ const RESERVED = new Set([
   "this", "throw", "true", "try", "typedef", "typename", "union", "unsigned", "using", "virtual", "void",
   "volatile", "while", "xor", "main", "threadIdx", "blockIdx", "blockDim", "gridDim", "warpSize",
   "expf", "logf", "sinf", "cosf", "tanhf", "sqrtf", "rsqrtf", "erff", "floorf", "ceilf", "rintf",
-  "fabsf", "fmodf", "powf", "fminf", "fmaxf", "abs", "min", "max", "isnan", "exp", "log", "sin", "cos",
+  "fabsf", "fmodf", "powf", "fmaf", "fminf", "fmaxf", "abs", "min", "max", "isnan", "exp", "log", "sin", "cos",
   "tanh", "sqrt", "pow", "floor", "ceil", "smelt_min", "smelt_max", "smelt_sign",
 ]);
 
 const MATH_F32: Partial<Record<MathFn, string>> = {
   exp: "expf", log: "logf", sin: "sinf", cos: "cosf", tanh: "tanhf", sqrt: "sqrtf", rsqrt: "rsqrtf",
   erf: "erff", floor: "floorf", ceil: "ceilf", round_even: "rintf", abs: "fabsf", pow: "powf", isnan: "isnan",
+  fma: "fmaf",
 };
 
 /**
@@ -75,7 +78,7 @@ export const distinctNames: KernelRewrite = (k) => {
   const declared: string[] = [];
   const collect = (ss: readonly Stmt[]): void => {
     for (const s of ss) {
-      if (s.k === "let" || s.k === "var" || s.k === "array") declared.push(s.name);
+      if (s.k === "let" || s.k === "var" || s.k === "array" || s.k === "load4") declared.push(s.name);
       if (s.k === "for") { declared.push(s.v); collect(s.body); }
       if (s.k === "if") { collect(s.then); collect(s.else); }
     }
@@ -98,10 +101,11 @@ export const distinctNames: KernelRewrite = (k) => {
       case "const": case "id": return e;
       case "ref": return { ...e, name: nm(e.name) };
       case "load": return { ...e, name: e.space === "private" ? nm(e.name) : e.name, index: ex(e.index) };
-      case "un": case "cast": case "bitcast": return { ...e, a: ex(e.a) };
+      case "un": case "cast": case "bitcast": case "broadcast": return { ...e, a: ex(e.a) };
       case "bin": return { ...e, a: ex(e.a), b: ex(e.b) };
       case "call": return { ...e, args: e.args.map(ex) };
       case "select": return { ...e, cond: ex(e.cond), a: ex(e.a), b: ex(e.b) };
+      case "component": return { ...e, vec: nm(e.vec) };
       default: return e satisfies never;
     }
   };
@@ -112,6 +116,8 @@ export const distinctNames: KernelRewrite = (k) => {
       case "assign": return { ...s, name: nm(s.name), value: ex(s.value) };
       case "array": return { ...s, name: nm(s.name) };
       case "store": return { ...s, name: s.space === "private" ? nm(s.name) : s.name, index: ex(s.index), value: ex(s.value) };
+      case "load4": return { ...s, name: nm(s.name), index: ex(s.index) };
+      case "store4": return { ...s, index: ex(s.index), values: s.values.map(ex) as unknown as typeof s.values };
       case "for": return { ...s, v: nm(s.v), start: ex(s.start), end: ex(s.end), body: s.body.map(st) };
       case "if": return { ...s, cond: ex(s.cond), then: s.then.map(st), else: s.else.map(st) };
       case "barrier": case "return": case "comment": return s;
@@ -126,7 +132,8 @@ function exprRefs(e: Expr, into: Set<string>): void {
     case "ref": into.add(e.name); return;
     case "const": case "id": return;
     case "load": exprRefs(e.index, into); return;
-    case "un": case "cast": case "bitcast": exprRefs(e.a, into); return;
+    case "un": case "cast": case "bitcast": case "broadcast": exprRefs(e.a, into); return;
+    case "component": into.add(e.vec); return;
     case "bin": exprRefs(e.a, into); exprRefs(e.b, into); return;
     case "call": for (const a of e.args) exprRefs(a, into); return;
     case "select": exprRefs(e.cond, into); exprRefs(e.a, into); exprRefs(e.b, into); return;
@@ -140,6 +147,8 @@ function stmtRefs(ss: readonly Stmt[], into: Set<string>): void {
       case "let": case "assign": exprRefs(s.value, into); break;
       case "var": exprRefs(s.init, into); break;
       case "store": exprRefs(s.index, into); exprRefs(s.value, into); break;
+      case "load4": exprRefs(s.index, into); break;
+      case "store4": exprRefs(s.index, into); for (const v of s.values) exprRefs(v, into); break;
       case "for": exprRefs(s.start, into); exprRefs(s.end, into); stmtRefs(s.body, into); break;
       case "if": exprRefs(s.cond, into); stmtRefs(s.then, into); stmtRefs(s.else, into); break;
       default: break;
@@ -160,7 +169,7 @@ export const dropDeadValues: KernelRewrite = (k) => {
     let dropped = false;
     const keep = (ss: readonly Stmt[]): Stmt[] =>
       ss.flatMap((s): Stmt[] => {
-        if ((s.k === "let" || s.k === "var" || s.k === "assign") && !used.has(s.name)) {
+        if ((s.k === "let" || s.k === "var" || s.k === "assign" || s.k === "load4") && !used.has(s.name)) {
           dropped = true;
           return [];
         }
@@ -269,6 +278,8 @@ export class CUDARenderer extends CRenderer {
   }
 
   protected builtinId(kind: IdKind, axis: 0 | 1 | 2): string {
+    // A subgroup of the kernel's size is a segment of a warp (1-D blocks, as the templates use).
+    if (kind === "subgroup_lane") return `(threadIdx.x % ${this.kernel?.subgroupSize ?? 32}u)`;
     const v = kind === "local" ? "threadIdx" : kind === "group" ? "blockIdx" : "gridDim";
     return `${v}.${"xyz"[axis]}`;
   }
@@ -293,11 +304,24 @@ export class CUDARenderer extends CRenderer {
     return "__syncthreads();";
   }
 
+  protected vec4Decl(name: string, t: Scalar, value: string): string {
+    return `const ${C_VEC4[t]} ${name} = ${value};`;
+  }
+
+  protected vec4Value(t: Scalar, values: string[]): string {
+    return `make_${C_VEC4[t]}(${values.join(", ")})`;
+  }
+
+  /** A subgroup of size n is a width-n segment of the warp: __shfl_sync's `width` argument. */
+  protected subgroupBroadcast(_t: Scalar, x: string, lane: number, subgroupSize: number): string {
+    return `__shfl_sync(0xffffffffu, ${x}, ${lane}, ${subgroupSize})`;
+  }
+
   protected kernelHeader(k: Kernel): string[] {
     const params = k.bindings.map((b) => {
       if (b.dtype === "bool") throw new RenderError(`binding '${b.name}' of ${k.name} is bool: CUDA stores it as a word (boolStorage rewrite)`);
       const constness = b.access === "read" ? "const " : "";
-      return `${constness}${C_TYPE[b.dtype]}* __restrict__ ${this.ident(b.name)}`;
+      return `${constness}${b.width === 4 ? C_VEC4[b.dtype] : C_TYPE[b.dtype]}* __restrict__ ${this.ident(b.name)}`;
     });
     const threads = k.workgroupSize[0] * k.workgroupSize[1] * k.workgroupSize[2];
     return [

@@ -1,27 +1,34 @@
 /**
- * The kernel of a "reduction" fusion (contract in passes/fuse.ts): every reduction folds
- * axes A of one shape D; K is D without A, one row per element of K.
+ * The kernel of a "reduction" fusion (contract in passes/fuse.ts; the row structure is in
+ * codegen/fused-rows.ts): every reduction folds axes A of one shape D, one row per element
+ * of K = D without A.
  *
  * A team of invocations owns a row (short rows: several teams per workgroup). For each
  * reduction in body order, a strided pass over the row folds its operand, which may read
  * the row's earlier reductions (softmax's max before its sum), and a workgroup tree
  * (Harris, as in codegen/reduce.ts) combines the team's partials; then one pass stores the
- * row's D-shaped results, and lane 0 its K-shaped ones. Values of shape K are computed
- * once per row, at the row's site, after the reductions they read.
+ * row's D-shaped results, and lane 0 its K-shaped ones. Values that are the same along a
+ * row (K-shaped ones, and e.g. rsqrt(var + eps)) are computed once per row, after the
+ * reductions they read.
  *
- * When each invocation's share of the row is at most MAX_SLOTS elements, the share is held
- * in registers across the passes: every element gets its own site (codegen/fused-body.ts),
- * so an element loaded for the first reduction, or exp(x - max) computed for the sum, is
- * still a named value when the last pass stores the result. Each pass then reads nothing
- * from global memory; that, not the saved launches, is where a fused softmax or layer norm
- * gains over the unfused kernels. Longer rows loop, re-reading and recomputing per pass.
+ * Later passes read earlier passes' element values from a row cache instead of memory:
+ * - slots: when each invocation's share of the row is at most MAX_SLOTS elements, every
+ *   element gets its own site (codegen/fused-body.ts), so what one pass loaded or computed
+ *   (x; exp(x - max)) is still a named register in the next. This is the GPU path, and
+ *   where a fused softmax or layer norm gains over the unfused kernels: one read of x.
+ * - private arrays: on a CPU adapter (lavapipe) barriers are expensive (each one switches
+ *   every invocation's coroutine), so one invocation walks a whole row, keeping the values
+ *   later passes need (RowStructure.carried) in per-invocation arrays. All invocations of
+ *   a workgroup are at the same j, so those arrays are read as whole vectors, where the
+ *   row itself is a gather across rows.
+ * Otherwise later passes re-read and recompute.
  */
-import { type Shape, sameShape, sizeOf, stridesOf } from "../ir/dtype.js";
 import type { Node, Value } from "../ir/graph.js";
-import { REDUCE_OPS, type ReduceOp } from "../ir/primitives.js";
+import type { ReduceOp } from "../ir/primitives.js";
 import { Index } from "./elementwise.js";
 import { BodyEval, type Site, fusionBindings, fusionBuilder, site } from "./fused-body.js";
-import { gridFor, linearGroupId, ravel, unravel } from "./indexing.js";
+import { RowStructure } from "./fused-rows.js";
+import { gridFor, linearGroupId, unravel } from "./indexing.js";
 import {
   type BodyBuilder, type Expr, type Kernel, type Scalar, type SharedArray,
   and, bin, eq, ge, iadd, id, imul, load, lt, select, u32,
@@ -36,52 +43,53 @@ export interface RowLayout {
   readonly team: number;
   /** Rows per workgroup. */
   readonly teams: number;
-  /** Row elements each invocation keeps in registers across passes, or undefined to loop and re-read. */
+  /** Row elements each invocation keeps in registers across passes (unrolled), or undefined to loop. */
   readonly slots: number | undefined;
+  /** In a loop of a one-invocation row: keep carried values in per-invocation arrays. */
+  readonly privateCache: boolean;
 }
 
-/** Register budget per invocation for a cached row (times the values kept per element). */
+/** Register budget per invocation for a row kept in registers (times the values kept per element). */
 export const MAX_SLOTS = 16;
+/** Per-invocation bytes of private row cache on a CPU adapter (lavapipe keeps them on the stack). */
+export const MAX_PRIVATE_CACHE_BYTES = 16384;
 
 const nextPow2 = (x: number) => 2 ** Math.ceil(Math.log2(Math.max(x, 1)));
 
 /**
- * A team per row when the row is contiguous and long enough to share (about four elements
- * per invocation, up to 256 invocations); one invocation per row when it is short, or when
- * the innermost axis is kept (a column reduction: neighbouring invocations then read
- * neighbouring addresses, XLA's column-reduction rule).
+ * GPU: a team per row when the row is contiguous and long enough to share (about four
+ * elements per invocation, up to 256 invocations); one invocation per row when it is short,
+ * or when the innermost axis is kept (a column reduction: neighbouring invocations then
+ * read neighbouring addresses, XLA's column-reduction rule). CPU adapter: one invocation
+ * per row, always.
  */
-export function rowLayout(r: number, rows: number, reductions: number, rowMajor: boolean, target: Target): RowLayout {
+export function rowLayout(rs: RowStructure, carried: number, target: Target): RowLayout {
+  const r = rs.length;
   const maxInv = Math.min(256, target.limits.maxComputeInvocationsPerWorkgroup, target.limits.maxComputeWorkgroupSizeX);
-  const serial = (): RowLayout => ({ team: 1, teams: Math.min(64, maxInv), slots: r <= MAX_SLOTS ? r : undefined });
-  if (!rowMajor || r <= MAX_SLOTS) return serial();
+  const serial = (): RowLayout => ({
+    team: 1, teams: Math.min(64, maxInv), slots: r <= MAX_SLOTS ? r : undefined,
+    privateCache: !!target.cpuAdapter && carried > 0 && r * carried * 4 <= MAX_PRIVATE_CACHE_BYTES,
+  });
+  if (target.cpuAdapter || !rs.rowMajor || r <= MAX_SLOTS) return serial();
   let team = Math.min(maxInv, nextPow2(Math.ceil(r / 4)));
-  let teams = Math.max(1, Math.min(Math.floor(maxInv / team), nextPow2(rows), target.limits.maxComputeWorkgroupSizeY));
-  while (reductions * team * teams * 4 > target.limits.maxComputeWorkgroupStorageSize && team * teams > 1) {
+  let teams = Math.max(1, Math.min(Math.floor(maxInv / team), nextPow2(rs.rows), target.limits.maxComputeWorkgroupSizeY));
+  while (rs.reductions.length * team * teams * 4 > target.limits.maxComputeWorkgroupStorageSize && team * teams > 1) {
     if (teams > 1) teams /= 2;
     else team /= 2;
   }
   if (team === 1) return serial();
   const slots = Math.ceil(r / team);
-  return { team, teams, slots: slots <= MAX_SLOTS ? slots : undefined };
+  return { team, teams, slots: slots <= MAX_SLOTS ? slots : undefined, privateCache: false };
 }
-
-const isReduce = (n: Node) => (REDUCE_OPS as readonly string[]).includes(n.prim);
 
 export function reductionKernel(node: Node<"fusion">, ctx: LowerContext, forced?: RowLayout): Kernel {
   const body = node.params.body;
   const bindings = fusionBindings(node);
   const ev = new BodyEval(body, node.inputs.map((_, i) => `in${i}`));
-  const reds = body.nodes.filter(isReduce);
-  const d: Shape = reds[0]!.inputs[0]!.shape;
-  const axes = [...(reds[0]!.params as { axes: number[] }).axes].sort((x, y) => x - y);
-  const kept = d.map((_, i) => i).filter((i) => !axes.includes(i));
-  const kShape = kept.map((i) => d[i]!), aShape = axes.map((i) => d[i]!);
-  const rows = sizeOf(kShape), r = sizeOf(aShape);
-  const innermost = d.map((_, i) => i).filter((i) => d[i] !== 1).at(-1);
-  const envT = process.env.SMELT_ROW_TEAM;
-  const envForced: RowLayout | undefined = envT ? { team: Number(envT), teams: Number(process.env.SMELT_ROW_TEAMS ?? (Number(envT) === 1 ? 64 : 1)), slots: process.env.SMELT_ROW_SLOTS ? Number(process.env.SMELT_ROW_SLOTS) : undefined } : undefined;
-  const layout = forced ?? envForced ?? rowLayout(r, rows, reds.length, innermost === undefined || axes.includes(innermost), ctx.target);
+  const rs = new RowStructure(ev);
+  const { d, kept, axes, kShape, aShape, rows, length: r } = rs;
+  const carried = rs.carried();
+  const layout = forced ?? rowLayout(rs, carried.size, ctx.target);
   const { team: T, teams: G } = layout;
 
   const b = fusionBuilder(node, bindings);
@@ -101,30 +109,25 @@ export function reductionKernel(node: Node<"fusion">, ctx: LowerContext, forced?
     row = overshoot ? b.let("row_c", bin("min", raw, u32(rows - 1))) : raw;
   }
 
-  // The row: its K-shaped values, computed once from the reductions finished before them.
+  // The row's site: K-shaped values and row invariants. One emitted while a pass's loop is
+  // being built lands before that loop (a loop is appended to `b` once its body is complete).
   const kIdx = unravel(b, row, kShape, "k");
   const rowAt = new Index(b, kShape, { idx: kIdx, linear: row });
   const results = new Map<Value, Expr>();
-  const rowSite = site(rowAt, (v) => results.get(v));
-  const isRowValue = (v: Value) => {
-    const p = ev.producerOf(v);
-    return p !== undefined && (isReduce(p) || sameShape(v.shape, kShape));
-  };
-  // A row value emitted while a pass's loop is being built lands before that loop (the
-  // loop statement is appended to `b` only when its body is complete).
-  const rowValue = (v: Value) => ev.eval(v, b, rowAt, rowSite);
-  const elementGiven = (v: Value) => {
+  const rowValue = (v: Value): Expr => ev.eval(v, b, rowAt, rowSite);
+  const rowSite = site(rowAt, (v) => {
     const src = ev.throughViews(v);
-    return isRowValue(src) ? rowValue(src) : undefined;
-  };
+    return results.get(v) ?? (src !== v && rs.isRowValue(src) ? rowValue(src) : undefined);
+  });
 
-  // Element j of the row, as a position in D.
-  const dStrides = stridesOf(d);
-  const position = (bb: BodyBuilder, j: Expr): Site => {
+  // Element j of the row, as a site at its position in D; `cached` supplies carried values.
+  const position = (bb: BodyBuilder, j: Expr, cached?: (v: Value) => Expr | undefined): Site => {
     const jIdx = unravel(bb, j, aShape, "j");
     const idx = d.map((_, axis) => (kept.includes(axis) ? kIdx[kept.indexOf(axis)]! : jIdx[axes.indexOf(axis)]!));
-    return site(new Index(bb, d, { idx, linear: bb.let("at", ravel(idx, dStrides)) }), elementGiven);
+    const at = new Index(bb, d, { idx });
+    return site(at, (v) => (rs.invariant(v) ? rowValue(v) : cached?.(v)));
   };
+
   const slots: { s: Site; inRow: Expr | undefined }[] = [];
   for (let e = 0; e < (layout.slots ?? 0); e++) {
     const j = b.let("j", iadd(lane, u32(e * T)));
@@ -132,22 +135,37 @@ export function reductionKernel(node: Node<"fusion">, ctx: LowerContext, forced?
     const tail = (e + 1) * T > r;
     slots.push({ s: position(b, tail ? b.let("j_c", bin("min", j, u32(r - 1))) : j), inRow: tail ? b.let("in_row", lt(j, u32(r))) : undefined });
   }
-  const eachElement = (visit: (bb: BodyBuilder, s: Site, inRow: Expr | undefined) => void) => {
-    if (layout.slots !== undefined) for (const { s, inRow } of slots) visit(b, s, inRow);
-    else b.for("j", lane, u32(r), (j, lb) => visit(lb, position(lb, j), undefined), T);
+  const arrays = new Map<Value, string>();
+  if (layout.slots === undefined && layout.privateCache && T === 1)
+    for (const v of carried.keys()) arrays.set(v, b.array(`row_${ev.producerOf(v)?.prim ?? ev.inputName(v)}`, v.dtype as Scalar, r));
+  /** Visits every element of the row in pass p: the unrolled slots, or a loop reading and filling the private cache. */
+  const eachElement = (p: number, visit: (bb: BodyBuilder, s: Site, inRow: Expr | undefined) => void) => {
+    if (layout.slots !== undefined) return slots.forEach(({ s, inRow }) => visit(b, s, inRow));
+    b.for("j", lane, u32(r), (j, lb) => {
+      const loaded = new Map<Value, Expr>();
+      const cached = (v: Value) => {
+        const name = arrays.get(v);
+        if (!name || carried.get(v)! >= p) return undefined;
+        if (!loaded.has(v)) loaded.set(v, lb.let(`${name}_j`, load(v.dtype as Scalar, name, j, "private")));
+        return loaded.get(v);
+      };
+      const s = position(lb, j, cached);
+      visit(lb, s, undefined);
+      for (const [v, name] of arrays) if (carried.get(v) === p) lb.store(name, j, ev.eval(v, lb, s.at, s), "private");
+    }, T);
   };
 
   const shared: SharedArray[] = [];
   const teamBase = T > 1 && G > 1 ? b.let("team_base", imul(id("local", 1), u32(T))) : u32(0);
-  reds.forEach((red, k) => {
+  rs.reductions.forEach((red, p) => {
     const op = red.prim as ReduceOp, t = red.outputs[0]!.dtype as Scalar;
     const acc = b.var("acc", identity(op, t));
-    eachElement((bb, s, inRow) => {
+    eachElement(p, (bb, s, inRow) => {
       const v = ev.eval(red.inputs[0]!, bb, s.at, s);
       bb.assign(acc, combine(op, acc, inRow ? select(inRow, v, identity(op, t)) : v));
     });
     if (T === 1) return results.set(red.outputs[0]!, acc);
-    const partial = `partial${k}`;
+    const partial = `partial${p}`;
     shared.push({ name: partial, t, size: T * G });
     b.store(partial, iadd(teamBase, lane), acc, "workgroup");
     b.barrier();
@@ -155,10 +173,10 @@ export function reductionKernel(node: Node<"fusion">, ctx: LowerContext, forced?
     results.set(red.outputs[0]!, b.let(op.replace("reduce_", "row_"), load(t, partial, teamBase, "workgroup")));
   });
 
-  const rowOuts = body.outputs.flatMap((v, i) => (isRowValue(v) ? [{ v, i }] : []));
-  const elemOuts = body.outputs.flatMap((v, i) => (isRowValue(v) ? [] : [{ v, i }]));
+  const rowOuts = body.outputs.flatMap((v, i) => (rs.isRowValue(v) ? [{ v, i }] : []));
+  const elemOuts = body.outputs.flatMap((v, i) => (rs.isRowValue(v) ? [] : [{ v, i }]));
   if (elemOuts.length)
-    eachElement((bb, s, inRow) => {
+    eachElement(rs.reductions.length, (bb, s, inRow) => {
       const values = elemOuts.map(({ v }) => ev.eval(v, bb, s.at, s));
       const guard = live && inRow ? and(live, inRow) : live ?? inRow;
       const emit = (x: BodyBuilder) => elemOuts.forEach(({ i }, n) => x.store(`out${i}`, s.at.linear(), values[n]!));

@@ -42,13 +42,26 @@ export function lowerFusion(node: Node<"fusion">, ctx: LowerContext): LoweredKer
 
 const WIDTH = 256;
 
+/**
+ * Elements per invocation of an elementwise fusion: up to four, at a stride of the
+ * workgroup width (neighbouring invocations still touch neighbouring addresses), while
+ * the launch keeps at least 256 workgroups. Fewer, fatter workgroups halve the time of a
+ * 4M-element chain on lavapipe, whose per-workgroup cost is high, and give a GPU
+ * independent loads in flight.
+ */
+export function elementsPerInvocation(n: number): number {
+  let per = 4;
+  while (per > 1 && n < WIDTH * per * 256) per /= 2;
+  return per;
+}
+
 function elementwiseKernel(node: Node<"fusion">, ctx: LowerContext): Kernel {
   const body = node.params.body;
   const bindings = fusionBindings(node);
   const ev = new BodyEval(body, node.inputs.map((_, i) => `in${i}`));
   const domain = body.outputs[0]!.shape;
   const n = sizeOf(domain);
-  const per = Number(process.env.SMELT_EW_PER ?? 1);
+  const per = elementsPerInvocation(n);
   const block = WIDTH * per;
   const grid = gridFor(Math.ceil(n / block), ctx.target);
   const b = fusionBuilder(node, bindings);

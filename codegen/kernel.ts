@@ -19,9 +19,11 @@ export type UnOp = "neg" | "not";
 /** Math functions by neutral name; a target without one gets a rewrite. */
 export type MathFn =
   | "exp" | "log" | "sin" | "cos" | "tanh" | "sqrt" | "rsqrt" | "erf"
-  | "floor" | "ceil" | "round_even" | "abs" | "sign" | "pow" | "isnan";
-/** Built-in ids, one u32 per axis. */
-export type IdKind = "local" | "group" | "num_groups";
+  | "floor" | "ceil" | "round_even" | "abs" | "sign" | "pow" | "isnan"
+  /** fma(a, b, c) = a·b + c with one rounding (f32 only). */
+  | "fma";
+/** Built-in ids, one u32 per axis; `subgroup_lane` (axis 0 only) is the invocation's index in its subgroup. */
+export type IdKind = "local" | "group" | "num_groups" | "subgroup_lane";
 /** Memory spaces: bound buffers, workgroup (shared) arrays, per-invocation arrays. */
 export type Space = "global" | "workgroup" | "private";
 
@@ -36,7 +38,14 @@ export type Expr =
   | { readonly k: "select"; readonly t: Scalar; readonly cond: Expr; readonly a: Expr; readonly b: Expr }
   | { readonly k: "cast"; readonly t: Scalar; readonly a: Expr }
   /** Reinterpret the 32 bits of `a` as type t (used by rewrites, e.g. NaN tests). */
-  | { readonly k: "bitcast"; readonly t: Scalar; readonly a: Expr };
+  | { readonly k: "bitcast"; readonly t: Scalar; readonly a: Expr }
+  /** Component c (0..3) of a 4-vector named by a `load4` statement. */
+  | { readonly k: "component"; readonly t: Scalar; readonly vec: string; readonly c: 0 | 1 | 2 | 3 }
+  /**
+   * `a` as evaluated by lane `lane` of this subgroup (a constant), for every lane: a register
+   * exchange, no memory. Only in kernels that declare `subgroupSize`.
+   */
+  | { readonly k: "broadcast"; readonly t: Scalar; readonly a: Expr; readonly lane: number };
 
 export type Stmt =
   | { readonly k: "let"; readonly name: string; readonly value: Expr }
@@ -44,6 +53,13 @@ export type Stmt =
   | { readonly k: "assign"; readonly name: string; readonly value: Expr }
   | { readonly k: "array"; readonly name: string; readonly t: Scalar; readonly size: number }
   | { readonly k: "store"; readonly space: Space; readonly name: string; readonly index: Expr; readonly value: Expr }
+  /**
+   * One 16-byte load of four consecutive elements from a binding declared with `width: 4`;
+   * `index` counts 4-vectors. Its components are read with `component` expressions.
+   */
+  | { readonly k: "load4"; readonly name: string; readonly t: Scalar; readonly buffer: string; readonly index: Expr }
+  /** One 16-byte store of four values to a binding declared with `width: 4`; `index` counts 4-vectors. */
+  | { readonly k: "store4"; readonly buffer: string; readonly index: Expr; readonly values: readonly [Expr, Expr, Expr, Expr] }
   /** for (v = start; v < end; v += step), v: u32. */
   | { readonly k: "for"; readonly v: string; readonly start: Expr; readonly end: Expr; readonly step: number; readonly body: readonly Stmt[] }
   | { readonly k: "if"; readonly cond: Expr; readonly then: readonly Stmt[]; readonly else: readonly Stmt[] }
@@ -57,6 +73,12 @@ export interface Binding {
   readonly name: string;
   readonly dtype: DType;
   readonly access: Access;
+  /**
+   * Elements per array entry: 4 binds the buffer as an array of 4-vectors (WGSL
+   * `array<vec4<f32>>`, CUDA `float4*`), read and written only by load4/store4. Vector
+   * loads are what make a CPU adapter fast: lavapipe pays per invocation per load, not per byte.
+   */
+  readonly width?: 1 | 4;
 }
 
 export interface SharedArray {
@@ -75,6 +97,12 @@ export interface Kernel {
   readonly grid: readonly [number, number, number];
   readonly shared: readonly SharedArray[];
   readonly body: readonly Stmt[];
+  /**
+   * The subgroup size the kernel was written for, when it uses subgroup operations
+   * (`broadcast`, the `subgroup_lane` id). Its workgroup must then be exactly one subgroup
+   * or a whole number of them; renderers enable the language feature it needs.
+   */
+  readonly subgroupSize?: number;
 }
 
 // ---------------------------------------------------------------------------
@@ -149,6 +177,13 @@ export function cast(t: Scalar, a: Expr): Expr {
   if (a.k === "const" && t !== "bool" && a.t !== "bool" && t !== "f32" && Number.isInteger(a.v) && a.v >= 0 && a.v < 2 ** 31)
     return lit(t, a.v);
   return { k: "cast", t, a };
+}
+
+export const component = (t: Scalar, vec: string, c: 0 | 1 | 2 | 3): Expr => ({ k: "component", t, vec, c });
+
+export function broadcast(a: Expr, lane: number): Expr {
+  check(Number.isInteger(lane) && lane >= 0, () => `subgroup broadcast needs a constant lane, got ${lane}`);
+  return { k: "broadcast", t: a.t, a, lane };
 }
 
 export const load = (t: Scalar, name: string, index: Expr, space: Space = "global"): Expr => {
@@ -241,6 +276,25 @@ export class BodyBuilder {
     this.stmts.push({ k: "store", space, name, index, value });
   }
 
+  /** Loads four consecutive elements (one 4-vector) and returns their components. */
+  load4(hint: string, t: Scalar, buffer: string, index: Expr): [Expr, Expr, Expr, Expr] {
+    check(index.t === "u32", () => `index into ${buffer} must be u32, got ${index.t}`);
+    const name = this.fresh(hint);
+    this.stmts.push({ k: "load4", name, t, buffer, index });
+    return [0, 1, 2, 3].map((c) => component(t, name, c as 0 | 1 | 2 | 3)) as [Expr, Expr, Expr, Expr];
+  }
+
+  store4(buffer: string, index: Expr, values: readonly [Expr, Expr, Expr, Expr]): void {
+    check(index.t === "u32", () => `index into ${buffer} must be u32, got ${index.t}`);
+    check(values.every((v) => v.t === values[0].t), () => `store4 into ${buffer} mixes types`);
+    this.stmts.push({ k: "store4", buffer, index, values });
+  }
+
+  /** Appends statements built elsewhere (an epilogue's), as they are. */
+  push(...stmts: Stmt[]): void {
+    this.stmts.push(...stmts);
+  }
+
   for(hint: string, start: Expr, end: Expr, body: (i: Expr, b: BodyBuilder) => void, step = 1): void {
     const v = this.fresh(hint);
     const inner = new BodyBuilder(this.names);
@@ -281,7 +335,7 @@ export function exprText(e: Expr): string {
   switch (e.k) {
     case "const": return `${e.v}:${e.t}`;
     case "ref": return e.name;
-    case "id": return `${e.id}_id.${"xyz"[e.axis]}`;
+    case "id": return e.id === "subgroup_lane" ? "subgroup_lane" : `${e.id}_id.${"xyz"[e.axis]}`;
     case "load": return `${e.space === "global" ? "" : e.space + " "}${e.name}[${exprText(e.index)}]`;
     case "un": return `${e.op}(${exprText(e.a)})`;
     case "bin":
@@ -292,6 +346,8 @@ export function exprText(e: Expr): string {
     case "select": return `select(${exprText(e.cond)}, ${exprText(e.a)}, ${exprText(e.b)})`;
     case "cast": return `${e.t}(${exprText(e.a)})`;
     case "bitcast": return `bitcast<${e.t}>(${exprText(e.a)})`;
+    case "component": return `${e.vec}.${"xyzw"[e.c]}`;
+    case "broadcast": return `broadcast(${exprText(e.a)}, lane ${e.lane})`;
     default: return e satisfies never;
   }
 }
@@ -303,6 +359,8 @@ function stmtDoc(s: Stmt): Doc {
     case "assign": return `${s.name} = ${exprText(s.value)}`;
     case "array": return `var ${s.name}: ${s.t}[${s.size}]`;
     case "store": return `${s.space === "global" ? "" : s.space + " "}${s.name}[${exprText(s.index)}] = ${exprText(s.value)}`;
+    case "load4": return `let ${s.name} = ${s.buffer}[${exprText(s.index)}]: ${s.t}x4`;
+    case "store4": return `${s.buffer}[${exprText(s.index)}]: ${s.values[0].t}x4 = (${s.values.map(exprText).join(", ")})`;
     case "for":
       return block(`for ${s.v} in ${exprText(s.start)}..${exprText(s.end)}${s.step !== 1 ? ` step ${s.step}` : ""} {`, s.body.map(stmtDoc), "}");
     case "if":
@@ -320,11 +378,63 @@ function stmtDoc(s: Stmt): Doc {
 export function kernelText(k: Kernel): string {
   const head = [
     `// ${k.source}`,
-    ...k.bindings.map((b, i) => `binding ${i} ${b.name}: ${b.dtype}[] ${b.access}`),
+    ...k.bindings.map((b, i) => `binding ${i} ${b.name}: ${b.dtype}${b.width === 4 ? "x4" : ""}[] ${b.access}`),
     ...k.shared.map((s) => `workgroup ${s.name}: ${s.t}[${s.size}]`),
   ];
   return render([
     ...head,
-    block(`kernel ${k.name} workgroup_size=[${k.workgroupSize}] grid=[${k.grid}] {`, k.body.map(stmtDoc), "}"),
+    block(`kernel ${k.name} workgroup_size=[${k.workgroupSize}] grid=[${k.grid}]${k.subgroupSize ? ` subgroup=${k.subgroupSize}` : ""} {`, k.body.map(stmtDoc), "}"),
   ]);
+}
+
+// ---------------------------------------------------------------------------
+// splicing statements built elsewhere
+
+/**
+ * Renames every name that `stmts` declare (lets, vars, private arrays, 4-vectors, loop
+ * variables), in `stmts` and in `value`: statements built by another lowering (a matmul
+ * epilogue, once per output element) can then be spliced into one body without clashes.
+ * Names the statements only read (bindings, values of the enclosing body) are kept.
+ */
+export function renameLocals(stmts: readonly Stmt[], value: Expr, rename: (name: string) => string): { stmts: Stmt[]; value: Expr } {
+  const map = new Map<string, string>();
+  const collect = (ss: readonly Stmt[]): void => {
+    for (const s of ss) {
+      if (s.k === "let" || s.k === "var" || s.k === "array" || s.k === "load4") map.set(s.name, rename(s.name));
+      if (s.k === "for") { map.set(s.v, rename(s.v)); collect(s.body); }
+      if (s.k === "if") { collect(s.then); collect(s.else); }
+    }
+  };
+  collect(stmts);
+  if (map.size === 0) return { stmts: [...stmts], value };
+  const nm = (n: string) => map.get(n) ?? n;
+  const ex = (e: Expr): Expr => {
+    switch (e.k) {
+      case "const": case "id": return e;
+      case "ref": return { ...e, name: nm(e.name) };
+      case "component": return { ...e, vec: nm(e.vec) };
+      case "load": return { ...e, name: e.space === "private" ? nm(e.name) : e.name, index: ex(e.index) };
+      case "un": case "cast": case "bitcast": case "broadcast": return { ...e, a: ex(e.a) };
+      case "bin": return { ...e, a: ex(e.a), b: ex(e.b) };
+      case "call": return { ...e, args: e.args.map(ex) };
+      case "select": return { ...e, cond: ex(e.cond), a: ex(e.a), b: ex(e.b) };
+      default: return e satisfies never;
+    }
+  };
+  const st = (s: Stmt): Stmt => {
+    switch (s.k) {
+      case "let": return { ...s, name: nm(s.name), value: ex(s.value) };
+      case "var": return { ...s, name: nm(s.name), init: ex(s.init) };
+      case "assign": return { ...s, name: nm(s.name), value: ex(s.value) };
+      case "array": return { ...s, name: nm(s.name) };
+      case "store": return { ...s, name: s.space === "private" ? nm(s.name) : s.name, index: ex(s.index), value: ex(s.value) };
+      case "load4": return { ...s, name: nm(s.name), index: ex(s.index) };
+      case "store4": return { ...s, index: ex(s.index), values: s.values.map(ex) as unknown as typeof s.values };
+      case "for": return { ...s, v: nm(s.v), start: ex(s.start), end: ex(s.end), body: s.body.map(st) };
+      case "if": return { ...s, cond: ex(s.cond), then: s.then.map(st), else: s.else.map(st) };
+      case "barrier": case "return": case "comment": return s;
+      default: return s satisfies never;
+    }
+  };
+  return { stmts: stmts.map(st), value: ex(value) };
 }

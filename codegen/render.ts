@@ -55,11 +55,21 @@ export abstract class CRenderer {
   protected abstract arrayDecl(name: string, t: Scalar, size: number): string;
   protected abstract forHeader(v: string, start: string, end: string, step: number): string;
   protected abstract barrier(): string;
+  /** Declaration of a 4-vector loaded by `load4`. */
+  protected abstract vec4Decl(name: string, t: Scalar, value: string): string;
+  /** A 4-vector built from four values (for `store4`). */
+  protected abstract vec4Value(t: Scalar, values: string[]): string;
+  /** `x` as evaluated by lane `lane` of the subgroup (kernels with `subgroupSize` only). */
+  protected abstract subgroupBroadcast(t: Scalar, x: string, lane: number, subgroupSize: number): string;
   /** Everything before the body: bindings, shared arrays, the entry-point signature ending in `{`. */
   protected abstract kernelHeader(k: Kernel): string[];
 
+  /** The kernel being rendered (for hooks that depend on it, e.g. its subgroup size). */
+  protected kernel: Kernel | undefined;
+
   render(k: Kernel): string {
     // The body first: rendering it may tell the header what to declare (see `prelude`).
+    this.kernel = k;
     this.beginKernel();
     const body: string[] = [];
     this.stmts(k.body, 1, body);
@@ -104,6 +114,12 @@ export abstract class CRenderer {
       case "select": return this.selectExpr(this.expr(e.cond), this.expr(e.a), this.expr(e.b));
       case "cast": return this.castExpr(e.t, this.expr(e.a));
       case "bitcast": return this.bitcastExpr(e.t, this.expr(e.a));
+      case "component": return `${this.ident(e.vec)}.${"xyzw"[e.c]}`;
+      case "broadcast": {
+        const sg = this.kernel?.subgroupSize;
+        if (!sg) throw new RenderError(`kernel ${this.kernel?.name} broadcasts across a subgroup but declares no subgroupSize`);
+        return this.subgroupBroadcast(e.t, this.expr(e.a), e.lane, sg);
+      }
       default: return e satisfies never;
     }
   }
@@ -126,6 +142,10 @@ export abstract class CRenderer {
       case "assign": out.push(`${pad}${this.ident(s.name)} = ${this.expr(s.value)};`); return;
       case "array": out.push(pad + this.arrayDecl(this.ident(s.name), s.t, s.size)); return;
       case "store": out.push(`${pad}${this.ident(s.name)}[${this.expr(s.index)}] = ${this.expr(s.value)};`); return;
+      case "load4": out.push(pad + this.vec4Decl(this.ident(s.name), s.t, `${this.ident(s.buffer)}[${this.expr(s.index)}]`)); return;
+      case "store4":
+        out.push(`${pad}${this.ident(s.buffer)}[${this.expr(s.index)}] = ${this.vec4Value(s.values[0].t, s.values.map((v) => this.expr(v)))};`);
+        return;
       case "for":
         out.push(pad + this.forHeader(this.ident(s.v), this.expr(s.start), this.expr(s.end), s.step));
         this.stmts(s.body, depth + 1, out);

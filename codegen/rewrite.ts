@@ -15,7 +15,7 @@ type ExprRule = (e: Expr, hoist: (hint: string, value: Expr) => Expr) => Expr | 
 
 function usedNames(ss: readonly Stmt[], into: Set<string>): void {
   for (const s of ss) {
-    if (s.k === "let" || s.k === "var" || s.k === "array") into.add(s.name);
+    if (s.k === "let" || s.k === "var" || s.k === "array" || s.k === "load4") into.add(s.name);
     if (s.k === "for") { into.add(s.v); usedNames(s.body, into); }
     if (s.k === "if") { usedNames(s.then, into); usedNames(s.else, into); }
   }
@@ -51,7 +51,8 @@ export function rewriteExprs(k: Kernel, rule: ExprRule): Kernel {
         case "bin": r = { ...e, a: ex(e.a), b: ex(e.b) }; break;
         case "call": r = { ...e, args: e.args.map(ex) }; break;
         case "select": r = { ...e, cond: ex(e.cond), a: ex(e.a), b: ex(e.b) }; break;
-        case "cast": case "bitcast": r = { ...e, a: ex(e.a) }; break;
+        case "cast": case "bitcast": case "broadcast": r = { ...e, a: ex(e.a) }; break;
+        case "component": r = e; break;
         default: return e satisfies never;
       }
       return rule(r, hoist) ?? r;
@@ -62,6 +63,8 @@ export function rewriteExprs(k: Kernel, rule: ExprRule): Kernel {
         case "var": out.push({ ...s, init: ex(s.init) }); break;
         case "assign": out.push({ ...s, value: ex(s.value) }); break;
         case "store": out.push({ ...s, index: ex(s.index), value: ex(s.value) }); break;
+        case "load4": out.push({ ...s, index: ex(s.index) }); break;
+        case "store4": out.push({ ...s, index: ex(s.index), values: s.values.map(ex) as unknown as typeof s.values }); break;
         case "for": out.push({ ...s, start: ex(s.start), end: ex(s.end), body: block(s.body) }); break;
         case "if": out.push({ ...s, cond: ex(s.cond), then: block(s.then), else: block(s.else) }); break;
         case "array": case "barrier": case "return": case "comment": out.push(s); break;

@@ -32,6 +32,12 @@ export interface Target {
   readonly features: TargetFeatures;
   /** A CPU implementation of the API (lavapipe, SwiftShader): templates that avoid barriers win there. */
   readonly cpuAdapter?: boolean;
+  /**
+   * The subgroup size, when the device has subgroups and always uses this one size
+   * (lavapipe: its SIMD width, 8 lanes with AVX2). Templates that exchange registers across
+   * a subgroup are written for a known size and are chosen only when this is set.
+   */
+  readonly subgroupSize?: number;
 }
 
 /** WebGPU's guaranteed minimums (the spec's default limits): safe on any adapter. */
@@ -73,11 +79,14 @@ export const CUDA_SM80_TARGET: Target = {
 };
 
 /** A WebGPU target for a concrete adapter: its limits (clamped to what codegen needs) and features. */
-export function webgpuTarget(limits: Partial<TargetLimits>, features: Partial<TargetFeatures> = {}, cpuAdapter = false): Target {
+export function webgpuTarget(
+  limits: Partial<TargetLimits>, features: Partial<TargetFeatures> = {}, cpuAdapter = false, subgroupSize?: number,
+): Target {
   const merged = { ...WEBGPU_DEFAULT_LIMITS };
   for (const k of Object.keys(merged) as (keyof TargetLimits)[]) {
     const v = limits[k];
     if (typeof v === "number" && v > 0) merged[k] = v;
   }
-  return { name: "webgpu", limits: merged, features: { ...WEBGPU_TARGET.features, ...features }, cpuAdapter };
+  const f = { ...WEBGPU_TARGET.features, ...features };
+  return { name: "webgpu", limits: merged, features: f, cpuAdapter, ...(f.subgroups && subgroupSize ? { subgroupSize } : {}) };
 }

@@ -15,15 +15,15 @@ const RESERVED = new Set([
   "requires", "return", "switch", "true", "var", "while", "storage", "target", "module", "self",
   "type", "sizeof", "local_id", "group_id", "num_groups", "f32_inf_bits", "f32_neg_inf_bits", "f32_nan_bits",
   "select", "min", "max", "exp", "log", "sin", "cos", "tanh", "sqrt", "inverseSqrt", "floor", "ceil",
-  "round", "abs", "sign", "pow", "bitcast", "workgroupBarrier", "cast",
+  "round", "abs", "sign", "pow", "fma", "bitcast", "workgroupBarrier", "subgroup_lane", "subgroupBroadcast", "cast",
 ]);
 
 const MATH: Partial<Record<MathFn, string>> = {
   exp: "exp", log: "log", sin: "sin", cos: "cos", tanh: "tanh", sqrt: "sqrt", rsqrt: "inverseSqrt",
-  floor: "floor", ceil: "ceil", round_even: "round", abs: "abs", sign: "sign", pow: "pow",
+  floor: "floor", ceil: "ceil", round_even: "round", abs: "abs", sign: "sign", pow: "pow", fma: "fma",
 };
 
-const ID_VAR: Record<IdKind, string> = { local: "local_id", group: "group_id", num_groups: "num_groups" };
+const ID_VAR: Record<IdKind, string> = { local: "local_id", group: "group_id", num_groups: "num_groups", subgroup_lane: "subgroup_lane" };
 
 /** Rewrites every kernel gets before WGSL rendering, in order. */
 export const WGSL_REWRITES: readonly KernelRewrite[] = [boolStorage, expandErf, powSigned, tanhClamped, isnanByBits];
@@ -44,7 +44,7 @@ export class WGSLRenderer extends CRenderer {
   protected override prelude(): string[] {
     const bits: Record<string, string> = { f32_inf: "0x7f800000u", f32_neg_inf: "0xff800000u", f32_nan: "0x7fc00000u" };
     const lines = [...this.nonFinite].sort().map((n) => `var<private> ${n}_bits: u32 = ${bits[n]};`);
-    return lines;
+    return this.kernel?.subgroupSize ? ["enable subgroups;", ...lines] : lines;
   }
 
   private special(name: string): string {
@@ -93,7 +93,20 @@ export class WGSLRenderer extends CRenderer {
   }
 
   protected builtinId(kind: IdKind, axis: 0 | 1 | 2): string {
-    return `${ID_VAR[kind]}.${"xyz"[axis]}`;
+    return kind === "subgroup_lane" ? ID_VAR[kind] : `${ID_VAR[kind]}.${"xyz"[axis]}`;
+  }
+
+  protected vec4Decl(name: string, t: Scalar, value: string): string {
+    return `let ${name}: vec4<${t}> = ${value};`;
+  }
+
+  protected vec4Value(t: Scalar, values: string[]): string {
+    return `vec4<${t}>(${values.join(", ")})`;
+  }
+
+  /** subgroupBroadcast takes a constant lane, which lavapipe turns into one register shuffle. */
+  protected subgroupBroadcast(_t: Scalar, x: string, lane: number): string {
+    return `subgroupBroadcast(${x}, ${lane}u)`;
   }
 
   protected letDecl(name: string, t: Scalar, value: string): string {
@@ -119,7 +132,8 @@ export class WGSLRenderer extends CRenderer {
   protected kernelHeader(k: Kernel): string[] {
     const lines = k.bindings.map((b, i) => {
       if (b.dtype === "bool") throw new RenderError(`WGSL cannot store bool: binding '${b.name}' of ${k.name} must be rewritten (boolStorage)`);
-      return `@group(0) @binding(${i}) var<storage, ${b.access}> ${this.ident(b.name)}: array<${b.dtype}>;`;
+      const elem = b.width === 4 ? `vec4<${b.dtype}>` : b.dtype;
+      return `@group(0) @binding(${i}) var<storage, ${b.access}> ${this.ident(b.name)}: array<${elem}>;`;
     });
     for (const s of k.shared) lines.push(`var<workgroup> ${this.ident(s.name)}: array<${s.t}, ${s.size}>;`);
     lines.push(
@@ -127,8 +141,9 @@ export class WGSLRenderer extends CRenderer {
       `@compute @workgroup_size(${k.workgroupSize.join(", ")})`,
       "fn main(@builtin(local_invocation_id) local_id: vec3<u32>,",
       "        @builtin(workgroup_id) group_id: vec3<u32>,",
-      "        @builtin(num_workgroups) num_groups: vec3<u32>) {",
+      k.subgroupSize ? "        @builtin(num_workgroups) num_groups: vec3<u32>," : "        @builtin(num_workgroups) num_groups: vec3<u32>) {",
     );
+    if (k.subgroupSize) lines.push("        @builtin(subgroup_invocation_id) subgroup_lane: u32) {");
     return lines;
   }
 }

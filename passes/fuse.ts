@@ -5,8 +5,12 @@
  * Grouping is consumer-driven (XLA's instruction fusion): walking the graph backwards,
  * each node not yet placed starts a group, which pulls in producers nearest-first while
  * the group stays one legal kernel (fuse-rules.ts), binds no more storage buffers than the
- * target allows, and creates no cycle between kernels. Nodes are never duplicated, so no
- * reduction is computed twice; a member read outside its group becomes an extra output.
+ * target allows, and creates no cycle between kernels. A producer already placed in another
+ * group merges the two groups when the union is one legal kernel (multi-output fusion); a
+ * matmul or reduction reached by an elementwise group evicts the small broadcast values it
+ * cannot hold (they are materialised). Nodes are never duplicated, so no reduction is
+ * computed twice; a member read outside its group becomes an extra output. Groups of one
+ * node stay plain nodes. One note per group says what it holds and why it ended.
  *
  * ## The contract with codegen (what a fusion node of each kind means)
  *

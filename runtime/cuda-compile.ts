@@ -9,10 +9,10 @@
  * When the toolkit does not know the device's sm, we compile for the newest one it knows
  * below it and rely on that PTX.
  */
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
-import { homedir, tmpdir } from "node:os";
+import { availableParallelism, homedir, tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
 import { debugLevel, debugLog } from "./debug.js";
 
@@ -118,8 +118,16 @@ function archFlags(arch: number, format: ImageFormat): string[] {
   return ["-fatbin", `-gencode=arch=compute_${arch},code=[sm_${arch},compute_${arch}]`];
 }
 
-/** Compiles one module with nvcc (or returns the cached image). Synchronous: Backend.compile is. */
-export function compileCudaModule(req: CompileRequest): CompileResult {
+interface Job {
+  readonly req: CompileRequest;
+  readonly nvcc: string;
+  readonly format: ImageFormat;
+  readonly arch: number;
+  readonly args: (src: string, out: string) => string[];
+  readonly cachePath: string;
+}
+
+function job(req: CompileRequest): Job {
   const nvcc = req.nvcc ?? findNvcc();
   if (!nvcc) throw new Error("nvcc not found (set SMELT_NVCC or CUDA_HOME, or put the CUDA toolkit's bin on PATH)");
   const tk = toolkit(nvcc);
@@ -127,27 +135,71 @@ export function compileCudaModule(req: CompileRequest): CompileResult {
   const arch = chooseArch(req.sm, tk.archs);
   const flags = ["-std=c++17", ...archFlags(arch, format), ...(req.flags ?? [])];
   const key = createHash("sha256").update(`${tk.version}\n${flags.join(" ")}\n${req.source}`).digest("hex").slice(0, 32);
-  const cached = join(cacheDir(), `${key}.${format}`);
-  if (!req.noCache && existsSync(cached)) {
-    debugLog(1, `cuda: ${req.kernels.length} kernel(s) from cache ${cached}`);
-    return { image: withNul(readFileSync(cached), format), arch, cached: true, diagnostics: "" };
-  }
+  return { req, nvcc, format, arch, args: (src, out) => [...flags, "-o", out, src], cachePath: join(cacheDir(), `${key}.${format}`) };
+}
+
+function fromCache(j: Job): CompileResult | undefined {
+  if (j.req.noCache || !existsSync(j.cachePath)) return undefined;
+  debugLog(1, `cuda: ${j.req.kernels.length} kernel(s) from cache ${j.cachePath}`);
+  return { image: withNul(readFileSync(j.cachePath), j.format), arch: j.arch, cached: true, diagnostics: "" };
+}
+
+/** Runs nvcc in a scratch directory; `exec` is spawnSync or its asynchronous twin. */
+function withScratch<T>(j: Job, exec: (args: string[], done: (status: number | null, stderr: string) => CompileResult) => T): T {
   const dir = mkdtempSync(join(tmpdir(), "smelt-nvcc-"));
-  try {
-    const src = join(dir, "module.cu"), out = join(dir, `module.${format}`);
-    writeFileSync(src, req.source);
-    const t0 = performance.now();
-    const r = spawnSync(nvcc, [...flags, "-o", out, src], { encoding: "utf8" });
-    const diagnostics = `${r.stderr ?? ""}${r.error ? r.error.message : ""}`.replaceAll(src, "module.cu");
-    if (r.status !== 0 || !existsSync(out)) throw new CudaCompileError(req.kernels, diagnostics || `nvcc exited with ${r.status}`, req.source);
-    if (diagnostics.trim()) debugLog(1, `cuda: nvcc warnings:\n${diagnostics}`);
-    debugLog(1, `cuda: nvcc compiled ${req.kernels.length} kernel(s) for sm_${arch} in ${(performance.now() - t0).toFixed(0)} ms`);
-    const image = readFileSync(out);
-    if (!req.noCache) store(cached, image);
-    return { image: withNul(image, format), arch, cached: false, diagnostics };
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  const src = join(dir, "module.cu"), out = join(dir, `module.${j.format}`);
+  writeFileSync(src, j.req.source);
+  const t0 = performance.now();
+  const done = (status: number | null, stderr: string): CompileResult => {
+    try {
+      const diagnostics = stderr.replaceAll(src, "module.cu");
+      if (status !== 0 || !existsSync(out)) throw new CudaCompileError(j.req.kernels, diagnostics || `nvcc exited with ${status}`, j.req.source);
+      if (diagnostics.trim()) debugLog(1, `cuda: nvcc warnings:\n${diagnostics}`);
+      debugLog(1, `cuda: nvcc compiled ${j.req.kernels.length} kernel(s) for sm_${j.arch} in ${(performance.now() - t0).toFixed(0)} ms`);
+      const image = readFileSync(out);
+      if (!j.req.noCache) store(j.cachePath, image);
+      return { image: withNul(image, j.format), arch: j.arch, cached: false, diagnostics };
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  };
+  return exec(j.args(src, out), done);
+}
+
+/** Compiles one module with nvcc (or returns the cached image). Synchronous: Backend.compile is. */
+export function compileCudaModule(req: CompileRequest): CompileResult {
+  const j = job(req);
+  return fromCache(j) ?? withScratch(j, (args, done) => {
+    const r = spawnSync(j.nvcc, args, { encoding: "utf8" });
+    return done(r.status, `${r.stderr ?? ""}${r.error ? r.error.message : ""}`);
+  });
+}
+
+/** Compiles several modules with one nvcc process per core (nvcc itself is single-threaded). */
+export async function compileCudaModules(reqs: readonly CompileRequest[]): Promise<CompileResult[]> {
+  const jobs = reqs.map(job);
+  const results: CompileResult[] = new Array(jobs.length);
+  let next = 0;
+  const worker = async () => {
+    for (let i = next++; i < jobs.length; i = next++) {
+      const j = jobs[i]!;
+      results[i] = fromCache(j) ?? (await withScratch(j, (args, done) => new Promise<CompileResult>((resolve, reject) => {
+        const child = spawn(j.nvcc, args, { stdio: ["ignore", "ignore", "pipe"] });
+        let stderr = "";
+        child.stderr.on("data", (d) => (stderr += d));
+        child.on("error", (e) => (stderr += e.message));
+        child.on("close", (status) => {
+          try {
+            resolve(done(status, stderr));
+          } catch (e) {
+            reject(e);
+          }
+        });
+      })));
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(availableParallelism(), jobs.length) }, worker));
+  return results;
 }
 
 /** Writes atomically, so a concurrent process never reads half an image; a read-only cache is skipped. */

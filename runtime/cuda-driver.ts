@@ -59,7 +59,6 @@ const PROTOTYPES = [
   "int cuDeviceGetAttribute(_Out_ int *value, int attribute, int device)",
   "int cuDeviceTotalMem_v2(_Out_ size_t *bytes, int device)",
   "int cuDevicePrimaryCtxRetain(_Out_ CUcontext *ctx, int device)",
-  "int cuDevicePrimaryCtxRelease_v2(int device)",
   "int cuCtxSetCurrent(CUcontext ctx)",
   "int cuCtxSynchronize()",
   "int cuMemAlloc_v2(_Out_ uint64_t *dptr, size_t bytes)",
@@ -102,7 +101,6 @@ export interface DeviceInfo {
 /** The bound driver, one device and its primary context. */
 export class CudaDriver {
   private constructor(
-    private readonly koffi: typeof Koffi,
     private readonly fn: Record<string, Fn>,
     readonly device: DeviceInfo,
     private readonly ctx: Handle,
@@ -137,10 +135,10 @@ export class CudaDriver {
         throw new CudaUnavailableError(`${path} lacks ${name} (${(e as Error).message}); the NVIDIA driver is too old`);
       }
     }
-    const call = checker(koffi, fn);
+    const call = checker(fn);
     const initCode = fn.cuInit!(0);
     if (initCode !== 0) {
-      const what = initCode === CUDA_ERROR_NO_DEVICE ? "no CUDA-capable device is present" : errorText(koffi, fn, initCode);
+      const what = initCode === CUDA_ERROR_NO_DEVICE ? "no CUDA-capable device is present" : errorText(fn, initCode);
       throw new CudaUnavailableError(`the NVIDIA driver loaded but cuInit failed: ${what}`);
     }
     const count = [0];
@@ -171,11 +169,11 @@ export class CudaDriver {
       driverVersion: version[0]!,
       attributes,
     };
-    return new CudaDriver(koffi, fn, info, ctx[0]);
+    return new CudaDriver(fn, info, ctx[0]);
   }
 
   private call(name: string, ...args: unknown[]): void {
-    checker(this.koffi, this.fn)(name, ...args);
+    checker(this.fn)(name, ...args);
   }
 
   /** Makes this device's context current on the calling thread (a no-op when it already is). */
@@ -271,7 +269,7 @@ export class CudaDriver {
   isDone(event: Handle): boolean {
     const code = this.fn.cuEventQuery!(event);
     if (code === CUDA_ERROR_NOT_READY) return false;
-    if (code !== 0) throw new CudaError("cuEventQuery", code, errorName(this.koffi, this.fn, code), errorText(this.koffi, this.fn, code));
+    if (code !== 0) throw new CudaError("cuEventQuery", code, errorName(this.fn, code), errorText(this.fn, code));
     return true;
   }
 
@@ -300,19 +298,19 @@ function hasType(koffi: typeof Koffi, name: string): boolean {
   }
 }
 
-function errorName(koffi: typeof Koffi, fn: Record<string, Fn>, code: number): string {
+function errorName(fn: Record<string, Fn>, code: number): string {
   const s: unknown[] = [null];
   return fn.cuGetErrorName!(code, s) === 0 && typeof s[0] === "string" ? s[0] : `CUresult ${code}`;
 }
 
-function errorText(_koffi: typeof Koffi, fn: Record<string, Fn>, code: number): string {
+function errorText(fn: Record<string, Fn>, code: number): string {
   const s: unknown[] = [null];
   return fn.cuGetErrorString!(code, s) === 0 && typeof s[0] === "string" ? s[0] : "";
 }
 
-function checker(koffi: typeof Koffi, fn: Record<string, Fn>) {
+function checker(fn: Record<string, Fn>) {
   return (name: string, ...args: unknown[]): void => {
     const code = fn[name]!(...args);
-    if (code !== 0) throw new CudaError(name, code, errorName(koffi, fn, code), errorText(koffi, fn, code));
+    if (code !== 0) throw new CudaError(name, code, errorName(fn, code), errorText(fn, code));
   };
 }

@@ -8,6 +8,7 @@
  * device, so an intermediate goes back to the pool, and launches on one stream order its
  * reuse. bool is stored as a 32-bit word, as on WebGPU, so upload widens and read narrows.
  */
+import { availableParallelism } from "node:os";
 import { type DType, type HostArray, allocHost, deviceBytes, formatType, hostArray, sizeOf } from "../ir/dtype.js";
 import { type Graph, verify } from "../ir/graph.js";
 import { cudaKernelKey, renderCuda, renderCudaModule } from "../codegen/cuda.js";
@@ -15,9 +16,9 @@ import type { Kernel } from "../codegen/kernel.js";
 import { type Program, lowerGraph } from "../codegen/program.js";
 import { CUDA_SM80_TARGET, type Target } from "../codegen/target.js";
 import type { Backend, CompileOptions, DeviceBuffer, Executable, KernelInfo, MemoryStats, ProfileEntry } from "./backend.js";
-import { compileCudaModule, findNvcc, toolkit } from "./cuda-compile.js";
+import { type CompileResult, compileCudaModule, compileCudaModules, findNvcc, toolkit } from "./cuda-compile.js";
 import { CudaDriver, CudaError, CudaUnavailableError, type DevicePtr, type DeviceInfo } from "./cuda-driver.js";
-import { debugLog } from "./debug.js";
+import { debugLevel, debugLog } from "./debug.js";
 import { sizeClass } from "./webgpu-device.js";
 
 export { CudaUnavailableError, CudaError } from "./cuda-driver.js";
@@ -170,32 +171,59 @@ export class CudaDevice {
    */
   functionsFor(kernels: readonly Kernel[]): unknown[] {
     const keys = kernels.map(cudaKernelKey);
-    const missing = new Map<string, Kernel>();
-    kernels.forEach((k, i) => {
-      if (!this.functions.has(keys[i]!) && !missing.has(keys[i]!)) missing.set(keys[i]!, k);
-    });
+    const missing = this.missing(kernels, keys);
     if (missing.size) {
-      const names = new Set<string>();
-      const batch = [...missing.values()].map((k) => {
-        let name = k.name;
-        for (let n = 2; names.has(name); n++) name = `${k.name}_${n}`;
-        names.add(name);
-        return { ...k, name };
-      });
-      const mod = renderCudaModule(batch);
-      debugLog(4, () => `--- CUDA module (${batch.length} kernels) ---\n${mod.source}`);
+      const mod = this.module([...missing.values()]);
       const t0 = performance.now();
-      const { image, arch, cached } = compileCudaModule({ source: mod.source, kernels: mod.entries, sm: this.driver.device.sm, nvcc: this.nvcc });
-      const handle = this.driver.loadModule(image);
-      [...missing.keys()].forEach((key, i) => this.functions.set(key, this.driver.getFunction(handle, mod.entries[i]!)));
-      debugLog(1, `cuda: loaded ${batch.length} kernel(s) for sm_${arch}${cached ? " from the cache" : ""} in ${(performance.now() - t0).toFixed(0)} ms`);
+      const result = compileCudaModule({ source: mod.source, kernels: mod.entries, sm: this.driver.device.sm, nvcc: this.nvcc });
+      this.install([...missing.keys()], mod.entries, result);
+      debugLog(1, `cuda: loaded ${missing.size} kernel(s) in ${(performance.now() - t0).toFixed(0)} ms`);
     }
     return keys.map((k) => this.functions.get(k));
   }
 
-  /** Compiles and loads kernels ahead of the programs that use them (one nvcc call for all). */
-  prepare(kernels: readonly Kernel[]): void {
-    this.functionsFor(kernels);
+  /**
+   * Compiles and loads kernels ahead of the programs that use them: split into one module
+   * per core, compiled by parallel nvcc processes, so later compiles cost no nvcc call.
+   */
+  async prepare(kernels: readonly Kernel[]): Promise<void> {
+    const missing = this.missing(kernels, kernels.map(cudaKernelKey));
+    const keys = [...missing.keys()];
+    const per = Math.max(32, Math.ceil(keys.length / availableParallelism()));
+    const chunks: string[][] = [];
+    for (let i = 0; i < keys.length; i += per) chunks.push(keys.slice(i, i + per));
+    const mods = chunks.map((c) => this.module(c.map((k) => missing.get(k)!)));
+    const sm = this.driver.device.sm;
+    const results = await compileCudaModules(mods.map((m) => ({ source: m.source, kernels: m.entries, sm, nvcc: this.nvcc })));
+    chunks.forEach((c, i) => this.install(c, mods[i]!.entries, results[i]!));
+  }
+
+  /** Kernels not loaded yet, by key, each once. */
+  private missing(kernels: readonly Kernel[], keys: readonly string[]): Map<string, Kernel> {
+    const missing = new Map<string, Kernel>();
+    kernels.forEach((k, i) => {
+      if (!this.functions.has(keys[i]!) && !missing.has(keys[i]!)) missing.set(keys[i]!, k);
+    });
+    return missing;
+  }
+
+  /** One module for kernels of different programs: names made unique, since the driver finds kernels by name. */
+  private module(kernels: readonly Kernel[]) {
+    const names = new Set<string>();
+    const mod = renderCudaModule(kernels.map((k) => {
+      let name = k.name;
+      for (let n = 2; names.has(name); n++) name = `${k.name}_${n}`;
+      names.add(name);
+      return { ...k, name };
+    }));
+    debugLog(4, () => `--- CUDA module (${kernels.length} kernels) ---\n${mod.source}`);
+    return mod;
+  }
+
+  private install(keys: readonly string[], entries: readonly string[], result: CompileResult): void {
+    const handle = this.driver.loadModule(result.image);
+    keys.forEach((key, i) => this.functions.set(key, this.driver.getFunction(handle, entries[i]!)));
+    debugLog(1, `cuda: ${keys.length} kernel(s) for sm_${result.arch}${result.cached ? " from the cache" : ""}`);
   }
 }
 
@@ -234,6 +262,7 @@ export class CudaExecutable implements Executable {
   }
 
   run(inputs: readonly DeviceBuffer[], timing?: (launch: number, phase: "start" | "end") => void): DeviceBuffer[] {
+    if (!timing && debugLevel() >= 2) return this.runLogged(inputs);
     const { program, device } = this;
     if (inputs.length !== program.inputs.length)
       throw new Error(`cuda: @${program.name} takes ${program.inputs.length} input(s), got ${inputs.length}`);
@@ -287,6 +316,14 @@ export class CudaExecutable implements Executable {
 
   /** Runs once with a pair of CUDA events around each launch; times are device times. */
   async profile(inputs: readonly DeviceBuffer[]): Promise<ProfileEntry[]> {
+    const { outs, entries } = this.timed(inputs);
+    const result = await entries;
+    for (const o of outs) this.device.disown(o as CudaBuffer);
+    return result;
+  }
+
+  /** A run with events around each launch; the entries resolve once the device has finished. */
+  private timed(inputs: readonly DeviceBuffer[]): { outs: DeviceBuffer[]; entries: Promise<ProfileEntry[]> } {
     const d = this.device.driver;
     const marks: { launch: number; start: unknown; end: unknown }[] = [];
     const outs = this.run(inputs, (launch, phase) => {
@@ -295,19 +332,30 @@ export class CudaExecutable implements Executable {
       if (phase === "start") marks.push({ launch, start: ev, end: undefined });
       else marks[marks.length - 1]!.end = ev;
     });
-    await this.device.settle();
-    const origin = marks[0]?.start;
-    const entries = marks.map((m) => ({
-      kernel: this.program.launches[m.launch]!.kernel.name,
-      startUs: d.elapsedMs(origin, m.start) * 1000,
-      durUs: d.elapsedMs(m.start, m.end) * 1000,
-    }));
-    for (const m of marks) {
-      d.destroyEvent(m.start);
-      d.destroyEvent(m.end);
-    }
-    for (const o of outs) this.device.disown(o as CudaBuffer);
-    return entries;
+    const entries = this.device.settle().then(() => {
+      const origin = marks[0]?.start;
+      const list = marks.map((m) => ({
+        kernel: this.program.launches[m.launch]!.kernel.name,
+        startUs: d.elapsedMs(origin, m.start) * 1000,
+        durUs: d.elapsedMs(m.start, m.end) * 1000,
+      }));
+      for (const m of marks) {
+        d.destroyEvent(m.start);
+        d.destroyEvent(m.end);
+      }
+      return list;
+    });
+    return { outs, entries };
+  }
+
+  /** SMELT_DEBUG=2: every call is timed per kernel and logged when the device is done. */
+  private runLogged(inputs: readonly DeviceBuffer[]): DeviceBuffer[] {
+    const { outs, entries } = this.timed(inputs);
+    entries.then(
+      (es) => debugLog(2, `cuda: @${this.program.name}: ${es.map((e) => `${e.kernel} ${e.durUs.toFixed(1)} µs`).join(", ")}`),
+      (e: unknown) => debugLog(1, `cuda: timing @${this.program.name} failed: ${(e as Error).message}`),
+    );
+    return outs;
   }
 }
 

@@ -137,10 +137,14 @@ export class GPUDeviceContext {
     readonly description: string,
   ) {
     const f = device.features;
+    // A subgroup size is fixed only when the adapter reports one size (min = max).
+    const info = adapter.info as GPUAdapterInfo & { subgroupMinSize?: number; subgroupMaxSize?: number };
+    const sg = info?.subgroupMinSize && info.subgroupMinSize === info.subgroupMaxSize ? info.subgroupMinSize : undefined;
     this.target = webgpuTarget(
       Object.fromEntries(LIMIT_NAMES.map((k) => [k, device.limits[k] as number])),
       { f16: f.has("shader-f16"), subgroups: f.has("subgroups"), timestampQuery: f.has("timestamp-query") },
       /llvmpipe|lavapipe|swiftshader|software|cpu/i.test(description),
+      sg,
     );
     this.lost = device.lost.then((info) => {
       this.lostInfo = new DeviceLostError(String(info.reason ?? "unknown"), info.message || "no message");

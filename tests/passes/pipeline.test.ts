@@ -88,15 +88,15 @@ describe("pipeline through jit: the frontend's own spellings fuse as promised", 
   });
 
   it("a transformer block (W8 shape) keeps the round-trip law after every pass and fuses norms into reductions", () => {
-    const [S, D, H] = [8, 16, 2];
+    const [L, D, H] = [8, 16, 2]; // sequence, model width, heads
     const block = (x: Tensor, g1: Tensor, b1: Tensor, wqkv: Tensor, wo: Tensor, g2: Tensor, b2: Tensor, w1: Tensor, w2: Tensor) => {
       const qkv = np.matmul(nn.layerNorm(x, g1, b1), wqkv);
-      const head = (i: number) => np.transpose(np.reshape(np.slice(qkv, [null, [i * D, (i + 1) * D]]), [S, H, D / H]), [1, 0, 2]);
-      const a = np.reshape(np.transpose(nn.attention(head(0), head(1), head(2), { causal: true }), [1, 0, 2]), [S, D]);
+      const head = (i: number) => np.transpose(np.reshape(np.slice(qkv, [null, [i * D, (i + 1) * D]]), [L, H, D / H]), [1, 0, 2]);
+      const a = np.reshape(np.transpose(nn.attention(head(0), head(1), head(2), { causal: true }), [1, 0, 2]), [L, D]);
       const x2 = np.add(x, np.matmul(a, wo));
       return np.add(x2, np.matmul(nn.gelu(np.matmul(nn.layerNorm(x2, g2, b2), w1), { approximate: true }), w2));
     };
-    const types = [`f32[${S},${D}]`, `f32[${D}]`, `f32[${D}]`, `f32[${D},${3 * D}]`, `f32[${D},${D}]`, `f32[${D}]`, `f32[${D}]`, `f32[${D},${4 * D}]`, `f32[${4 * D},${D}]`];
+    const types = [`f32[${L},${D}]`, `f32[${D}]`, `f32[${D}]`, `f32[${D},${3 * D}]`, `f32[${D},${D}]`, `f32[${D}]`, `f32[${D}]`, `f32[${D},${4 * D}]`, `f32[${4 * D},${D}]`];
     const args = types.map((t) => S(t)) as Parameters<typeof block>;
     const low = jit(block).lower(...args);
     for (const p of low.passes) roundTrip(low.after(p));

@@ -31,7 +31,10 @@ async function hasDriver(): Promise<boolean> {
 describe("without an NVIDIA driver", () => {
   it("createCudaBackend() rejects with CudaUnavailableError saying libcuda.so.1 is missing", async () => {
     if (await hasDriver()) return console.warn("skipped: this machine has libcuda.so.1");
+    const old = process.env.SMELT_LIBCUDA;
+    delete process.env.SMELT_LIBCUDA;
     const err = await createCudaBackend().catch((e: unknown) => e);
+    if (old !== undefined) process.env.SMELT_LIBCUDA = old;
     expect(err).toBeInstanceOf(CudaUnavailableError);
     expect((err as Error).message).toBe(NO_DRIVER_MESSAGE);
   });
@@ -56,6 +59,7 @@ describe("without an NVIDIA driver", () => {
 
 const CC = ["cc", "gcc", "clang"].find((c) => spawnSync(c, ["--version"]).status === 0);
 const NVCC = findNvcc();
+if (!CC || !NVCC) console.warn(`skipping the fake-driver CUDA tests: ${!CC ? "no C compiler (cc, gcc or clang)" : "nvcc not found"}`);
 
 describe.skipIf(!CC || !NVCC)("against a fake libcuda", () => {
   let dir: string;
@@ -197,6 +201,20 @@ describe.skipIf(!CC || !NVCC)("against a fake libcuda", () => {
     expect(() => exe.run([input])).toThrow(/launching kernel exp_0 of @boom .*CUDA_ERROR_LAUNCH_FAILED/);
     expect(backend.memoryStats()).toEqual(before);
     backend.free(input);
+  });
+
+  it("prepares kernels ahead in parallel nvcc processes, after which compiling their programs runs no nvcc", async () => {
+    const cache = join(process.env.SMELT_CACHE_DIR!, "cuda");
+    const images = () => readdirSync(cache).length;
+    const graphs = [3, 5, 7].map((n) => {
+      const g = new GraphBuilder(`cos${n}`);
+      const x = g.input({ dtype: "f32", shape: [n, 2] });
+      return g.build([g.add("reduce_max", [g.add("cos", [x], {})[0]!], { axes: [1] })[0]!]);
+    });
+    await backend.device.prepare(graphs.flatMap((g) => lowerGraph(g, backend.target!).launches.map((l) => l.kernel)));
+    const before = images();
+    for (const g of graphs) backend.compile(g);
+    expect(images()).toBe(before);
   });
 
   it("refuses inputs of another backend or the wrong count, naming the program", () => {

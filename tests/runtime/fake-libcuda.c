@@ -54,7 +54,6 @@ CUresult cuDeviceGetAttribute(int *v, int attr, int d) {
 }
 CUresult cuDeviceTotalMem_v2(size_t *b, int d) { *b = (size_t)80 << 30; return OK; }
 CUresult cuDevicePrimaryCtxRetain(void **ctx, int d) { static int c; *ctx = &c; return OK; }
-CUresult cuDevicePrimaryCtxRelease_v2(int d) { return OK; }
 CUresult cuCtxSetCurrent(void *ctx) { return ctx ? OK : INVALID_VALUE; }
 CUresult cuCtxSynchronize(void) { return OK; }
 

@@ -1,0 +1,101 @@
+/**
+ * The row structure of a "reduction" fusion body (contract in passes/fuse.ts): which
+ * values are computed once per row, which are the same at every element of a row, and
+ * which element values a later pass over the row reads again. codegen/fused-reduction.ts
+ * builds the kernel from it.
+ *
+ * Passes: one per reduction, in body order (pass p folds reduction p's operand), then the
+ * store pass (the D-shaped results).
+ */
+import type { Shape } from "../ir/dtype.js";
+import { sameShape, sizeOf } from "../ir/dtype.js";
+import type { Node, Value } from "../ir/graph.js";
+import { REDUCE_OPS } from "../ir/primitives.js";
+import type { BodyEval } from "./fused-body.js";
+
+export const isReduce = (n: Node) => (REDUCE_OPS as readonly string[]).includes(n.prim);
+
+export class RowStructure {
+  readonly reductions: readonly Node[];
+  /** The reduced operands' shape D, the reduced axes A (ascending) and the kept ones. */
+  readonly d: Shape;
+  readonly axes: readonly number[];
+  readonly kept: readonly number[];
+  /** K = D without A (one row per element) and the row's own shape (A's extents). */
+  readonly kShape: Shape;
+  readonly aShape: Shape;
+  readonly rows: number;
+  readonly length: number;
+  /** Whether the innermost non-unit axis is reduced: a row's neighbours are neighbours in memory. */
+  readonly rowMajor: boolean;
+  private readonly invariantMemo = new Map<Value, boolean>();
+
+  constructor(private readonly ev: BodyEval) {
+    this.reductions = ev.body.nodes.filter(isReduce);
+    const first = this.reductions[0]!;
+    const d = (this.d = first.inputs[0]!.shape);
+    this.axes = [...(first.params as { axes: number[] }).axes].sort((x, y) => x - y);
+    this.kept = d.map((_, i) => i).filter((i) => !this.axes.includes(i));
+    this.kShape = this.kept.map((i) => d[i]!);
+    this.aShape = this.axes.map((i) => d[i]!);
+    this.rows = sizeOf(this.kShape);
+    this.length = sizeOf(this.aShape);
+    const innermost = d.map((_, i) => i).filter((i) => d[i] !== 1).at(-1);
+    this.rowMajor = innermost === undefined || this.axes.includes(innermost);
+  }
+
+  /** A reduction, or a computed value of shape K: one per row. */
+  isRowValue(v: Value): boolean {
+    const p = this.ev.producerOf(v);
+    return p !== undefined && (isReduce(p) || sameShape(v.shape, this.kShape));
+  }
+
+  /**
+   * The same at every element of a row: a row value seen through views, a splat constant,
+   * or an elementwise op of such values (layer norm's rsqrt(var + eps) after canonicalise
+   * has moved the broadcast above the add). Computed once per row instead of per element.
+   */
+  invariant(v: Value): boolean {
+    const hit = this.invariantMemo.get(v);
+    if (hit !== undefined) return hit;
+    const p = this.ev.producerOf(v);
+    let r: boolean;
+    if (this.isRowValue(this.ev.throughViews(v))) r = true;
+    else if (!p || p.prim === "iota" || p.prim === "broadcast_in_dim" || p.prim === "reshape") r = false;
+    else if (p.prim === "constant") r = (p.params as { value: number[] }).value.length === 1;
+    else r = p.inputs.every((u) => this.invariant(u));
+    this.invariantMemo.set(v, r);
+    return r;
+  }
+
+  /** Roots of each pass: the reductions' operands, then the D-shaped results. */
+  passRoots(): Value[][] {
+    const outs = this.ev.body.outputs.filter((v) => !this.isRowValue(v));
+    return [...this.reductions.map((r) => [r.inputs[0]!]), outs];
+  }
+
+  /**
+   * Element values a later pass reads again, with the pass that first computes them: what
+   * a row cache must keep so that later passes neither reload nor recompute. A later pass
+   * stops at a kept value, so only the frontier is kept (softmax keeps x and exp(x - max),
+   * not x - max).
+   */
+  carried(): Map<Value, number> {
+    const first = new Map<Value, number>();
+    const carried = new Map<Value, number>();
+    const visit = (v: Value, p: number) => {
+      const n = this.ev.producerOf(v);
+      // Views of inputs and iota are index arithmetic and a load: recomputed, never kept.
+      if (this.invariant(v) || (n && ["broadcast_in_dim", "reshape", "iota", "constant"].includes(n.prim))) return;
+      const seen = first.get(v);
+      if (seen !== undefined) {
+        if (seen < p) carried.set(v, seen);
+        return;
+      }
+      first.set(v, p);
+      for (const u of n?.inputs ?? []) visit(u, p);
+    };
+    this.passRoots().forEach((roots, p) => roots.forEach((v) => visit(v, p)));
+    return carried;
+  }
+}
