@@ -2,7 +2,13 @@
  * W4: f32 1024×1024×1024 matmul through the generated dot_general kernel, with a plain copy
  * kernel's bandwidth measured in the same run so the two can be compared on any machine.
  * A benchmark, not a test: it prints; nothing asserts on time.
+ *
+ * The two are timed alternately (copy, matmul, copy, ...) so both see the same machine
+ * load, and besides wall time each launch's process CPU time is recorded: on a CPU adapter
+ * (lavapipe runs kernels on this process's threads) GFLOP per CPU-second, times the core
+ * count, is what the kernel would reach on an idle machine, and stays readable on a shared one.
  */
+import { availableParallelism, loadavg } from "node:os";
 import { matmulKernel, type MatmulTile } from "../codegen/matmul.js";
 import { BodyBuilder, type Kernel, add, id, imul, iadd, load, lt, u32 } from "../codegen/kernel.js";
 import { gridFor, linearGroupId } from "../codegen/indexing.js";
@@ -19,6 +25,12 @@ export interface MatmulBenchResult {
   readonly copyMs: number;
   readonly runs: number;
   readonly maxError: number;
+  /** gflops / copyGBs: comparable across machines and loads. */
+  readonly ratio: number;
+  /** GFLOP per CPU-second × cores (CPU adapters: the idle-machine rate); undefined when CPU time is not this process's. */
+  readonly cpuGflops: number;
+  /** 1-minute load average at the end of the run. */
+  readonly load: number;
 }
 
 function median(xs: number[]): number {
@@ -48,28 +60,41 @@ export function matmulBenchKernel(size: number, ctx: GPUDeviceContext, tile?: Ma
       { name: "rhs", dtype: "f32", access: "read" },
       { name: "out", dtype: "f32", access: "read_write" },
     ],
-    lhs: { name: "lhs", kContiguous: true, addr: (_b, _bat, m, k) => add(imul(m, u32(size)), k) },
-    rhs: { name: "rhs", nContiguous: true, addr: (_b, _bat, k, n) => add(imul(k, u32(size)), n) },
+    lhs: { name: "lhs", kContiguous: true, addr: (_b, _bat, m, k) => add(imul(m, u32(size)), k), strides: { row: size, col: 1, baseAlign: 0 } },
+    rhs: { name: "rhs", nContiguous: true, addr: (_b, _bat, k, n) => add(imul(k, u32(size)), n), strides: { row: size, col: 1, baseAlign: 0 } },
     out: "out",
   }, ctx.target, tile);
 }
 
-async function timeLaunch(ctx: GPUDeviceContext, launch: Launch, runs: number): Promise<number[]> {
-  const times: number[] = [];
+interface LaunchTime {
+  readonly wallMs: number;
+  readonly cpuMs: number;
+}
+
+async function timeOnce(ctx: GPUDeviceContext, launch: Launch): Promise<LaunchTime> {
+  const c0 = process.cpuUsage();
+  const t0 = performance.now();
+  const err = ctx.submit([launch], launch.name);
+  await ctx.synchronize();
+  const e = await err;
+  if (e) throw e;
+  const c = process.cpuUsage(c0);
+  return { wallMs: performance.now() - t0, cpuMs: (c.user + c.system) / 1000 };
+}
+
+/** `runs` timed launches of each, alternating, after two warm-ups each. */
+async function timeAlternating(ctx: GPUDeviceContext, a: Launch, b: Launch, runs: number): Promise<[LaunchTime[], LaunchTime[]]> {
+  const ta: LaunchTime[] = [], tb: LaunchTime[] = [];
   for (let r = -2; r < runs; r++) {
-    const t0 = performance.now();
-    const err = ctx.submit([launch], launch.name);
-    await ctx.synchronize();
-    const e = await err;
-    if (e) throw e;
-    if (r >= 0) times.push(performance.now() - t0);
+    const x = await timeOnce(ctx, a), y = await timeOnce(ctx, b);
+    if (r >= 0) ta.push(x), tb.push(y);
   }
-  return times;
+  return [ta, tb];
 }
 
 export async function benchMatmul(options: { size?: number; runs?: number; tile?: MatmulTile; quiet?: boolean } = {}): Promise<MatmulBenchResult> {
   const size = options.size ?? 1024;
-  const runs = options.runs ?? 10;
+  const runs = options.runs ?? 11;
   const ctx = await GPUDeviceContext.open();
   const n = size * size;
   const a = new Float32Array(n), bm = new Float32Array(n);
@@ -85,9 +110,11 @@ export async function benchMatmul(options: { size?: number; runs?: number; tile?
   const mm: Launch = { name: mk.name, source: renderWGSL(mk), access: ["read", "read", "read_write"], grid: mk.grid, buffers: [bufA, bufB, bufC] };
   const compileErr = await ctx.pipeline(mm.name, mm.source, mm.access).status;
   if (compileErr) throw compileErr;
-  const mmTimes = await timeLaunch(ctx, mm, runs);
+  const ck = copyKernel(n, ctx);
+  const copy: Launch = { name: "copy", source: renderWGSL(ck), access: ["read", "read_write"], grid: ck.grid, buffers: [bufA, bufC] };
+  const [copyTimes, mmTimes] = await timeAlternating(ctx, copy, mm, runs);
 
-  // Spot-check a few entries against a float64 dot product.
+  // Spot-check a few entries against a float64 dot product (the matmul ran last).
   const c = new Float32Array(await ctx.read(bufC, 4 * n));
   let maxError = 0;
   for (const [i, j] of [[0, 0], [size - 1, size - 1], [size >> 1, 3], [7, size - 2]] as const) {
@@ -96,22 +123,22 @@ export async function benchMatmul(options: { size?: number; runs?: number; tile?
     maxError = Math.max(maxError, Math.abs(s - c[i * size + j]!));
   }
 
-  const ck = copyKernel(n, ctx);
-  const copy: Launch = { name: "copy", source: renderWGSL(ck), access: ["read", "read_write"], grid: ck.grid, buffers: [bufA, bufC] };
-  const copyTimes = await timeLaunch(ctx, copy, runs);
-
-  const matmulMs = median(mmTimes), copyMs = median(copyTimes);
+  const matmulMs = median(mmTimes.map((x) => x.wallMs)), copyMs = median(copyTimes.map((x) => x.wallMs));
+  const gflops = (2 * size ** 3) / (matmulMs * 1e6), copyGBs = (2 * 4 * n) / (copyMs * 1e6);
   const result: MatmulBenchResult = {
-    device: ctx.description, size, runs, matmulMs, copyMs, maxError,
-    gflops: (2 * size ** 3) / (matmulMs * 1e6),
-    copyGBs: (2 * 4 * n) / (copyMs * 1e6),
+    device: ctx.description, size, runs, matmulMs, copyMs, maxError, gflops, copyGBs,
+    ratio: gflops / copyGBs,
+    cpuGflops: ((2 * size ** 3) / (median(mmTimes.map((x) => x.cpuMs)) * 1e6)) * availableParallelism(),
+    load: loadavg()[0]!,
   };
   for (const buf of [bufA, bufB, bufC]) buf.destroy();
   ctx.destroy();
   if (!options.quiet)
     console.log(
       `matmul f32 ${size}³: ${result.gflops.toFixed(1)} GFLOP/s (${matmulMs.toFixed(1)} ms) · ` +
-        `copy: ${result.copyGBs.toFixed(2)} GB/s (${copyMs.toFixed(2)} ms) · median of ${runs} · max |err| ${maxError.toExponential(1)} · ${result.device}`,
+        `copy: ${result.copyGBs.toFixed(2)} GB/s (${copyMs.toFixed(2)} ms) · ratio ${result.ratio.toFixed(2)} GFLOP/GB · ` +
+        `${result.cpuGflops.toFixed(1)} GFLOP per CPU-second × ${availableParallelism()} cores · median of ${runs} · ` +
+        `load ${result.load.toFixed(2)} · max |err| ${maxError.toExponential(1)} · ${result.device}`,
     );
   return result;
 }

@@ -13,7 +13,7 @@ import {
   type Access, type Binding, type Kernel, BodyBuilder,
   bin, cast, eq, ge, iadd, id, idiv, imul, irem, load, u32,
 } from "./kernel.js";
-import { type MatmulSpec, matmulKernel } from "./matmul.js";
+import { type MatmulSpec, matmulKernel, operandStrides } from "./matmul.js";
 import { argmaxKernel, cumsumKernel, reduceKernel, topKKernel, type KernelHead } from "./reduce.js";
 import type { Target } from "./target.js";
 
@@ -148,14 +148,14 @@ export function dotGeneralSpec(
   const innermost = (dims: number[], shape: readonly number[]) => dims.filter((d) => shape[d] !== 1).at(-1);
   const lk = innermost(p.lhs_contract, lhs.shape), rn = innermost(rf, rhs.shape);
   return {
-    ...head, dtype: lhs.dtype, batch, m, n, k,
+    ...head, dtype: lhs.dtype, batch, m, n, k, batchShape: p.lhs_batch.map((d) => lhs.shape[d]!),
     lhs: {
-      name: names.lhs, kContiguous: lk === undefined || ls[lk] === 1,
+      name: names.lhs, kContiguous: lk === undefined || ls[lk] === 1, strides: operandStrides(lhs.shape, p.lhs_batch, lf, p.lhs_contract),
       addr: (b, bat, row, col) => iadd(iadd(groupAddress(b, bat, p.lhs_batch, lhs.shape, "lb"), groupAddress(b, row, lf, lhs.shape, "lm")),
         groupAddress(b, col, p.lhs_contract, lhs.shape, "lk")),
     },
     rhs: {
-      name: names.rhs, nContiguous: rn === undefined || rs[rn] === 1,
+      name: names.rhs, nContiguous: rn === undefined || rs[rn] === 1, strides: operandStrides(rhs.shape, p.rhs_batch, p.rhs_contract, rf),
       addr: (b, bat, row, col) => iadd(iadd(groupAddress(b, bat, p.rhs_batch, rhs.shape, "rb"), groupAddress(b, row, p.rhs_contract, rhs.shape, "rk")),
         groupAddress(b, col, rf, rhs.shape, "rn")),
     },

@@ -99,22 +99,22 @@ extern "C" __global__ void __launch_bounds__(256) dot_general_batched(
       const float b1 = Bs[(kk * 64u) + (tx + 16u)];
       const float b2 = Bs[(kk * 64u) + (tx + 32u)];
       const float b3 = Bs[(kk * 64u) + (tx + 48u)];
-      acc_0_0 = acc_0_0 + (a0 * b0);
-      acc_0_1 = acc_0_1 + (a0 * b1);
-      acc_0_2 = acc_0_2 + (a0 * b2);
-      acc_0_3 = acc_0_3 + (a0 * b3);
-      acc_1_0 = acc_1_0 + (a1 * b0);
-      acc_1_1 = acc_1_1 + (a1 * b1);
-      acc_1_2 = acc_1_2 + (a1 * b2);
-      acc_1_3 = acc_1_3 + (a1 * b3);
-      acc_2_0 = acc_2_0 + (a2 * b0);
-      acc_2_1 = acc_2_1 + (a2 * b1);
-      acc_2_2 = acc_2_2 + (a2 * b2);
-      acc_2_3 = acc_2_3 + (a2 * b3);
-      acc_3_0 = acc_3_0 + (a3 * b0);
-      acc_3_1 = acc_3_1 + (a3 * b1);
-      acc_3_2 = acc_3_2 + (a3 * b2);
-      acc_3_3 = acc_3_3 + (a3 * b3);
+      acc_0_0 = fmaf(a0, b0, acc_0_0);
+      acc_0_1 = fmaf(a0, b1, acc_0_1);
+      acc_0_2 = fmaf(a0, b2, acc_0_2);
+      acc_0_3 = fmaf(a0, b3, acc_0_3);
+      acc_1_0 = fmaf(a1, b0, acc_1_0);
+      acc_1_1 = fmaf(a1, b1, acc_1_1);
+      acc_1_2 = fmaf(a1, b2, acc_1_2);
+      acc_1_3 = fmaf(a1, b3, acc_1_3);
+      acc_2_0 = fmaf(a2, b0, acc_2_0);
+      acc_2_1 = fmaf(a2, b1, acc_2_1);
+      acc_2_2 = fmaf(a2, b2, acc_2_2);
+      acc_2_3 = fmaf(a2, b3, acc_2_3);
+      acc_3_0 = fmaf(a3, b0, acc_3_0);
+      acc_3_1 = fmaf(a3, b1, acc_3_1);
+      acc_3_2 = fmaf(a3, b2, acc_3_2);
+      acc_3_3 = fmaf(a3, b3, acc_3_3);
     }
     __syncthreads();
   }
