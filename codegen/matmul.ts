@@ -166,7 +166,7 @@ export function matmulKernel(spec: MatmulSpec, target: Target, tile?: MatmulTile
   if (strategy === "subgroup") {
     if (!target.subgroupSize || !SUBGROUP_SIZES.has(target.subgroupSize))
       throw new Error(`matmul ${spec.name}: the subgroup template needs a fixed subgroup size of 4, 8, 16 or 32 (target has ${target.subgroupSize ?? "none"})`);
-    return subgroupMatmul(spec, target, target.subgroupSize);
+    return subgroupMatmul(spec, target, target.subgroupSize, tile?.bm);
   }
   return strategy === "registers"
     ? registerMatmul(spec, target, tile ?? REGISTER_TILE)
@@ -256,11 +256,12 @@ class OutputWriter {
  * rows and columns are clamped on load and masked on store, and the k tail (k mod 4) is a
  * last step unrolled at compile time, so the k-loop has no checks for any shape.
  */
-function subgroupMatmul(spec: MatmulSpec, target: Target, sg: number): Kernel {
+function subgroupMatmul(spec: MatmulSpec, target: Target, sg: number, rows = 32): Kernel {
   const { m: M, n: N, k: K } = spec;
   const t = scalarType(spec);
   // A short C (a matrix-vector product) gets fewer rows per tile, not 32 rows of clamped copies.
-  const TM = Math.min(32, Math.ceil(M / sg) * sg);
+  if (rows % sg) throw new Error(`matmul ${spec.name}: subgroup tiles need a multiple of ${sg} rows, got ${rows}`);
+  const TM = Math.min(rows, Math.ceil(M / sg) * sg);
   const TN = 4 * sg;
   const tilesN = Math.ceil(N / TN), tilesM = Math.ceil(M / TM);
   const groups = spec.batch * tilesM * tilesN;

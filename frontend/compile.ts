@@ -6,7 +6,8 @@
 import type { Graph } from "../ir/graph.js";
 import { type Stage, runPipeline } from "../passes/pipeline.js";
 import type { Backend, Executable } from "../runtime/backend.js";
-import { debugLog } from "../runtime/debug.js";
+import { debugLevel, debugLog } from "../runtime/debug.js";
+import { printIR } from "../ir/print.js";
 
 export interface CompileSettings {
   readonly fuse?: boolean;
@@ -33,6 +34,8 @@ export function compileGraph(graph: Graph, backend: Backend, settings: CompileSe
     disable: settings.disablePasses ?? [],
     ...(backend.target ? { target: backend.target } : {}),
   });
+  if (debugLevel() >= 5)
+    for (const st of stages) debugLog(5, `// after ${st.pass}\n${st.notes.map((n) => `// ${n}\n`).join("")}${printIR(st.graph)}`);
   const executable = backend.compile(lowered, { fuse: settings.fuse ?? true });
   const compiled: Compiled = { executable, stages, compileMs: performance.now() - t0 };
   debugLog(1, () => `compiled @${graph.name} for ${backend.name}: ${executable.kernels.length} kernel(s) in ${compiled.compileMs.toFixed(1)} ms`);

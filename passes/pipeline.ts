@@ -10,8 +10,6 @@
 import type { Graph } from "../ir/graph.js";
 import { verify } from "../ir/graph.js";
 import type { Target } from "../codegen/target.js";
-import { printIR } from "../ir/print.js";
-import { debugLog } from "../runtime/debug.js";
 import { canonicalizePass } from "./canonicalize.js";
 import { fusePass } from "./fuse.js";
 import { inlinePass } from "./inline.js";
@@ -99,7 +97,6 @@ export function runPipeline(g: Graph, options: PipelineOptions = {}): { graph: G
     cur = pass.run(cur, ctx);
     if (options.verify ?? true) verify(cur);
     stages.push({ pass: stage, graph: cur, notes: ctx.notes });
-    debugLog(5, () => `// after ${stage}\n${ctx.notes.map((n) => `// ${n}\n`).join("")}${printIR(cur)}`);
   }
   return { graph: cur, stages, memoryPlan: planMemory(cur) };
 }
