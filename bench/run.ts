@@ -174,10 +174,11 @@ async function matmulTemplate(runs: number): Promise<BenchRow> {
   }
 }
 
-const FOOTNOTE =
-  "steady: median after 2 warm-ups, waiting for the device · first: trace + compile + run · " +
-  "pipelines are cached by source for the whole process, so a kernel compiled for the fused row is not compiled again for the unfused one · " +
-  "max err: against the interpreter on the same inputs · speed-ups: baseline steady / row steady";
+const FOOTNOTE = [
+  "steady: median after 2 warm-ups, waiting for the device; first: trace + compile + run of the first call.",
+  "Pipelines are cached by source for the whole process: a kernel compiled for the fused row is not compiled again for unfused.",
+  "max err: against the interpreter on the same inputs; speed-ups: the baseline's steady time over the row's.",
+].join("\n");
 
 /**
  * The CLI entry (`smelt bench [W1..W8|matmul ...] [--json FILE] [--peers] [--runs N]`).

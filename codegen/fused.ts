@@ -14,7 +14,7 @@ import { Index } from "./elementwise.js";
 import { BodyEval, fusionBindings, fusionBuilder, site } from "./fused-body.js";
 import { reductionKernel } from "./fused-reduction.js";
 import { checkArray, gridFor, linearGroupId, unravel } from "./indexing.js";
-import { type Expr, type Kernel, type Stmt, BodyBuilder, iadd, id, imul, lt, u32 } from "./kernel.js";
+import { type Kernel, BodyBuilder, iadd, id, imul, lt, select, u32 } from "./kernel.js";
 import { type LowerContext, type LoweredKernel, LoweringError, dotGeneralSpec } from "./lower.js";
 import { matmulKernel } from "./matmul.js";
 
@@ -34,10 +34,13 @@ export function lowerFusion(node: Node<"fusion">, ctx: LowerContext): LoweredKer
   const max = ctx.target.limits.maxStorageBuffersPerShaderStage;
   if (kernel.bindings.length > max)
     throw new LoweringError(`fusion @${body.name} binds ${kernel.bindings.length} storage buffers, more than the target's ${max}; the fuse pass should have split it`);
-  return [{
-    kernel,
-    args: [...node.inputs.map((_, index) => ({ kind: "in" as const, index })), ...node.outputs.map((_, index) => ({ kind: "out" as const, index }))],
-  }];
+  // Bindings are named in<i>[_role] and out<j> after the fusion's operands and results.
+  const args = kernel.bindings.map((b) => {
+    const m = /^(in|out)(\d+)/.exec(b.name);
+    if (!m) throw new LoweringError(`${ctx.name}: binding '${b.name}' names no operand or result of the fusion`);
+    return { kind: m[1] as "in" | "out", index: Number(m[2]) };
+  });
+  return [{ kernel, args }];
 }
 
 const WIDTH = 256;
@@ -81,83 +84,55 @@ function elementwiseKernel(node: Node<"fusion">, ctx: LowerContext): Kernel {
   return { name: ctx.name, source: ctx.source, bindings, workgroupSize: [WIDTH, 1, 1], grid, shared: [], body: b.stmts };
 }
 
-/** The binding name the template stores C to; every store to it becomes the epilogue. */
-const PRODUCT = "product";
-
 /**
- * The tiled matmul with the body's epilogue. The template writes C row-major as
- * [batch, m, n] with one scalar store per element (MatmulSpec.out), which is exactly
- * dot_general's result layout; each such store is replaced by the epilogue at that
- * element, so no template change is needed and C never reaches memory unless the body
- * returns it.
+ * The tiled matmul with the rest of the body as its epilogue (MatmulEpilogue, the
+ * template's hook): per element of C after accumulation, the body is evaluated at the
+ * element's position, with the product given as the accumulator. One result is the value
+ * the template stores (vector stores included); the others, and the product itself when
+ * the body returns it, are stored by the epilogue at the same index.
  */
 function matmulFusionKernel(node: Node<"fusion">, ctx: LowerContext): Kernel {
   const body = node.params.body;
-  const bindings = fusionBindings(node);
-  const ev = new BodyEval(body, node.inputs.map((_, i) => `in${i}`), "ep_");
   const dots = body.nodes.filter((n) => n.prim === "dot_general");
   if (dots.length !== 1) throw new LoweringError(`matmul fusion @${body.name} holds ${dots.length} dot_generals, expected one`);
   const dot = dots[0]!;
   const product = dot.outputs[0]!;
-  const spec = dotGeneralSpec(dot, { name: ctx.name, source: ctx.source, bindings, out: PRODUCT },
-    { lhs: ev.inputName(dot.inputs[0]!), rhs: ev.inputName(dot.inputs[1]!) });
-  const template = matmulKernel(spec, ctx.target);
-  const opening = fusionBuilder(node, bindings).stmts;
-  return withEpilogue({ ...template, body: [...opening, ...template.body] }, (b, linear, value) => {
-    const idx = unravel(b, linear, product.shape, "ep_i");
-    const at = new Index(b, product.shape, { idx, linear });
-    const s = site(at, (v: Value) => (v === product ? value : undefined));
-    const values = body.outputs.map((v) => ev.eval(v, b, at, s));
-    values.forEach((v, i) => b.store(`out${i}`, linear, v));
-  });
-}
-
-type Epilogue = (b: BodyBuilder, linear: Expr, value: Expr) => void;
-
-/** Names declared anywhere in `ss`. */
-function declared(ss: readonly Stmt[], into: Set<string>): Set<string> {
-  for (const s of ss) {
-    if (s.k === "let" || s.k === "var" || s.k === "array") into.add(s.name);
-    if (s.k === "for") declared(s.body, into.add(s.v));
-    if (s.k === "if") declared(s.else, declared(s.then, into));
-  }
-  return into;
-}
-
-function readsProduct(e: Expr): boolean {
-  switch (e.k) {
-    case "load": return e.name === PRODUCT || readsProduct(e.index);
-    case "un": case "cast": case "bitcast": return readsProduct(e.a);
-    case "bin": return readsProduct(e.a) || readsProduct(e.b);
-    case "select": return readsProduct(e.cond) || readsProduct(e.a) || readsProduct(e.b);
-    case "call": return e.args.some(readsProduct);
-    default: return false;
-  }
-}
-
-/** Replaces each scalar store of C by the epilogue; refuses a template that reads C back or never stores it. */
-function withEpilogue(k: Kernel, epilogue: Epilogue): Kernel {
-  const taken = declared(k.body, new Set([...k.bindings.map((b) => b.name), ...k.shared.map((s) => s.name)]));
-  const names = new Map<string, number>();
-  let stores = 0;
-  const exprs = (s: Stmt): Expr[] =>
-    s.k === "let" ? [s.value] : s.k === "var" ? [s.init] : s.k === "assign" ? [s.value]
-    : s.k === "store" ? [s.index, s.value] : s.k === "for" ? [s.start, s.end] : s.k === "if" ? [s.cond] : [];
-  const walk = (ss: readonly Stmt[]): Stmt[] =>
-    ss.flatMap((s): Stmt[] => {
-      if (exprs(s).some(readsProduct)) throw new LoweringError(`${k.name}: the matmul template reads C back; an epilogue cannot replace its stores`);
-      if (s.k === "for") return [{ ...s, body: walk(s.body) }];
-      if (s.k === "if") return [{ ...s, then: walk(s.then), else: walk(s.else) }];
-      if (s.k !== "store" || s.name !== PRODUCT) return [s];
-      if (s.space !== "global") throw new LoweringError(`${k.name}: the matmul template stores C to ${s.space} memory`);
-      stores++;
-      const b = new BodyBuilder(names);
-      epilogue(b, b.let("ep_at", s.index), b.let("ep_c", s.value));
-      for (const n of declared(b.stmts, new Set()))
-        if (taken.has(n)) throw new LoweringError(`${k.name}: epilogue name '${n}' collides with the template's`);
-      return b.stmts;
-    });
-  const out = walk(k.body);
-  if (stores === 0) throw new LoweringError(`${k.name}: the matmul template stores no scalar element of C; the epilogue has nowhere to go`);
-  return { ...k, body: out };
+  const operands = new Set(dot.inputs);
+  if (![...operands].every((v) => body.inputs.includes(v)))
+    throw new LoweringError(`matmul fusion @${body.name}: a dot_general operand is computed in the body (the contract loads them from memory)`);
+  // The template may read its operands as 4-vectors: an epilogue reading one too gets a scalar binding of its own.
+  const ev0 = new BodyEval(body, []);
+  const aliased = new Set(body.nodes.filter((n) => n !== dot).flatMap((n) => n.inputs.map((u) => ev0.throughViews(u))).filter((u) => operands.has(u)));
+  const name = (v: Value) => `in${body.inputs.indexOf(v)}`;
+  const ev = new BodyEval(body, body.inputs.map((v) => (aliased.has(v) ? `${name(v)}_epilogue` : name(v))));
+  // The template stores one result itself: one of the product's dtype where there is one (a bool is stored as its word).
+  const stored = Math.max(0, body.outputs.findIndex((v) => v !== product && v.dtype === product.dtype));
+  const base = fusionBindings(node);
+  const bindings = [
+    ...base.filter((b) => b.access === "read"),
+    ...[...aliased].map((v) => ({ name: `${name(v)}_epilogue`, dtype: v.dtype, access: "read" as const })),
+    ...base.filter((b) => b.access !== "read").map((b, i) => (i === stored && b.dtype === "bool" ? { ...b, dtype: "u32" as const } : b)),
+  ];
+  const p = dot.params as { lhs_batch: number[]; lhs_contract: number[]; rhs_batch: number[]; rhs_contract: number[] };
+  const free = (shape: readonly number[], used: number[]) => shape.filter((_, i) => !used.includes(i));
+  const [lhs, rhs] = dot.inputs as [Value, Value];
+  const mShape = free(lhs.shape, [...p.lhs_batch, ...p.lhs_contract]), nShape = free(rhs.shape, [...p.rhs_batch, ...p.rhs_contract]);
+  const spec = dotGeneralSpec(dot, { name: ctx.name, source: ctx.source, bindings, out: `out${stored}` }, { lhs: name(lhs), rhs: name(rhs) });
+  const kernel = matmulKernel({
+    ...spec,
+    epilogue: {
+      bindings: [],
+      apply: (acc, at) => {
+        const b = new BodyBuilder();
+        const c = b.let("acc", acc);
+        const idx = [...(p.lhs_batch.length ? at.batch : []), ...unravel(b, at.row, mShape, "m"), ...unravel(b, at.col, nShape, "n")];
+        const s = site(new Index(b, product.shape, { idx, linear: at.linear }), (v) => (v === product ? c : undefined));
+        const values = body.outputs.map((v) => ev.eval(v, b, s.at, s));
+        values.forEach((v, i) => i !== stored && b.store(`out${i}`, at.linear, v));
+        const v = values[stored]!;
+        return { stmts: b.stmts, value: bindings.find((x) => x.name === `out${stored}`)!.dtype === "u32" && v.t === "bool" ? select(v, u32(1), u32(0)) : v };
+      },
+    },
+  }, ctx.target);
+  return { ...kernel, body: [...fusionBuilder(node, bindings).stmts, ...kernel.body] };
 }

@@ -123,9 +123,9 @@ describe.skipIf(!gpu)("fused kernels on webgpu", () => {
         expectSame(await viaJit(f, xs, "webgpu", false), want, "unfused");
         expectSame(await viaTarget(f, xs, gpuLike()), want, "fused, GPU layout");
       }),
-      { numRuns: 25 },
+      { numRuns: 20 },
     );
-  });
+  }, 300_000);
 
   test("generated matmuls with epilogues (bias, residual, activations, batches): one kernel each, equal to the interpreter", async () => {
     await fc.assert(
@@ -138,9 +138,9 @@ describe.skipIf(!gpu)("fused kernels on webgpu", () => {
         expectSame(await viaJit(f, xs, "webgpu"), want, "fused");
         expectSame(await viaTarget(f, xs, gpuLike()), want, "fused, workgroup template");
       }),
-      { numRuns: 15 },
+      { numRuns: 6 },
     );
-  });
+  }, 300_000);
 
   test("a reduction over more rows than one grid dimension holds splits its grid and stays correct", async () => {
     const rows = 70000, cols = 4;

@@ -96,22 +96,22 @@ fn main(@builtin(local_invocation_id) local_id: vec3<u32>,
       let b1: f32 = Bs[(kk * 64u) + (tx + 16u)];
       let b2: f32 = Bs[(kk * 64u) + (tx + 32u)];
       let b3: f32 = Bs[(kk * 64u) + (tx + 48u)];
-      acc_0_0 = acc_0_0 + (a0 * b0);
-      acc_0_1 = acc_0_1 + (a0 * b1);
-      acc_0_2 = acc_0_2 + (a0 * b2);
-      acc_0_3 = acc_0_3 + (a0 * b3);
-      acc_1_0 = acc_1_0 + (a1 * b0);
-      acc_1_1 = acc_1_1 + (a1 * b1);
-      acc_1_2 = acc_1_2 + (a1 * b2);
-      acc_1_3 = acc_1_3 + (a1 * b3);
-      acc_2_0 = acc_2_0 + (a2 * b0);
-      acc_2_1 = acc_2_1 + (a2 * b1);
-      acc_2_2 = acc_2_2 + (a2 * b2);
-      acc_2_3 = acc_2_3 + (a2 * b3);
-      acc_3_0 = acc_3_0 + (a3 * b0);
-      acc_3_1 = acc_3_1 + (a3 * b1);
-      acc_3_2 = acc_3_2 + (a3 * b2);
-      acc_3_3 = acc_3_3 + (a3 * b3);
+      acc_0_0 = fma(a0, b0, acc_0_0);
+      acc_0_1 = fma(a0, b1, acc_0_1);
+      acc_0_2 = fma(a0, b2, acc_0_2);
+      acc_0_3 = fma(a0, b3, acc_0_3);
+      acc_1_0 = fma(a1, b0, acc_1_0);
+      acc_1_1 = fma(a1, b1, acc_1_1);
+      acc_1_2 = fma(a1, b2, acc_1_2);
+      acc_1_3 = fma(a1, b3, acc_1_3);
+      acc_2_0 = fma(a2, b0, acc_2_0);
+      acc_2_1 = fma(a2, b1, acc_2_1);
+      acc_2_2 = fma(a2, b2, acc_2_2);
+      acc_2_3 = fma(a2, b3, acc_2_3);
+      acc_3_0 = fma(a3, b0, acc_3_0);
+      acc_3_1 = fma(a3, b1, acc_3_1);
+      acc_3_2 = fma(a3, b2, acc_3_2);
+      acc_3_3 = fma(a3, b3, acc_3_3);
     }
     workgroupBarrier();
   }

@@ -1,0 +1,128 @@
+/**
+ * The matmul templates on WebGPU against the interpreter: every template the device can
+ * run (subgroup, registers, workgroup), shapes on and off every block multiple, batch
+ * dims, all contraction layouts, operands whose dims do not merge, and the epilogue hook.
+ */
+import { describe, expect, test } from "vitest";
+import type { HostArray } from "../../ir/dtype.js";
+import type { Graph } from "../../ir/graph.js";
+import type { Stmt } from "../../codegen/kernel.js";
+import { matmulKernel } from "../../codegen/matmul.js";
+import { lowerGraph } from "../../codegen/program.js";
+import type { Target } from "../../codegen/target.js";
+import { renderWGSL } from "../../codegen/wgsl.js";
+import { evalGraph } from "../../runtime/interp.js";
+import { WebGPUExecutable } from "../../runtime/webgpu.js";
+import { fill } from "../runtime/webgpu-arbitraries.js";
+import { gpu, mismatch } from "../runtime/webgpu-helpers.js";
+import {
+  BIAS_GELU_RESIDUAL, LAYOUTS, SHAPES, dotGraph, epilogueSpec, expectedEpilogue, matmulGraph, strategyTarget,
+} from "./matmul-cases.js";
+
+/** f32 sums of up to 257 products of values in [-1, 1]. */
+const TOL = { rtol: 1e-4, atol: 1e-4 };
+
+async function expectMatmul(g: Graph, target: Target, seed = 1): Promise<void> {
+  const be = gpu!;
+  const inputs = g.inputs.map((v, i) => fill("f32", v.shape, seed + i, -1, 1));
+  const exe = new WebGPUExecutable(be, lowerGraph(g, target));
+  const err = await exe.ready;
+  if (err) throw err;
+  const dev = inputs.map((a) => be.upload(a));
+  const [out] = exe.run(dev);
+  const got = await be.read(out!);
+  for (const b of [...dev, out!]) be.free(b);
+  const m = mismatch(got, evalGraph(g, inputs)[0]!, TOL);
+  if (m) throw new Error(`${g.nodes[0]!.params && JSON.stringify(g.nodes[0]!.params)} ${g.inputs.map((v) => `[${v.shape}]`).join(" x ")}: ${m}`);
+}
+
+function forLoops(ss: readonly Stmt[]): Extract<Stmt, { k: "for" }>[] {
+  return ss.flatMap((s) => (s.k === "for" ? [s, ...forLoops(s.body)] : s.k === "if" ? [...forLoops(s.then), ...forLoops(s.else)] : []));
+}
+
+const hasBranch = (ss: readonly Stmt[]): boolean => ss.some((s) => s.k === "if" || (s.k === "for" && hasBranch(s.body)));
+
+describe.skipIf(!gpu)("matmul templates on webgpu", () => {
+  const device = gpu!.target;
+  for (const strategy of ["subgroup", "registers", "workgroup"] as const) {
+    const target = strategyTarget(device, strategy);
+    describe.skipIf(!target)(`${strategy} template`, () => {
+      // The device's own template gets every shape; the others a spread of them.
+      const shapes = strategy === (device.cpuAdapter ? (strategyTarget(device, "subgroup") ? "subgroup" : "registers") : "workgroup")
+        ? SHAPES : SHAPES.filter((_, i) => i % 3 === 0);
+      for (const layout of LAYOUTS) {
+        test(`${layout} matches the interpreter for m, n, k in {1, 3, 7, 63, 64, 65, 127, 129, 257}`, async () => {
+          for (const [m, n, k] of shapes) await expectMatmul(matmulGraph(layout, m, n, k), target!, m + n + k);
+        });
+      }
+
+      test("batch dims lead both operands", async () => {
+        await expectMatmul(matmulGraph("A·B", 33, 65, 20, [2, 3]), target!);
+        await expectMatmul(matmulGraph("A·Bᵀ", 64, 32, 64, [3]), target!);
+      });
+
+      test("a batch dim between the matrix dims (strided rows) and contraction over two dims", async () => {
+        await expectMatmul(dotGraph([40, 3, 16], [3, 16, 36], { lhs_contract: [2], rhs_contract: [1], lhs_batch: [1], rhs_batch: [0] }), target!);
+        await expectMatmul(dotGraph([24, 4, 8], [4, 8, 20], { lhs_contract: [1, 2], rhs_contract: [0, 1], lhs_batch: [], rhs_batch: [] }), target!);
+      });
+
+      test("operand dims that do not merge take the general addressing path", async () => {
+        // lhs [k1, m, k2] contracting (k1, k2): k is not affine in memory.
+        await expectMatmul(dotGraph([3, 33, 5], [3, 5, 17], { lhs_contract: [0, 2], rhs_contract: [0, 1], lhs_batch: [], rhs_batch: [] }), target!);
+      });
+
+      test("matrix-vector and vector-vector products", async () => {
+        await expectMatmul(dotGraph([70, 130], [130], { lhs_contract: [1], rhs_contract: [0], lhs_batch: [], rhs_batch: [] }), target!);
+        await expectMatmul(dotGraph([130], [130, 70], { lhs_contract: [0], rhs_contract: [0], lhs_batch: [], rhs_batch: [] }), target!);
+        await expectMatmul(dotGraph([257], [257], { lhs_contract: [0], rhs_contract: [0], lhs_batch: [], rhs_batch: [] }), target!);
+      });
+
+      test("applies the epilogue (bias, GELU, residual, batch index) per element before storing", async () => {
+        const batch = [2, 3] as const;
+        for (const [m, n, k] of [[64, 64, 32], [33, 70, 19]] as const) {
+          const spec = epilogueSpec(batch, m, n, k, BIAS_GELU_RESIDUAL);
+          const kernel = matmulKernel(spec, target!);
+          expect(kernel.bindings.map((b) => b.name)).toEqual(["lhs", "rhs", "bias", "residual", "out"]);
+          const [a, b] = [fill("f32", [...batch, m, k], 7, -1, 1), fill("f32", [...batch, k, n], 8, -1, 1)];
+          const bias = fill("f32", [n], 9, -1, 1), residual = fill("f32", [...batch, m, n], 10, -1, 1);
+          const product = evalGraph(matmulGraph("A·B", m, n, k, batch), [a, b])[0]!;
+          const got = await runKernel(renderWGSL(kernel), kernel.grid, [a, b, bias, residual], m * n * 6);
+          const want = expectedEpilogue(product, bias, residual, batch, m, n);
+          const worst = want.reduce((w, x, i) => Math.max(w, Math.abs(x - got[i]!) / (1 + Math.abs(x))), 0);
+          expect(worst).toBeLessThan(1e-4);
+        }
+      });
+    });
+  }
+
+  test("the device's template for an aligned f32 matmul has no branch in its k-loop", () => {
+    const g = matmulGraph("A·B", 128, 128, 256);
+    const [launch] = lowerGraph(g, device).launches;
+    const loops = forLoops(launch!.kernel.body);
+    expect(loops.length).toBeGreaterThan(0);
+    if (device.cpuAdapter) for (const l of loops) expect(hasBranch(l.body)).toBe(false);
+    if (strategyTarget(device, "subgroup") && device.cpuAdapter) {
+      expect(launch!.kernel.subgroupSize).toBe(device.subgroupSize);
+      expect(launch!.kernel.bindings.map((b) => b.width)).toEqual([4, 4, 4]);
+    }
+  });
+});
+
+/** Runs one kernel on raw buffers (inputs in binding order, then the output) and reads the output. */
+async function runKernel(source: string, grid: readonly [number, number, number], inputs: readonly HostArray[], outLength: number): Promise<Float32Array> {
+  const ctx = gpu!.ctx;
+  const bufs = inputs.map((x) => {
+    const b = ctx.acquire(4 * x.data.length);
+    ctx.write(b, x.data as Float32Array);
+    return b;
+  });
+  const out = ctx.acquire(4 * outLength);
+  const access = [...inputs.map(() => "read" as const), "read_write" as const];
+  const err = await ctx.pipeline("matmul_epilogue", source, access).status;
+  if (err) throw err;
+  const e = await ctx.submit([{ name: "matmul_epilogue", source, access, grid, buffers: [...bufs, out] }], "epilogue test");
+  if (e) throw e;
+  const got = new Float32Array(await ctx.read(out, 4 * outLength));
+  for (const b of [...bufs, out]) ctx.release(b);
+  return got;
+}
