@@ -12,10 +12,12 @@
  * through a broadcast are read at another position: they are recomputed inline there,
  * which the fuse pass allows only for cheap values.
  */
+import { sameShape, stridesOf } from "../ir/dtype.js";
 import type { Graph, Node, Value } from "../ir/graph.js";
 import { printIR } from "../ir/print.js";
 import { type Index, type Reader, pointwiseExpr } from "./elementwise.js";
-import { type Binding, type Expr, BodyBuilder, load } from "./kernel.js";
+import { ravel } from "./indexing.js";
+import { type Binding, type Expr, type Scalar, BodyBuilder, iadd, idiv, imul, load, u32 } from "./kernel.js";
 import { LoweringError, asPointwise } from "./lower.js";
 
 export interface Site {
@@ -105,4 +107,70 @@ export function fusionBuilder(node: Node<"fusion">, bindings: readonly Binding[]
   const b = new BodyBuilder(new Map(bindings.map((x) => [x.name, 1])));
   for (const line of printIR(node.params.body).trimEnd().split("\n")) b.comment(line);
   return b;
+}
+
+/**
+ * Inputs a kernel may read four elements at a time, for a kernel that visits its domain
+ * (the elementwise domain, or a reduction's D) in groups of 4 consecutive elements
+ * starting at a multiple of 4. An input qualifies when every read of it is either at its
+ * own element (its shape is the domain's) or through a broadcast_in_dim that keeps the
+ * innermost axis whole when that axis is a multiple of 4 (a bias or a layer-norm gain of
+ * shape [C]); either way a group's 4 elements are 4 consecutive addresses starting at a
+ * multiple of 4. A bool input stays scalar (stored as a word).
+ */
+export class VectorReads {
+  readonly inputs = new Set<Value>();
+
+  constructor(private readonly ev: BodyEval, private readonly domain: readonly number[]) {
+    const last = domain.length - 1;
+    for (const v of ev.body.inputs) {
+      if (v.dtype === "bool") continue;
+      const uses = ev.body.nodes.filter((n) => n.inputs.includes(v));
+      const ok = uses.every((n) => {
+        if (n.prim === "reshape") return false;
+        if (n.prim !== "broadcast_in_dim") return sameShape(v.shape, domain);
+        const p = n.params as { shape: number[]; dims: number[] };
+        return sameShape(p.shape, domain) && domain[last]! % 4 === 0 && p.dims.at(-1) === last && v.shape.at(-1) === domain[last];
+      });
+      if (ok && uses.length) this.inputs.add(v);
+    }
+  }
+
+  /**
+   * For one group: the reader of value v's component c, when v is a vector input read at its
+   * own element or a broadcast of one; `first` is the group's first element, `vector` its
+   * index in 4-vectors of the domain. Loads are emitted once per group, on first use.
+   */
+  group(bb: BodyBuilder, first: Index, vector: Expr): (v: Value, c: number) => Expr | undefined {
+    const loads = new Map<string, Expr[]>();
+    const load4 = (input: Value, index: () => Expr, key: string): Expr[] => {
+      let comps = loads.get(key);
+      if (!comps) {
+        const name = this.ev.inputNames[this.ev.body.inputs.indexOf(input)]!;
+        loads.set(key, (comps = bb.load4(`${name}_4`, input.dtype as Scalar, name, index())));
+      }
+      return comps;
+    };
+    return (v, c) => {
+      if (this.inputs.has(v) && sameShape(v.shape, this.domain)) return load4(v, () => vector, "home")[c];
+      const n = this.ev.producerOf(v);
+      const src = n?.inputs[0];
+      if (n?.prim !== "broadcast_in_dim" || !src || !this.inputs.has(src)) return undefined;
+      const dims = (n.params as { dims: number[] }).dims;
+      const idx = first.idx();
+      const at = src.shape.map((d, k) => (d === 1 ? u32(0) : idx[dims[k]!]!));
+      return load4(src, () => quarter(ravel(at, stridesOf(src.shape))), `${this.ev.body.inputs.indexOf(src)}:${dims}`)[c];
+    };
+  }
+}
+
+/** e / 4 for an address known to be a multiple of 4, distributed over its terms where they show it (g·4 / 4 is g). */
+function quarter(e: Expr): Expr {
+  if (e.k === "const" && e.v % 4 === 0) return u32(e.v / 4);
+  if (e.k === "bin" && e.op === "mul" && e.b.k === "const" && e.b.v % 4 === 0) return imul(e.a, u32(e.b.v / 4));
+  if (e.k === "bin" && e.op === "add") {
+    const [a, b] = [quarter(e.a), quarter(e.b)];
+    if (!(a.k === "bin" && a.op === "div") && !(b.k === "bin" && b.op === "div")) return iadd(a, b);
+  }
+  return idiv(e, u32(4));
 }

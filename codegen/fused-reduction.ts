@@ -23,17 +23,18 @@
  *   row itself is a gather across rows.
  * Otherwise later passes re-read and recompute.
  */
+import { formatType } from "../ir/dtype.js";
 import type { Node, Value } from "../ir/graph.js";
 import type { ReduceOp } from "../ir/primitives.js";
 import { Index } from "./elementwise.js";
-import { BodyEval, type Site, fusionBindings, fusionBuilder, site } from "./fused-body.js";
+import { BodyEval, type Site, VectorReads, fusionBindings, fusionBuilder, site } from "./fused-body.js";
 import { RowStructure } from "./fused-rows.js";
 import { gridFor, linearGroupId, unravel } from "./indexing.js";
 import {
   type BodyBuilder, type Expr, type Kernel, type Scalar, type SharedArray,
   and, bin, eq, ge, iadd, id, imul, load, lt, select, u32,
 } from "./kernel.js";
-import type { LowerContext } from "./lower.js";
+import { type LowerContext, LoweringError } from "./lower.js";
 import { combine, identity, treeReduce } from "./reduce.js";
 import type { Target } from "./target.js";
 
@@ -43,7 +44,9 @@ export interface RowLayout {
   readonly team: number;
   /** Rows per workgroup. */
   readonly teams: number;
-  /** Row elements each invocation keeps in registers across passes (unrolled), or undefined to loop. */
+  /** Consecutive row elements per step: 4 loads and stores the row as 4-vectors. */
+  readonly width: 1 | 4;
+  /** Steps (of `width` elements) each invocation keeps in registers across passes (unrolled), or undefined to loop. */
   readonly slots: number | undefined;
   /** In a loop of a one-invocation row: keep carried values in per-invocation arrays. */
   readonly privateCache: boolean;
@@ -63,34 +66,41 @@ const nextPow2 = (x: number) => 2 ** Math.ceil(Math.log2(Math.max(x, 1)));
  * read neighbouring addresses, XLA's column-reduction rule). CPU adapter: one invocation
  * per row, always.
  */
-export function rowLayout(rs: RowStructure, carried: number, target: Target): RowLayout {
-  const r = rs.length;
+export function rowLayout(rs: RowStructure, carried: number, width: 1 | 4, target: Target): RowLayout {
+  const r = rs.length, groups = r / width;
   const maxInv = Math.min(256, target.limits.maxComputeInvocationsPerWorkgroup, target.limits.maxComputeWorkgroupSizeX);
+  const slotsFor = (team: number) => (Math.ceil(groups / team) * width <= MAX_SLOTS ? Math.ceil(groups / team) : undefined);
   const serial = (): RowLayout => ({
-    team: 1, teams: Math.min(64, maxInv), slots: r <= MAX_SLOTS ? r : undefined,
+    team: 1, teams: Math.min(64, maxInv), width, slots: slotsFor(1),
     privateCache: !!target.cpuAdapter && carried > 0 && r * carried * 4 <= MAX_PRIVATE_CACHE_BYTES,
   });
   if (target.cpuAdapter || !rs.rowMajor || r <= MAX_SLOTS) return serial();
-  let team = Math.min(maxInv, nextPow2(Math.ceil(r / 4)));
+  let team = Math.min(maxInv, nextPow2(Math.ceil(r / 4)), nextPow2(groups));
   let teams = Math.max(1, Math.min(Math.floor(maxInv / team), nextPow2(rs.rows), target.limits.maxComputeWorkgroupSizeY));
   while (rs.reductions.length * team * teams * 4 > target.limits.maxComputeWorkgroupStorageSize && team * teams > 1) {
     if (teams > 1) teams /= 2;
     else team /= 2;
   }
   if (team === 1) return serial();
-  const slots = Math.ceil(r / team);
-  return { team, teams, slots: slots <= MAX_SLOTS ? slots : undefined, privateCache: false };
+  return { team, teams, width, slots: slotsFor(team), privateCache: false };
 }
 
 export function reductionKernel(node: Node<"fusion">, ctx: LowerContext, forced?: RowLayout): Kernel {
   const body = node.params.body;
-  const bindings = fusionBindings(node);
   const ev = new BodyEval(body, node.inputs.map((_, i) => `in${i}`));
   const rs = new RowStructure(ev);
   const { d, kept, axes, kShape, aShape, rows, length: r } = rs;
   const carried = rs.carried();
-  const layout = forced ?? rowLayout(rs, carried.size, ctx.target);
+  // 4-vectors when a row is the contiguous tail of D (codegen/fused-body.ts VectorReads), results of a word type.
+  const reads = new VectorReads(ev, d);
+  const vecOut = (v: Value) => v.dtype !== "bool" && !rs.isRowValue(v);
+  const contiguous = kept.every((k) => axes.every((a) => k < a)) && r % 4 === 0;
+  const layout = forced ?? rowLayout(rs, carried.size, contiguous && (reads.inputs.size > 0 || body.outputs.some(vecOut)) ? 4 : 1, ctx.target);
+  if (layout.width === 4 && !contiguous) throw new LoweringError(`${ctx.name}: rows of ${formatType({ dtype: "f32", shape: d })} over axes [${axes}] are not contiguous 4-vectors`);
+  const vecIn = layout.width === 4 ? reads.inputs : new Set<Value>();
   const { team: T, teams: G } = layout;
+  const bindings = fusionBindings(node).map((x, i) =>
+    layout.width === 4 && (i < body.inputs.length ? vecIn.has(body.inputs[i]!) : vecOut(body.outputs[i - body.inputs.length]!)) ? { ...x, width: 4 as const } : x);
 
   const b = fusionBuilder(node, bindings);
   const grid = gridFor(Math.ceil(rows / G), ctx.target);
@@ -120,38 +130,56 @@ export function reductionKernel(node: Node<"fusion">, ctx: LowerContext, forced?
     return results.get(v) ?? (src !== v && rs.isRowValue(src) ? rowValue(src) : undefined);
   });
 
-  // Element j of the row, as a site at its position in D; `cached` supplies carried values.
-  const position = (bb: BodyBuilder, j: Expr, cached?: (v: Value) => Expr | undefined): Site => {
-    const jIdx = unravel(bb, j, aShape, "j");
+  // Element j of the row, as a site at its position in D; `given` supplies values loaded
+  // as vectors or kept in the private cache.
+  const position = (bb: BodyBuilder, j: Expr, given?: (v: Value) => Expr | undefined): Site => {
+    // One live reduced axis (the usual case) needs no unravelling, so no names either.
+    const jIdx = aShape.filter((x) => x !== 1).length <= 1 ? aShape.map((x) => (x === 1 ? u32(0) : j)) : unravel(bb, j, aShape, "j");
     const idx = d.map((_, axis) => (kept.includes(axis) ? kIdx[kept.indexOf(axis)]! : jIdx[axes.indexOf(axis)]!));
-    const at = new Index(bb, d, { idx });
-    return site(at, (v) => (rs.invariant(v) ? rowValue(v) : cached?.(v)));
+    return site(new Index(bb, d, { idx }), (v) => (rs.invariant(v) ? rowValue(v) : given?.(v)));
   };
-
-  const slots: { s: Site; inRow: Expr | undefined }[] = [];
-  for (let e = 0; e < (layout.slots ?? 0); e++) {
-    const j = b.let("j", iadd(lane, u32(e * T)));
-    // Only the last slot can pass the row's end; it reads the last element and contributes nothing.
-    const tail = (e + 1) * T > r;
-    slots.push({ s: position(b, tail ? b.let("j_c", bin("min", j, u32(r - 1))) : j), inRow: tail ? b.let("in_row", lt(j, u32(r))) : undefined });
-  }
+  const W = layout.width, groups = r / W;
   const arrays = new Map<Value, string>();
   if (layout.slots === undefined && layout.privateCache && T === 1)
     for (const v of carried.keys()) arrays.set(v, b.array(`row_${ev.producerOf(v)?.prim ?? ev.inputName(v)}`, v.dtype as Scalar, r));
-  /** Visits every element of the row in pass p: the unrolled slots, or a loop reading and filling the private cache. */
-  const eachElement = (p: number, visit: (bb: BodyBuilder, s: Site, inRow: Expr | undefined) => void) => {
-    if (layout.slots !== undefined) return slots.forEach(({ s, inRow }) => visit(b, s, inRow));
-    b.for("j", lane, u32(r), (j, lb) => {
-      const loaded = new Map<Value, Expr>();
-      const cached = (v: Value) => {
+  /**
+   * Group g of the row (W consecutive elements) in pass p, as one site per element. A value
+   * an earlier pass kept comes from the private cache; a vector input is loaded (once per
+   * group) only when this pass reads it.
+   */
+  const group = (bb: BodyBuilder, g: Expr, p: number): Site[] => {
+    let vector: ((v: Value, c: number) => Expr | undefined) | undefined;
+    const sites = Array.from({ length: W }, (_, c) => {
+      const j = W === 1 ? g : iadd(imul(g, u32(W)), u32(c));
+      const fromCache = new Map<Value, Expr>();
+      return position(bb, j, (v) => {
         const name = arrays.get(v);
-        if (!name || carried.get(v)! >= p) return undefined;
-        if (!loaded.has(v)) loaded.set(v, lb.let(`${name}_j`, load(v.dtype as Scalar, name, j, "private")));
-        return loaded.get(v);
-      };
-      const s = position(lb, j, cached);
-      visit(lb, s, undefined);
-      for (const [v, name] of arrays) if (carried.get(v) === p) lb.store(name, j, ev.eval(v, lb, s.at, s), "private");
+        if (name && carried.get(v)! < p) {
+          if (!fromCache.has(v)) fromCache.set(v, bb.let(`${name}_j`, load(v.dtype as Scalar, name, j, "private")));
+          return fromCache.get(v);
+        }
+        return vector?.(v, c);
+      });
+    });
+    if (W === 4) vector = reads.group(bb, sites[0]!.at, iadd(imul(row, u32(groups)), g));
+    return sites;
+  };
+  /** Visits every group of the row in pass p: the unrolled slots (their sites persist across passes), or a loop. */
+  const slots: { sites: Site[]; g: Expr; inRow: Expr | undefined }[] = [];
+  for (let e = 0; e < (layout.slots ?? 0); e++) {
+    const g = b.let("g", iadd(lane, u32(e * T)));
+    // Only the last slot can pass the row's end; it reads the last group and contributes nothing.
+    const tail = (e + 1) * T > groups;
+    const gc = tail ? b.let("g_c", bin("min", g, u32(groups - 1))) : g;
+    slots.push({ sites: group(b, gc, 0), g: gc, inRow: tail ? b.let("in_row", lt(g, u32(groups))) : undefined });
+  }
+  const eachGroup = (p: number, visit: (bb: BodyBuilder, sites: Site[], g: Expr, inRow: Expr | undefined) => void) => {
+    if (layout.slots !== undefined) return slots.forEach(({ sites, g, inRow }) => visit(b, sites, g, inRow));
+    b.for("g", lane, u32(groups), (g, lb) => {
+      const sites = group(lb, g, p);
+      visit(lb, sites, g, undefined);
+      for (const [v, name] of arrays)
+        if (carried.get(v) === p) sites.forEach((s, c) => lb.store(name, iadd(imul(g, u32(W)), u32(c)), ev.eval(v, lb, s.at, s), "private"));
     }, T);
   };
 
@@ -160,9 +188,11 @@ export function reductionKernel(node: Node<"fusion">, ctx: LowerContext, forced?
   rs.reductions.forEach((red, p) => {
     const op = red.prim as ReduceOp, t = red.outputs[0]!.dtype as Scalar;
     const acc = b.var("acc", identity(op, t));
-    eachElement(p, (bb, s, inRow) => {
-      const v = ev.eval(red.inputs[0]!, bb, s.at, s);
-      bb.assign(acc, combine(op, acc, inRow ? select(inRow, v, identity(op, t)) : v));
+    eachGroup(p, (bb, sites, _g, inRow) => {
+      for (const s of sites) {
+        const v = ev.eval(red.inputs[0]!, bb, s.at, s);
+        bb.assign(acc, combine(op, acc, inRow ? select(inRow, v, identity(op, t)) : v));
+      }
     });
     if (T === 1) return results.set(red.outputs[0]!, acc);
     const partial = `partial${p}`;
@@ -176,10 +206,13 @@ export function reductionKernel(node: Node<"fusion">, ctx: LowerContext, forced?
   const rowOuts = body.outputs.flatMap((v, i) => (rs.isRowValue(v) ? [{ v, i }] : []));
   const elemOuts = body.outputs.flatMap((v, i) => (rs.isRowValue(v) ? [] : [{ v, i }]));
   if (elemOuts.length)
-    eachElement(rs.reductions.length, (bb, s, inRow) => {
-      const values = elemOuts.map(({ v }) => ev.eval(v, bb, s.at, s));
+    eachGroup(rs.reductions.length, (bb, sites, g, inRow) => {
+      const values = sites.map((s) => elemOuts.map(({ v }) => ev.eval(v, bb, s.at, s)));
       const guard = live && inRow ? and(live, inRow) : live ?? inRow;
-      const emit = (x: BodyBuilder) => elemOuts.forEach(({ i }, n) => x.store(`out${i}`, s.at.linear(), values[n]!));
+      const emit = (x: BodyBuilder) => elemOuts.forEach(({ v, i }, n) => {
+        if (W === 4 && vecOut(v)) x.store4(`out${i}`, iadd(imul(row, u32(groups)), g), values.map((vs) => vs[n]!) as [Expr, Expr, Expr, Expr]);
+        else sites.forEach((s, c) => x.store(`out${i}`, s.at.linear(), values[c]![n]!));
+      });
       if (guard) bb.if(guard, emit);
       else emit(bb);
     });

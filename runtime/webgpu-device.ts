@@ -104,6 +104,50 @@ export interface Launch {
   readonly access: readonly Access[];
   readonly grid: readonly [number, number, number];
   readonly buffers: readonly GPUBuffer[];
+  /** The pipeline, when the caller resolved it ahead (a compiled program does, once). */
+  readonly pipeline?: CachedPipeline;
+  /** Bind groups of this launch seen before, reused when the same buffers come back. */
+  readonly bindGroups?: BindGroupCache;
+}
+
+// Buffers carry no identity WebGPU exposes; a weak table numbers them for bind-group keys.
+const bufferIds = new WeakMap<GPUBuffer, number>();
+let nextBufferId = 1;
+function bufferId(b: GPUBuffer): number {
+  let id = bufferIds.get(b);
+  if (id === undefined) bufferIds.set(b, (id = nextBufferId++));
+  return id;
+}
+
+/**
+ * The bind groups of one launch site, by the buffers bound. A compiled call binds pooled
+ * buffers, and the pool hands the same ones back call after call, so after warm-up a call
+ * creates no bind group. Bounded (least recently used goes first); a destroyed buffer's
+ * groups are never hit again, since a new buffer gets a new number.
+ */
+export class BindGroupCache {
+  private readonly groups = new Map<string, GPUBindGroup>();
+  constructor(readonly capacity = 16) {}
+
+  get(device: GPUDevice, label: string, layout: GPUBindGroupLayout, buffers: readonly GPUBuffer[]): GPUBindGroup {
+    let key = "";
+    for (const b of buffers) key += `${bufferId(b)},`;
+    const hit = this.groups.get(key);
+    if (hit) {
+      // Refresh its place in the eviction order.
+      this.groups.delete(key);
+      this.groups.set(key, hit);
+      return hit;
+    }
+    const group = device.createBindGroup({ label, layout, entries: buffers.map((buffer, binding) => ({ binding, resource: { buffer } })) });
+    if (this.groups.size >= this.capacity) this.groups.delete(this.groups.keys().next().value!);
+    this.groups.set(key, group);
+    return group;
+  }
+
+  get size(): number {
+    return this.groups.size;
+  }
 }
 
 /** A query set with two timestamps per launch and the buffer they resolve into. */
@@ -112,7 +156,7 @@ export interface TimestampSlots {
   readonly resolve: GPUBuffer;
 }
 
-interface CachedPipeline {
+export interface CachedPipeline {
   readonly pipeline: GPUComputePipeline;
   readonly layout: GPUBindGroupLayout;
   /** Resolves to the compile error, if any. */
@@ -314,12 +358,10 @@ export class GPUDeviceContext {
           timestampWrites: { querySet: timestamps!.querySet, beginningOfPassWriteIndex: 2 * i, endOfPassWriteIndex: 2 * i + 1 },
         });
       }
-      const p = this.pipeline(l.name, l.source, l.access);
-      const group = device.createBindGroup({
-        label: l.name,
-        layout: p.layout,
-        entries: l.buffers.map((buffer, binding) => ({ binding, resource: { buffer } })),
-      });
+      const p = l.pipeline ?? this.pipeline(l.name, l.source, l.access);
+      const group = l.bindGroups
+        ? l.bindGroups.get(device, l.name, p.layout, l.buffers)
+        : device.createBindGroup({ label: l.name, layout: p.layout, entries: l.buffers.map((buffer, binding) => ({ binding, resource: { buffer } })) });
       pass!.setPipeline(p.pipeline);
       pass!.setBindGroup(0, group);
       pass!.dispatchWorkgroups(l.grid[0], l.grid[1], l.grid[2]);

@@ -8,12 +8,13 @@
 import { type HostArray, type Shape, type DType, allocHost, deviceBytes, formatType, sizeOf } from "../ir/dtype.js";
 import type { Graph } from "../ir/graph.js";
 import { checkArray } from "../codegen/indexing.js";
+import type { Access } from "../codegen/kernel.js";
 import { type Program, lowerGraph } from "../codegen/program.js";
 import type { Target } from "../codegen/target.js";
 import { renderWGSL } from "../codegen/wgsl.js";
 import type { Backend, CompileOptions, DeviceBuffer, Executable, KernelInfo, MemoryStats, ProfileEntry } from "./backend.js";
 import { debugLevel, debugLog } from "./debug.js";
-import { BUFFER_USAGE, DeviceError, GPUDeviceContext, type Launch } from "./webgpu-device.js";
+import { BUFFER_USAGE, BindGroupCache, type CachedPipeline, DeviceError, GPUDeviceContext, type Launch } from "./webgpu-device.js";
 
 export { DeviceError, DeviceLostError, KernelCompileError, NoAdapterError, GPUDeviceContext } from "./webgpu-device.js";
 export { DeviceLimitError } from "../codegen/indexing.js";
@@ -127,6 +128,24 @@ export class WebGPUBackend implements Backend {
   }
 }
 
+/** A launch of a compiled program, resolved once: what each call only has to fill with buffers. */
+interface LaunchPlan {
+  readonly name: string;
+  readonly source: string;
+  readonly access: readonly Access[];
+  readonly grid: readonly [number, number, number];
+  readonly args: readonly number[];
+  readonly pipeline: CachedPipeline;
+  readonly bindGroups: BindGroupCache;
+}
+
+/** A step of a call with its buffer resolved: allocate (as an output or a temporary), launch, free. */
+type PlanStep =
+  | { readonly op: "output"; readonly buffer: number; readonly dtype: DType; readonly shape: Shape }
+  | { readonly op: "temp"; readonly buffer: number; readonly bytes: number }
+  | { readonly op: "launch"; readonly launch: LaunchPlan }
+  | { readonly op: "free"; readonly buffer: number };
+
 export class WebGPUExecutable implements Executable {
   readonly kernels: KernelInfo[];
   readonly peakBytes: number;
@@ -134,6 +153,12 @@ export class WebGPUExecutable implements Executable {
   readonly ready: Status;
   private readonly sources: string[];
   private readonly constants = new Map<number, WebGPUBuffer>();
+  /**
+   * The call, resolved at compile time: pipelines looked up once (not by hashing the source
+   * per call), buffers by index, bind groups cached per launch (the buffer pool returns the
+   * same buffers call after call, so a warm call creates none).
+   */
+  private readonly plan: readonly PlanStep[];
 
   constructor(
     private readonly backend: WebGPUBackend,
@@ -143,9 +168,28 @@ export class WebGPUExecutable implements Executable {
     const launches = program.launches;
     this.sources = launches.map((l) => renderWGSL(l.kernel));
     launches.forEach((l, i) => debugLog(4, () => `--- ${l.kernel.name}.wgsl ---\n${this.sources[i]}`));
-    this.ready = firstError(launches.map((l, i) => ctx.pipeline(l.kernel.name, this.sources[i]!, l.kernel.bindings.map((b) => b.access)).status));
+    const pipelines = launches.map((l, i) => ctx.pipeline(l.kernel.name, this.sources[i]!, l.kernel.bindings.map((b) => b.access)));
+    this.ready = firstError(pipelines.map((p) => p.status));
     for (const b of program.buffers)
       if (b.role === "constant") this.constants.set(b.id, backend.upload({ dtype: b.dtype, shape: b.shape, data: b.data! }) as WebGPUBuffer);
+    let li = 0;
+    this.plan = program.steps.map((s): PlanStep => {
+      if (s.op === "free") return s;
+      if (s.op === "alloc") {
+        const b = program.buffers[s.buffer]!;
+        return b.role === "output"
+          ? { op: "output", buffer: b.id, dtype: b.dtype, shape: b.shape }
+          : { op: "temp", buffer: b.id, bytes: Math.max(b.bytes, 4) };
+      }
+      const i = li++;
+      return {
+        op: "launch",
+        launch: {
+          name: s.kernel.name, source: this.sources[i]!, access: s.kernel.bindings.map((b) => b.access), grid: s.kernel.grid,
+          args: s.args, pipeline: pipelines[i]!, bindGroups: new BindGroupCache(),
+        },
+      };
+    });
     const describe = (ids: readonly number[]) => ids.map((id) => `$${id}: ${formatType(program.buffers[id]!)}`);
     this.kernels = launches.map((l, i) => {
       const nIn = l.kernel.bindings.filter((b) => b.access === "read").length;
@@ -165,45 +209,36 @@ export class WebGPUExecutable implements Executable {
     const { program, backend } = this;
     if (inputs.length !== program.inputs.length)
       throw new Error(`@${program.name} takes ${program.inputs.length} input(s), got ${inputs.length}`);
-    const gpu = new Map<number, GPUBuffer>();
+    const gpu: GPUBuffer[] = new Array(program.buffers.length);
     const statuses: Status[] = [this.ready];
     inputs.forEach((x, i) => {
       const want = program.buffers[program.inputs[i]!]!;
       const b = backend.own(x, `@${program.name} input ${i}`);
       if (b.dtype !== want.dtype || b.shape.length !== want.shape.length || b.shape.some((d, k) => d !== want.shape[k]))
         throw new Error(`@${program.name} input ${i} is ${formatType(b)}, expected ${formatType(want)}`);
-      gpu.set(want.id, b.gpu);
+      gpu[want.id] = b.gpu;
       statuses.push(b.status);
     });
-    for (const [id, c] of this.constants) gpu.set(id, c.gpu);
-    const outputs = new Map<number, WebGPUBuffer>();
+    for (const [id, c] of this.constants) gpu[id] = c.gpu;
+    const outputs: WebGPUBuffer[] = new Array(program.buffers.length);
     const temps: GPUBuffer[] = [];
     const launches: Launch[] = [];
-    let li = 0;
-    for (const s of program.steps) {
-      if (s.op === "alloc") {
-        const b = program.buffers[s.buffer]!;
-        if (b.role === "output") {
-          const out = backend.allocate(b.dtype, b.shape);
-          outputs.set(b.id, out);
-          gpu.set(b.id, out.gpu);
-        } else gpu.set(b.id, backend.ctx.acquire(Math.max(b.bytes, 4)));
-      } else if (s.op === "free") {
-        temps.push(gpu.get(s.buffer)!);
-      } else {
-        launches.push({
-          name: s.kernel.name,
-          source: this.sources[li++]!,
-          access: s.kernel.bindings.map((b) => b.access),
-          grid: s.kernel.grid,
-          buffers: s.args.map((id) => gpu.get(id)!),
-        });
+    for (const s of this.plan) {
+      if (s.op === "output") {
+        const out = backend.allocate(s.dtype, s.shape);
+        outputs[s.buffer] = out;
+        gpu[s.buffer] = out.gpu;
+      } else if (s.op === "temp") gpu[s.buffer] = backend.ctx.acquire(s.bytes);
+      else if (s.op === "free") temps.push(gpu[s.buffer]!);
+      else {
+        const l = s.launch;
+        launches.push({ ...l, buffers: l.args.map((id) => gpu[id]!) });
       }
     }
     // Temporaries go back to the pool only after the submit: a later call may reuse them,
     // and the queue orders that reuse after this call's kernels.
     const release = () => temps.forEach((t) => backend.ctx.release(t));
-    return { outputs: program.outputs.map((id) => outputs.get(id)!), launches, release, statuses };
+    return { outputs: program.outputs.map((id) => outputs[id]!), launches, release, statuses };
   }
 
   run(inputs: readonly DeviceBuffer[]): DeviceBuffer[] {

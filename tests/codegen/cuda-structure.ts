@@ -18,13 +18,16 @@ export interface KernelStructure {
 
 const count = (src: string, re: RegExp) => (src.match(re) ?? []).length;
 
-const C_TO_WGSL: Record<string, string> = { float: "f32", int: "i32", "unsigned int": "u32", bool: "bool" };
+const C_TO_WGSL: Record<string, string> = {
+  float: "f32", int: "i32", "unsigned int": "u32", bool: "bool",
+  float4: "vec4<f32>", int4: "vec4<i32>", uint4: "vec4<u32>",
+};
 
 /** Assignments through an index (`name[...] = `), outside declarations. */
 const STORE = /^\s*\w+\[[^\n]*\]\s*=[^=]/gm;
 
 export function wgslStructure(src: string): KernelStructure {
-  const bindings = [...src.matchAll(/@binding\(\d+\) var<storage, (read|read_write)> \w+: array<(\w+)>/g)].map((m) => `${m[2]} ${m[1]}`);
+  const bindings = [...src.matchAll(/@binding\(\d+\) var<storage, (read|read_write)> \w+: array<(\w+|vec4<\w+>)>;/g)].map((m) => `${m[2]} ${m[1]}`);
   const wg = /@workgroup_size\((\d+), (\d+), (\d+)\)/.exec(src);
   return {
     bindings,
@@ -41,7 +44,7 @@ export function wgslStructure(src: string): KernelStructure {
 export function cudaStructure(src: string): KernelStructure {
   const sig = /extern "C" __global__ void __launch_bounds__\((\d+)\) \w+\(([^)]*)\)/.exec(src);
   const bindings = (sig?.[2] ?? "").split(",").filter((p) => p.trim()).map((p) => {
-    const m = /^\s*(const )?(float|int|unsigned int|bool)\* __restrict__ \w+\s*$/.exec(p);
+    const m = /^\s*(const )?(float4|int4|uint4|float|int|unsigned int|bool)\* __restrict__ \w+\s*$/.exec(p);
     return m ? `${C_TO_WGSL[m[2]!]} ${m[1] ? "read" : "read_write"}` : `unparsed: ${p.trim()}`;
   });
   const block = /\/\/ launch: grid \(\d+, \d+, \d+\), block \((\d+), (\d+), (\d+)\)/.exec(src);

@@ -17,6 +17,7 @@ import { fromHost } from "../../frontend/creation.js";
 import { initBackend } from "../../frontend/init.js";
 import { ShapeDtype, jit } from "../../frontend/jit.js";
 import * as nn from "../../frontend/nn.js";
+import * as np from "../../frontend/np.js";
 import { type HostArray, deviceBytes, sizeOf } from "../../ir/dtype.js";
 import type { Node } from "../../ir/graph.js";
 import { WebGPUExecutable } from "../../runtime/webgpu.js";
@@ -138,9 +139,17 @@ describe.skipIf(!gpu)("fused kernels on webgpu", () => {
         expectSame(await viaJit(f, xs, "webgpu"), want, "fused");
         expectSame(await viaTarget(f, xs, gpuLike()), want, "fused, workgroup template");
       }),
-      { numRuns: 6 },
+      { numRuns: 4 },
     );
   }, 300_000);
+
+  test("comparisons as results: a bool from an elementwise chain and from a matmul epilogue", async () => {
+    const f = ((a: Tensor, w: Tensor, x: Tensor) => [np.greater(np.matmul(a, w), 0.1), np.less(np.tanh(x), 0)]) as unknown as Fn;
+    const xs = [fill("f32", [33, 17], 1, -1, 1), fill("f32", [17, 20], 2, -1, 1), fill("f32", [12, 8], 3, -1, 1)];
+    const want = await viaJit(f, xs, "interp");
+    expectSame(await viaJit(f, xs, "webgpu"), want, "fused");
+    expectSame(await viaTarget(f, xs, gpuLike()), want, "fused, GPU layout");
+  });
 
   test("a reduction over more rows than one grid dimension holds splits its grid and stays correct", async () => {
     const rows = 70000, cols = 4;
@@ -148,7 +157,7 @@ describe.skipIf(!gpu)("fused kernels on webgpu", () => {
     const graph = jit(f, { backend: "webgpu" }).lower(new ShapeDtype([rows, cols])).optimized;
     const node = graph.nodes.find((n) => n.prim === "fusion") as Node<"fusion">;
     const kernel = reductionKernel(node, { target: gpu!.target, name: "fusion_reduction_0", source: "softmax" },
-      { team: 1, teams: 1, slots: cols, privateCache: false });
+      { team: 1, teams: 1, width: 1, slots: cols, privateCache: false });
     expect(kernel.grid[1]).toBeGreaterThan(1);
     const bytes = rows * cols * deviceBytes("f32");
     const buffer = (id: number, role: "input" | "output") => ({ id, dtype: "f32" as const, shape: [rows, cols], bytes, role });

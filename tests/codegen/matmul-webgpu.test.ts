@@ -49,10 +49,13 @@ describe.skipIf(!gpu)("matmul templates on webgpu", () => {
     describe.skipIf(!target)(`${strategy} template`, () => {
       // The device's own template gets every shape; the others a spread of them.
       const shapes = strategy === (device.cpuAdapter ? (strategyTarget(device, "subgroup") ? "subgroup" : "registers") : "workgroup")
-        ? SHAPES : SHAPES.filter((_, i) => i % 3 === 0);
+        ? SHAPES : SHAPES.filter((_, i) => i % 4 === 1);
       for (const layout of LAYOUTS) {
-        test(`${layout} matches the interpreter for m, n, k in {1, 3, 7, 63, 64, 65, 127, 129, 257}`, async () => {
-          for (const [m, n, k] of shapes) await expectMatmul(matmulGraph(layout, m, n, k), target!, m + n + k);
+        // A·B sees every size in every dimension; the transposed layouts a mix of aligned
+        // and unaligned shapes, which is what picks their 4-vector or scalar paths.
+        const mine = layout === "A·B" ? shapes : shapes.filter((_, i) => shapes.length < 5 || [1, 4, 7, 9].includes(i));
+        test(`${layout} matches the interpreter on ${mine.map((s) => s.join("×")).join(", ")}`, async () => {
+          for (const [m, n, k] of mine) await expectMatmul(matmulGraph(layout, m, n, k), target!, m + n + k);
         });
       }
 

@@ -1,0 +1,264 @@
+/**
+ * The matmul templates for CPU adapters (lavapipe, SwiftShader): register blocking with no
+ * barriers or workgroup memory. On lavapipe a workgroup runs as the SIMD lanes of one
+ * thread: a barrier turns invocations into coroutines that spill every accumulator, and a
+ * storage load with a per-invocation address is a scalar loop over the lanes, so these
+ * templates are shaped by the number of loads per invocation, not by bytes.
+ */
+import { gridFor, linearGroupId } from "./indexing.js";
+import {
+  type Expr, type Kernel, BodyBuilder, bin, broadcast, id, idiv, iadd, imul, irem, lit, load, lt, u32,
+} from "./kernel.js";
+import { type MatmulSpec, type MatmulTile, OutputWriter, kernelBindings, madd, scalarType } from "./matmul-spec.js";
+import type { Target } from "./target.js";
+
+/**
+ * Register-blocked matmul for CPU adapters, one subgroup per workgroup. A subgroup owns a
+ * TM×TN tile of C (TM = 32 rows, fewer for a short C; TN = 4 columns per lane); each lane
+ * keeps its 4 columns of all TM rows in registers (128 accumulators) and, per 4-deep k step:
+ * - loads its own 4×4 block of B (its 4 columns at k..k+3) as 4-vectors;
+ * - loads a 1/subgroup share of the TM×4 block of A as 4-vectors (row `lane`, `lane+8`, ...
+ *   along k, or 4 rows at one k when A is m-contiguous), and takes every value of the block
+ *   from the lane that loaded it by a subgroup broadcast with a constant lane.
+ *
+ * Why: lavapipe runs 8 invocations as the 8 SIMD lanes of one thread; arithmetic costs what
+ * it costs on the CPU, but every storage-buffer load with a per-invocation address becomes
+ * a scalar loop over the lanes with a bounds check per component (Mesa's
+ * lp_bld_nir_soa.c emit_load_mem), ~20 cycles per 4-vector lane-load, while a broadcast
+ * from a constant lane is one register shuffle. So the template minimises lane-loads per
+ * multiply-add: (TM/8 + 4) 4-vector loads per 128·TM/8 multiply-adds. Measured on lavapipe
+ * (2 cores, Mesa 25.0, a shared machine, so GFLOP per CPU-second × 2; f32 1024³): plain
+ * 8×8 scalar registers 4.6–6.6, 4-vector loads with 4×8 per invocation 5.3–6.4, subgroup
+ * broadcast tiles of 8×32 12.3, 16×64 15.1, 32×32 17.6–23 (24×32 14.4, 40×32 13.2, 48×32
+ * 11.0), 32×64 (256 accumulators, spilled) 11.5–13.9; pure arithmetic without loads 28.
+ * Wall time at load 4, same run: 32×32 10.3 GFLOP/s, 8×8 registers 3.7. Multiply-adds as
+ * fma or as a·b + c, and summing a step's 4 products before the accumulator, measured the
+ * same. One subgroup per workgroup keeps the exchange correct without assuming how an
+ * adapter forms subgroups; 2 or 4 per workgroup measured the same within noise.
+ *
+ * Addresses are hoisted out of the k-loop (operands with affine strides); out-of-range
+ * rows and columns are clamped on load and masked on store, and the k tail (k mod 4) is a
+ * last step unrolled at compile time, so the k-loop has no checks for any shape.
+ */
+export function subgroupMatmul(spec: MatmulSpec, target: Target, sg: number, rows = 32): Kernel {
+  const { m: M, n: N, k: K } = spec;
+  const t = scalarType(spec);
+  // A short C (a matrix-vector product) gets fewer rows per tile, not 32 rows of clamped copies.
+  if (rows % sg) throw new Error(`matmul ${spec.name}: subgroup tiles need a multiple of ${sg} rows, got ${rows}`);
+  const TM = Math.min(rows, Math.ceil(M / sg) * sg);
+  const TN = 4 * sg;
+  const tilesN = Math.ceil(N / TN), tilesM = Math.ceil(M / TM);
+  const groups = spec.batch * tilesM * tilesN;
+  const grid = gridFor(groups, target);
+
+  // 4-vector access needs a unit-stride axis whose extent and every other stride (and each
+  // batch's base) are multiples of 4, so no vector straddles a row, a matrix or the end.
+  const a = spec.lhs.strides, bs = spec.rhs.strides;
+  const four = (x: number) => x % 4 === 0;
+  let aMode: "k4" | "m4" | "scalar" =
+    a && a.col === 1 && four(a.row) && four(a.baseAlign) && four(K) ? "k4"
+    : a && a.row === 1 && four(a.col) && four(a.baseAlign) && four(M) && TM % (4 * sg) === 0 ? "m4"
+    : "scalar";
+  let bMode: "n4" | "k4" | "scalar" =
+    bs && bs.col === 1 && four(bs.row) && four(bs.baseAlign) && four(N) ? "n4"
+    : bs && bs.row === 1 && four(bs.col) && four(bs.baseAlign) && four(K) ? "k4"
+    : "scalar";
+  // One buffer read as both operands is one binding: one element type for both.
+  if (spec.lhs.name === spec.rhs.name && (aMode === "scalar") !== (bMode === "scalar")) aMode = bMode = "scalar";
+  // (A spec whose `out` is not one of its bindings rewrites the scalar stores itself.)
+  const vecOut = four(N) && spec.out !== spec.lhs.name && spec.out !== spec.rhs.name && spec.bindings.some((x) => x.name === spec.out);
+
+  const b = new BodyBuilder();
+  const wg = b.let("wg", linearGroupId(grid));
+  if (grid[0] * grid[1] !== groups) b.if(bin("ge", wg, u32(groups)), (x) => x.return());
+  const tileN = b.let("tile_n", irem(wg, u32(tilesN)));
+  const tileM = b.let("tile_m", irem(idiv(wg, u32(tilesN)), u32(tilesM)));
+  const bat = b.let("batch", idiv(wg, u32(tilesN * tilesM)));
+  const lane = b.let("lane", id("subgroup_lane"));
+  const m0 = b.let("m0", imul(tileM, u32(TM)));
+  const col0 = b.let("col0", iadd(imul(tileN, u32(TN)), imul(lane, u32(4))));
+  const clamp = (e: Expr, n: number) => (n === 1 ? u32(0) : bin("min", e, u32(n - 1)));
+
+  // A: per k step, a function (i, u) -> A[m0 + i, k + u], the same value in every lane.
+  type Step = (body: BodyBuilder, kq: Expr, k: Expr, us: readonly number[]) => (i: number, u: number) => Expr;
+  let aStep: Step;
+  if (aMode === "k4") {
+    const base4 = b.let("a_base4", idiv(spec.lhs.addr(b, bat, u32(0), u32(0)), u32(4)));
+    const rows = Array.from({ length: TM / sg }, (_, r) =>
+      b.let(`a_row${r}`, iadd(base4, imul(clamp(iadd(m0, iadd(u32(r * sg), lane)), M), u32(a!.row / 4)))));
+    aStep = (body, kq) => {
+      const v = rows.map((r, i) => body.load4(`a${i}`, t, spec.lhs.name, iadd(r, kq)));
+      return (i, u) => broadcast(v[Math.floor(i / sg)]![u]!, i % sg);
+    };
+  } else if (aMode === "m4") {
+    const base4 = b.let("a_base4", idiv(spec.lhs.addr(b, bat, u32(0), u32(0)), u32(4)));
+    const quads = Array.from({ length: TM / (4 * sg) }, (_, r) =>
+      b.let(`a_quad${r}`, iadd(base4, clamp(iadd(idiv(m0, u32(4)), iadd(u32(r * sg), lane)), M / 4))));
+    aStep = (body, _kq, k, us) => {
+      const v = us.map((u) => quads.map((q, r) => body.load4(`a${u}_${r}`, t, spec.lhs.name, iadd(q, imul(iadd(k, u32(u)), u32(a!.col / 4))))));
+      return (i, u) => broadcast(v[us.indexOf(u)]![Math.floor(i / (4 * sg))]![i % 4]!, Math.floor(i / 4) % sg);
+    };
+  } else {
+    const rows = Array.from({ length: TM / sg }, (_, r) => b.let(`a_row${r}`, clamp(iadd(m0, iadd(u32(r * sg), lane)), M)));
+    const bases = a ? rows.map((r, i) => b.let(`a_base${i}`, iadd(spec.lhs.addr(b, bat, u32(0), u32(0)), imul(r, u32(a.row))))) : [];
+    aStep = (body, _kq, k, us) => {
+      const v = rows.map((r, ri) => us.map((u) => {
+        const kk = iadd(k, u32(u));
+        return body.let(`a${ri}_${u}`, load(t, spec.lhs.name, a ? iadd(bases[ri]!, imul(kk, u32(a.col))) : spec.lhs.addr(body, bat, r, kk)));
+      }));
+      return (i, u) => broadcast(v[Math.floor(i / sg)]![us.indexOf(u)]!, i % sg);
+    };
+  }
+
+  // B: per k step, a function (u, j) -> B[k + u, col0 + j], this lane's own values.
+  let bStep: Step;
+  if (bMode === "n4") {
+    const base = b.let("b_col4", iadd(idiv(spec.rhs.addr(b, bat, u32(0), u32(0)), u32(4)), clamp(idiv(col0, u32(4)), N / 4)));
+    bStep = (body, _kq, k, us) => {
+      const v = us.map((u) => body.load4(`b${u}`, t, spec.rhs.name, iadd(base, imul(iadd(k, u32(u)), u32(bs!.row / 4)))));
+      return (u, j) => v[us.indexOf(u)]![j]!;
+    };
+  } else if (bMode === "k4") {
+    const base4 = b.let("b_base4", idiv(spec.rhs.addr(b, bat, u32(0), u32(0)), u32(4)));
+    const cols = [0, 1, 2, 3].map((j) => b.let(`b_col${j}`, iadd(base4, imul(clamp(iadd(col0, u32(j)), N), u32(bs!.col / 4)))));
+    bStep = (body, kq) => {
+      const v = cols.map((c, j) => body.load4(`b${j}`, t, spec.rhs.name, iadd(c, kq)));
+      return (u, j) => v[j]![u]!;
+    };
+  } else {
+    const cols = [0, 1, 2, 3].map((j) => b.let(`b_col${j}`, clamp(iadd(col0, u32(j)), N)));
+    const bases = bs ? cols.map((c, j) => b.let(`b_base${j}`, iadd(spec.rhs.addr(b, bat, u32(0), u32(0)), imul(c, u32(bs.col))))) : [];
+    bStep = (body, _kq, k, us) => {
+      const v = us.map((u) => cols.map((c, j) => {
+        const kk = iadd(k, u32(u));
+        return body.let(`b${u}_${j}`, load(t, spec.rhs.name, bs ? iadd(bases[j]!, imul(kk, u32(bs.row))) : spec.rhs.addr(body, bat, kk, c)));
+      }));
+      return (u, j) => v[us.indexOf(u)]![j]!;
+    };
+  }
+
+  const acc = Array.from({ length: TM }, (_, i) => [0, 1, 2, 3].map((j) => b.var(`acc${i}_${j}`, lit(t, 0))));
+  const step = (body: BodyBuilder, kq: Expr, k: Expr, us: readonly number[]) => {
+    const bv = bStep(body, kq, k, us);
+    const av = aStep(body, kq, k, us);
+    for (const u of us)
+      for (let i = 0; i < TM; i++) {
+        const ai = body.let(`x${i}`, av(i, u));
+        for (let j = 0; j < 4; j++) body.assign(acc[i]![j]!, madd(acc[i]![j]!, ai, bv(u, j)));
+      }
+  };
+  const K4 = Math.floor(K / 4), tail = K % 4;
+  if (K4 > 0) b.for("kq", u32(0), u32(K4), (kq, body) => step(body, kq, imul(kq, u32(4)), [0, 1, 2, 3]));
+  if (tail) {
+    b.comment(`k tail: k = ${4 * K4}..${K - 1}`);
+    step(b, u32(K4), u32(4 * K4), [0, 1, 2].slice(0, tail));
+  }
+
+  // C: the accumulators are stored as they are; an epilogue then runs in a loop over the
+  // tile's rows, reading each row back (this invocation's own writes). Emitting it per
+  // accumulator would paste it 4·TM times, and lavapipe's compile time grows with it
+  // (a GELU epilogue: ~100 s per kernel on a loaded 2-core machine).
+  const out = new OutputWriter(spec, b, bat);
+  const colsIn = N % TN === 0;
+  const col4 = b.let("col4", idiv(col0, u32(4)));
+  const rowAt = (row: Expr) => iadd(imul(bat, u32((M * N) / 4)), imul(row, u32(N / 4)));
+  // Stores one row of the lane's 4 columns; `values(y, js, cols)` runs inside the guards
+  // and gives the values of columns col0 + js.
+  type RowValues = (y: BodyBuilder, js: readonly number[], cols: readonly Expr[]) => Expr[];
+  const storeRow = (x: BodyBuilder, row: Expr, values: RowValues, prefix: string) => {
+    if (vecOut) {
+      const emit = (y: BodyBuilder) => {
+        const cols = [0, 1, 2, 3].map((j) => (j === 0 ? col0 : y.let(`${prefix}col`, iadd(col0, u32(j)))));
+        y.store4(spec.out, iadd(rowAt(row), col4), values(y, [0, 1, 2, 3], cols) as [Expr, Expr, Expr, Expr]);
+      };
+      if (colsIn) emit(x);
+      else x.if(lt(col0, u32(N)), emit);
+    } else {
+      for (let j = 0; j < 4; j++) {
+        const col = x.let(`${prefix}col`, iadd(col0, u32(j)));
+        const emit = (y: BodyBuilder) => y.store(spec.out, out.linear(row, col), values(y, [j], [col])[0]!);
+        if (colsIn) emit(x);
+        else x.if(lt(col, u32(N)), emit);
+      }
+    }
+  };
+  const guardRow = (x: BodyBuilder, row: Expr, emit: (y: BodyBuilder) => void) =>
+    M % TM === 0 ? emit(x) : x.if(lt(row, u32(M)), emit);
+  for (let i = 0; i < TM; i++) {
+    const row = b.let(`row${i}`, iadd(m0, u32(i)));
+    guardRow(b, row, (x) => storeRow(x, row, (_y, js) => js.map((j) => acc[i]![j]!), `c${i}_`));
+  }
+  if (spec.epilogue) {
+    b.for("ep_i", u32(0), u32(TM), (i, body) => {
+      const row = body.let("ep_row", iadd(m0, i));
+      guardRow(body, row, (x) => storeRow(x, row, (y, js, cols) => {
+        const raw = vecOut
+          ? y.load4("ep_raw", t, spec.out, iadd(rowAt(row), col4))
+          : [y.let("ep_raw", load(t, spec.out, out.linear(row, cols[0]!)))];
+        return js.map((j, q) => out.value(y, raw[vecOut ? j : 0]!, row, cols[q]!));
+      }, "ep_"));
+    });
+  }
+
+  const vec4 = new Set<string>();
+  if (aMode !== "scalar") vec4.add(spec.lhs.name);
+  if (bMode !== "scalar") vec4.add(spec.rhs.name);
+  if (vecOut) vec4.add(spec.out);
+  return {
+    name: spec.name, source: spec.source, bindings: kernelBindings(spec, vec4),
+    workgroupSize: [sg, 1, 1], grid, shared: [], body: b.stmts, subgroupSize: sg,
+  };
+}
+
+// register template (CPU adapters without a fixed subgroup size)
+
+/** 8×8 invocations of 8×8 outputs each: no workgroup memory (bm, bn = rows, columns per workgroup). */
+export const REGISTER_TILE: MatmulTile = { bm: 64, bn: 64, bk: 1, rm: 8, rn: 8 };
+
+/**
+ * Register-blocked matmul without workgroup memory: each invocation owns an RM×RN block of C
+ * (contiguous columns) and streams A and B from global memory. Out-of-range rows and
+ * columns are clamped on load (always a valid address, no branch) and masked on store.
+ */
+export function registerMatmul(spec: MatmulSpec, target: Target, tile: MatmulTile): Kernel {
+  const { bm, bn, rm, rn } = tile;
+  const tx = bn / rn, ty = bm / rm;
+  const { m: M, n: N, k: K } = spec;
+  const tilesN = Math.ceil(N / bn), tilesM = Math.ceil(M / bm);
+  const groups = spec.batch * tilesM * tilesN;
+  const grid = gridFor(groups, target);
+  const t = scalarType(spec);
+  const b = new BodyBuilder();
+  const wg = b.let("wg", linearGroupId(grid));
+  if (grid[0] * grid[1] !== groups) b.if(bin("ge", wg, u32(groups)), (x) => x.return());
+  const tileN = b.let("tile_n", irem(wg, u32(tilesN)));
+  const tileM = b.let("tile_m", irem(idiv(wg, u32(tilesN)), u32(tilesM)));
+  const bat = b.let("batch", idiv(wg, u32(tilesN * tilesM)));
+  const row0 = b.let("row0", iadd(imul(tileM, u32(bm)), imul(id("local", 1), u32(rm))));
+  const col0 = b.let("col0", iadd(imul(tileN, u32(bn)), imul(id("local", 0), u32(rn))));
+  const clampTo = (e: Expr, n: number) => (n === 1 ? u32(0) : bin("min", e, u32(n - 1)));
+  const rows = Array.from({ length: rm }, (_, i) => b.let(`r${i}`, clampTo(iadd(row0, u32(i)), M)));
+  const cols = Array.from({ length: rn }, (_, j) => b.let(`c${j}`, clampTo(iadd(col0, u32(j)), N)));
+  const acc = rows.map((_, i) => cols.map((_, j) => b.var(`acc_${i}_${j}`, lit(t, 0))));
+  b.for("k", u32(0), u32(K), (k, body) => {
+    const bv = cols.map((c, j) => body.let(`b${j}`, load(t, spec.rhs.name, spec.rhs.addr(body, bat, k, c))));
+    rows.forEach((r, i) => {
+      const a = body.let(`a${i}`, load(t, spec.lhs.name, spec.lhs.addr(body, bat, r, k)));
+      bv.forEach((bj, j) => body.assign(acc[i]![j]!, madd(acc[i]![j]!, a, bj)));
+    });
+  });
+  const out = new OutputWriter(spec, b, bat);
+  for (let i = 0; i < rm; i++) {
+    const row = b.let(`row${i}`, iadd(row0, u32(i)));
+    b.if(lt(row, u32(M)), (x) => {
+      for (let j = 0; j < rn; j++) {
+        const col = x.let(`col${i}_${j}`, iadd(col0, u32(j)));
+        x.if(lt(col, u32(N)), (y) => y.store(spec.out, out.linear(row, col), out.value(y, acc[i]![j]!, row, col)));
+      }
+    });
+  }
+  return {
+    name: spec.name, source: spec.source, bindings: kernelBindings(spec),
+    workgroupSize: [tx, ty, 1], grid, shared: [], body: b.stmts,
+  };
+}

@@ -1,0 +1,94 @@
+// fusion_reduction_0: %0 = fusion %x, %g, %b {body=@reduction_0, kind=reduction, reason=result of the function} : f32[4096,1024]; ops: reduce_sum constant div broadcast_in_dim sub mul reduce_sum div broadcast_in_dim constant add rsqrt mul broadcast_in_dim mul broadcast_in_dim add
+@group(0) @binding(0) var<storage, read> in0: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read> in1: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> in2: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read_write> out0: array<vec4<f32>>;
+
+@compute @workgroup_size(64, 1, 1)
+fn main(@builtin(local_invocation_id) local_id: vec3<u32>,
+        @builtin(workgroup_id) group_id: vec3<u32>,
+        @builtin(num_workgroups) num_groups: vec3<u32>) {
+  // func @reduction_0(%x: f32[4096,1024], %g: f32[1024], %b: f32[1024]) -> (f32[4096,1024]) {
+  //   %0 = reduce_sum %x {axes=[1]} : f32[4096]
+  //   %1 = constant {value=[1024], shape=[4096], dtype=f32} : f32[4096]
+  //   %2 = div %0, %1 : f32[4096]
+  //   %3 = broadcast_in_dim %2 {shape=[4096, 1024], dims=[0]} : f32[4096,1024]
+  //   %4 = sub %x, %3 : f32[4096,1024]
+  //   %5 = mul %4, %4 : f32[4096,1024]
+  //   %6 = reduce_sum %5 {axes=[1]} : f32[4096]
+  //   %7 = div %6, %1 : f32[4096]
+  //   %8 = broadcast_in_dim %7 {shape=[4096, 1024], dims=[0]} : f32[4096,1024]
+  //   %9 = constant {value=[0.00001], shape=[4096, 1024], dtype=f32} : f32[4096,1024]
+  //   %10 = add %8, %9 : f32[4096,1024]
+  //   %11 = rsqrt %10 : f32[4096,1024]
+  //   %12 = mul %4, %11 : f32[4096,1024]
+  //   %13 = broadcast_in_dim %g {shape=[4096, 1024], dims=[1]} : f32[4096,1024]
+  //   %14 = mul %12, %13 : f32[4096,1024]
+  //   %15 = broadcast_in_dim %b {shape=[4096, 1024], dims=[1]} : f32[4096,1024]
+  //   %16 = add %14, %15 : f32[4096,1024]
+  //   return %16
+  // }
+  let row: u32 = (group_id.x * 64u) + local_id.x;
+  var row_in0: array<f32, 1024>;
+  var row_sub: array<f32, 1024>;
+  var acc: f32 = 0.0f;
+  for (var g: u32 = 0u; g < 256u; g += 1u) {
+    let in0_4: vec4<f32> = in0[(row * 256u) + g];
+    acc = acc + in0_4.x;
+    acc = acc + in0_4.y;
+    acc = acc + in0_4.z;
+    acc = acc + in0_4.w;
+    row_in0[g * 4u] = in0_4.x;
+    row_in0[(g * 4u) + 1u] = in0_4.y;
+    row_in0[(g * 4u) + 2u] = in0_4.z;
+    row_in0[(g * 4u) + 3u] = in0_4.w;
+  }
+  var acc_1: f32 = 0.0f;
+  let div: f32 = acc / 1024.0f;
+  for (var g_1: u32 = 0u; g_1 < 256u; g_1 += 1u) {
+    let row_in0_j: f32 = row_in0[g_1 * 4u];
+    let sub: f32 = row_in0_j - div;
+    let mul: f32 = sub * sub;
+    acc_1 = acc_1 + mul;
+    let row_in0_j_1: f32 = row_in0[(g_1 * 4u) + 1u];
+    let sub_1: f32 = row_in0_j_1 - div;
+    let mul_1: f32 = sub_1 * sub_1;
+    acc_1 = acc_1 + mul_1;
+    let row_in0_j_2: f32 = row_in0[(g_1 * 4u) + 2u];
+    let sub_2: f32 = row_in0_j_2 - div;
+    let mul_2: f32 = sub_2 * sub_2;
+    acc_1 = acc_1 + mul_2;
+    let row_in0_j_3: f32 = row_in0[(g_1 * 4u) + 3u];
+    let sub_3: f32 = row_in0_j_3 - div;
+    let mul_3: f32 = sub_3 * sub_3;
+    acc_1 = acc_1 + mul_3;
+    row_sub[g_1 * 4u] = sub;
+    row_sub[(g_1 * 4u) + 1u] = sub_1;
+    row_sub[(g_1 * 4u) + 2u] = sub_2;
+    row_sub[(g_1 * 4u) + 3u] = sub_3;
+  }
+  let div_1: f32 = acc_1 / 1024.0f;
+  let add: f32 = div_1 + 0.00001f;
+  let rsqrt: f32 = inverseSqrt(add);
+  for (var g_2: u32 = 0u; g_2 < 256u; g_2 += 1u) {
+    let row_sub_j: f32 = row_sub[g_2 * 4u];
+    let mul_4: f32 = row_sub_j * rsqrt;
+    let in1_4: vec4<f32> = in1[g_2];
+    let mul_5: f32 = mul_4 * in1_4.x;
+    let in2_4: vec4<f32> = in2[g_2];
+    let add_1: f32 = mul_5 + in2_4.x;
+    let row_sub_j_1: f32 = row_sub[(g_2 * 4u) + 1u];
+    let mul_6: f32 = row_sub_j_1 * rsqrt;
+    let mul_7: f32 = mul_6 * in1_4.y;
+    let add_2: f32 = mul_7 + in2_4.y;
+    let row_sub_j_2: f32 = row_sub[(g_2 * 4u) + 2u];
+    let mul_8: f32 = row_sub_j_2 * rsqrt;
+    let mul_9: f32 = mul_8 * in1_4.z;
+    let add_3: f32 = mul_9 + in2_4.z;
+    let row_sub_j_3: f32 = row_sub[(g_2 * 4u) + 3u];
+    let mul_10: f32 = row_sub_j_3 * rsqrt;
+    let mul_11: f32 = mul_10 * in1_4.w;
+    let add_4: f32 = mul_11 + in2_4.w;
+    out0[(row * 256u) + g_2] = vec4<f32>(add_1, add_2, add_3, add_4);
+  }
+}
