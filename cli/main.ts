@@ -4,6 +4,7 @@
  *
  *   smelt ir <module> [--fn NAME] [--after PASS|all] [--no-fuse] [--backend B]
  *   smelt kernels <module> [--fn NAME] [--target wgsl|cuda] [--no-fuse]
+ *   smelt profile <module> [--fn NAME] [--out TRACE.json] [--no-fuse]
  *   smelt bench [WORKLOAD...] [--json FILE] [--peers] [--backend B]
  *
  * A module declares what to trace by exporting functions that carry an `inputs`
@@ -19,6 +20,7 @@ import { parseArgs } from "node:util";
 const USAGE = `usage:
   smelt ir <module> [--fn NAME] [--after PASS|all] [--no-fuse] [--backend interp|webgpu|cuda]
   smelt kernels <module> [--fn NAME] [--target wgsl|cuda] [--no-fuse]
+  smelt profile <module> [--fn NAME] [--out TRACE.json] [--no-fuse]   (random inputs; Chrome-trace JSON)
   smelt bench [WORKLOAD...] [--json FILE] [--peers] [--backend B] [--runs N]`;
 
 export interface TraceableExport {
@@ -63,6 +65,7 @@ async function main(argv: string[]): Promise<number> {
       json: { type: "string" },
       peers: { type: "boolean", default: false },
       runs: { type: "string" },
+      out: { type: "string" },
       help: { type: "boolean", short: "h", default: false },
     },
   });
@@ -88,6 +91,31 @@ async function main(argv: string[]): Promise<number> {
           const { printKernels } = await import("./kernels.js");
           console.log(printKernels(lowered, values.target as "wgsl" | "cuda"));
         }
+      }
+      return 0;
+    }
+    case "profile": {
+      const file = rest[0];
+      if (!file) throw new Error(`smelt profile needs a module path\n${USAGE}`);
+      const targets = (await loadTraceables(file)).filter((t) => !values.fn || t.name === values.fn);
+      if (targets.length === 0) throw new Error(`no traceable export named '${values.fn}' in ${file}`);
+      const traces: object[] = [];
+      for (const [i, t] of targets.entries()) {
+        const key = smelt.random.key(i);
+        const args = t.inputs.map((ty, j) => {
+          const s = smelt.spec(ty);
+          const k = smelt.random.foldIn(key, j);
+          return s.dtype === "f32" ? smelt.random.normal(k, [...s.shape]) : smelt.np.zeros([...s.shape], s.dtype);
+        });
+        const f = smelt.jit(t.fn, { name: t.name, fuse: !values["no-fuse"] });
+        const profile = await f.lower(...args).profile(...args);
+        console.log(profile.toString());
+        traces.push(...profile.toChromeTrace().traceEvents.map((e) => ({ ...e, pid: i + 1 })));
+      }
+      if (values.out) {
+        const { writeFileSync } = await import("node:fs");
+        writeFileSync(values.out, JSON.stringify({ traceEvents: traces, displayTimeUnit: "ms" }, null, 1));
+        console.log(`wrote ${values.out} (open it in Perfetto or chrome://tracing)`);
       }
       return 0;
     }

@@ -8,13 +8,13 @@
  * - matmul: the tiled template (codegen/matmul.ts) with the rest of the body as its
  *   epilogue, evaluated per element of C after accumulation.
  */
-import { sizeOf } from "../ir/dtype.js";
+import { type AbstractValue, sizeOf } from "../ir/dtype.js";
 import type { Node, Value } from "../ir/graph.js";
 import { Index } from "./elementwise.js";
 import { BodyEval, VectorReads, fusionBindings, fusionBuilder, site } from "./fused-body.js";
 import { reductionKernel } from "./fused-reduction.js";
 import { checkArray, gridFor, linearGroupId, unravel } from "./indexing.js";
-import { type Expr, type Kernel, BodyBuilder, iadd, id, imul, lt, renameLocals, select, u32 } from "./kernel.js";
+import { type Expr, type Kernel, BodyBuilder, iadd, id, imul, lt, renameLocals, u32 } from "./kernel.js";
 import { type LowerContext, type LoweredKernel, LoweringError, dotGeneralSpec } from "./lower.js";
 import { matmulKernel } from "./matmul.js";
 
@@ -25,22 +25,23 @@ export function lowerFusion(node: Node<"fusion">, ctx: LowerContext): LoweredKer
   for (const v of [...node.inputs, ...node.outputs]) checkArray(`fusion @${body.name} (${ctx.name})`, v.dtype, v.shape, ctx.target);
   const source = `${ctx.source}; ops: ${body.nodes.map((n) => n.prim).join(" ")}`;
   const c = { ...ctx, source };
-  const kernel =
-    kind === "elementwise" ? elementwiseKernel(node, c)
-    : kind === "reduction" ? reductionKernel(node, c)
+  const lowered: { kernel: Kernel; temps?: AbstractValue[] } | undefined =
+    kind === "elementwise" ? { kernel: elementwiseKernel(node, c) }
+    : kind === "reduction" ? { kernel: reductionKernel(node, c) }
     : kind === "matmul" ? matmulFusionKernel(node, c)
     : undefined;
-  if (!kernel) throw new LoweringError(`fusion @${body.name} has unknown kind '${kind}' (expected elementwise, reduction or matmul)`);
+  if (!lowered) throw new LoweringError(`fusion @${body.name} has unknown kind '${kind}' (expected elementwise, reduction or matmul)`);
+  const { kernel, temps } = lowered;
   const max = ctx.target.limits.maxStorageBuffersPerShaderStage;
   if (kernel.bindings.length > max)
     throw new LoweringError(`fusion @${body.name} binds ${kernel.bindings.length} storage buffers, more than the target's ${max}; the fuse pass should have split it`);
-  // Bindings are named in<i>[_role] and out<j> after the fusion's operands and results.
+  // Bindings are named in<i>[_role], out<j> and tmp<k> after the fusion's operands, results and scratch arrays.
   const args = kernel.bindings.map((b) => {
-    const m = /^(in|out)(\d+)/.exec(b.name);
+    const m = /^(in|out|tmp)(\d+)/.exec(b.name);
     if (!m) throw new LoweringError(`${ctx.name}: binding '${b.name}' names no operand or result of the fusion`);
-    return { kind: m[1] as "in" | "out", index: Number(m[2]) };
+    return { kind: m[1] === "tmp" ? ("temp" as const) : (m[1] as "in" | "out"), index: Number(m[2]) };
   });
-  return [{ kernel, args }];
+  return [temps ? { kernel, args, temps } : { kernel, args }];
 }
 
 const WIDTH = 256;
@@ -110,7 +111,7 @@ function elementwiseKernel(node: Node<"fusion">, ctx: LowerContext): Kernel {
  * the template stores (vector stores included); the others, and the product itself when
  * the body returns it, are stored by the epilogue at the same index.
  */
-function matmulFusionKernel(node: Node<"fusion">, ctx: LowerContext): Kernel {
+function matmulFusionKernel(node: Node<"fusion">, ctx: LowerContext): { kernel: Kernel; temps?: AbstractValue[] } {
   const body = node.params.body;
   const dots = body.nodes.filter((n) => n.prim === "dot_general");
   if (dots.length !== 1) throw new LoweringError(`matmul fusion @${body.name} holds ${dots.length} dot_generals, expected one`);
@@ -124,21 +125,26 @@ function matmulFusionKernel(node: Node<"fusion">, ctx: LowerContext): Kernel {
   const aliased = new Set(body.nodes.filter((n) => n !== dot).flatMap((n) => n.inputs.map((u) => ev0.throughViews(u))).filter((u) => operands.has(u)));
   const name = (v: Value) => `in${body.inputs.indexOf(v)}`;
   const ev = new BodyEval(body, body.inputs.map((v) => (aliased.has(v) ? `${name(v)}_epilogue` : name(v))));
-  // The template stores one result itself: one of the product's dtype where there is one (a bool is stored as its word).
-  const stored = Math.max(0, body.outputs.findIndex((v) => v !== product && v.dtype === product.dtype));
+  // The template stores one value per element to `out` itself, and may first keep the raw
+  // accumulators there (matmul-cpu.ts reads them back for the epilogue), so `out` is a
+  // result of the product's type; without one, a scratch array the size of C.
+  let stored = body.outputs.findIndex((v) => v !== product && v.dtype === product.dtype);
+  if (stored < 0) stored = body.outputs.indexOf(product);
+  const out = stored >= 0 ? `out${stored}` : "tmp0";
   const base = fusionBindings(node);
   const bindings = [
     ...base.filter((b) => b.access === "read"),
     ...[...aliased].map((v) => ({ name: `${name(v)}_epilogue`, dtype: v.dtype, access: "read" as const })),
-    ...base.filter((b) => b.access !== "read").map((b, i) => (i === stored && b.dtype === "bool" ? { ...b, dtype: "u32" as const } : b)),
+    ...base.filter((b) => b.access !== "read"),
+    ...(stored < 0 ? [{ name: out, dtype: product.dtype, access: "read_write" as const }] : []),
   ];
   const p = dot.params as { lhs_batch: number[]; lhs_contract: number[]; rhs_batch: number[]; rhs_contract: number[] };
   const free = (shape: readonly number[], used: number[]) => shape.filter((_, i) => !used.includes(i));
   const [lhs, rhs] = dot.inputs as [Value, Value];
   const mShape = free(lhs.shape, [...p.lhs_batch, ...p.lhs_contract]), nShape = free(rhs.shape, [...p.rhs_batch, ...p.rhs_contract]);
-  const spec = dotGeneralSpec(dot, { name: ctx.name, source: ctx.source, bindings, out: `out${stored}` }, { lhs: name(lhs), rhs: name(rhs) });
+  const spec = dotGeneralSpec(dot, { name: ctx.name, source: ctx.source, bindings, out }, { lhs: name(lhs), rhs: name(rhs) });
   let calls = 0;
-  const kernel = matmulKernel({
+  const template = matmulKernel({
     ...spec,
     epilogue: {
       bindings: [],
@@ -152,11 +158,10 @@ function matmulFusionKernel(node: Node<"fusion">, ctx: LowerContext): Kernel {
         const s = site(new Index(b, product.shape, { idx, linear: at.linear }), (v) => (v === product ? c : undefined));
         const values = body.outputs.map((v) => ev.eval(v, b, s.at, s));
         values.forEach((v, i) => i !== stored && b.store(`out${i}`, at.linear, v));
-        const v = values[stored]!;
-        const value = bindings.find((x) => x.name === `out${stored}`)!.dtype === "u32" && v.t === "bool" ? select(v, u32(1), u32(0)) : v;
-        return renameLocals(b.stmts, value, (n) => `${n}_e${call}`);
+        return renameLocals(b.stmts, stored >= 0 ? values[stored]! : c, (n) => `${n}_e${call}`);
       },
     },
   }, ctx.target);
-  return { ...kernel, body: [...fusionBuilder(node, bindings).stmts, ...kernel.body] };
+  const kernel = { ...template, body: [...fusionBuilder(node, bindings).stmts, ...template.body] };
+  return stored >= 0 ? { kernel } : { kernel, temps: [product.type] };
 }

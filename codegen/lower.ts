@@ -17,13 +17,15 @@ import { type MatmulSpec, matmulKernel, operandStrides } from "./matmul.js";
 import { argmaxKernel, cumsumKernel, reduceKernel, topKKernel, type KernelHead } from "./reduce.js";
 import type { Target } from "./target.js";
 
-/** Which node operand (`in`) or result (`out`) a kernel binding refers to. */
-export type Arg = { readonly kind: "in" | "out"; readonly index: number };
+/** Which node operand (`in`), result (`out`) or kernel-private scratch array (`temp`) a binding refers to. */
+export type Arg = { readonly kind: "in" | "out" | "temp"; readonly index: number };
 
 export interface LoweredKernel {
   readonly kernel: Kernel;
   /** One per kernel binding, in binding order. */
   readonly args: readonly Arg[];
+  /** Scratch arrays the kernel needs for the duration of its launch (`temp` args index them). */
+  readonly temps?: readonly AbstractValue[];
 }
 
 export interface LowerContext {

@@ -180,7 +180,8 @@ export function lowerGraph(g: Graph, target: Target): Program {
   const launches: { kernel: Kernel; args: number[] }[] = [];
   for (const p of planned)
     for (const k of p.kernels) {
-      const args = k.args.map((a) => bufferOf.get(a.kind === "in" ? p.node.inputs[a.index]! : p.node.outputs[a.index]!)!);
+      const temps = (k.temps ?? []).map((t) => newBuffer(t.dtype, t.shape, "temp"));
+      const args = k.args.map((a) => (a.kind === "temp" ? temps[a.index]! : bufferOf.get(a.kind === "in" ? p.node.inputs[a.index]! : p.node.outputs[a.index]!)!));
       args.forEach((id) => last.set(id, launches.length));
       launches.push({ kernel: k.kernel, args });
     }

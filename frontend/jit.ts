@@ -12,6 +12,7 @@ import type { Backend, BackendName, DeviceBuffer, KernelInfo } from "../runtime/
 import { type Compiled, compileGraph } from "./compile.js";
 import { ConcreteTensor, Tensor, Tracer, bind, getBackend, setPrimitiveExecutor } from "./core.js";
 import { type StagedGraph, stageGraph } from "./staging.js";
+import { Profile } from "./profile.js";
 import { type TreeDef, flatten, treeKey, unflatten } from "./tree.js";
 import { scalar } from "./creation.js";
 
@@ -43,6 +44,8 @@ export class Lowered {
     readonly graph: Graph,
     private readonly compiled: Compiled,
     readonly backend: BackendName,
+    /** Captured outside values the graph takes after the declared inputs. */
+    private readonly consts: readonly Tensor[] = [],
   ) {}
   /** The traced graph as IR text. */
   text(): string {
@@ -83,6 +86,23 @@ export class Lowered {
   }
   get executable() {
     return this.compiled.executable;
+  }
+  /**
+   * Runs the compiled program once on `args` (the same arguments as the call) and
+   * times each kernel: timestamp queries on WebGPU where the adapter has them, CUDA
+   * events on CUDA.
+   */
+  async profile(...args: unknown[]): Promise<Profile> {
+    const exe = this.compiled.executable;
+    if (!exe.profile) throw new Error(`the ${this.backend} backend cannot profile kernels`);
+    const [leaves] = flatten(args, isLeaf);
+    const backend = getBackend(this.backend);
+    const tensors = leaves.map((l) => (typeof l === "number" ? scalar(l) : l));
+    const inputs = [...tensors, ...this.consts].map((t) => {
+      if (!(t instanceof ConcreteTensor)) throw new Error("profile() needs concrete tensors, not tracers or ShapeDtype specs");
+      return bufferOn(t, backend);
+    });
+    return new Profile(this.graph.name, this.backend, await exe.profile(inputs));
   }
 }
 
@@ -176,7 +196,7 @@ export function jit<F extends (...args: never[]) => unknown>(fn: F, options: Jit
     const { entry } = prepare(args);
     const backend = getBackend(options.backend);
     const compiled = compileGraph(entry.staged.graph, backend, settingsOf(options));
-    return new Lowered(entry.staged.graph, compiled, backend.name);
+    return new Lowered(entry.staged.graph, compiled, backend.name, entry.staged.consts);
   };
   return wrapped;
 }

@@ -27,6 +27,9 @@ function graphs(): Graph[] {
     const w = workload(id, TINY_SIZES[id]);
     return fusedGraph(w.fn as Fn, w.inputs().map((i) => i.shape));
   });
+  // bool results: a comparison ending an elementwise chain, and one ending a matmul epilogue (a scratch C).
+  out.push(fusedGraph(((a: Tensor, w: Tensor, x: Tensor) => [np.greater(np.matmul(a, w), 0.1), np.less(np.tanh(x), 0)]) as unknown as Fn,
+    [[33, 17], [17, 20], [12, 8]]));
   for (const c of fc.sample(chainArb, { numRuns: 12, seed: 7 })) out.push(fusedGraph(chainFn(c) as Fn, chainInputs(c, 1).map((a) => a.shape)));
   for (const c of fc.sample(matmulArb, { numRuns: 6, seed: 7 })) out.push(fusedGraph(matmulFn(c) as Fn, matmulInputs(c, 1).map((a) => a.shape)));
   return out;
