@@ -10,6 +10,21 @@ import { ShapeError } from "../ir/errors.js";
 import { type Primitive, type PrimitiveParams, inferTypes } from "../ir/primitives.js";
 import type { Backend, DeviceBuffer } from "../runtime/backend.js";
 
+// Two copies of smelt in one program (say the built dist/ and the TypeScript
+// sources) would each keep their own trace stack, and tensors of one would look like
+// plain objects to the other: refuse loudly instead of tracing wrongly.
+const LOADED = Symbol.for("smelt.core.url");
+{
+  const g = globalThis as { [LOADED]?: string };
+  const self = import.meta.url;
+  if (g[LOADED] && g[LOADED] !== self)
+    throw new Error(
+      `smelt is loaded twice, from ${g[LOADED]} and from ${self}; import it from one place ` +
+        `(inside the smelt repository run the CLI with \`npm run smelt --\`)`,
+    );
+  g[LOADED] = self;
+}
+
 // ---------------------------------------------------------------------------
 // traces
 
