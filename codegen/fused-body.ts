@@ -41,8 +41,6 @@ export class BodyEval {
     readonly body: Graph,
     /** Binding names of the body's inputs, in order. */
     readonly inputNames: readonly string[],
-    /** Prefix of every name this evaluator declares (keeps an epilogue clear of a template's names). */
-    private readonly prefix = "",
   ) {
     body.inputs.forEach((v, i) => this.inputIndex.set(v, i));
     for (const n of body.nodes) for (const v of n.outputs) this.producer.set(v, n);
@@ -52,14 +50,10 @@ export class BodyEval {
     return this.producer.get(v);
   }
 
-  isInput(v: Value): boolean {
-    return this.inputIndex.has(v);
-  }
-
   /** The binding an input is loaded from. */
   inputName(v: Value): string {
     const i = this.inputIndex.get(v);
-    if (i === undefined) throw new LoweringError(`@${this.body.name}: a matmul operand must be a body input (fusion contract)`);
+    if (i === undefined) throw new LoweringError(`@${this.body.name}: a value expected to be a body input is computed in the body`);
     return this.inputNames[i]!;
   }
 
@@ -88,7 +82,7 @@ export class BodyEval {
       e = pointwiseExpr(asPointwise(n), readers, b, at);
       hint = VIEW_HINT[n.prim] ?? n.prim;
     }
-    const named = b.let(this.prefix + hint, e);
+    const named = b.let(hint, e);
     if (home) s.memo.set(v, named);
     return named;
   }

@@ -19,11 +19,16 @@
  * - private arrays: on a CPU adapter (lavapipe) barriers are expensive (each one switches
  *   every invocation's coroutine), so one invocation walks a whole row, keeping the values
  *   later passes need (RowStructure.carried) in per-invocation arrays. All invocations of
- *   a workgroup are at the same j, so those arrays are read as whole vectors, where the
- *   row itself is a gather across rows.
+ *   a workgroup are at the same j, so lavapipe reads those arrays as whole SIMD vectors,
+ *   where each load from memory is a loop over the lanes.
  * Otherwise later passes re-read and recompute.
+ *
+ * When the rows are the contiguous tail of D and a multiple of 4 long, a step covers 4
+ * consecutive elements: inputs read at their own element, or broadcast along the innermost
+ * axis (a gain, a bias), are loaded as one 4-vector, and results stored as one
+ * (VectorReads). Measured on lavapipe (2 shared cores; [4096,1024], median of 21, fused and
+ * unfused interleaved): softmax 19 vs 274 ms, layer norm with gain and bias 19 vs 529 ms.
  */
-import { formatType } from "../ir/dtype.js";
 import type { Node, Value } from "../ir/graph.js";
 import type { ReduceOp } from "../ir/primitives.js";
 import { Index } from "./elementwise.js";
@@ -96,7 +101,7 @@ export function reductionKernel(node: Node<"fusion">, ctx: LowerContext, forced?
   const vecOut = (v: Value) => v.dtype !== "bool" && !rs.isRowValue(v);
   const contiguous = kept.every((k) => axes.every((a) => k < a)) && r % 4 === 0;
   const layout = forced ?? rowLayout(rs, carried.size, contiguous && (reads.inputs.size > 0 || body.outputs.some(vecOut)) ? 4 : 1, ctx.target);
-  if (layout.width === 4 && !contiguous) throw new LoweringError(`${ctx.name}: rows of ${formatType({ dtype: "f32", shape: d })} over axes [${axes}] are not contiguous 4-vectors`);
+  if (layout.width === 4 && !contiguous) throw new LoweringError(`${ctx.name}: rows of [${d}] over axes [${axes}] are not contiguous 4-vectors`);
   const vecIn = layout.width === 4 ? reads.inputs : new Set<Value>();
   const { team: T, teams: G } = layout;
   const bindings = fusionBindings(node).map((x, i) =>

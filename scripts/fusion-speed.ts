@@ -1,5 +1,5 @@
 /**
- * Fused vs unfused steady time on the default WebGPU adapter for the fusion workloads
+ * Fused vs unfused steady time on WebGPU (or SMELT_BACKEND=cuda) for the fusion workloads
  * (W1 elementwise chain, W2 softmax, W3 layer norm, W5 MLP at DESIGN's sizes): the two
  * variants are called alternately, one timed call each per round, so a busy machine slows
  * both alike. Each call waits for the device (no read-back).
@@ -8,13 +8,14 @@
  */
 import { type Tensor, getBackend, jit, np } from "../index.js";
 import { initBackend } from "../frontend/init.js";
+import type { BackendName } from "../runtime/backend.js";
 import { median } from "../bench/timing.js";
 import { type WorkloadId, workload } from "../bench/workloads.js";
 
 async function main(): Promise<void> {
   const runs = Number(process.argv[2] ?? 15);
   const ids = (process.argv[3] ?? "W1,W2,W3,W5").split(",") as WorkloadId[];
-  await initBackend("webgpu");
+  await initBackend((process.env.SMELT_BACKEND as BackendName | undefined) ?? "webgpu");
   const backend = getBackend();
   for (const id of ids) {
     const w = workload(id);
