@@ -146,7 +146,7 @@ export class VectorReads {
       return comps;
     };
     return (v, c) => {
-      if (this.inputs.has(v) && sameShape(v.shape, this.domain)) return load4(v, () => vector, "home")[c];
+      if (this.inputs.has(v) && sameShape(v.shape, this.domain)) return load4(v, () => vector, `home:${this.ev.body.inputs.indexOf(v)}`)[c];
       const n = this.ev.producerOf(v);
       const src = n?.inputs[0];
       if (n?.prim !== "broadcast_in_dim" || !src || !this.inputs.has(src)) return undefined;
