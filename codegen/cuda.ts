@@ -14,7 +14,7 @@
  * compares with zero) are the rewrites in CUDA_REWRITES, never ifs in the printer.
  */
 import { CRenderer, RenderError, f32Decimal } from "./render.js";
-import type { Expr, IdKind, Kernel, MathFn, Scalar, Stmt } from "./kernel.js";
+import { type Expr, type IdKind, type Kernel, type MathFn, type Scalar, type Stmt, renameStmt } from "./kernel.js";
 import { type KernelRewrite, boolStorage, rewriteExprs } from "./rewrite.js";
 import type { Graph } from "../ir/graph.js";
 import { type Program, lowerGraph } from "./program.js";
@@ -96,35 +96,7 @@ export const distinctNames: KernelRewrite = (k) => {
   }
   if (rename.size === 0) return k;
   const nm = (name: string) => rename.get(name) ?? name;
-  const ex = (e: Expr): Expr => {
-    switch (e.k) {
-      case "const": case "id": return e;
-      case "ref": return { ...e, name: nm(e.name) };
-      case "load": return { ...e, name: e.space === "private" ? nm(e.name) : e.name, index: ex(e.index) };
-      case "un": case "cast": case "bitcast": case "broadcast": return { ...e, a: ex(e.a) };
-      case "bin": return { ...e, a: ex(e.a), b: ex(e.b) };
-      case "call": return { ...e, args: e.args.map(ex) };
-      case "select": return { ...e, cond: ex(e.cond), a: ex(e.a), b: ex(e.b) };
-      case "component": return { ...e, vec: nm(e.vec) };
-      default: return e satisfies never;
-    }
-  };
-  const st = (s: Stmt): Stmt => {
-    switch (s.k) {
-      case "let": return { ...s, name: nm(s.name), value: ex(s.value) };
-      case "var": return { ...s, name: nm(s.name), init: ex(s.init) };
-      case "assign": return { ...s, name: nm(s.name), value: ex(s.value) };
-      case "array": return { ...s, name: nm(s.name) };
-      case "store": return { ...s, name: s.space === "private" ? nm(s.name) : s.name, index: ex(s.index), value: ex(s.value) };
-      case "load4": return { ...s, name: nm(s.name), index: ex(s.index) };
-      case "store4": return { ...s, index: ex(s.index), values: s.values.map(ex) as unknown as typeof s.values };
-      case "for": return { ...s, v: nm(s.v), start: ex(s.start), end: ex(s.end), body: s.body.map(st) };
-      case "if": return { ...s, cond: ex(s.cond), then: s.then.map(st), else: s.else.map(st) };
-      case "barrier": case "return": case "comment": return s;
-      default: return s satisfies never;
-    }
-  };
-  return { ...k, body: k.body.map(st) };
+  return { ...k, body: k.body.map((st) => renameStmt(st, nm)) };
 };
 
 function exprRefs(e: Expr, into: Set<string>): void {

@@ -408,33 +408,40 @@ export function renameLocals(stmts: readonly Stmt[], value: Expr, rename: (name:
   collect(stmts);
   if (map.size === 0) return { stmts: [...stmts], value };
   const nm = (n: string) => map.get(n) ?? n;
-  const ex = (e: Expr): Expr => {
-    switch (e.k) {
-      case "const": case "id": return e;
-      case "ref": return { ...e, name: nm(e.name) };
-      case "component": return { ...e, vec: nm(e.vec) };
-      case "load": return { ...e, name: e.space === "private" ? nm(e.name) : e.name, index: ex(e.index) };
-      case "un": case "cast": case "bitcast": case "broadcast": return { ...e, a: ex(e.a) };
-      case "bin": return { ...e, a: ex(e.a), b: ex(e.b) };
-      case "call": return { ...e, args: e.args.map(ex) };
-      case "select": return { ...e, cond: ex(e.cond), a: ex(e.a), b: ex(e.b) };
-      default: return e satisfies never;
-    }
-  };
-  const st = (s: Stmt): Stmt => {
-    switch (s.k) {
-      case "let": return { ...s, name: nm(s.name), value: ex(s.value) };
-      case "var": return { ...s, name: nm(s.name), init: ex(s.init) };
-      case "assign": return { ...s, name: nm(s.name), value: ex(s.value) };
-      case "array": return { ...s, name: nm(s.name) };
-      case "store": return { ...s, name: s.space === "private" ? nm(s.name) : s.name, index: ex(s.index), value: ex(s.value) };
-      case "load4": return { ...s, name: nm(s.name), index: ex(s.index) };
-      case "store4": return { ...s, index: ex(s.index), values: s.values.map(ex) as unknown as typeof s.values };
-      case "for": return { ...s, v: nm(s.v), start: ex(s.start), end: ex(s.end), body: s.body.map(st) };
-      case "if": return { ...s, cond: ex(s.cond), then: s.then.map(st), else: s.else.map(st) };
-      case "barrier": case "return": case "comment": return s;
-      default: return s satisfies never;
-    }
-  };
-  return { stmts: stmts.map(st), value: ex(value) };
+  return { stmts: stmts.map((st) => renameStmt(st, nm)), value: renameExpr(value, nm) };
+}
+
+/** `e` with every local name (refs, vector components, private arrays) passed through `nm`. */
+export function renameExpr(e: Expr, nm: (name: string) => string): Expr {
+  const ex = (x: Expr) => renameExpr(x, nm);
+  switch (e.k) {
+    case "const": case "id": return e;
+    case "ref": return { ...e, name: nm(e.name) };
+    case "component": return { ...e, vec: nm(e.vec) };
+    case "load": return { ...e, name: e.space === "private" ? nm(e.name) : e.name, index: ex(e.index) };
+    case "un": case "cast": case "bitcast": case "broadcast": return { ...e, a: ex(e.a) };
+    case "bin": return { ...e, a: ex(e.a), b: ex(e.b) };
+    case "call": return { ...e, args: e.args.map(ex) };
+    case "select": return { ...e, cond: ex(e.cond), a: ex(e.a), b: ex(e.b) };
+    default: return e satisfies never;
+  }
+}
+
+/** `s` with every local name it declares or reads passed through `nm` (buffers and workgroup arrays keep theirs). */
+export function renameStmt(s: Stmt, nm: (name: string) => string): Stmt {
+  const ex = (x: Expr) => renameExpr(x, nm);
+  const st = (x: Stmt) => renameStmt(x, nm);
+  switch (s.k) {
+    case "let": return { ...s, name: nm(s.name), value: ex(s.value) };
+    case "var": return { ...s, name: nm(s.name), init: ex(s.init) };
+    case "assign": return { ...s, name: nm(s.name), value: ex(s.value) };
+    case "array": return { ...s, name: nm(s.name) };
+    case "store": return { ...s, name: s.space === "private" ? nm(s.name) : s.name, index: ex(s.index), value: ex(s.value) };
+    case "load4": return { ...s, name: nm(s.name), index: ex(s.index) };
+    case "store4": return { ...s, index: ex(s.index), values: s.values.map(ex) as unknown as typeof s.values };
+    case "for": return { ...s, v: nm(s.v), start: ex(s.start), end: ex(s.end), body: s.body.map(st) };
+    case "if": return { ...s, cond: ex(s.cond), then: s.then.map(st), else: s.else.map(st) };
+    case "barrier": case "return": case "comment": return s;
+    default: return s satisfies never;
+  }
 }

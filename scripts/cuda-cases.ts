@@ -7,18 +7,9 @@
 import { type DType, type HostArray, type Shape, hostArray, sizeOf } from "../ir/dtype.js";
 import { type Graph, GraphBuilder, type Value } from "../ir/graph.js";
 import { REDUCE_OPS } from "../ir/primitives.js";
+import { rng } from "../tests/rng.js";
+export { rng };
 
-/** mulberry32: a small, fast, seedable generator (so a failing case can be replayed). */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type Rand = () => number;
 const pick = <T>(r: Rand, xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;

@@ -9,6 +9,8 @@ import type { Tensor } from "../../frontend/core.js";
 import { fromHost } from "../../frontend/creation.js";
 import { jit } from "../../frontend/jit.js";
 import { ShapeError } from "../../ir/errors.js";
+import { rng } from "../rng.js";
+export { rng };
 
 /** A float64 reference array, row-major. */
 export interface Ref {
@@ -53,17 +55,6 @@ export function broadcastRef(...shapes: (readonly number[])[]): number[] {
   );
 }
 
-/** mulberry32: a tiny seeded generator for test data. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** A seeded f32 reference array uniform in [lo, hi), with its tensor. */
 export function randomF32(shape: readonly number[], seed: number, lo = -2, hi = 2): [Tensor, Ref] {

@@ -4,6 +4,8 @@
  */
 import fc from "fast-check";
 import { type DType, type HostArray, type Shape, hostArray, sizeOf } from "../../ir/dtype.js";
+import { rng } from "../rng.js";
+export { rng };
 
 /** Sizes that are 1, odd, prime, or just off a power of two (tiles are 16/64/256). */
 export const DIMS = [1, 2, 3, 5, 7, 13, 17, 31, 33, 64, 65];
@@ -13,17 +15,6 @@ export function shapeArb(opts: { minRank?: number; maxRank?: number; maxSize?: n
   return fc.array(fc.constantFrom(...dims), { minLength: minRank, maxLength: maxRank }).filter((s) => sizeOf(s) <= maxSize);
 }
 
-/** mulberry32: a small deterministic PRNG, so a failing case is reproduced by its seed. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Values uniform in [lo, hi] (integers for integer dtypes, 0/1 for bool). */
 export function fill(dtype: DType, shape: Shape, seed: number, lo = -4, hi = 4): HostArray {

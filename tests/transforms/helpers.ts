@@ -9,18 +9,9 @@ import { fromHost } from "../../frontend/creation.js";
 import { jit } from "../../frontend/jit.js";
 import * as lax from "../../frontend/lax.js";
 import { grad } from "../../frontend/vjp.js";
+import { rng } from "../rng.js";
+export { rng };
 
-/** mulberry32: a small seeded generator, so failures reproduce. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** A tensor from values (storage follows allocHost: Float64Array for f32 in float64 mode). */
 export function tensor(shape: Shape, values: ArrayLike<number>, dtype: DType = "f32"): Tensor {
