@@ -148,6 +148,20 @@ export const tanhClamped: KernelRewrite = (k) =>
     return { ...e, args: [bin("max", bin("min", e.args[0]!, f32(15)), f32(-15))] };
   });
 
+/**
+ * f32 min/max propagate NaN, as the interpreter, XLA and the CUDA renderer do; WGSL leaves
+ * min/max of a NaN unspecified (lavapipe returns the other operand). a + b is NaN when
+ * either operand is.
+ */
+export const minMaxNaN: KernelRewrite = (k) =>
+  rewriteExprs(k, (e, hoist) => {
+    if (e.k !== "bin" || (e.op !== "min" && e.op !== "max") || e.t !== "f32") return undefined;
+    const a = hoist(`${e.op}_a`, e.a);
+    const b = hoist(`${e.op}_b`, e.b);
+    const eitherNaN = bin("or", call("isnan", a), call("isnan", b));
+    return select(eitherNaN, bin("add", a, b), bin(e.op, a, b));
+  });
+
 /** isnan by bits: NaN compares may be folded away by optimising shader compilers. */
 export const isnanByBits: KernelRewrite = (k) =>
   rewriteExprs(k, (e) => {

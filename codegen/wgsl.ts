@@ -5,7 +5,7 @@
  */
 import { CRenderer, RenderError, f32Decimal } from "./render.js";
 import type { IdKind, Kernel, MathFn, Scalar } from "./kernel.js";
-import { type KernelRewrite, boolStorage, expandErf, isnanByBits, powSigned, tanhClamped } from "./rewrite.js";
+import { type KernelRewrite, boolStorage, expandErf, isnanByBits, minMaxNaN, powSigned, tanhClamped } from "./rewrite.js";
 
 /** WGSL keywords and reserved words a name may hit, plus the built-ins kernels call (a local would shadow them). */
 const RESERVED = new Set([
@@ -26,7 +26,8 @@ const MATH: Partial<Record<MathFn, string>> = {
 const ID_VAR: Record<IdKind, string> = { local: "local_id", group: "group_id", num_groups: "num_groups", subgroup_lane: "subgroup_lane" };
 
 /** Rewrites every kernel gets before WGSL rendering, in order. */
-export const WGSL_REWRITES: readonly KernelRewrite[] = [boolStorage, expandErf, powSigned, tanhClamped, isnanByBits];
+// minMaxNaN runs before tanhClamped, so tanh's clamp (which NaN passes anyway) stays a plain min/max.
+export const WGSL_REWRITES: readonly KernelRewrite[] = [boolStorage, expandErf, powSigned, minMaxNaN, tanhClamped, isnanByBits];
 
 export class WGSLRenderer extends CRenderer {
   readonly target = "webgpu" as const;

@@ -81,6 +81,12 @@ describe.skipIf(!gpu)("webgpu elementwise", () => {
     await expectMatch(oneNode("pow", [a, b], {}), [a, b], { rtol: 1e-6, atol: 0 });
   });
 
+  test("f32 max and min propagate NaN from either operand, like the interpreter", async () => {
+    const a = hostArray("f32", [8], [NaN, 1, NaN, -2, 0, Infinity, -Infinity, 3]);
+    const b = hostArray("f32", [8], [1, NaN, NaN, -3, -0, NaN, 5, 3]);
+    for (const op of ["max", "min"] as const) await expectMatch(oneNode(op, [a, b], {}), [a, b]);
+  });
+
   test("comparisons give bool results, ties included", async () => {
     await fc.assert(
       fc.asyncProperty(fc.constantFrom(...COMPARE), fc.constantFrom<DType>("f32", "i32", "u32"), shapeArb(), seedArb, async (op, dtype, shape, seed) => {
