@@ -1,18 +1,18 @@
 /**
  * Constant folding for canonicalise: evaluates a node whose operands are all constants.
  *
- * The semantics are the interpreter's (compute in float64, store through the dtype:
- * round to f32, wrap integers modulo 2³², bool as 0/1), written again here because a
- * pass may import only ir/. Splat operands give a splat result whatever its shape, so
+ * The semantics are the interpreter's (ir/scalar.ts computes each element in float64;
+ * the result is stored through the dtype: round to f32, wrap integers modulo 2³², bool
+ * as 0/1). Splat operands give a splat result whatever its shape, so
  * `broadcast_in_dim` of a scalar constant becomes one splat constant; a dense result is
- * folded only up to FOLD_LIMIT elements, so IR text never grows a big literal. erf is
- * left unfolded (its reference implementation lives in the runtime).
+ * folded only up to FOLD_LIMIT elements, so IR text never grows a big literal.
  */
 import { type DType, type Shape, isInteger, sizeOf, stridesOf } from "../ir/dtype.js";
 import {
   BINARY_OPS, type BinaryOp, COMPARE_OPS, type CompareOp, type Primitive, type PrimitiveParams, REDUCE_OPS,
   type ReduceOp, UNARY_OPS, type UnaryOp,
 } from "../ir/primitives.js";
+import { BINARY_FNS, COMPARE_FNS, INTEGER_BINARY_FNS, UNARY_FNS } from "../ir/scalar.js";
 
 /** Largest dense constant folding may create (a splat may have any shape). */
 export const FOLD_LIMIT = 64;
@@ -70,62 +70,6 @@ export function splatValue(c: ConstantParams): number | undefined {
   return vs.every((v) => Object.is(v, first)) ? first : undefined;
 }
 
-function roundHalfEven(x: number): number {
-  const f = Math.floor(x);
-  const d = x - f;
-  const r = d < 0.5 ? f : d > 0.5 ? f + 1 : f % 2 === 0 ? f : f + 1;
-  return r === 0 ? x * 0 : r;
-}
-
-const UNARY: { readonly [K in UnaryOp]?: (x: number) => number } = {
-  neg: (x) => -x,
-  abs: Math.abs,
-  sign: (x) => (x > 0 ? 1 : x < 0 ? -1 : x),
-  exp: Math.exp,
-  log: Math.log,
-  sin: Math.sin,
-  cos: Math.cos,
-  tanh: Math.tanh,
-  logistic: (x) => 1 / (1 + Math.exp(-x)),
-  sqrt: Math.sqrt,
-  rsqrt: (x) => 1 / Math.sqrt(x),
-  floor: Math.floor,
-  ceil: Math.ceil,
-  round: roundHalfEven,
-  not: (x) => (x ? 0 : 1),
-};
-
-function pow(a: number, b: number): number {
-  if (a === 1 || (a === -1 && (b === Infinity || b === -Infinity))) return 1;
-  return Math.pow(a, b);
-}
-
-const BINARY: { readonly [K in BinaryOp]: (a: number, b: number) => number } = {
-  add: (a, b) => a + b,
-  sub: (a, b) => a - b,
-  mul: (a, b) => a * b,
-  div: (a, b) => a / b,
-  pow,
-  max: Math.max,
-  min: Math.min,
-  and: (a, b) => a & b,
-  or: (a, b) => a | b,
-};
-
-const INTEGER_BINARY: { readonly [K in BinaryOp]?: (a: number, b: number) => number } = {
-  mul: Math.imul,
-  div: (a, b) => (b === 0 ? 0 : Math.trunc(a / b)),
-};
-
-const COMPARE: { readonly [K in CompareOp]: (a: number, b: number) => boolean } = {
-  eq: (a, b) => a === b,
-  ne: (a, b) => a !== b,
-  lt: (a, b) => a < b,
-  le: (a, b) => a <= b,
-  gt: (a, b) => a > b,
-  ge: (a, b) => a >= b,
-};
-
 const isUnary = (p: Primitive): p is UnaryOp => (UNARY_OPS as readonly string[]).includes(p);
 const isBinary = (p: Primitive): p is BinaryOp => (BINARY_OPS as readonly string[]).includes(p);
 const isCompare = (p: Primitive): p is CompareOp => (COMPARE_OPS as readonly string[]).includes(p);
@@ -135,15 +79,15 @@ const isReduce = (p: Primitive): p is ReduceOp => (REDUCE_OPS as readonly string
 function elementwiseFn(n: FoldInput, operandDtype: DType): ((xs: number[]) => number) | undefined {
   const p = n.prim;
   if (isUnary(p)) {
-    const f = UNARY[p];
+    const f = UNARY_FNS[p];
     return f && ((xs) => f(xs[0]!));
   }
   if (isBinary(p)) {
-    const f = (isInteger(operandDtype) && INTEGER_BINARY[p]) || BINARY[p];
+    const f = (isInteger(operandDtype) && INTEGER_BINARY_FNS[p]) || BINARY_FNS[p];
     return (xs) => f(xs[0]!, xs[1]!);
   }
   if (isCompare(p)) {
-    const f = COMPARE[p];
+    const f = COMPARE_FNS[p];
     return (xs) => (f(xs[0]!, xs[1]!) ? 1 : 0);
   }
   if (p === "select") return (xs) => (xs[0] ? xs[1]! : xs[2]!);

@@ -20,7 +20,7 @@ import { layoutRules } from "./interp/layout.js";
 import { reduceRules } from "./interp/reduce.js";
 
 export type { EvalRule } from "./interp/host.js";
-export { erf } from "./interp/erf.js";
+export { erf } from "../ir/erf.js";
 
 export const evalRules: EvalRules<Primitive> = {
   ...elementwiseRules,

@@ -8,7 +8,7 @@ import * as nn from "../../frontend/nn.js";
 import * as np from "../../frontend/np.js";
 import { parseIR } from "../../ir/parse.js";
 import { printIR } from "../../ir/print.js";
-import { erf } from "../../runtime/interp/erf.js";
+import { erf } from "../../ir/erf.js";
 import { RUNS, type Ref, at, build, checkBoth, expectClose, expectShapeError, indices, randomF32, randomI32, shapeArb } from "./np-helpers.js";
 
 beforeAll(async () => {
