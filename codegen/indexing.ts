@@ -5,7 +5,7 @@
  * divisors, folded where a dimension is 1).
  */
 import { type DType, type Shape, deviceBytes, sizeOf, stridesOf } from "../ir/dtype.js";
-import { type BodyBuilder, type Expr, iadd, id, idiv, imul, irem, u32 } from "./kernel.js";
+import { type BodyBuilder, type Expr, bin, iadd, id, idiv, imul, irem, u32 } from "./kernel.js";
 import type { Target } from "./target.js";
 
 /** An array or launch exceeds what the device (or 32-bit index math) allows; names the limit. */
@@ -50,6 +50,16 @@ export function gridFor(groups: number, target: Target): [number, number, number
 /** The linear workgroup id of a grid made by gridFor (x fastest). */
 export function linearGroupId(grid: readonly [number, number, number]): Expr {
   return grid[1] === 1 ? id("group", 0) : iadd(id("group", 0), imul(id("group", 1), u32(grid[0])));
+}
+
+/**
+ * The linear workgroup id, named `name`; when the grid was split or rounded past
+ * `count` groups, the surplus groups return at once.
+ */
+export function groupIndex(b: BodyBuilder, name: string, grid: readonly [number, number, number], count: number): Expr {
+  const g = b.let(name, linearGroupId(grid));
+  if (grid[0] * grid[1] !== count) b.if(bin("ge", g, u32(count)), (x) => x.return());
+  return g;
 }
 
 /**

@@ -5,7 +5,7 @@
  * storage load with a per-invocation address is a scalar loop over the lanes, so these
  * templates are shaped by the number of loads per invocation, not by bytes.
  */
-import { gridFor, linearGroupId } from "./indexing.js";
+import { gridFor, groupIndex } from "./indexing.js";
 import {
   type Expr, type Kernel, BodyBuilder, bin, broadcast, id, idiv, iadd, imul, irem, lit, load, lt, u32,
 } from "./kernel.js";
@@ -69,8 +69,7 @@ export function subgroupMatmul(spec: MatmulSpec, target: Target, sg: number, row
   const vecOut = four(N) && spec.out !== spec.lhs.name && spec.out !== spec.rhs.name && spec.bindings.some((x) => x.name === spec.out);
 
   const b = new BodyBuilder();
-  const wg = b.let("wg", linearGroupId(grid));
-  if (grid[0] * grid[1] !== groups) b.if(bin("ge", wg, u32(groups)), (x) => x.return());
+  const wg = groupIndex(b, "wg", grid, groups);
   const tileN = b.let("tile_n", irem(wg, u32(tilesN)));
   const tileM = b.let("tile_m", irem(idiv(wg, u32(tilesN)), u32(tilesM)));
   const bat = b.let("batch", idiv(wg, u32(tilesN * tilesM)));
@@ -229,8 +228,7 @@ export function registerMatmul(spec: MatmulSpec, target: Target, tile: MatmulTil
   const grid = gridFor(groups, target);
   const t = scalarType(spec);
   const b = new BodyBuilder();
-  const wg = b.let("wg", linearGroupId(grid));
-  if (grid[0] * grid[1] !== groups) b.if(bin("ge", wg, u32(groups)), (x) => x.return());
+  const wg = groupIndex(b, "wg", grid, groups);
   const tileN = b.let("tile_n", irem(wg, u32(tilesN)));
   const tileM = b.let("tile_m", irem(idiv(wg, u32(tilesN)), u32(tilesM)));
   const bat = b.let("batch", idiv(wg, u32(tilesN * tilesM)));

@@ -19,7 +19,7 @@
  * each "is this a multiple of the block" question is answered at compile time and the
  * aligned case carries no check in its k-loop.
  */
-import { gridFor, linearGroupId } from "./indexing.js";
+import { gridFor, groupIndex } from "./indexing.js";
 import { type Expr, type Kernel, BodyBuilder, and, bin, id, idiv, iadd, imul, irem, lit, load, lt, u32 } from "./kernel.js";
 import { REGISTER_TILE, registerMatmul, subgroupMatmul } from "./matmul-cpu.js";
 import { type MatmulSpec, type MatmulTile, DEFAULT_TILE, OutputWriter, kernelBindings, madd, scalarType } from "./matmul-spec.js";
@@ -92,8 +92,7 @@ function workgroupMatmul(spec: MatmulSpec, target: Target, tile: MatmulTile): Ke
   const zero = lit(t, 0);
 
   const b = new BodyBuilder();
-  const wg = b.let("wg", linearGroupId(grid));
-  if (grid[0] * grid[1] !== groups) b.if(bin("ge", wg, u32(groups)), (x) => x.return());
+  const wg = groupIndex(b, "wg", grid, groups);
   const tileN = b.let("tile_n", irem(wg, u32(tilesN)));
   const tileM = b.let("tile_m", irem(idiv(wg, u32(tilesN)), u32(tilesM)));
   const bat = b.let("batch", idiv(wg, u32(tilesN * tilesM)));

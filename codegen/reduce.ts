@@ -8,7 +8,7 @@
  */
 import { type DType, type Shape, sizeOf } from "../ir/dtype.js";
 import type { ReduceOp } from "../ir/primitives.js";
-import { gridFor, groupAddress, linearGroupId } from "./indexing.js";
+import { gridFor, groupAddress, groupIndex, linearGroupId } from "./indexing.js";
 import {
   type Binding, type Expr, type Kernel, type Scalar, BodyBuilder,
   and, bin, call, cast, eq, f32, ge, iadd, id, imul, irem, idiv, isub, lit, load, lt, select, u32,
@@ -81,8 +81,7 @@ export function reduceKernel(head: KernelHead, op: ReduceOp, dtype: DType, shape
   }
   const width = workgroupWidth(r, target);
   const grid = gridFor(outSize, target);
-  const o = b.let("o", linearGroupId(grid));
-  if (grid[0] * grid[1] !== outSize) b.if(ge(o, u32(outSize)), (e) => e.return());
+  const o = groupIndex(b, "o", grid, outSize);
   const lid = b.let("lid", id("local", 0));
   const base = b.let("base", groupAddress(b, o, kept, shape, "o"));
   const acc = b.var("acc", identity(op, t));
@@ -141,8 +140,7 @@ export function argmaxKernel(head: KernelHead, dtype: DType, shape: Shape, axis:
   }
   const width = workgroupWidth(r, target);
   const grid = gridFor(outSize, target);
-  const o = b.let("o", linearGroupId(grid));
-  if (grid[0] * grid[1] !== outSize) b.if(ge(o, u32(outSize)), (e) => e.return());
+  const o = groupIndex(b, "o", grid, outSize);
   const lid = b.let("lid", id("local", 0));
   const base = b.let("base", groupAddress(b, o, kept, shape, "o"));
   const best = b.var("best", lowest);
