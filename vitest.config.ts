@@ -3,6 +3,7 @@ import { defineConfig } from "vitest/config";
 export default defineConfig({
   test: {
     include: ["tests/**/*.test.ts"],
+    setupFiles: ["tests/setup.ts"],
     // Suites run on the reference interpreter unless they ask for a device backend.
     env: { SMELT_BACKEND: process.env.SMELT_BACKEND ?? "interp" },
     testTimeout: 120_000,
