@@ -6,8 +6,8 @@ export default defineConfig({
     setupFiles: ["tests/setup.ts"],
     // Suites run on the reference interpreter unless they ask for a device backend.
     env: { SMELT_BACKEND: process.env.SMELT_BACKEND ?? "interp" },
-    testTimeout: 120_000,
-    hookTimeout: 120_000,
+    testTimeout: 300_000,
+    hookTimeout: 300_000,
     // Dawn and lavapipe are heavy: two workers keep a 2-core machine responsive.
     maxWorkers: 2,
   },
