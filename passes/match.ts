@@ -49,10 +49,16 @@ export class OpPattern<P extends Primitive = Primitive> {
     /** One pattern per operand; undefined: operands are not looked at. */
     readonly operands: readonly Pattern[] | undefined,
     readonly checks: readonly NodeCheck[],
+    /** For a node with several results (top_k): which one the value must be; undefined: any. */
+    readonly resultIndex?: number,
   ) {}
   /** Also require `test` (said as `says`, e.g. "reduces the last axis"); it runs after the operands matched. */
   where(says: string, test: (node: Node<P>, captures: Captures) => boolean): OpPattern<P> {
-    return new OpPattern(this.prim, this.operands, [...this.checks, { says, test: test as NodeCheck["test"] }]);
+    return new OpPattern(this.prim, this.operands, [...this.checks, { says, test: test as NodeCheck["test"] }], this.resultIndex);
+  }
+  /** Require the value to be result `index` of the node (top_k's indices are result 1). */
+  result(index: number): OpPattern<P> {
+    return new OpPattern(this.prim, this.operands, this.checks, index);
   }
 }
 
@@ -79,10 +85,14 @@ export const either = (...options: Pattern[]): Pattern => ({ kind: "either", opt
 export const through = (prims: readonly Primitive[], inner: Pattern): Pattern => ({ kind: "through", prims: new Set(prims), inner });
 export const looseLayout = (inner: Pattern): Pattern => through(LAYOUT_PRIMS, inner);
 
-/** A splat constant (looking through its broadcast under `looseLayout`) equal to `value` within `tolerance`. */
-export function splat(value: number, tolerance = 1e-6): OpPattern<"constant"> {
-  return op("constant").where(`is the splat ${value}`, (n) =>
-    n.params.value.length === 1 && Math.abs(n.params.value[0]! - value) <= tolerance * Math.max(1, Math.abs(value)));
+/**
+ * A splat constant (looking through its broadcast under `looseLayout`): any splat, or one
+ * equal to `value` within a relative `tolerance`.
+ */
+export function splat(value?: number, tolerance = 1e-6): OpPattern<"constant"> {
+  const isSplat = op("constant").where("is a splat", (n) => n.params.value.length === 1);
+  if (value === undefined) return isSplat;
+  return isSplat.where(`equals ${value}`, (n) => Math.abs(n.params.value[0]! - value) <= tolerance * Math.max(1, Math.abs(value)));
 }
 
 export interface Match {
@@ -153,6 +163,20 @@ export class Matcher {
   /** How many nodes read `v` (a node reading it twice counts once), plus one if it is a result. */
   useCount(v: Value): number {
     return (this.readers.get(v)?.size ?? 0) + (this.results.has(v) ? 1 : 0);
+  }
+
+  /**
+   * The values a match computes, other than its root, that something outside the match
+   * reads (or that are results): replacing the match by one node must keep computing
+   * these, so a pass usually requires none.
+   */
+  escapes(match: Match): Value[] {
+    const inside = new Set<Node>([...match.matched, ...match.views]);
+    const out: Value[] = [];
+    for (const n of inside)
+      for (const v of n.outputs)
+        if (v !== match.root && (this.results.has(v) || [...(this.readers.get(v) ?? [])].some((r) => !inside.has(r)))) out.push(v);
+    return out;
   }
 
   match(pattern: Pattern, root: Value): MatchResult {
@@ -227,6 +251,8 @@ export class Matcher {
     const crossed = views.length ? ` (through ${views.map((n) => n.prim).join(", ")})` : "";
     if (!node) return this.miss(here, state, `${describeValue(at)}${crossed} is a graph input, not ${p.prim}`);
     if (node.prim !== p.prim) return this.miss(here, state, `${describeValue(at)}${crossed} is made by ${node.prim}, not ${p.prim}`);
+    if (p.resultIndex !== undefined && node.outputs[p.resultIndex] !== at)
+      return this.miss(here, state, `${describeValue(at)} is result ${node.outputs.indexOf(at)} of ${p.prim}, not result ${p.resultIndex}`);
     let inner: State = { ...state, views: [...state.views, ...views], depth: state.depth + 1 };
     if (p.operands) {
       if (p.operands.length !== node.inputs.length)

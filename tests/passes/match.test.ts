@@ -128,6 +128,40 @@ describe("match: the pattern language", () => {
     expect(r.ok && r.match.views.map((n) => n.prim)).toEqual(["reshape"]);
   });
 
+  it("result(i) picks one result of a node with several (top_k's indices)", () => {
+    const t = new Tb("g");
+    const x = t.input("f32", [2, 5], "x");
+    const [, indices] = t.b.add("top_k", [x], { k: 2 });
+    const g = t.build([indices!]);
+    const m = new Matcher(g);
+    expect(m.match(op("top_k").result(1), result(g)).ok).toBe(true);
+    const values = m.match(op("top_k").result(0), result(g));
+    expect(!values.ok && values.miss.reason).toMatch(/is result 1 of top_k, not result 0/);
+  });
+
+  it("escapes() names the inner values that something outside the match reads", () => {
+    const t = new Tb("g");
+    const x = t.input("f32", [4], "x");
+    const e = t.op("exp", [x]);
+    const g = t.build([t.op("neg", [e]), e]);
+    const m = new Matcher(g);
+    const r = m.match(op("neg", [op("exp")]), g.outputs[0]!);
+    expect(r.ok && m.escapes(r.match)).toEqual([e]);
+    const u = new Tb("h");
+    const y = u.input("f32", [4], "y");
+    const alone = new Matcher(u.build([u.op("neg", [u.op("exp", [y])])]));
+    const inner = alone.match(op("neg", [op("exp")]), alone.graph.outputs[0]!);
+    expect(inner.ok && alone.escapes(inner.match)).toEqual([]);
+  });
+
+  it("splat() without a value matches any splat constant and captures it", () => {
+    const t = new Tb("g");
+    const x = t.input("f32", [4], "x");
+    const g = t.build([t.op("mul", [t.full(0.125, [4]), x])]);
+    const r = new Matcher(g).match(looseLayout(op("mul", [capture("x"), capture("scale", splat())])), result(g));
+    expect(r.ok && r.match.nodes.get("scale")!.params).toMatchObject({ value: [0.125] });
+  });
+
   it("where() predicates see the captures made before them", () => {
     const t = new Tb("g");
     const x = t.input("f32", [2, 3], "x");
