@@ -92,7 +92,10 @@ export const looseLayout = (inner: Pattern): Pattern => through(LAYOUT_PRIMS, in
 export function splat(value?: number, tolerance = 1e-6): OpPattern<"constant"> {
   const isSplat = op("constant").where("is a splat", (n) => n.params.value.length === 1);
   if (value === undefined) return isSplat;
-  return isSplat.where(`equals ${value}`, (n) => Math.abs(n.params.value[0]! - value) <= tolerance * Math.max(1, Math.abs(value)));
+  return isSplat.where(`equals ${value}`, (n) => {
+    const x = n.params.value[0]!;
+    return x === value || Math.abs(x - value) <= tolerance * Math.max(1, Math.abs(value));
+  });
 }
 
 export interface Match {
@@ -140,7 +143,8 @@ const describeNode = (n: Node) => {
   const attrs = Object.entries(n.params as Record<string, unknown>)
     .filter(([, x]) => Array.isArray(x) || typeof x !== "object")
     .map(([k, x]) => `${k}=${Array.isArray(x) ? `[${x}]` : String(x)}`);
-  return `${n.prim}${attrs.length ? ` {${attrs.join(", ")}}` : ""} of ${n.inputs.map((v) => formatType(v.type)).join(", ")}`;
+  const operands = n.inputs.length ? ` of ${n.inputs.map((v) => formatType(v.type)).join(", ")}` : "";
+  return `${n.prim}${attrs.length ? ` {${attrs.join(", ")}}` : ""}${operands}`;
 };
 
 /** Matches patterns against the values of one graph. */

@@ -4,7 +4,7 @@
  * doc comments give the exact primitive sequences; change both together.
  */
 import type { Node } from "../ir/graph.js";
-import { type Captures, type Pattern, capture, op, reduceAxes, same } from "./match.js";
+import { type Captures, type Pattern, any, capture, op, reduceAxes, same } from "./match.js";
 
 const lastAxisOf = (name: string) => (n: Node<"reduce_max" | "reduce_sum">, c: Captures) => {
   const axes = reduceAxes(n);
@@ -22,13 +22,14 @@ const overRowsOf = (name: string) => (n: Node<"broadcast_in_dim">, c: Captures) 
 /**
  * softmax over the last axis as `nn.softmax` writes it:
  *   div(exp(sub(x, broadcast(reduce_max(x)))), broadcast(reduce_sum(exp(...))))
- * Captures `x` (the logits), `exp` and `softmax` (the result). Wrap it in
- * `through(["reshape"], ...)` to accept the keepdims spelling (reshape to [..., 1]).
+ * Captures `x` (the logits, which must match `logits`), `exp` and `softmax` (the
+ * result). Wrap it in `through(["reshape"], ...)` to accept the keepdims spelling
+ * (reshape to [..., 1]).
  */
-export function softmaxPattern(): Pattern {
+export function softmaxPattern(logits: Pattern = any()): Pattern {
   const rowMax = op("reduce_max", [same("x")]).where("reduces the last axis", lastAxisOf("x"));
   const rowSum = op("reduce_sum", [same("exp")]).where("reduces the last axis", lastAxisOf("x"));
-  const shifted = op("sub", [capture("x"), op("broadcast_in_dim", [rowMax]).where("broadcasts over the rows", overRowsOf("x"))]);
+  const shifted = op("sub", [capture("x", logits), op("broadcast_in_dim", [rowMax]).where("broadcasts over the rows", overRowsOf("x"))]);
   return capture("softmax", op("div", [
     capture("exp", op("exp", [shifted])),
     op("broadcast_in_dim", [rowSum]).where("broadcasts over the rows", overRowsOf("x")),

@@ -5,7 +5,7 @@ import * as lax from "../../frontend/lax.js";
 import * as nn from "../../frontend/nn.js";
 import { stageGraph } from "../../frontend/staging.js";
 import type { AbstractValue } from "../../ir/dtype.js";
-import type { Graph, Value } from "../../ir/graph.js";
+import type { Graph, Node, Value } from "../../ir/graph.js";
 import {
   Matcher, type Pattern, any, capture, either, explainMiss, looseLayout, oneUse, op, same, splat, through,
 } from "../../passes/match.js";
@@ -68,6 +68,31 @@ describe("match: finding what nn.ts writes", () => {
     expect(nearMisses).toHaveLength(1);
     expect(nearMisses[0]!.reason).toContain("reduces the last axis");
   });
+});
+
+/** softmax(scale · q·kᵀ [+ mask | masked by select]) · v, in nn.attention's spellings. */
+const scores = op("mul", [op("dot_general", [capture("q"), capture("k")]), capture("scale", splat())]);
+const attentionPattern: Pattern = looseLayout(op("dot_general", [
+  softmaxPattern(either(op("select", [capture("keep"), scores, splat(-Infinity)]), op("add", [scores, capture("mask")]), scores)),
+  capture("v"),
+]));
+
+describe("match: attention as nn.attention writes it", () => {
+  const [q, k, v] = [f32(2, 4, 8), f32(2, 6, 8), f32(2, 6, 8)];
+  const cases: [string, (xs: Tensor[]) => Tensor, string[]][] = [
+    ["unmasked", ([q, k, v]) => nn.attention(q!, k!, v!), []],
+    ["causal (select on a boolean mask)", ([q, k, v]) => nn.attention(q!, k!, v!, { causal: true }), ["keep"]],
+    ["additive mask", ([q, k, v, m]) => nn.attention(q!, k!, v!, { mask: m! }), ["mask"]],
+  ];
+  for (const [name, fn, masks] of cases)
+    it(`finds ${name} attention and captures q, k, v and the scale`, () => {
+      const g = trace([q, k, v, f32(4, 6)], fn);
+      const r = matchResult(attentionPattern, g);
+      if (!r.ok) throw new Error(explainMiss(r.miss));
+      expect(["q", "k", "v"].map((n) => r.match.values.get(n))).toEqual(g.inputs.slice(0, 3));
+      expect((r.match.nodes.get("scale") as Node<"constant">).params.value[0]).toBeCloseTo(1 / Math.sqrt(8), 6);
+      for (const m of ["keep", "mask"]) expect(r.match.values.has(m)).toBe(masks.includes(m));
+    });
 });
 
 describe("match: the pattern language", () => {
