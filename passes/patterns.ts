@@ -22,16 +22,17 @@ const overRowsOf = (name: string) => (n: Node<"broadcast_in_dim">, c: Captures) 
 /**
  * softmax over the last axis as `nn.softmax` writes it:
  *   div(exp(sub(x, broadcast(reduce_max(x)))), broadcast(reduce_sum(exp(...))))
- * Captures `x` (the logits, which must match `logits`), `exp` and `softmax` (the
- * result). Wrap it in `through(["reshape"], ...)` to accept the keepdims spelling
- * (reshape to [..., 1]).
+ * Captures `${name}.logits` (x, which must match `logits`), `${name}.exp` and `${name}`
+ * (the result); a pattern with two softmaxes names them apart. Wrap it in
+ * `through(["reshape"], ...)` to accept the keepdims spelling (reshape to [..., 1]).
  */
-export function softmaxPattern(logits: Pattern = any()): Pattern {
-  const rowMax = op("reduce_max", [same("x")]).where("reduces the last axis", lastAxisOf("x"));
-  const rowSum = op("reduce_sum", [same("exp")]).where("reduces the last axis", lastAxisOf("x"));
-  const shifted = op("sub", [capture("x", logits), op("broadcast_in_dim", [rowMax]).where("broadcasts over the rows", overRowsOf("x"))]);
-  return capture("softmax", op("div", [
-    capture("exp", op("exp", [shifted])),
-    op("broadcast_in_dim", [rowSum]).where("broadcasts over the rows", overRowsOf("x")),
+export function softmaxPattern(logits: Pattern = any(), name = "softmax"): Pattern {
+  const [x, e] = [`${name}.logits`, `${name}.exp`];
+  const rowMax = op("reduce_max", [same(x)]).where("reduces the last axis", lastAxisOf(x));
+  const rowSum = op("reduce_sum", [same(e)]).where("reduces the last axis", lastAxisOf(x));
+  const shifted = op("sub", [capture(x, logits), op("broadcast_in_dim", [rowMax]).where("broadcasts over the rows", overRowsOf(x))]);
+  return capture(name, op("div", [
+    capture(e, op("exp", [shifted])),
+    op("broadcast_in_dim", [rowSum]).where("broadcasts over the rows", overRowsOf(x)),
   ]));
 }

@@ -3,11 +3,12 @@ import { describe, expect, it } from "vitest";
 import type { Tensor } from "../../frontend/core.js";
 import * as lax from "../../frontend/lax.js";
 import * as nn from "../../frontend/nn.js";
+import * as np from "../../frontend/np.js";
 import { stageGraph } from "../../frontend/staging.js";
 import type { AbstractValue } from "../../ir/dtype.js";
 import type { Graph, Node, Value } from "../../ir/graph.js";
 import {
-  Matcher, type Pattern, any, capture, either, explainMiss, looseLayout, oneUse, op, same, splat, through,
+  LAYOUT_PRIMS, Matcher, type Pattern, any, capture, either, explainMiss, looseLayout, oneUse, op, same, splat, through,
 } from "../../passes/match.js";
 import { softmaxPattern } from "../../passes/patterns.js";
 import { Tb, softmax as softmaxGraph } from "./graphs.js";
@@ -31,7 +32,7 @@ describe("match: finding what nn.ts writes", () => {
     const g = trace([f32(4, 8)], ([x]) => nn.softmax(x!));
     const r = matchResult(softmaxPattern(), g);
     expect(r.ok).toBe(true);
-    if (r.ok) expect(r.match.values.get("x")).toBe(g.inputs[0]);
+    if (r.ok) expect(r.match.values.get("softmax.logits")).toBe(g.inputs[0]);
   });
 
   it("rejects softmax over the wrong axis, naming the reduction and the rule it breaks", () => {
@@ -64,7 +65,7 @@ describe("match: finding what nn.ts writes", () => {
   it("find() returns every match, and a near-match with its reason", () => {
     const g = trace([f32(4, 8), f32(4, 8)], ([x, y]) => lax.add(nn.softmax(x!), nn.softmax(y!, 0)));
     const { matches, nearMisses } = new Matcher(g).find(softmaxPattern());
-    expect(matches.map((m) => m.values.get("x"))).toEqual([g.inputs[0]]);
+    expect(matches.map((m) => m.values.get("softmax.logits"))).toEqual([g.inputs[0]]);
     expect(nearMisses).toHaveLength(1);
     expect(nearMisses[0]!.reason).toContain("reduces the last axis");
   });
@@ -93,6 +94,47 @@ describe("match: attention as nn.attention writes it", () => {
       expect((r.match.nodes.get("scale") as Node<"constant">).params.value[0]).toBeCloseTo(1 / Math.sqrt(8), 6);
       for (const m of ["keep", "mask"]) expect(r.match.values.has(m)).toBe(masks.includes(m));
     });
+});
+
+/**
+ * nn.moe's dense form: reduce_sum over experts of FFN(x) · gates, where the gates are the
+ * softmax of the router's top-k values scattered by a one-hot of its top-k indices.
+ */
+const router = op("top_k", [op("dot_general", [capture("x"), capture("gate")])]);
+const gates = op("reduce_sum", [op("mul", [
+  softmaxPattern(capture("top_values", router.result(0))),
+  op("eq", [op("top_k").result(1).where("is the router's top_k", (n, c) => n.outputs[0] === c.values.get("top_values")), op("iota")]),
+])]);
+const expertFfn = op("add", [op("dot_general", [capture("hidden"), capture("w2")]), capture("b2")]);
+const moePattern: Pattern = looseLayout(op("reduce_sum", [op("mul", [expertFfn, gates])]));
+
+describe("match: mixture of experts as nn.moe writes it", () => {
+  const E = 4, d = 8, h = 16, T = 5;
+  const avals = [f32(T, d), f32(d, E), f32(E, d, h), f32(E, h), f32(E, h, d), f32(E, d)];
+  const layer = (k: number) => ([x, gate, w1, b1, w2, b2]: Tensor[]) => nn.moe(x!, gate!, { w1: w1!, b1: b1!, w2: w2!, b2: b2! }, k);
+
+  it("finds top-k gating with per-expert FFNs and captures the router and the second layer", () => {
+    const g = trace(avals, layer(2));
+    const r = matchResult(moePattern, g);
+    if (!r.ok) throw new Error(explainMiss(r.miss));
+    expect(["x", "gate", "w2", "b2"].map((n) => belowViews(g, r.match.values.get(n)!))).toEqual([0, 1, 4, 5].map((i) => g.inputs[i]));
+  });
+
+  it("rejects gates whose one-hot comes from another top_k than the router's, saying so", () => {
+    const g = trace(avals, ([x, gate, w1, b1, w2, b2]) => {
+      const logits = lax.dotGeneral(x!, gate!, { lhsContract: [1], rhsContract: [0] });
+      const [values] = lax.topK(logits, 2);
+      const [, otherIndices] = lax.topK(lax.neg(logits), 2);
+      const hot = np.oneHot(otherIndices, E);
+      const weights = lax.reduceSum(lax.mul(hot, lax.broadcastInDim(nn.softmax(values), [T, 2, E], [0, 1])), [1]);
+      const batchE = { lhsBatch: [0], rhsBatch: [0], lhsContract: [2], rhsContract: [1] };
+      const hid = nn.gelu(lax.add(lax.dotGeneral(lax.broadcastInDim(x!, [E, T, d], [1, 2]), w1!, batchE), lax.broadcastInDim(b1!, [E, T, h], [0, 2])));
+      const y = lax.add(lax.dotGeneral(hid, w2!, batchE), lax.broadcastInDim(b2!, [E, T, d], [0, 2]));
+      return lax.reduceSum(lax.mul(y, lax.broadcastInDim(lax.transpose(weights, [1, 0]), [E, T, d], [0, 1])), [0]);
+    });
+    const r = matchResult(moePattern, g);
+    expect(!r.ok && r.miss.reason).toMatch(/fails "is the router's top_k"/);
+  });
 });
 
 describe("match: the pattern language", () => {
@@ -230,9 +272,9 @@ function roundTripView(t: Tb, v: Value, kind: number): Value {
   return v;
 }
 
-/** The value under a chain of reshapes and transposes. */
+/** The value under a chain of layout nodes. */
 function belowViews(g: Graph, v: Value): Value {
-  for (let p = g.nodes.find((n) => n.outputs.includes(v)); p && (p.prim === "reshape" || p.prim === "transpose"); p = g.nodes.find((n) => n.outputs.includes(v)))
+  for (let p = g.nodes.find((n) => n.outputs.includes(v)); p && LAYOUT_PRIMS.includes(p.prim); p = g.nodes.find((n) => n.outputs.includes(v)))
     v = p.inputs[0]!;
   return v;
 }
@@ -279,7 +321,7 @@ describe("match: properties", () => {
         const r = matchResult(looseLayout(softmaxPattern()), g);
         if (!r.ok) throw new Error(explainMiss(r.miss));
         // A wildcard captures the value as it meets it: here the logits after the drawn views.
-        expect(belowViews(g, r.match.values.get("x")!)).toBe(g.inputs[0]);
+        expect(belowViews(g, r.match.values.get("softmax.logits")!)).toBe(g.inputs[0]);
       }),
     );
   });
