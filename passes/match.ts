@@ -13,7 +13,7 @@
  *
  * A failed match says where and why: the path of ops and operand positions from the root
  * to the sub-pattern that failed (`div#1 broadcast_in_dim#0 reduce_sum`) and a reason
- * (`reduce_sum over [0] of f32[4,8] fails "reduces the last axis"`); among alternatives
+ * (`reduce_sum {axes=[0]} of f32[4,8] fails "reduces the last axis"`); among alternatives
  * the one that got furthest is reported. Passes put these in their dump notes.
  */
 import { formatType } from "../ir/dtype.js";
@@ -103,7 +103,7 @@ export interface Match {
   readonly root: Value;
   readonly values: ReadonlyMap<string, Value>;
   readonly nodes: ReadonlyMap<string, Node>;
-  /** Every node an `op` pattern matched, in match order. */
+  /** Every node an `op` pattern matched, operands before their consumers. */
   readonly matched: readonly Node[];
   /** Every layout node looked through. */
   readonly views: readonly Node[];
