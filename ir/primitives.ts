@@ -500,7 +500,9 @@ define({
  * the primitive has a rule of its own. So a pass can introduce a node without
  * teaching every layer about it first, and the body is the node's specification in
  * tests. To add one: a `PrimitiveParams` entry with one `Graph` attribute, a name in
- * COMPOSITE_OPS, a `define` below; the rule tables pick it up through COMPOSITE_OPS.
+ * COMPOSITE_OPS, a `define` below; the rule tables (runtime/interp.ts, frontend/jvp.ts,
+ * vmap.ts, transpose.ts) give every name in COMPOSITE_OPS their body rule, and a table
+ * where the primitive has a rule of its own lists it after that spread, overriding it.
  */
 export function compositeBody<P extends CompositeOp>(prim: P, params: PrimitiveParams[P]): Graph {
   const def = primitiveDef(prim);
