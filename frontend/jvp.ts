@@ -5,12 +5,13 @@
  * `null` is a symbolic zero: it costs nothing and a primitive whose tangents are
  * all zero runs on its primals alone. Rules are written on lax and emit only ops
  * that are linear in the tangents (mul by a primal value, dot_general, layout ops,
- * reduce_sum, gather/scatter_add, select, jit), so vjp can transpose them.
+ * reduce_sum, gather/scatter_add, select, jit calls), so vjp can transpose them.
  */
 import { isFloat } from "../ir/dtype.js";
 import type { Graph } from "../ir/graph.js";
 import {
-  BINARY_OPS, COMPARE_OPS, type CompareOp, type Primitive, type PrimitiveParams, REDUCE_OPS,
+  BINARY_OPS, COMPARE_OPS, COMPOSITE_OPS, type CompareOp, type CompositeOp, type Primitive, type PrimitiveParams,
+  REDUCE_OPS, compositeBody,
 } from "../ir/primitives.js";
 import { type MainTrace, Tensor, Trace, Tracer, bind, withMainTrace } from "./core.js";
 import * as lax from "./lax.js";
@@ -187,6 +188,21 @@ const dotRule: JvpRule<"dot_general"> = ([x, y], [tx, ty], params) => [
   [addT(tx ? bind("dot_general", [tx, y!], params)[0]! : null, ty ? bind("dot_general", [x!, ty], params)[0]! : null)],
 ];
 
+/**
+ * A composite node (ir/primitives.ts: a jit call, a fusion, ...) through its body: the
+ * primal is the node itself, the tangent a call of the body's JVP graph (jvpGraph), so
+ * the tangent half stays one call that vjp transposes as a unit.
+ */
+const bodyRule = <P extends CompositeOp>(prim: P): JvpRule<P> => (primals, tangents, params) => {
+  const body = compositeBody(prim, params);
+  const { graph, outNonzero } = jvpGraph(body, tangents.map((t) => t !== null));
+  const touts = outNonzero.some((nz) => nz)
+    ? lax.call(graph, [...primals, ...tangents.filter((t): t is Tensor => t !== null)])
+    : [];
+  let k = 0;
+  return [bind(prim, primals, params), outNonzero.map((nz) => (nz ? touts[k++]! : null))];
+};
+
 const ERF_SCALE = 2 / Math.sqrt(Math.PI);
 
 const fromOps = <K extends Primitive>(ops: readonly K[], rule: (op: K) => JvpRule<K>) =>
@@ -245,21 +261,12 @@ export const jvpRules: { [P in Primitive]: JvpRule<P> } = {
     [lax.scatterAdd(x!, idx!, u!, params.axis)],
     [lax.scatterAdd(zero(x!, tx!), idx!, zero(u!, tu!), params.axis)],
   ],
-  jit: (primals, tangents, { callee }) => {
-    const nonzero = tangents.map((t) => t !== null);
-    const { graph, outNonzero } = jvpGraph(callee, nonzero);
-    const touts = outNonzero.some((nz) => nz)
-      ? lax.call(graph, [...primals, ...(tangents.filter((t) => t !== null) as Tensor[])])
-      : [];
-    let k = 0;
-    return [lax.call(callee, primals), outNonzero.map((nz) => (nz ? touts[k++]! : null))];
-  },
-  /** Passes make fusion nodes after differentiation; should one meet jvp, its body is differentiated inline. */
-  fusion: (primals, tangents, { body }) => jvpFlat((xs) => evalGraphWithBind(body, xs), primals, tangents),
+  // Composite nodes (jit calls, fusions, ...) go through their bodies; see bodyRule.
+  ...fromOps(COMPOSITE_OPS, bodyRule),
 };
 
 // ---------------------------------------------------------------------------
-// jit: the JVP of a callee is itself a graph, called with the `jit` primitive
+// composite nodes: the JVP of a body is itself a graph, called with the `jit` primitive
 
 interface JvpGraph {
   /** Inputs: the callee's inputs, then the tangents of the inputs marked nonzero; outputs: the nonzero output tangents. */

@@ -10,7 +10,7 @@
  */
 import type { AbstractValue } from "../ir/dtype.js";
 import type { Graph, Node, Value } from "../ir/graph.js";
-import type { Primitive, PrimitiveParams } from "../ir/primitives.js";
+import { COMPOSITE_OPS, type CompositeOp, type Primitive, type PrimitiveParams, compositeBody } from "../ir/primitives.js";
 import { type Tensor, bind } from "./core.js";
 import * as lax from "./lax.js";
 import { ruleFor } from "./rule-error.js";
@@ -90,6 +90,23 @@ function sliceTranspose(ct: Tensor, x: AbstractValue, p: PrimitiveParams["slice"
   return lax.pad(t, p.start, x.shape.map((d, i) => d - p.start[i]! - keep[i]!));
 }
 
+/**
+ * A composite node (ir/primitives.ts: a jit call, a fusion, ...) through its body: a
+ * call of the body transposed with respect to the linear operands (transposeGraph).
+ */
+function bodyRule<P extends CompositeOp>(prim: P): TransposeRule<P> {
+  return (cts, args, params) => {
+    const body = compositeBody(prim, params);
+    const linear = args.map(isLin);
+    const outs = lax.call(transposeGraph(body, linear), [
+      ...(args.filter((a) => !isLin(a)) as Tensor[]),
+      ...cts.map((c, i) => c ?? zerosOf(body.outputs[i]!.type)),
+    ]);
+    let k = 0;
+    return linear.map((l) => (l ? outs[k++]! : null));
+  };
+}
+
 export const transposeRules: { readonly [P in Primitive]: TransposeRule<P> | null } = {
   neg: ([ct]) => [lax.neg(ct!)],
   add: ([ct]) => [ct!, ct!],
@@ -154,24 +171,14 @@ export const transposeRules: { readonly [P in Primitive]: TransposeRule<P> | nul
     if (isLin(idx!)) notLinear("scatter_add", "the indices are linear");
     return [isLin(x!) ? ct! : null, null, isLin(u!) ? lax.gather(ct!, idx as Tensor, axis) : null];
   },
-  jit: (cts, args, { callee }) => {
-    const linear = args.map(isLin);
-    const graph = transposeGraph(callee, linear);
-    const outs = lax.call(graph, [
-      ...(args.filter((a) => !isLin(a)) as Tensor[]),
-      ...cts.map((c, i) => c ?? zerosOf(callee.outputs[i]!.type)),
-    ]);
-    let k = 0;
-    return linear.map((l) => (l ? outs[k++]! : null));
-  },
+  // Composite nodes (jit calls, fusions, ...) go through their bodies; see bodyRule.
+  ...Object.fromEntries(COMPOSITE_OPS.map((op) => [op, bodyRule(op)])) as { readonly [P in CompositeOp]: TransposeRule<P> },
   // Not linear in any operand: transposing them is a bug in a JVP rule, and fails with their name.
   abs: null, sign: null, exp: null, log: null, sin: null, cos: null, tanh: null, logistic: null,
   sqrt: null, rsqrt: null, erf: null, floor: null, ceil: null, round: null, not: null,
   pow: null, max: null, min: null, and: null, or: null,
   eq: null, ne: null, lt: null, le: null, gt: null, ge: null,
   iota: null, constant: null, reduce_max: null, reduce_min: null, argmax: null, top_k: null,
-  /** Passes create fusion nodes after differentiation. */
-  fusion: null,
 };
 
 // ---------------------------------------------------------------------------
@@ -241,7 +248,7 @@ export function backwardPass(
 }
 
 // ---------------------------------------------------------------------------
-// jit: the transpose of a call is a call of the transposed callee
+// composite nodes: the transpose of a call is a call of the transposed body
 
 const transposed = new WeakMap<Graph, Map<string, Graph>>();
 

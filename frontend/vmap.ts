@@ -8,7 +8,8 @@
 import { type AbstractValue, formatType } from "../ir/dtype.js";
 import type { Graph } from "../ir/graph.js";
 import {
-  BINARY_OPS, COMPARE_OPS, type Primitive, type PrimitiveParams, REDUCE_OPS, UNARY_OPS,
+  BINARY_OPS, COMPARE_OPS, COMPOSITE_OPS, type CompositeOp, type Primitive, type PrimitiveParams, REDUCE_OPS, UNARY_OPS,
+  compositeBody,
 } from "../ir/primitives.js";
 import { type MainTrace, type Tensor, Trace, Tracer, bind, withMainTrace } from "./core.js";
 import { flattenTensors } from "./jvp.js";
@@ -255,6 +256,12 @@ const scatterRule: BatchRule<"scatter_add"> = ([x, idx, u], [dx, di, du], { axis
   return [[moveAxis(unflat, 1, axis + 1)], [0]];
 };
 
+/** A composite node (ir/primitives.ts: a jit call, a fusion, ...) through its body: a call of the batched body. */
+const bodyRule = <P extends CompositeOp>(prim: P): BatchRule<P> => (vals, dims, params, size) => {
+  const { graph, outDims } = batchedGraph(compositeBody(prim, params), dims, size);
+  return [lax.call(graph, vals), outDims];
+};
+
 const fromOps = <K extends Primitive>(ops: readonly K[], rule: (op: K) => BatchRule<K>) =>
   Object.fromEntries(ops.map((op) => [op, rule(op)])) as unknown as { readonly [P in K]: BatchRule<P> };
 
@@ -281,16 +288,12 @@ export const batchRules: { readonly [P in Primitive]: BatchRule<P> } = {
   dot_general: dotRule,
   gather: gatherRule,
   scatter_add: scatterRule,
-  jit: (vals, dims, { callee }, size) => {
-    const { graph, outDims } = batchedGraph(callee, dims, size);
-    return [lax.call(graph, vals), outDims];
-  },
-  /** Passes make fusion nodes after vmap; should one meet vmap, its body is batched inline. */
-  fusion: (vals, dims, { body }, size) => batchFlat((xs) => evalGraphWithBind(body, xs), vals, dims, size),
+  // Composite nodes (jit calls, fusions, ...) go through their bodies; see bodyRule.
+  ...fromOps(COMPOSITE_OPS, bodyRule),
 };
 
 // ---------------------------------------------------------------------------
-// jit: the batched callee is a graph of its own, called with the `jit` primitive
+// composite nodes: the batched body is a graph of its own, called with the `jit` primitive
 
 const batchedGraphs = new WeakMap<Graph, Map<string, { graph: Graph; outDims: BDim[] }>>();
 

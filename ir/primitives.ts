@@ -16,10 +16,19 @@ export const BINARY_OPS = ["add", "sub", "mul", "div", "pow", "max", "min", "and
 export const COMPARE_OPS = ["eq", "ne", "lt", "le", "gt", "ge"] as const;
 export const REDUCE_OPS = ["reduce_sum", "reduce_max", "reduce_min"] as const;
 
+/**
+ * Composite primitives: high-level nodes that name the module function that is their
+ * decomposition (see "The composite-node convention" below). Every primitive with a
+ * graph-kind attribute is listed here, and only those: `define` checks it when the
+ * registry loads, and the type `CompositeOp` is checked against `PrimitiveParams`.
+ */
+export const COMPOSITE_OPS = ["jit", "fusion"] as const;
+
 export type UnaryOp = (typeof UNARY_OPS)[number];
 export type BinaryOp = (typeof BINARY_OPS)[number];
 export type CompareOp = (typeof COMPARE_OPS)[number];
 export type ReduceOp = (typeof REDUCE_OPS)[number];
+export type CompositeOp = (typeof COMPOSITE_OPS)[number];
 
 type NoParams = Record<string, never>;
 
@@ -55,6 +64,16 @@ export type PrimitiveParams = { [K in UnaryOp | BinaryOp | CompareOp]: NoParams 
 
 export type Primitive = keyof PrimitiveParams;
 
+/** The primitives whose parameters hold a sub-graph (computed from the types, not listed). */
+type WithGraphParam = {
+  [P in Primitive]: { [K in keyof PrimitiveParams[P]]-?: [PrimitiveParams[P][K]] extends [never] ? never
+    : PrimitiveParams[P][K] extends Graph ? K : never }[keyof PrimitiveParams[P]] extends never ? never : P;
+}[Primitive];
+/** Compile-time check that COMPOSITE_OPS lists exactly the primitives with a graph attribute. */
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+const compositeOpsAreComplete: Same<CompositeOp, WithGraphParam> = true;
+void compositeOpsAreComplete;
+
 /** How an attribute is written in IR text. */
 export type ParamKind = "int" | "ints" | "number" | "numbers" | "bool" | "dtype" | "string" | "graph";
 
@@ -71,6 +90,10 @@ export interface PrimitiveDef<P extends Primitive = Primitive> {
 const registry = new Map<string, PrimitiveDef>();
 
 function define<P extends Primitive>(def: PrimitiveDef<P>): void {
+  const graphParams = Object.values(def.params).filter((kind) => kind === "graph").length;
+  const composite = (COMPOSITE_OPS as readonly string[]).includes(def.name);
+  if (graphParams > (composite ? 1 : 0) || (composite && graphParams === 0))
+    throw new Error(`primitive '${def.name}': a composite primitive (listed in COMPOSITE_OPS) has exactly one graph attribute, its body; others have none`);
   registry.set(def.name, def as unknown as PrimitiveDef);
 }
 
@@ -464,7 +487,32 @@ define({
 });
 
 // ---------------------------------------------------------------------------
-// calls
+// calls and composite nodes
+
+/**
+ * The composite-node convention. A high-level node (a `jit` call, a `fusion`, and the
+ * attention and MoE nodes to come) names the module function that is its
+ * decomposition, in its one graph-kind attribute (`callee=@name`, `body=@name`). Its
+ * operands are that function's inputs and its results the function's outputs, same
+ * order and types (`callRule` checks it). The node means exactly what its body
+ * computes: the interpreter evaluates the body, and every transformation (jvp,
+ * transpose, vmap) and the unfused lowering handle the node through its body unless
+ * the primitive has a rule of its own. So a pass can introduce a node without
+ * teaching every layer about it first, and the body is the node's specification in
+ * tests. To add one: a `PrimitiveParams` entry with one `Graph` attribute, a name in
+ * COMPOSITE_OPS, a `define` below; the rule tables (runtime/interp.ts, frontend/jvp.ts,
+ * vmap.ts, transpose.ts) give every name in COMPOSITE_OPS their body rule, and a table
+ * where the primitive has a rule of its own lists it after that spread, overriding it.
+ */
+export function compositeBody<P extends CompositeOp>(prim: P, params: PrimitiveParams[P]): Graph {
+  const def = primitiveDef(prim);
+  const key = Object.keys(def.params).find((k) => def.params[k as keyof typeof def.params] === "graph");
+  return (params as Record<string, unknown>)[key!] as Graph;
+}
+
+export function isComposite(prim: Primitive): prim is CompositeOp {
+  return (COMPOSITE_OPS as readonly string[]).includes(prim);
+}
 
 /** The rule of a node that runs a sub-graph: operands must match its inputs. */
 function callRule(prim: string, inputs: AbstractValue[], callee: Graph): AbstractValue[] {

@@ -80,7 +80,7 @@ function elementwiseFn(n: FoldInput, operandDtype: DType): ((xs: number[]) => nu
   const p = n.prim;
   if (isUnary(p)) {
     const f = UNARY_FNS[p];
-    return f && ((xs) => f(xs[0]!));
+    return (xs) => f(xs[0]!);
   }
   if (isBinary(p)) {
     const f = (isInteger(operandDtype) && INTEGER_BINARY_FNS[p]) || BINARY_FNS[p];
@@ -122,7 +122,7 @@ function transposeIndex(from: Shape, perm: readonly number[]): (i: number) => nu
 
 /**
  * The constant that `n` computes from constant operands, or undefined when the node
- * is not foldable here (unknown primitive, erf, a dense result over FOLD_LIMIT).
+ * is not foldable here (a primitive without a folding rule, a dense result over FOLD_LIMIT).
  */
 export function foldNode(n: FoldInput, operands: readonly ConstantParams[], outShape: Shape, outDtype: DType): ConstantParams | undefined {
   const allSplat = operands.every((c) => c.value.length === 1);

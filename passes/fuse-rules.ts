@@ -148,7 +148,6 @@ export type GroupCheck =
   | { readonly ok: false; readonly reason: string };
 
 const fail = (reason: string): GroupCheck => ({ ok: false, reason });
-const same = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((x, i) => x === b[i]);
 
 /** An edge inside a group: `consumer` reads `source` (a member's value) through `views`. */
 interface Edge {
@@ -229,7 +228,7 @@ function checkReduction(reds: readonly Node[], sorted: readonly Node[], edges: r
   const d = first.inputs[0]!.type, axes = axesOf(first);
   for (const r of reds.slice(1)) {
     const x = r.inputs[0]!.type;
-    if (!sameShape(x.shape, d.shape) || !same(axesOf(r), axes))
+    if (!sameShape(x.shape, d.shape) || !sameShape(axesOf(r), axes))
       return `consumer is a reduction over another axis (${r.prim} over [${axesOf(r)}] of ${formatType(x)} vs [${axes}] of ${formatType(d)})`;
   }
   const kept = d.shape.flatMap((_, i) => (axes.includes(i) ? [] : [i]));
@@ -243,7 +242,7 @@ function checkReduction(reds: readonly Node[], sorted: readonly Node[], edges: r
     const [v] = e.views;
     const p = v!.params as PrimitiveParams["broadcast_in_dim"];
     const rowBroadcast = e.views.length === 1 && v!.prim === "broadcast_in_dim" &&
-      sameShape(e.source.shape, k.shape) && sameShape(p.shape, d.shape) && same(p.dims, kept);
+      sameShape(e.source.shape, k.shape) && sameShape(p.shape, d.shape) && sameShape(p.dims, kept);
     if (!rowBroadcast) return `${v!.prim} of a computed value does not follow the reduction's rows`;
   }
   // Members that read a reduction of this group (directly or not): the epilogue.

@@ -43,6 +43,7 @@
 import { WEBGPU_DEFAULT_LIMITS } from "../codegen/target.js";
 import { formatType, sameShape } from "../ir/dtype.js";
 import { type Graph, GraphBuilder, type Node, type Value } from "../ir/graph.js";
+import type { PrimitiveParams } from "../ir/primitives.js";
 import { FusionGraph, type GroupCheck, checkGroup, isClonable, isGroupable, roleOf } from "./fuse-rules.js";
 import type { Pass, PassContext } from "./pipeline.js";
 
@@ -50,7 +51,7 @@ interface Group {
   readonly members: Set<Node>;
   /** Nodes that started this group or a group merged into it: never evicted. */
   readonly roots: Set<Node>;
-  check: Extract<GroupCheck, { ok: true }> | undefined;
+  check: Legal | undefined;
   /** Why producers stayed outside: phrases by producer. */
   readonly stops: Map<Node, string>;
 }
@@ -75,86 +76,114 @@ type Legal = Extract<GroupCheck, { ok: true }>;
 
 export function fuse(g: Graph, ctx: PassContext): Graph {
   const limit = ctx.target?.limits.maxStorageBuffersPerShaderStage ?? WEBGPU_DEFAULT_LIMITS.maxStorageBuffersPerShaderStage;
-  const fg = new FusionGraph(g);
-  const groupOf = new Map<Node, Group>();
-  const groups: Group[] = [];
-  const refusals: Refusals = new Map();
-  const refuse = (p: Node, grp: Group, why: string) => {
-    grp.stops.set(p, why);
-    let m = refusals.get(p);
-    if (!m) refusals.set(p, (m = new Map()));
-    m.set(grp, why);
-  };
-
+  const partition = new Partition(new FusionGraph(g), limit);
   for (let i = g.nodes.length - 1; i >= 0; i--) {
     const root = g.nodes[i]!;
-    if (!isGroupable(root) || groupOf.has(root)) continue;
-    let grp: Group = { members: new Set([root]), roots: new Set([root]), check: undefined, stops: new Map() };
-    const first = checkGroup(fg, grp.members, limit);
-    grp.check = first.ok ? first : undefined;
-    groups.push(grp);
-    groupOf.set(root, grp);
-    const work = new NearestFirst(fg.index);
-    const pushProducers = (m: Node) => {
-      for (const v of m.inputs) {
-        const p = fg.producer.get(fg.source(v).source);
-        if (!p || isClonable(p) || grp.members.has(p)) continue;
-        if (m.prim === "dot_general") refuse(p, grp, "next op is a dot_general (its operands are read from memory)");
-        else work.push(p);
-      }
-    };
-    pushProducers(root);
-    for (let p = work.pop(); p; p = work.pop()) {
-      if (grp.members.has(p) || grp.stops.has(p)) continue;
-      if (!grp.check) break; // a root that is no legal kernel alone (binding limit below its arity) stays alone
-      const owner = groupOf.get(p);
-      if (owner) {
-        // p feeds two kernels: one kernel computing both (XLA's multi-output fusion) reads it from registers.
-        const merged = mergeGroups(fg, owner, grp, groupOf, limit);
-        if (typeof merged === "string") {
-          refuse(p, grp, `producer is in another kernel, which cannot take this one (${merged})`);
-          continue;
-        }
-        for (const n of grp.members) groupOf.set(n, owner);
-        for (const n of grp.members) owner.members.add(n);
-        for (const n of grp.roots) owner.roots.add(n);
-        for (const [n, why] of grp.stops) if (!owner.stops.has(n)) owner.stops.set(n, why);
-        for (const m of refusals.values()) if (m.has(grp) && !m.has(owner)) m.set(owner, m.get(grp)!);
-        owner.check = merged;
-        groups.splice(groups.indexOf(grp), 1);
-        grp = owner;
-        continue;
-      }
-      if (!isGroupable(p)) {
-        refuse(p, grp, `${p.prim} is its own kernel`);
-        continue;
-      }
-      const trial = new Set(grp.members).add(p);
-      const c = checkGroup(fg, trial, limit);
-      if (!c.ok) {
-        // An elementwise group may have taken a small value (a vector broadcast into the
-        // domain) that a matmul or reduction cannot hold; the anchor is worth more.
-        const evicted = evictForAnchor(fg, grp, p, limit, groupOf);
-        if (!evicted) {
-          refuse(p, grp, c.reason);
-          continue;
-        }
-        for (const [n, why] of evicted) {
-          grp.members.delete(n);
-          groupOf.delete(n);
-          if (why) refuse(n, grp, why);
-        }
-        grp.check = checkGroup(fg, new Set(grp.members).add(p), limit) as Legal;
-      } else if (closesCycle(fg, trial, [p], groupOf)) {
-        refuse(p, grp, "fusing it would make two kernels wait on each other");
-        continue;
-      } else grp.check = c;
-      grp.members.add(p);
-      groupOf.set(p, grp);
-      pushProducers(p);
+    if (isGroupable(root) && !partition.groupOf.has(root)) partition.growFrom(root);
+  }
+  return emit(g, partition, ctx.notes);
+}
+
+/** The grouping as it grows: the groups, the group of each placed node, and every refusal said so far. */
+class Partition {
+  readonly groups: Group[] = [];
+  readonly groupOf = new Map<Node, Group>();
+  readonly refusals: Refusals = new Map();
+
+  constructor(
+    readonly graph: FusionGraph,
+    readonly bufferLimit: number,
+  ) {}
+
+  /** Starts a group at `root` and pulls its producers in, nearest first, while the group stays one kernel. */
+  growFrom(root: Node): void {
+    let group = this.startGroup(root);
+    const candidates = new NearestFirst(this.graph.index);
+    this.queueProducers(root, group, candidates);
+    for (let producer = candidates.pop(); producer; producer = candidates.pop()) {
+      if (group.members.has(producer) || group.stops.has(producer)) continue;
+      if (!group.check) break; // a root that is no legal kernel alone (binding limit below its arity) stays alone
+      const owner = this.groupOf.get(producer);
+      if (owner) group = this.joinOwner(owner, group, producer);
+      else if (this.tryAdd(group, producer)) this.queueProducers(producer, group, candidates);
     }
   }
-  return emit(g, fg, groups, groupOf, refusals, limit, ctx.notes);
+
+  private startGroup(root: Node): Group {
+    const first = checkGroup(this.graph, new Set([root]), this.bufferLimit);
+    const group: Group = { members: new Set([root]), roots: new Set([root]), check: first.ok ? first : undefined, stops: new Map() };
+    this.groups.push(group);
+    this.groupOf.set(root, group);
+    return group;
+  }
+
+  private refuse(producer: Node, group: Group, why: string): void {
+    group.stops.set(producer, why);
+    let byGroup = this.refusals.get(producer);
+    if (!byGroup) this.refusals.set(producer, (byGroup = new Map()));
+    byGroup.set(group, why);
+  }
+
+  /** The producers `member` reads (through views) that may join `group`; a dot_general's operands never do. */
+  private queueProducers(member: Node, group: Group, candidates: NearestFirst): void {
+    for (const v of member.inputs) {
+      const producer = this.graph.producer.get(this.graph.source(v).source);
+      if (!producer || isClonable(producer) || group.members.has(producer)) continue;
+      if (member.prim === "dot_general") this.refuse(producer, group, "next op is a dot_general (its operands are read from memory)");
+      else candidates.push(producer);
+    }
+  }
+
+  /**
+   * `producer` feeds two kernels: one kernel computing both (XLA's multi-output fusion)
+   * reads it from registers. Returns the group that grows on: `owner` after a merge.
+   */
+  private joinOwner(owner: Group, group: Group, producer: Node): Group {
+    const merged = mergeGroups(this.graph, owner, group, this.groupOf, this.bufferLimit);
+    if (typeof merged === "string") {
+      this.refuse(producer, group, `producer is in another kernel, which cannot take this one (${merged})`);
+      return group;
+    }
+    for (const n of group.members) this.groupOf.set(n, owner);
+    for (const n of group.members) owner.members.add(n);
+    for (const n of group.roots) owner.roots.add(n);
+    for (const [n, why] of group.stops) if (!owner.stops.has(n)) owner.stops.set(n, why);
+    for (const byGroup of this.refusals.values()) if (byGroup.has(group) && !byGroup.has(owner)) byGroup.set(owner, byGroup.get(group)!);
+    owner.check = merged;
+    this.groups.splice(this.groups.indexOf(group), 1);
+    return owner;
+  }
+
+  /** Adds `producer` to `group` when the union is one legal kernel without a cycle; otherwise notes why not. */
+  private tryAdd(group: Group, producer: Node): boolean {
+    if (!isGroupable(producer)) {
+      this.refuse(producer, group, `${producer.prim} is its own kernel`);
+      return false;
+    }
+    const trial = new Set(group.members).add(producer);
+    const check = checkGroup(this.graph, trial, this.bufferLimit);
+    if (!check.ok) {
+      // An elementwise group may have taken a small value (a vector broadcast into the
+      // domain) that a matmul or reduction cannot hold; the anchor is worth more.
+      const evicted = evictForAnchor(this.graph, group, producer, this.bufferLimit, this.groupOf);
+      if (!evicted) {
+        this.refuse(producer, group, check.reason);
+        return false;
+      }
+      for (const [n, why] of evicted) {
+        group.members.delete(n);
+        this.groupOf.delete(n);
+        if (why) this.refuse(n, group, why);
+      }
+      group.check = checkGroup(this.graph, new Set(group.members).add(producer), this.bufferLimit) as Legal;
+    } else if (closesCycle(this.graph, trial, [producer], this.groupOf)) {
+      this.refuse(producer, group, "fusing it would make two kernels wait on each other");
+      return false;
+    } else group.check = check;
+    group.members.add(producer);
+    this.groupOf.set(producer, group);
+    return true;
+  }
 }
 
 /** The check of `a ∪ b` as one kernel, or why they stay two. */
@@ -177,198 +206,231 @@ function closesCycle(fg: FusionGraph, union: ReadonlySet<Node>, from: Iterable<N
   const seen = new Set<Node>(start);
   const queue = [...start];
   while (queue.length) {
-    const x = queue.pop()!;
-    if (union.has(x)) return true;
-    const owner = groupOf.get(x);
-    for (const y of owner ? owner.members : [x])
-      for (const c of [y, ...next(y)])
-        if (!seen.has(c)) {
-          seen.add(c);
-          queue.push(c);
+    const reached = queue.pop()!;
+    if (union.has(reached)) return true;
+    const owner = groupOf.get(reached);
+    for (const member of owner ? owner.members : [reached])
+      for (const n of [member, ...next(member)])
+        if (!seen.has(n)) {
+          seen.add(n);
+          queue.push(n);
         }
   }
   return false;
 }
 
 /**
- * When anchor `p` (a dot_general or reduction) cannot join the anchorless group `grp`
+ * When `anchor` (a dot_general or reduction) cannot join the anchorless group `group`
  * only because of members shaped off its product or rows, the members to evict so it
  * can: those misfits and their producers inside the group (an evicted value must not be
  * computed from the group's own, or the two kernels would wait on each other). Returns
  * the evicted nodes with the phrase to note for the misfits, or undefined.
  */
 function evictForAnchor(
-  fg: FusionGraph, grp: Group, p: Node, limit: number, groupOf: Map<Node, Group>,
+  fg: FusionGraph, group: Group, anchor: Node, limit: number, groupOf: Map<Node, Group>,
 ): Map<Node, string | undefined> | undefined {
-  const role = roleOf(p);
-  if ((role !== "contract" && role !== "reduce") || [...grp.members].some((m) => roleOf(m) !== "elementwise")) return undefined;
+  const role = roleOf(anchor);
+  if ((role !== "contract" && role !== "reduce") || [...group.members].some((m) => roleOf(m) !== "elementwise")) return undefined;
   const fits: (s: readonly number[]) => boolean =
     role === "contract"
-      ? (s) => sameShape(s, p.outputs[0]!.shape)
-      : (s) => sameShape(s, p.inputs[0]!.shape) || sameShape(s, p.outputs[0]!.shape);
+      ? (s) => sameShape(s, anchor.outputs[0]!.shape)
+      : (s) => sameShape(s, anchor.inputs[0]!.shape) || sameShape(s, anchor.outputs[0]!.shape);
   const where = role === "contract" ? "a matmul epilogue" : "a reduction's rows";
   const evict = new Map<Node, string | undefined>();
   const queue: Node[] = [];
-  for (const m of grp.members)
-    if (!fits(m.outputs[0]!.shape)) {
-      evict.set(m, `${formatType(m.outputs[0]!.type)} would be recomputed per element of a broadcast into ${where}; materialised`);
-      queue.push(m);
+  for (const member of group.members)
+    if (!fits(member.outputs[0]!.shape)) {
+      evict.set(member, `${formatType(member.outputs[0]!.type)} would be recomputed per element of a broadcast into ${where}; materialised`);
+      queue.push(member);
     }
   if (!evict.size) return undefined;
-  for (let m = queue.pop(); m; m = queue.pop())
-    for (const v of m.inputs) {
-      const q = fg.producer.get(fg.source(v).source);
-      if (q && grp.members.has(q) && !evict.has(q)) {
-        evict.set(q, undefined);
-        queue.push(q);
+  for (let member = queue.pop(); member; member = queue.pop())
+    for (const v of member.inputs) {
+      const producer = fg.producer.get(fg.source(v).source);
+      if (producer && group.members.has(producer) && !evict.has(producer)) {
+        evict.set(producer, undefined);
+        queue.push(producer);
       }
     }
-  if ([...grp.roots].some((r) => evict.has(r))) return undefined;
-  const kept = new Set([...grp.members].filter((m) => !evict.has(m)));
-  if (!checkGroup(fg, new Set(kept).add(p), limit).ok) return undefined;
+  if ([...group.roots].some((r) => evict.has(r))) return undefined;
+  const kept = new Set([...group.members].filter((m) => !evict.has(m)));
+  if (!checkGroup(fg, new Set(kept).add(anchor), limit).ok) return undefined;
   // Evicted nodes go back to being unplaced while the cycle check runs.
   for (const n of evict.keys()) groupOf.delete(n);
-  const cyclic = closesCycle(fg, new Set(kept).add(p), [p], groupOf);
-  for (const n of evict.keys()) groupOf.set(n, grp);
+  const cyclic = closesCycle(fg, new Set(kept).add(anchor), [anchor], groupOf);
+  for (const n of evict.keys()) groupOf.set(n, group);
   return cyclic ? undefined : evict;
 }
 
 /** One scheduling unit: a group, or an opaque node (its own kernel). */
 type Unit = { readonly group: Group; readonly first: number } | { readonly node: Node; readonly first: number };
 
-function emit(
-  g: Graph, fg: FusionGraph, groups: Group[], groupOf: Map<Node, Group>, refusals: Refusals, limit: number, notes: string[],
-): Graph {
+/** Rebuilds the graph with one fusion node per group of two or more nodes, noting each kernel. */
+function emit(g: Graph, partition: Partition, notes: string[]): Graph {
+  const { units, unitOf } = schedulingUnits(g, partition);
+  const top = new TopLevel(g, partition.graph);
+  let fused = 0;
+  for (const unit of kernelOrder(units, unitOf, partition.graph)) {
+    if ("node" in unit) {
+      top.copy(unit.node);
+      if (isGroupable(unit.node)) notes.push(`fuse: ${unit.node.prim} alone`);
+    } else if (emitGroup(top, unit.group, partition, fused, notes)) fused++;
+  }
+  return top.build(g.outputs);
+}
+
+/**
+ * The units to schedule: each legal, live group, and each node that is its own kernel
+ * (opaque, or groupable but in no group). Views and sources are no unit: they are
+ * emitted where something reads them.
+ */
+function schedulingUnits(g: Graph, partition: Partition): { units: Unit[]; unitOf: Map<Node, Unit> } {
+  const { graph, groups } = partition;
   const units: Unit[] = [];
   const unitOf = new Map<Node, Unit>();
-  for (const grp of groups) {
-    if (!grp.check || !grp.check.outputs.length) {
-      // Not a legal kernel (only when the limit is below a node's own arity) or dead: one node each.
-      for (const n of grp.members) {
-        const u = { node: n, first: fg.index.get(n)! };
-        units.push(u);
-        unitOf.set(n, u);
-      }
-      continue;
-    }
-    const u = { group: grp, first: Math.min(...[...grp.members].map((n) => fg.index.get(n)!)) };
-    units.push(u);
-    for (const n of grp.members) unitOf.set(n, u);
+  const add = (unit: Unit, members: Iterable<Node>) => {
+    units.push(unit);
+    for (const n of members) unitOf.set(n, unit);
+  };
+  for (const group of groups) {
+    // Not a legal kernel (only when the limit is below a node's own arity) or dead: one node each.
+    if (!group.check || !group.check.outputs.length) for (const n of group.members) add({ node: n, first: graph.index.get(n)! }, [n]);
+    else add({ group, first: Math.min(...[...group.members].map((n) => graph.index.get(n)!)) }, group.members);
   }
   for (const n of g.nodes) {
-    const r = roleOf(n);
-    if (r === "opaque" || (r !== "view" && r !== "source" && !unitOf.has(n))) {
-      const u = { node: n, first: fg.index.get(n)! };
-      units.push(u);
-      unitOf.set(n, u);
-    }
+    const role = roleOf(n);
+    if (role === "opaque" || (role !== "view" && role !== "source" && !unitOf.has(n))) add({ node: n, first: graph.index.get(n)! }, [n]);
   }
+  return { units, unitOf };
+}
 
-  // Kahn's algorithm over units, earliest first, so the output reads like the input.
+/** Kahn's algorithm over units, earliest first, so the output reads like the input. */
+function kernelOrder(units: readonly Unit[], unitOf: ReadonlyMap<Node, Unit>, graph: FusionGraph): Unit[] {
   const deps = new Map<Unit, Set<Unit>>();
-  for (const u of units) {
-    const ns = "group" in u ? [...u.group.members] : [u.node];
-    const d = new Set<Unit>();
-    for (const n of ns)
+  for (const unit of units) {
+    const before = new Set<Unit>();
+    for (const n of "group" in unit ? unit.group.members : [unit.node])
       for (const v of n.inputs) {
-        const p = fg.producer.get(fg.source(v).source);
-        const pu = p && unitOf.get(p);
-        if (pu && pu !== u) d.add(pu);
+        const producer = graph.producer.get(graph.source(v).source);
+        const producerUnit = producer && unitOf.get(producer);
+        if (producerUnit && producerUnit !== unit) before.add(producerUnit);
       }
-    deps.set(u, d);
+    deps.set(unit, before);
   }
   const order: Unit[] = [];
   const done = new Set<Unit>();
-  let pending = [...units].sort((a, b) => a.first - b.first);
+  const pending = [...units].sort((a, b) => a.first - b.first);
   while (pending.length) {
-    const k = pending.findIndex((u) => [...deps.get(u)!].every((d) => done.has(d)));
-    if (k < 0) throw new Error("fuse: kernels depend on each other in a cycle (a bug in the cycle check)");
-    const u = pending[k]!;
-    order.push(u);
-    done.add(u);
-    pending = [...pending.slice(0, k), ...pending.slice(k + 1)];
+    const ready = pending.findIndex((unit) => [...deps.get(unit)!].every((d) => done.has(d)));
+    if (ready < 0) throw new Error("fuse: kernels depend on each other in a cycle (a bug in the cycle check)");
+    const [unit] = pending.splice(ready, 1);
+    order.push(unit!);
+    done.add(unit!);
+  }
+  return order;
+}
+
+/** The output graph as it is built: old values to new, with views and sources emitted only where a top-level node reads them. */
+class TopLevel {
+  private readonly builder: GraphBuilder;
+  private readonly env = new Map<Value, Value>();
+
+  constructor(
+    g: Graph,
+    private readonly graph: FusionGraph,
+  ) {
+    this.builder = new GraphBuilder(g.name);
+    for (const v of g.inputs) this.env.set(v, this.builder.input(v.type, v.hint));
   }
 
-  const b = new GraphBuilder(g.name);
-  const env = new Map<Value, Value>();
-  for (const v of g.inputs) env.set(v, b.input(v.type, v.hint));
-  // Views and sources are emitted at the top level only where something there reads them.
-  const top = (v: Value): Value => {
-    const hit = env.get(v);
+  value(v: Value): Value {
+    const hit = this.env.get(v);
     if (hit) return hit;
-    const p = fg.producer.get(v);
-    if (!p || (roleOf(p) !== "view" && roleOf(p) !== "source")) throw new Error(`fuse: value of ${p?.prim ?? "?"} used before its kernel`);
-    const outs = b.copy(p, p.inputs.map(top));
-    p.outputs.forEach((o, i) => env.set(o, outs[i]!));
-    return env.get(v)!;
-  };
-
-  let fused = 0;
-  for (const u of order) {
-    if ("node" in u) {
-      const outs = b.copy(u.node, u.node.inputs.map(top));
-      u.node.outputs.forEach((o, i) => env.set(o, outs[i]!));
-      if (isGroupable(u.node)) notes.push(`fuse: ${u.node.prim} alone`);
-      continue;
-    }
-    const check = u.group.check!;
-    const body = buildBody(fg, u.group, check, `${check.kind}_${fused}`);
-    const ends = endReasons(fg, u.group, check, groupOf, refusals);
-    const stops = [...new Set(u.group.stops.values())];
-    const members = [...u.group.members].sort((x, y) => fg.index.get(x)! - fg.index.get(y)!);
-    if (body.nodes.length === 1) {
-      const n = members[0]!;
-      const outs = b.copy(n, n.inputs.map(top));
-      n.outputs.forEach((o, i) => env.set(o, outs[i]!));
-      notes.push(`fuse: ${n.prim} alone${ends.length ? `; ends: ${ends.join("; ")}` : ""}${stops.length ? `; inputs: ${stops.join("; ")}` : ""}`);
-      continue;
-    }
-    const reason = ends.length ? ends.join("; ") : "only graph inputs and results around it";
-    const outs = b.add("fusion", check.inputs.map(top), { body, kind: check.kind, reason });
-    check.outputs.forEach((o, i) => env.set(o, outs[i]!));
-    const bindings = check.inputs.length + check.outputs.length;
-    notes.push(
-      `fuse: @${body.name} (${check.kind}, ${members.length} ops: ${members.map((n) => n.prim).join(" ")}; ` +
-        `${check.inputs.length} in + ${check.outputs.length} out = ${bindings}/${limit} buffers); ` +
-        `ends: ${reason}${stops.length ? `; inputs: ${stops.join("; ")}` : ""}`,
-    );
-    fused++;
+    const producer = this.graph.producer.get(v);
+    if (!producer || (roleOf(producer) !== "view" && roleOf(producer) !== "source"))
+      throw new Error(`fuse: value of ${producer?.prim ?? "?"} used before its kernel`);
+    this.copy(producer);
+    return this.env.get(v)!;
   }
-  return b.build(g.outputs.map(top));
+
+  copy(n: Node): void {
+    this.bind(n.outputs, this.builder.copy(n, n.inputs.map((v) => this.value(v))));
+  }
+
+  fusion(check: Legal, params: PrimitiveParams["fusion"]): void {
+    this.bind(check.outputs, this.builder.add("fusion", check.inputs.map((v) => this.value(v)), params));
+  }
+
+  build(outputs: readonly Value[]): Graph {
+    return this.builder.build(outputs.map((v) => this.value(v)));
+  }
+
+  private bind(olds: readonly Value[], news: readonly Value[]): void {
+    olds.forEach((v, i) => this.env.set(v, news[i]!));
+  }
+}
+
+/**
+ * Emits one group: a fusion node named for its kind and `index`, or the node itself when
+ * the body is one node. Notes what it holds and why it ended; returns whether it fused.
+ */
+function emitGroup(top: TopLevel, group: Group, partition: Partition, index: number, notes: string[]): boolean {
+  const { graph, groupOf, refusals, bufferLimit } = partition;
+  const check = group.check!;
+  const body = buildBody(graph, group, check, `${check.kind}_${index}`);
+  const ends = endReasons(graph, group, check, groupOf, refusals);
+  const stops = [...new Set(group.stops.values())];
+  const inputsNote = stops.length ? `; inputs: ${stops.join("; ")}` : "";
+  const members = [...group.members].sort((x, y) => graph.index.get(x)! - graph.index.get(y)!);
+  if (body.nodes.length === 1) {
+    top.copy(members[0]!);
+    notes.push(`fuse: ${members[0]!.prim} alone${ends.length ? `; ends: ${ends.join("; ")}` : ""}${inputsNote}`);
+    return false;
+  }
+  const reason = ends.length ? ends.join("; ") : "only graph inputs and results around it";
+  top.fusion(check, { body, kind: check.kind, reason });
+  const bindings = check.inputs.length + check.outputs.length;
+  notes.push(
+    `fuse: @${body.name} (${check.kind}, ${members.length} ops: ${members.map((n) => n.prim).join(" ")}; ` +
+      `${check.inputs.length} in + ${check.outputs.length} out = ${bindings}/${bufferLimit} buffers); ` +
+      `ends: ${reason}${inputsNote}`,
+  );
+  return true;
 }
 
 /** The group as a sub-graph: cloned views and sources, members in order, stored outputs. */
-function buildBody(fg: FusionGraph, grp: Group, check: Extract<GroupCheck, { ok: true }>, name: string): Graph {
-  const b = new GraphBuilder(name);
+function buildBody(fg: FusionGraph, group: Group, check: Legal, name: string): Graph {
+  const builder = new GraphBuilder(name);
   const local = new Map<Value, Value>();
-  for (const v of check.inputs) local.set(v, b.input(v.type, fg.producer.has(v) ? undefined : v.hint));
-  const get = (v: Value): Value => {
+  for (const v of check.inputs) local.set(v, builder.input(v.type, fg.producer.has(v) ? undefined : v.hint));
+  // Views and sources a member reads are cloned into the body on first use.
+  const inBody = (v: Value): Value => {
     const hit = local.get(v);
     if (hit) return hit;
-    const p = fg.producer.get(v)!;
-    const outs = b.copy(p, p.inputs.map(get));
+    const producer = fg.producer.get(v)!;
+    const outs = builder.copy(producer, producer.inputs.map(inBody));
     local.set(v, outs[0]!);
     return outs[0]!;
   };
-  const members = [...grp.members].sort((x, y) => fg.index.get(x)! - fg.index.get(y)!);
-  for (const m of members) {
-    const outs = b.copy(m, m.inputs.map(get));
-    m.outputs.forEach((o, i) => local.set(o, outs[i]!));
+  const members = [...group.members].sort((x, y) => fg.index.get(x)! - fg.index.get(y)!);
+  for (const member of members) {
+    const outs = builder.copy(member, member.inputs.map(inBody));
+    member.outputs.forEach((o, i) => local.set(o, outs[i]!));
   }
-  return b.build(check.outputs.map((v) => local.get(v)!));
+  return builder.build(check.outputs.map((v) => local.get(v)!));
 }
 
 /** Why the group ended downstream: for each outside reader of an output, the refusal phrase. */
-function endReasons(fg: FusionGraph, grp: Group, check: Extract<GroupCheck, { ok: true }>, groupOf: Map<Node, Group>, refusals: Refusals): string[] {
+function endReasons(fg: FusionGraph, group: Group, check: Legal, groupOf: Map<Node, Group>, refusals: Refusals): string[] {
   const out = new Set<string>();
   for (const v of check.outputs) {
-    const p = fg.producer.get(v)!;
-    const c = fg.consumers(v);
-    if (c.result) out.add("result of the function");
-    for (const n of c.nodes) {
-      if (grp.members.has(n)) continue;
+    const producer = fg.producer.get(v)!;
+    const readers = fg.consumers(v);
+    if (readers.result) out.add("result of the function");
+    for (const n of readers.nodes) {
+      if (group.members.has(n)) continue;
       const other = groupOf.get(n);
-      const said = other && refusals.get(p)?.get(other);
+      const said = other && refusals.get(producer)?.get(other);
       out.add(said ?? (isGroupable(n) ? `${n.prim} ${formatType(n.outputs[0]!.type)} is in another kernel` : `next op is ${n.prim} (its own kernel)`));
     }
   }

@@ -1,27 +1,25 @@
-/** Inlines every `jit` call, so later passes and codegen see one flat graph. */
-import { Graph, GraphBuilder, type Value } from "../ir/graph.js";
+/**
+ * Inlines every `jit` call, so later passes and codegen see one flat graph. Other
+ * composite nodes (ir/primitives.ts) stay whole: a pass made them to be one kernel.
+ */
+import { Graph, GraphBuilder, type Node, type Value } from "../ir/graph.js";
+import { compositeBody } from "../ir/primitives.js";
 import type { Pass } from "./pipeline.js";
 
 export function inlineCalls(g: Graph): Graph {
   if (!g.nodes.some((n) => n.prim === "jit")) return g;
-  const b = new GraphBuilder(g.name);
-  const env = new Map<Value, Value>();
-  for (const v of g.inputs) env.set(v, b.input(v.type, v.hint));
-  const emit = (h: Graph, args: Value[]): Value[] => {
+  const builder = new GraphBuilder(g.name);
+  const inline = (callee: Graph, args: readonly Value[]): Value[] => {
     const local = new Map<Value, Value>();
-    h.inputs.forEach((v, i) => local.set(v, args[i]!));
-    for (const n of h.nodes) {
+    callee.inputs.forEach((v, i) => local.set(v, args[i]!));
+    for (const n of callee.nodes) {
       const ins = n.inputs.map((v) => local.get(v)!);
-      const outs =
-        n.prim === "jit"
-          ? emit((n.params as { callee: Graph }).callee, ins)
-          : b.copy(n, ins);
+      const outs = n.prim === "jit" ? inline(compositeBody("jit", (n as Node<"jit">).params), ins) : builder.copy(n, ins);
       n.outputs.forEach((v, i) => local.set(v, outs[i]!));
     }
-    return h.outputs.map((v) => local.get(v)!);
+    return callee.outputs.map((v) => local.get(v)!);
   };
-  const outs = emit(g, g.inputs.map((v) => env.get(v)!));
-  return b.build(outs);
+  return builder.build(inline(g, g.inputs.map((v) => builder.input(v.type, v.hint))));
 }
 
 export const inlinePass: Pass = { name: "inline", run: (g) => inlineCalls(g) };

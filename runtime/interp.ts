@@ -10,7 +10,7 @@
 import { type HostArray, type HostData, deviceBytes, formatType, sameShape, sizeOf } from "../ir/dtype.js";
 import { ShapeError } from "../ir/errors.js";
 import { type Graph, type Node, type Value, verify } from "../ir/graph.js";
-import type { Primitive } from "../ir/primitives.js";
+import { COMPOSITE_OPS, type CompositeOp, type Primitive, compositeBody } from "../ir/primitives.js";
 import type { Backend, CompileOptions, DeviceBuffer, Executable, MemoryStats } from "./backend.js";
 import { debugLog } from "./debug.js";
 import { contractRules } from "./interp/contract.js";
@@ -22,15 +22,17 @@ import { reduceRules } from "./interp/reduce.js";
 export type { EvalRule } from "./interp/host.js";
 export { erf } from "../ir/erf.js";
 
+function evalBody<P extends CompositeOp>(prim: P): EvalRule<P> {
+  return (inputs, params) => evalGraph(compositeBody(prim, params), inputs);
+}
+
 export const evalRules: EvalRules<Primitive> = {
   ...elementwiseRules,
   ...layoutRules,
   ...reduceRules,
   ...contractRules,
-  /** jit is a primitive carrying its traced graph: evaluating it evaluates the callee. */
-  jit: (inputs, { callee }) => evalGraph(callee, inputs),
-  /** A fusion group means what its body means; the interpreter does not fuse. */
-  fusion: (inputs, { body }) => evalGraph(body, inputs),
+  // A composite node (a jit call, a fusion, ...; ir/primitives.ts) means what its body computes.
+  ...(Object.fromEntries(COMPOSITE_OPS.map((op) => [op, evalBody(op)])) as EvalRules<CompositeOp>),
 };
 
 /** For each value, the index of the last node that reads it (graph outputs: never released). */
