@@ -3,11 +3,27 @@
  * backend (keeping a host copy, so small ones can be written into graphs as
  * constants); while a jit traces, shaped fills are staged as graph nodes.
  */
-import { type DType, type HostData, type Shape, allocHost, sizeOf } from "../ir/dtype.js";
+import { type DType, type HostData, type Shape, allocHost, deviceBytes, formatType, sizeOf } from "../ir/dtype.js";
+import type { Backend } from "../runtime/backend.js";
+import { ArgumentError, MAX_ELEMENTS } from "./arguments.js";
 import { ConcreteTensor, type Tensor, bind1, getBackend, isStaging } from "./core.js";
+
+/**
+ * Refuses a tensor the backend could not hold in one buffer, before its host copy
+ * is allocated (an 8 GiB fill would otherwise run for seconds before failing).
+ */
+export function checkFits(fn: string, dtype: DType, shape: Shape, backend: Backend): void {
+  const n = sizeOf(shape);
+  const bytes = n * deviceBytes(dtype);
+  const limit = backend.target?.limits.maxStorageBufferBindingSize;
+  if (n > MAX_ELEMENTS || (limit !== undefined && bytes > limit))
+    throw new ArgumentError(fn, "shape", `${formatType({ dtype, shape })} (${n} elements, ${bytes} bytes)`,
+      limit !== undefined ? `a tensor of at most ${limit} bytes on ${backend.name}` : `a tensor of at most 2^32 elements`);
+}
 
 export function fromHost(dtype: DType, shape: Shape, data: HostData, backend?: string): ConcreteTensor {
   const b = getBackend(backend);
+  checkFits("array", dtype, shape, b);
   return new ConcreteTensor(b, b.upload({ dtype, shape: [...shape], data }), data);
 }
 
@@ -41,6 +57,7 @@ export function full(shape: Shape, value: number | boolean, dtype?: DType): Tens
     const c = bind1("constant", [], { value: [v], shape: [], dtype: dt });
     return shape.length === 0 ? c : bind1("broadcast_in_dim", [c], { shape: [...shape], dims: [] });
   }
+  checkFits("full", dt, shape, getBackend());
   const data = allocHost(dt, sizeOf(shape));
   data.fill(v);
   return fromHost(dt, shape, data);

@@ -40,7 +40,7 @@ function reverseAxis(x: Tensor, axis: number): Tensor {
  * `slice` primitive; negative steps slice the same elements and reverse them.
  */
 export function slice(x: TensorLike, spec: readonly SliceEntry[]): Tensor {
-  const t = asTensor(x);
+  const t = asTensor(x, undefined, "slice");
   const ellipses = spec.filter((e) => e === "...").length;
   const used = spec.length - ellipses;
   if (ellipses > 1) throw shapeError("slice", `an index can only have a single ellipsis ('...')`, [t]);
@@ -77,7 +77,7 @@ export function slice(x: TensorLike, spec: readonly SliceEntry[]): Tensor {
 
 /** Reverses the order of elements along the given axes (all axes by default). */
 export function flip(x: TensorLike, axis?: number | readonly number[] | null): Tensor {
-  let y = asTensor(x);
+  let y = asTensor(x, undefined, "flip");
   const axes = axis === null || axis === undefined ? [...y.shape.keys()] : typeof axis === "number" ? [axis] : [...axis];
   for (const a of axes) y = reverseAxis(y, normalizeAxis("flip", a, y.ndim, y));
   return y;
@@ -85,7 +85,7 @@ export function flip(x: TensorLike, axis?: number | readonly number[] | null): T
 
 /** Index operands as integer tensors; JS numbers and lists become i32. */
 function indexTensor(op: string, indices: TensorLike | NestedArray): Tensor {
-  const idx = isTensor(indices) ? indices : typeof indices === "boolean" ? asTensor(indices) : array(indices, { dtype: "i32" });
+  const idx = isTensor(indices) ? indices : typeof indices === "boolean" ? asTensor(indices, undefined, op) : array(indices, { dtype: "i32" });
   if (idx.dtype !== "i32" && idx.dtype !== "u32") throw shapeError(op, `indices must be integers, got ${idx.dtype}`, [idx]);
   return idx;
 }
@@ -102,7 +102,7 @@ function wrapNegative(idx: Tensor, n: number): Tensor {
  * when omitted); the result's axis is replaced by the indices' shape.
  */
 export function take(x: TensorLike, indices: TensorLike | NestedArray, axis?: number | null): Tensor {
-  let t = asTensor(x);
+  let t = asTensor(x, undefined, "take");
   const idx = indexTensor("take", indices);
   if (axis === null || axis === undefined) {
     t = lax.reshape(t, [t.size]);
@@ -119,7 +119,7 @@ export function take(x: TensorLike, indices: TensorLike | NestedArray, axis?: nu
  * the flattened `x` at computed linear offsets.
  */
 export function takeAlongAxis(x: TensorLike, indices: TensorLike, axis: number): Tensor {
-  const t = asTensor(x);
+  const t = asTensor(x, undefined, "takeAlongAxis");
   const idx = indexTensor("takeAlongAxis", indices);
   if (idx.ndim !== t.ndim)
     throw shapeError("takeAlongAxis", `indices and array must have the same rank, got ${idx.ndim} and ${t.ndim}`, [t, idx]);
