@@ -5,6 +5,7 @@
  * rather than a raw TypeError from deep inside or a tensor of NaNs.
  */
 import { type DType, type DTypeName, sizeOf, toDType } from "../ir/dtype.js";
+import type { BackendName } from "../runtime/backend.js";
 import { userFrame } from "./core.js";
 
 export class ArgumentError extends TypeError {
@@ -102,6 +103,15 @@ export function checkNotPromise(fn: string, result: unknown): void {
   if (result !== null && typeof result === "object" && typeof (result as { then?: unknown }).then === "function")
     throw new ArgumentError(fn, "the traced function's result", "a Promise", "tensors (a pytree of them)",
       "the function must compute its result synchronously; move awaits outside it");
+}
+
+/** The backends smelt has. */
+export const BACKEND_NAMES: readonly BackendName[] = ["interp", "webgpu", "cuda"];
+
+export function checkBackendName(fn: string, argument: string, name: unknown): BackendName {
+  if (!BACKEND_NAMES.includes(name as BackendName))
+    throw new ArgumentError(fn, argument, describe(name), `one of ${BACKEND_NAMES.map((b) => `"${b}"`).join(", ")}`);
+  return name as BackendName;
 }
 
 export type { DTypeName };

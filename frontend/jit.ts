@@ -15,6 +15,7 @@ import { type StagedGraph, stageGraph } from "./staging.js";
 import { Profile } from "./profile.js";
 import { type TreeDef, flatten, treeKey, unflatten } from "./tree.js";
 import { scalar } from "./creation.js";
+import { ArgumentError, checkBackendName, checkNotAsync, checkNotPromise, describe } from "./arguments.js";
 
 export interface JitOptions {
   /** Backend to run on (default: the default backend, see init()). */
@@ -143,6 +144,8 @@ function funcName(fn: { name?: string }, fallback = "f"): string {
 }
 
 export function jit<F extends (...args: never[]) => unknown>(fn: F, options: JitOptions = {}): JitFunction<F> {
+  checkNotAsync("jit", fn);
+  checkJitOptions(options);
   const cache = new Map<string, CacheEntry>();
   const name = options.name ?? funcName(fn as { name?: string }, "jitted");
   let traceCount = 0;
@@ -169,7 +172,16 @@ export function jit<F extends (...args: never[]) => unknown>(fn: F, options: Jit
         tensors.map((t) => t.aval),
         (tracers) => {
           const rebuilt = unflatten(inDef, tracers) as unknown[];
-          const result = fn(...(rebuilt as Parameters<F>));
+          let result: unknown;
+          try {
+            result = fn(...(rebuilt as Parameters<F>));
+          } catch (e) {
+            // A missing argument reaches the function as undefined: say so where it fails.
+            if (e instanceof ArgumentError && args.length < fn.length)
+              e.message += ` (${name} declares ${fn.length} parameter(s) but was called with ${args.length})`;
+            throw e;
+          }
+          checkNotPromise(`jit(${name})`, result);
           const [outs, def] = flatten(result, isLeaf);
           outDef = def;
           return outs.map((o) => (typeof o === "number" ? scalar(o) : o));
@@ -216,6 +228,16 @@ function argHints(def: TreeDef, fn: { toString(): string }): (string | undefined
 
 function countLeaves(d: TreeDef): number {
   return d.kind === "leaf" ? 1 : d.kind === "static" ? 0 : d.children.reduce((n, c) => n + countLeaves(c), 0);
+}
+
+function checkJitOptions(o: JitOptions): void {
+  if (o === null || typeof o !== "object") throw new ArgumentError("jit", "options", describe(o), "an object of JitOptions");
+  if (o.backend !== undefined) checkBackendName("jit", "options.backend", o.backend);
+  if (o.fuse !== undefined && typeof o.fuse !== "boolean") throw new ArgumentError("jit", "options.fuse", describe(o.fuse), "a boolean");
+  if (o.staticArgnums !== undefined && !(Array.isArray(o.staticArgnums) && o.staticArgnums.every((n) => Number.isInteger(n) && n >= 0)))
+    throw new ArgumentError("jit", "options.staticArgnums", describe(o.staticArgnums), "a list of non-negative integers");
+  if (o.name !== undefined && !(typeof o.name === "string" && /^[A-Za-z_][A-Za-z0-9_.]*$/.test(o.name)))
+    throw new ArgumentError("jit", "options.name", describe(o.name), "an identifier");
 }
 
 function settingsOf(o: JitOptions) {
@@ -276,7 +298,11 @@ export function compileIR(graphOrText: Graph | string, options: Omit<JitOptions,
   graphSettings.set(graph, options);
   const call = (...args: (Tensor | number)[]): Tensor | Tensor[] => {
     if (args.length !== graph.inputs.length)
-      throw new Error(`@${graph.name} takes ${graph.inputs.length} argument(s), got ${args.length}`);
+      throw new ArgumentError(`@${graph.name}`, "its arguments", `${args.length} argument(s)`, `${graph.inputs.length} argument(s)`);
+    args.forEach((a, i) => {
+      if (!(a instanceof Tensor) && typeof a !== "number")
+        throw new ArgumentError(`@${graph.name}`, `argument ${i}`, describe(a), "a Tensor or a number");
+    });
     const outs = bind("jit", args.map((a) => (typeof a === "number" ? scalar(a) : a)), { callee: graph });
     return outs.length === 1 ? outs[0]! : outs;
   };
