@@ -107,7 +107,8 @@ export class Lowered {
   }
 }
 
-export interface JitFunction<F extends (...args: never[]) => unknown> {
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export interface JitFunction<F extends (...args: any[]) => unknown> {
   (...args: Parameters<F>): ReturnType<F>;
   /** Traces and compiles for these arguments (tensors, or ShapeDtype specs) without running. */
   lower(...args: unknown[]): Lowered;
@@ -143,7 +144,10 @@ function funcName(fn: { name?: string }, fallback = "f"): string {
   return n;
 }
 
-export function jit<F extends (...args: never[]) => unknown>(fn: F, options: JitOptions = {}): JitFunction<F> {
+// Parameters are `any` by default so that an unannotated lambda (`jit((x, w) => ...)`)
+// type-checks under --strict; annotated parameters keep their types.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export function jit<F extends (...args: any[]) => unknown>(fn: F, options: JitOptions = {}): JitFunction<F> {
   checkNotAsync("jit", fn);
   checkJitOptions(options);
   const cache = new Map<string, CacheEntry>();
@@ -296,7 +300,8 @@ export function compileIR(graphOrText: Graph | string, options: Omit<JitOptions,
   const graph = typeof graphOrText === "string" ? parseIR(graphOrText) : graphOrText;
   verify(graph);
   graphSettings.set(graph, options);
-  const call = (...args: (Tensor | number)[]): Tensor | Tensor[] => {
+  /** Calls the graph: one output gives a Tensor, several a Tensor[] (say so: `f<Tensor[]>(...)`). */
+  const call = <R extends Tensor | Tensor[] = Tensor>(...args: (Tensor | number)[]): R => {
     if (args.length !== graph.inputs.length)
       throw new ArgumentError(`@${graph.name}`, "its arguments", `${args.length} argument(s)`, `${graph.inputs.length} argument(s)`);
     args.forEach((a, i) => {
@@ -304,7 +309,7 @@ export function compileIR(graphOrText: Graph | string, options: Omit<JitOptions,
         throw new ArgumentError(`@${graph.name}`, `argument ${i}`, describe(a), "a Tensor or a number");
     });
     const outs = bind("jit", args.map((a) => (typeof a === "number" ? scalar(a) : a)), { callee: graph });
-    return outs.length === 1 ? outs[0]! : outs;
+    return (outs.length === 1 ? outs[0]! : outs) as R;
   };
   call.graph = graph;
   call.lower = () => {
