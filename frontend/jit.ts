@@ -3,7 +3,7 @@
  * the `jit` primitive, so grad(jit(f)), vmap(jit(f)) and jit(jit(f)) compose
  * without special cases (autodidax's xla_call).
  */
-import { type AbstractValue, type DType, formatType, isDType } from "../ir/dtype.js";
+import { type AbstractValue, type DType, type DTypeName, formatType, toDType } from "../ir/dtype.js";
 import { Graph, GraphBuilder, verify } from "../ir/graph.js";
 import { parseIR } from "../ir/parse.js";
 import { printIR, formatNumber } from "../ir/print.js";
@@ -15,7 +15,7 @@ import { type StagedGraph, stageGraph } from "./staging.js";
 import { Profile } from "./profile.js";
 import { type TreeDef, flatten, treeKey, unflatten } from "./tree.js";
 import { scalar } from "./creation.js";
-import { ArgumentError, checkBackendName, checkNotAsync, checkNotPromise, describe } from "./arguments.js";
+import { ArgumentError, checkBackendName, checkDType, checkNotAsync, checkShape, checkNotPromise, describe } from "./arguments.js";
 
 export interface JitOptions {
   /** Backend to run on (default: the default backend, see init()). */
@@ -118,10 +118,12 @@ export interface JitFunction<F extends (...args: any[]) => unknown> {
 
 /** An abstract argument for `lower` (like jax.ShapeDtypeStruct): traces without data. */
 export class ShapeDtype implements AbstractValue {
-  constructor(
-    readonly shape: readonly number[],
-    readonly dtype: DType = "f32",
-  ) {}
+  readonly shape: readonly number[];
+  readonly dtype: DType;
+  constructor(shape: readonly number[], dtype: DTypeName = "f32") {
+    this.shape = checkShape("ShapeDtype", "shape", shape);
+    this.dtype = checkDType("ShapeDtype", "dtype", dtype);
+  }
   get aval(): AbstractValue {
     return this;
   }
@@ -129,10 +131,11 @@ export class ShapeDtype implements AbstractValue {
 
 /** Parses a type written as in IR text, e.g. `f32[512,768]`, into a ShapeDtype. */
 export function spec(type: string): ShapeDtype {
-  const m = /^\s*(\w+)\[([\d,\s]*)\]\s*$/.exec(type);
-  if (!m || !isDType(m[1]!)) throw new Error(`'${type}' is not a type like f32[2,3]`);
+  const m = typeof type === "string" ? /^\s*(\w+)\[([\d,\s]*)\]\s*$/.exec(type) : null;
+  const dtype = m ? toDType(m[1]!) : undefined;
+  if (!m || !dtype) throw new ArgumentError("spec", "type", describe(type), "a type like f32[2,3] (or float32[2,3])");
   const dims = m[2]!.trim() ? m[2]!.split(",").map((d) => Number(d.trim())) : [];
-  return new ShapeDtype(dims, m[1]! as DType);
+  return new ShapeDtype(dims, dtype);
 }
 
 type Leaf = Tensor | number | ShapeDtype;

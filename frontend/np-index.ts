@@ -3,6 +3,7 @@
  * and `oneHot`. Negative indices count from the end, as in numpy; gathered
  * indices outside the axis are clamped into it (lax.gather's default in JAX).
  */
+import type { DTypeName } from "../ir/dtype.js";
 import type { Tensor, TensorLike } from "./core.js";
 import * as lax from "./lax.js";
 import { asTensor, broadcastShapes, broadcastTo, isTensor, normalizeAxis, shapeError } from "./np-broadcast.js";
@@ -149,7 +150,7 @@ export function takeAlongAxis(x: TensorLike, indices: TensorLike, axis: number):
  * One-hot encoding along a new last axis of size `n`: `indices[..., None] ==
  * arange(n)`. Indices outside [0, n) give an all-zero row, as in jax.nn.one_hot.
  */
-export function oneHot(indices: TensorLike | NestedArray, n: number, options: { dtype?: "f32" | "i32" | "u32" | "bool" } = {}): Tensor {
+export function oneHot(indices: TensorLike | NestedArray, n: number, options: { dtype?: DTypeName } = {}): Tensor {
   let idx = isTensor(indices) ? indices : array(indices as NestedArray, { dtype: "i32" });
   if (idx.dtype !== "i32") idx = lax.cast(idx, "i32");
   if (!Number.isInteger(n) || n < 0) throw shapeError("oneHot", `n = ${n} must be a non-negative integer`, [idx]);

@@ -13,6 +13,9 @@ import * as np from "../../frontend/np.js";
 import { stageGraph } from "../../frontend/staging.js";
 import { PytreeError } from "../../frontend/tree.js";
 import { grad, valueAndGrad, vjp } from "../../frontend/vjp.js";
+import { vmap } from "../../frontend/vmap.js";
+import { ShapeDtype, spec } from "../../frontend/jit.js";
+import { inspect } from "node:util";
 
 beforeAll(async () => {
   await init({ backend: "interp" });
@@ -91,6 +94,14 @@ describe("creation checks shapes, fill values, dtypes and nested data", () => {
     expect(np.zerosLike(f32([1]), "bool").dtype).toBe("bool");
     expect(await np.asarray([2.5], "int32").tolist()).toEqual([2]);
     argumentError(() => np.zeros([2], "float64" as never), "np.zeros", "dtype");
+  });
+
+  test("lax, spec and ShapeDtype take numpy's dtype names too", () => {
+    expect(lax.cast(f32([1]), "int32").dtype).toBe("i32");
+    expect(lax.iota([3], 0, "float32").dtype).toBe("f32");
+    expect(spec("float32[2,3]").dtype).toBe("f32");
+    expect(new ShapeDtype([2], "uint32").dtype).toBe("u32");
+    argumentError(() => spec("double[2]"), "spec", "type");
   });
 
   test("an array literal with a hole is refused, not shifted", () => {
@@ -177,6 +188,16 @@ describe("tensors are not JS numbers", () => {
     expect(`${t}`).toBe("Tensor(f32[2], interp)");
   });
 
+  test("console.log shows the type and the backend, not the internals", () => {
+    expect(inspect(np.zeros([2, 3]))).toBe("Tensor(f32[2,3], interp)");
+    let traced = "";
+    jit((x: Tensor) => {
+      traced = inspect(x);
+      return x;
+    })(f32([1]));
+    expect(traced).toBe("Traced<f32[1]>");
+  });
+
   test("data() on a tracer throws at once rather than returning a rejected promise", () => {
     let thrown: unknown;
     jit((x: Tensor) => {
@@ -208,6 +229,7 @@ describe("grad of integer inputs", () => {
   test("an async function passed to grad or vjp fails at once", () => {
     argumentError(() => grad(async (x: Tensor) => x), "grad", "the function argument");
     argumentError(() => vjp(async (x: Tensor) => x, f32([1])), "vjp", "the function argument");
+    argumentError(() => vmap(async (x: Tensor) => x), "vmap", "the function argument");
   });
 });
 
