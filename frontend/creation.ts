@@ -9,21 +9,29 @@ import { ArgumentError, MAX_ELEMENTS } from "./arguments.js";
 import { ConcreteTensor, type Tensor, bind1, getBackend, isStaging } from "./core.js";
 
 /**
- * Refuses a tensor the backend could not hold in one buffer, before its host copy
- * is allocated (an 8 GiB fill would otherwise run for seconds before failing).
+ * The largest host copy an eager tensor may have. Every eager tensor keeps one, so
+ * a fill past it would spend seconds writing gigabytes before failing (or be killed).
+ */
+export const MAX_HOST_BYTES = 2 ** 32;
+
+/**
+ * Refuses a tensor the backend could not hold in one buffer, or whose host copy is
+ * past MAX_HOST_BYTES, before anything is allocated.
  */
 export function checkFits(fn: string, dtype: DType, shape: Shape, backend: Backend): void {
   const n = sizeOf(shape);
   const bytes = n * deviceBytes(dtype);
-  const limit = backend.target?.limits.maxStorageBufferBindingSize;
-  if (n > MAX_ELEMENTS || (limit !== undefined && bytes > limit))
+  const device = backend.target?.limits.maxStorageBufferBindingSize ?? Infinity;
+  const limit = Math.min(device, MAX_HOST_BYTES);
+  if (n > MAX_ELEMENTS || bytes > limit)
     throw new ArgumentError(fn, "shape", `${formatType({ dtype, shape })} (${n} elements, ${bytes} bytes)`,
-      limit !== undefined ? `a tensor of at most ${limit} bytes on ${backend.name}` : `a tensor of at most 2^32 elements`);
+      device < MAX_HOST_BYTES ? `a tensor of at most ${device} bytes (the largest buffer ${backend.name} binds)`
+        : `a tensor of at most ${MAX_HOST_BYTES} bytes (4 GiB)`);
 }
 
 export function fromHost(dtype: DType, shape: Shape, data: HostData, backend?: string): ConcreteTensor {
   const b = getBackend(backend);
-  checkFits("array", dtype, shape, b);
+  checkFits("np.array", dtype, shape, b);
   return new ConcreteTensor(b, b.upload({ dtype, shape: [...shape], data }), data);
 }
 
@@ -50,14 +58,14 @@ export function scalar(x: number | boolean, dtype?: DType): Tensor {
 }
 
 /** A tensor of `shape` filled with `value`. */
-export function full(shape: Shape, value: number | boolean, dtype?: DType): Tensor {
+export function full(shape: Shape, value: number | boolean, dtype?: DType, fn = "np.full"): Tensor {
   const dt = dtype ?? (typeof value === "boolean" ? "bool" : "f32");
   const v = coerce(dt, value);
   if (isStaging()) {
     const c = bind1("constant", [], { value: [v], shape: [], dtype: dt });
     return shape.length === 0 ? c : bind1("broadcast_in_dim", [c], { shape: [...shape], dims: [] });
   }
-  checkFits("full", dt, shape, getBackend());
+  checkFits(fn, dt, shape, getBackend());
   const data = allocHost(dt, sizeOf(shape));
   data.fill(v);
   return fromHost(dt, shape, data);

@@ -5,7 +5,7 @@
  * they stage as graph nodes the compiler can fold instead of as uploaded buffers.
  */
 import { type DType, type DTypeName, type HostData, allocHost, sizeOf } from "../ir/dtype.js";
-import { ArgumentError, checkDType, checkScalar, describe, optionalDType } from "./arguments.js";
+import { ArgumentError, checkScalar, describe, optionalDType } from "./arguments.js";
 import type { Tensor } from "./core.js";
 import { fromHost, full as fullTensor } from "./creation.js";
 import * as lax from "./lax.js";
@@ -128,11 +128,11 @@ export function asarray(x: NestedArray | TypedArray | Tensor, dtype?: DTypeName)
 function fill(fn: string, shape: number | readonly number[], value: number | boolean, dtype?: DTypeName): Tensor {
   const s = shapeOf(fn, shape);
   const v = checkScalar(`np.${fn}`, "fill value", value);
-  return fullTensor(s, v, optionalDType(`np.${fn}`, "dtype", dtype));
+  return fullTensor(s, v, optionalDType(`np.${fn}`, "dtype", dtype), `np.${fn}`);
 }
 function fillLike(fn: string, x: Tensor, value: number | boolean, dtype?: DTypeName): Tensor {
   if (!isTensor(x)) throw new ArgumentError(`np.${fn}`, "x", describe(x), "a Tensor");
-  return fullTensor(x.shape, checkScalar(`np.${fn}`, "fill value", value), optionalDType(`np.${fn}`, "dtype", dtype) ?? x.dtype);
+  return fullTensor(x.shape, checkScalar(`np.${fn}`, "fill value", value), optionalDType(`np.${fn}`, "dtype", dtype) ?? x.dtype, `np.${fn}`);
 }
 export const full = (shape: number | readonly number[], value: number | boolean, dtype?: DTypeName) => fill("full", shape, value, dtype);
 export const zeros = (shape: number | readonly number[], dtype: DTypeName = "f32") => fill("zeros", shape, 0, dtype);

@@ -5,6 +5,7 @@
  */
 import { beforeAll, describe, expect, test } from "vitest";
 import { ArgumentError, MAX_ELEMENTS } from "../../frontend/arguments.js";
+import { MAX_HOST_BYTES } from "../../frontend/creation.js";
 import { ConcretizationError, MAX_TRACE_DEPTH, type Tensor, TracerError } from "../../frontend/core.js";
 import { init } from "../../frontend/init.js";
 import { compileIR, jit } from "../../frontend/jit.js";
@@ -81,6 +82,13 @@ describe("creation checks shapes, fill values, dtypes and nested data", () => {
     argumentError(() => np.ones([2 ** 16, 2 ** 16, 2]), "np.ones", "shape");
     argumentError(() => np.zeros([-1]), "np.zeros", "shape");
     argumentError(() => np.zeros("3" as never), "np.zeros", "shape");
+  });
+
+  test("a fill past the host limit is refused before its host copy is allocated", () => {
+    expect(MAX_HOST_BYTES).toBe(2 ** 32);
+    const e = argumentError(() => np.zeros([2 ** 31]), "np.zeros", "shape");
+    expect(e.given).toContain("8589934592 bytes");
+    argumentError(() => np.ones([2 ** 30, 2], "int32"), "np.ones", "shape");
   });
 
   test("numpy's dtype names are accepted wherever a dtype is", async () => {
