@@ -13,15 +13,110 @@
  *   export function mlp(x, w) { return nn.relu(np.matmul(x, w)); }
  *   mlp.inputs = ["f32[512,768]", "f32[768,3072]"];
  */
-import { resolve } from "node:path";
-import { pathToFileURL } from "node:url";
+import { existsSync, readFileSync, realpathSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 
 const USAGE = `usage:
   smelt ir <module> [--fn NAME] [--after PASS|all] [--no-fuse] [--backend interp|webgpu|cuda]
   smelt kernels <module> [--fn NAME] [--target wgsl|cuda] [--no-fuse]
-  smelt profile <module> [--fn NAME] [--out TRACE.json] [--no-fuse]   (random inputs; Chrome-trace JSON)
-  smelt bench [WORKLOAD...] [--json FILE] [--peers] [--backend B] [--runs N]`;
+  smelt profile <module> [--fn NAME] [--out TRACE.json] [--no-fuse] [--warmup N] [--backend B]   (random inputs; Chrome-trace JSON)
+  smelt bench [WORKLOAD...] [--json FILE] [--peers] [--backend B] [--runs N]
+  smelt --help | --version`;
+
+/** A command-line mistake: printed with the usage, never with a stack. */
+export class UsageError extends Error {
+  override name = "UsageError";
+}
+
+const OPTIONS = {
+  fn: { type: "string" },
+  after: { type: "string" },
+  "no-fuse": { type: "boolean" },
+  backend: { type: "string" },
+  target: { type: "string" },
+  json: { type: "string" },
+  peers: { type: "boolean" },
+  runs: { type: "string" },
+  warmup: { type: "string" },
+  out: { type: "string" },
+  help: { type: "boolean", short: "h" },
+  version: { type: "boolean", short: "v" },
+} as const;
+type OptionName = keyof typeof OPTIONS;
+
+/** Which options each command takes. */
+const COMMAND_OPTIONS: Record<string, readonly OptionName[]> = {
+  ir: ["fn", "after", "no-fuse", "backend"],
+  kernels: ["fn", "target", "no-fuse", "backend"],
+  profile: ["fn", "out", "no-fuse", "warmup", "backend"],
+  bench: ["json", "peers", "backend", "runs"],
+};
+
+const CHOICES: Partial<Record<OptionName, readonly string[]>> = {
+  backend: ["interp", "webgpu", "cuda"],
+  target: ["wgsl", "cuda"],
+};
+
+function positiveInteger(option: string, value: string | undefined, min: number): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < min)
+    throw new UsageError(`--${option} must be an integer ≥ ${min}, got '${value}'`);
+  return n;
+}
+
+/** The parsed options of one command, each checked against the command and its accepted values. */
+function checkOptions(command: string, values: Partial<Record<OptionName, string | boolean>>) {
+  const allowed = COMMAND_OPTIONS[command]!;
+  for (const [name, value] of Object.entries(values) as [OptionName, string | boolean][]) {
+    if (value === undefined || name === "help" || name === "version") continue;
+    if (!allowed.includes(name))
+      throw new UsageError(`smelt ${command} does not take --${name} (it takes ${allowed.map((o) => `--${o}`).join(", ")})`);
+    const choices = CHOICES[name];
+    if (choices && !choices.includes(value as string))
+      throw new UsageError(`--${name} must be one of ${choices.join(", ")}, got '${value}'`);
+  }
+  return {
+    runs: positiveInteger("runs", values.runs as string | undefined, 1),
+    warmup: positiveInteger("warmup", values.warmup as string | undefined, 0) ?? 1,
+  };
+}
+
+/** The folder holding package.json: the repository root, or the installed package. */
+function packageRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 4; i++, dir = dirname(dir)) if (existsSync(join(dir, "package.json"))) return dir;
+  throw new Error("smelt: cannot find its package.json");
+}
+
+function version(): string {
+  return (JSON.parse(readFileSync(join(packageRoot(), "package.json"), "utf8")) as { version: string }).version;
+}
+
+/**
+ * The TypeScript sources next to this built CLI (dist/cli/main.js in a checkout), or
+ * undefined. A TypeScript module loaded through tsx imports smelt's sources
+ * (`../index.js` resolves to index.ts), so the built CLI must run on the same sources:
+ * two copies would keep two trace stacks ("smelt is loaded twice").
+ */
+function checkoutSources(): string | undefined {
+  const here = dirname(fileURLToPath(import.meta.url));
+  if (!/[\\/]dist[\\/]cli$/.test(here)) return undefined;
+  const root = dirname(dirname(here));
+  return existsSync(join(root, "cli", "main.ts")) && existsSync(join(root, "index.ts")) ? root : undefined;
+}
+
+/** Registers tsx's loader for the whole process (once), so TypeScript modules share one smelt. */
+async function registerTypeScript(): Promise<void> {
+  const flag = Symbol.for("smelt.cli.tsx");
+  const g = globalThis as { [flag]?: boolean };
+  if (g[flag] || process.execArgv.some((a) => a.includes("tsx"))) return;
+  g[flag] = true;
+  const { register } = await import("tsx/esm/api");
+  register();
+}
 
 export interface TraceableExport {
   name: string;
@@ -35,10 +130,7 @@ export async function loadTraceables(file: string): Promise<TraceableExport[]> {
   // A TypeScript module is loaded through tsx's loader hook registered globally (not
   // tsImport's private namespace), so it shares this process's smelt instance: one
   // trace stack, one Tensor class.
-  if (/\.[cm]?ts$/.test(file) && !process.execArgv.some((a) => a.includes("tsx"))) {
-    const { register } = await import("tsx/esm/api");
-    register();
-  }
+  if (/\.[cm]?ts$/.test(file)) await registerTypeScript();
   const mod = (await import(url)) as Record<string, unknown>;
   const found: TraceableExport[] = [];
   for (const [name, value] of Object.entries(mod)) {
@@ -52,27 +144,37 @@ export async function loadTraceables(file: string): Promise<TraceableExport[]> {
   return found;
 }
 
-async function main(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      fn: { type: "string" },
-      after: { type: "string" },
-      "no-fuse": { type: "boolean", default: false },
-      backend: { type: "string" },
-      target: { type: "string", default: "wgsl" },
-      json: { type: "string" },
-      peers: { type: "boolean", default: false },
-      runs: { type: "string" },
-      out: { type: "string" },
-      help: { type: "boolean", short: "h", default: false },
-    },
-  });
+export async function main(argv: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, allowPositionals: true, options: OPTIONS });
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  const { values, positionals } = parsed;
   const [command, ...rest] = positionals;
-  if (values.help || !command) {
+  if (values.version) {
+    console.log(version());
+    return 0;
+  }
+  if (values.help) {
     console.log(USAGE);
-    return command ? 0 : 1;
+    return 0;
+  }
+  if (!command) {
+    console.error(USAGE);
+    return 1;
+  }
+  if (!Object.hasOwn(COMMAND_OPTIONS, command)) {
+    console.error(`unknown command '${command}'\n${USAGE}`);
+    return 1;
+  }
+  const checked = checkOptions(command, values);
+  const sources = checkoutSources();
+  if (sources && rest.some((a) => /\.[cm]?ts$/.test(a))) {
+    await registerTypeScript();
+    const cli = (await import(pathToFileURL(join(sources, "cli", "main.ts")).href)) as { main(argv: string[]): Promise<number> };
+    return cli.main(argv);
   }
   if (values.backend) process.env.SMELT_BACKEND = values.backend;
   const smelt = await import("../index.js");
@@ -89,7 +191,7 @@ async function main(argv: string[]): Promise<number> {
           console.log(values.after ? lowered.dump(values.after) : lowered.text());
         } else {
           const { printKernels } = await import("./kernels.js");
-          console.log(printKernels(lowered, values.target as "wgsl" | "cuda"));
+          console.log(printKernels(lowered, (values.target ?? "wgsl") as "wgsl" | "cuda"));
         }
       }
       return 0;
@@ -107,9 +209,11 @@ async function main(argv: string[]): Promise<number> {
           const k = smelt.random.foldIn(key, j);
           return s.dtype === "f32" ? smelt.random.normal(k, [...s.shape]) : smelt.np.zeros([...s.shape], s.dtype);
         });
-        const f = smelt.jit(t.fn, { name: t.name, fuse: !values["no-fuse"] });
-        const profile = await f.lower(...args).profile(...args);
-        console.log(profile.toString());
+        const lowered = smelt.jit(t.fn, { name: t.name, fuse: !values["no-fuse"] }).lower(...args);
+        // The first runs build pipelines and fill caches: time a run after them.
+        for (let w = 0; w < checked.warmup; w++) await lowered.profile(...args);
+        const profile = await lowered.profile(...args);
+        console.log(`${profile}\n  (timed after ${checked.warmup} warm-up run(s))`);
         traces.push(...profile.toChromeTrace().traceEvents.map((e) => ({ ...e, pid: i + 1 })));
       }
       if (values.out) {
@@ -121,7 +225,7 @@ async function main(argv: string[]): Promise<number> {
     }
     case "bench": {
       const { runBenchCommand } = await import("../bench/run.js");
-      return runBenchCommand(rest, { json: values.json, peers: values.peers, runs: values.runs ? Number(values.runs) : undefined });
+      return runBenchCommand(rest, { json: values.json, peers: values.peers, runs: checked.runs });
     }
     default:
       console.error(`unknown command '${command}'\n${USAGE}`);
@@ -129,12 +233,25 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
-  (e: unknown) => {
-    const err = e as Error;
-    console.error(`smelt: ${err.name && err.name !== "Error" ? err.name + ": " : ""}${err.message}`);
-    if (process.env.SMELT_DEBUG) console.error(err.stack);
-    process.exit(1);
-  },
-);
+/** Whether this module is the program (not imported by the built CLI delegating to the sources). */
+function isEntry(): boolean {
+  const script = process.argv[1];
+  if (!script) return false;
+  try {
+    return realpathSync(script) === fileURLToPath(import.meta.url);
+  } catch {
+    return false;
+  }
+}
+
+if (isEntry())
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (e: unknown) => {
+      const err = e as Error;
+      if (err instanceof UsageError) console.error(`smelt: ${err.message}\n${USAGE}`);
+      else console.error(`smelt: ${err.name && err.name !== "Error" ? err.name + ": " : ""}${err.message}`);
+      if (process.env.SMELT_DEBUG) console.error(err.stack);
+      process.exit(1);
+    },
+  );

@@ -9,6 +9,7 @@ import { type AbstractValue, type DType, type HostData, formatType, sizeOf } fro
 import { ShapeError } from "../ir/errors.js";
 import { type Primitive, type PrimitiveParams, inferTypes } from "../ir/primitives.js";
 import type { Backend, DeviceBuffer } from "../runtime/backend.js";
+import { ArgumentError, describe } from "./arguments.js";
 
 // Two copies of smelt in one program (say the built dist/ and the TypeScript
 // sources) would each keep their own trace stack, and tensors of one would look like
@@ -49,6 +50,11 @@ export abstract class Trace {
 }
 
 const traceStack: MainTrace[] = [];
+/**
+ * How deeply transformations may nest. Tracing one level takes a few dozen JS stack
+ * frames, so past a few hundred the engine's stack would overflow with a bare RangeError.
+ */
+export const MAX_TRACE_DEPTH = 200;
 let dynamicTrace: MainTrace | null = null;
 
 /** The eager trace: operands are concrete tensors, primitives run on a backend. */
@@ -75,6 +81,11 @@ export function withMainTrace<T>(
   fn: (main: MainTrace) => T,
   dynamic = false,
 ): T {
+  if (traceStack.length > MAX_TRACE_DEPTH)
+    throw new TracerError(
+      `transformations are nested more than ${MAX_TRACE_DEPTH} deep (jit/grad/vmap inside one another); ` +
+        `each level is a trace on the stack: flatten the nesting, e.g. jit the outermost function only`,
+    );
   const main = new MainTrace(traceStack.length, traceType, globalData);
   traceStack.push(main);
   const savedDynamic = dynamicTrace;
@@ -145,28 +156,49 @@ export abstract class Tensor {
   toString(): string {
     return `Tensor(${formatType(this.aval)})`;
   }
+  /** What console.log prints in Node: the type and where the values live, not the internals. */
+  [Symbol.for("nodejs.util.inspect.custom")](): string {
+    return this.toString();
+  }
+  /**
+   * A tensor is not a JS number or boolean: `t > 0`, `-t`, `t + 1` or `t == 1` would
+   * otherwise compare or add NaN and silently take one branch (JAX raises a
+   * concretization error there). Only string conversion (`${t}`) is allowed.
+   */
+  [Symbol.toPrimitive](hint: "number" | "string" | "default"): string {
+    if (hint === "string") return this.toString();
+    throw new ConcretizationError(this);
+  }
+  valueOf(): never {
+    throw new ConcretizationError(this);
+  }
 
-  /** Reads the values (row-major) from the device. */
-  async data(): Promise<HostData> {
+  /**
+   * Reads the values (row-major) from the device. On a tracer it throws at once:
+   * inside a transformation values do not exist yet.
+   */
+  data(): Promise<HostData> {
     throw new TracerError(`cannot read the values of a traced ${formatType(this.aval)} inside a transformation; return it instead`);
   }
   /** Reads the values as nested JS arrays (numbers or booleans). */
-  async tolist(): Promise<unknown> {
-    const data = await this.data();
+  tolist(): Promise<unknown> {
     const shape = this.shape;
     const bool = this.dtype === "bool";
-    const build = (axis: number, offset: number): unknown => {
-      if (axis === shape.length) return bool ? data[offset] !== 0 : data[offset];
-      const stride = sizeOf(shape.slice(axis + 1));
-      return Array.from({ length: shape[axis]! }, (_, i) => build(axis + 1, offset + i * stride));
-    };
-    return build(0, 0);
+    return this.data().then((data) => {
+      const build = (axis: number, offset: number): unknown => {
+        if (axis === shape.length) return bool ? data[offset] !== 0 : data[offset];
+        const stride = sizeOf(shape.slice(axis + 1));
+        return Array.from({ length: shape[axis]! }, (_, i) => build(axis + 1, offset + i * stride));
+      };
+      return build(0, 0);
+    });
   }
   /** The single value of a size-1 tensor. */
-  async item(): Promise<number> {
-    const d = await this.data();
-    if (d.length !== 1) throw new Error(`item() needs a tensor with one element, this is ${formatType(this.aval)}`);
-    return d[0]!;
+  item(): Promise<number> {
+    return this.data().then((d) => {
+      if (d.length !== 1) throw new Error(`item() needs a tensor with one element, this is ${formatType(this.aval)}`);
+      return d[0]!;
+    });
   }
   dispose(): void {}
   [Symbol.dispose](): void {
@@ -179,6 +211,23 @@ export interface Tensor extends TensorMethods {}
 
 export class TracerError extends Error {
   override name = "TracerError";
+}
+
+/**
+ * A tensor used where JS needs a number or a boolean (`t > 0 ? a : b`, `-t`): JAX's
+ * ConcretizationTypeError. Branch on tensors with np.where, compare with np.greater.
+ */
+export class ConcretizationError extends TracerError {
+  override name = "ConcretizationError";
+  constructor(readonly tensor: Tensor) {
+    const at = userFrame();
+    super(
+      `a tensor of type ${formatType(tensor.aval)} was used as a JS number or boolean (a comparison like \`t > 0\`, ` +
+        `arithmetic like \`-t\` or \`t + 1\`, or \`==\`)${at ? ` at ${at}` : ""}; its values are on the device ` +
+        `(and under jit do not exist yet). Use np.greater(t, 0), np.negative(t), np.add(t, 1), and ` +
+        `np.where(condition, a, b) to choose between values; read values with \`await t.data()\` outside jit`,
+    );
+  }
 }
 
 /** A tracer: a value of some transformation's trace. */
@@ -234,6 +283,9 @@ export class ConcreteTensor extends Tensor {
   }
   get trace(): Trace {
     return evalTrace;
+  }
+  override toString(): string {
+    return `Tensor(${formatType(this.aval)}, ${this.backend.name}${this.live ? "" : ", disposed"})`;
   }
   override async data(): Promise<HostData> {
     if (!this.live) throw new Error(`this ${formatType(this.aval)} tensor was disposed`);
@@ -339,6 +391,9 @@ export function userFrame(): string | undefined {
 
 /** Applies a primitive to operands at whatever level of the stack they live. */
 export function bind<P extends Primitive>(prim: P, inputs: readonly Tensor[], params: PrimitiveParams[P]): Tensor[] {
+  inputs.forEach((x, i) => {
+    if (!(x instanceof Tensor)) throw new ArgumentError(`lax.${prim}`, `operand ${i}`, describe(x), "a Tensor");
+  });
   const trace = findTopTrace(inputs);
   const tracers = inputs.map((x) => fullRaise(trace, x));
   let outs: Tensor[];

@@ -5,6 +5,7 @@
  */
 import type { Backend, BackendName } from "../runtime/backend.js";
 import { interpBackend } from "../runtime/interp.js";
+import { ArgumentError, checkBackendName, describe } from "./arguments.js";
 import { getBackend, registerBackend, setDefaultBackend } from "./core.js";
 
 export interface InitOptions {
@@ -34,6 +35,7 @@ async function create(name: BackendName): Promise<Backend> {
 
 /** Initialises a backend (once) and returns it. */
 export async function initBackend(name: BackendName): Promise<Backend> {
+  checkBackendName("initBackend", "name", name);
   let p = pending.get(name);
   if (!p) {
     p = create(name).then((b) => {
@@ -53,9 +55,15 @@ let notified = false;
  * falls back to the interpreter, saying so once.
  */
 export async function init(options: InitOptions = {}): Promise<Backend> {
+  if (options === null || typeof options !== "object") throw new ArgumentError("init", "options", describe(options), "an object { backend?, setDefault? }");
   registerBackend(interpBackend);
-  const env = globalThis.process?.env?.SMELT_BACKEND as BackendName | undefined;
-  const wanted = options.backend ?? (env || undefined);
+  const env = globalThis.process?.env?.SMELT_BACKEND;
+  const wanted =
+    options.backend !== undefined
+      ? checkBackendName("init", "options.backend", options.backend)
+      : env
+        ? checkBackendName("init", "the SMELT_BACKEND environment variable", env)
+        : undefined;
   let backend: Backend;
   if (wanted) {
     backend = await initBackend(wanted);

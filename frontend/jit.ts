@@ -3,7 +3,7 @@
  * the `jit` primitive, so grad(jit(f)), vmap(jit(f)) and jit(jit(f)) compose
  * without special cases (autodidax's xla_call).
  */
-import { type AbstractValue, type DType, formatType, isDType } from "../ir/dtype.js";
+import { type AbstractValue, type DType, type DTypeName, formatType, toDType } from "../ir/dtype.js";
 import { Graph, GraphBuilder, verify } from "../ir/graph.js";
 import { parseIR } from "../ir/parse.js";
 import { printIR, formatNumber } from "../ir/print.js";
@@ -15,6 +15,7 @@ import { type StagedGraph, stageGraph } from "./staging.js";
 import { Profile } from "./profile.js";
 import { type TreeDef, flatten, treeKey, unflatten } from "./tree.js";
 import { scalar } from "./creation.js";
+import { ArgumentError, checkBackendName, checkDType, checkNotAsync, checkShape, checkNotPromise, describe } from "./arguments.js";
 
 export interface JitOptions {
   /** Backend to run on (default: the default backend, see init()). */
@@ -106,7 +107,8 @@ export class Lowered {
   }
 }
 
-export interface JitFunction<F extends (...args: never[]) => unknown> {
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export interface JitFunction<F extends (...args: any[]) => unknown> {
   (...args: Parameters<F>): ReturnType<F>;
   /** Traces and compiles for these arguments (tensors, or ShapeDtype specs) without running. */
   lower(...args: unknown[]): Lowered;
@@ -116,10 +118,12 @@ export interface JitFunction<F extends (...args: never[]) => unknown> {
 
 /** An abstract argument for `lower` (like jax.ShapeDtypeStruct): traces without data. */
 export class ShapeDtype implements AbstractValue {
-  constructor(
-    readonly shape: readonly number[],
-    readonly dtype: DType = "f32",
-  ) {}
+  readonly shape: readonly number[];
+  readonly dtype: DType;
+  constructor(shape: readonly number[], dtype: DTypeName = "f32") {
+    this.shape = checkShape("ShapeDtype", "shape", shape);
+    this.dtype = checkDType("ShapeDtype", "dtype", dtype);
+  }
   get aval(): AbstractValue {
     return this;
   }
@@ -127,10 +131,11 @@ export class ShapeDtype implements AbstractValue {
 
 /** Parses a type written as in IR text, e.g. `f32[512,768]`, into a ShapeDtype. */
 export function spec(type: string): ShapeDtype {
-  const m = /^\s*(\w+)\[([\d,\s]*)\]\s*$/.exec(type);
-  if (!m || !isDType(m[1]!)) throw new Error(`'${type}' is not a type like f32[2,3]`);
+  const m = typeof type === "string" ? /^\s*(\w+)\[([\d,\s]*)\]\s*$/.exec(type) : null;
+  const dtype = m ? toDType(m[1]!) : undefined;
+  if (!m || !dtype) throw new ArgumentError("spec", "type", describe(type), "a type like f32[2,3] (or float32[2,3])");
   const dims = m[2]!.trim() ? m[2]!.split(",").map((d) => Number(d.trim())) : [];
-  return new ShapeDtype(dims, m[1]! as DType);
+  return new ShapeDtype(dims, dtype);
 }
 
 type Leaf = Tensor | number | ShapeDtype;
@@ -142,7 +147,12 @@ function funcName(fn: { name?: string }, fallback = "f"): string {
   return n;
 }
 
-export function jit<F extends (...args: never[]) => unknown>(fn: F, options: JitOptions = {}): JitFunction<F> {
+// Parameters are `any` by default so that an unannotated lambda (`jit((x, w) => ...)`)
+// type-checks under --strict; annotated parameters keep their types.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export function jit<F extends (...args: any[]) => unknown>(fn: F, options: JitOptions = {}): JitFunction<F> {
+  checkNotAsync("jit", fn);
+  checkJitOptions(options);
   const cache = new Map<string, CacheEntry>();
   const name = options.name ?? funcName(fn as { name?: string }, "jitted");
   let traceCount = 0;
@@ -169,7 +179,16 @@ export function jit<F extends (...args: never[]) => unknown>(fn: F, options: Jit
         tensors.map((t) => t.aval),
         (tracers) => {
           const rebuilt = unflatten(inDef, tracers) as unknown[];
-          const result = fn(...(rebuilt as Parameters<F>));
+          let result: unknown;
+          try {
+            result = fn(...(rebuilt as Parameters<F>));
+          } catch (e) {
+            // A missing argument reaches the function as undefined: say so where it fails.
+            if (e instanceof ArgumentError && args.length < fn.length)
+              e.message += ` (${name} declares ${fn.length} parameter(s) but was called with ${args.length})`;
+            throw e;
+          }
+          checkNotPromise(`jit(${name})`, result);
           const [outs, def] = flatten(result, isLeaf);
           outDef = def;
           return outs.map((o) => (typeof o === "number" ? scalar(o) : o));
@@ -216,6 +235,16 @@ function argHints(def: TreeDef, fn: { toString(): string }): (string | undefined
 
 function countLeaves(d: TreeDef): number {
   return d.kind === "leaf" ? 1 : d.kind === "static" ? 0 : d.children.reduce((n, c) => n + countLeaves(c), 0);
+}
+
+function checkJitOptions(o: JitOptions): void {
+  if (o === null || typeof o !== "object") throw new ArgumentError("jit", "options", describe(o), "an object of JitOptions");
+  if (o.backend !== undefined) checkBackendName("jit", "options.backend", o.backend);
+  if (o.fuse !== undefined && typeof o.fuse !== "boolean") throw new ArgumentError("jit", "options.fuse", describe(o.fuse), "a boolean");
+  if (o.staticArgnums !== undefined && !(Array.isArray(o.staticArgnums) && o.staticArgnums.every((n) => Number.isInteger(n) && n >= 0)))
+    throw new ArgumentError("jit", "options.staticArgnums", describe(o.staticArgnums), "a list of non-negative integers");
+  if (o.name !== undefined && !(typeof o.name === "string" && /^[A-Za-z_][A-Za-z0-9_.]*$/.test(o.name)))
+    throw new ArgumentError("jit", "options.name", describe(o.name), "an identifier");
 }
 
 function settingsOf(o: JitOptions) {
@@ -274,11 +303,16 @@ export function compileIR(graphOrText: Graph | string, options: Omit<JitOptions,
   const graph = typeof graphOrText === "string" ? parseIR(graphOrText) : graphOrText;
   verify(graph);
   graphSettings.set(graph, options);
-  const call = (...args: (Tensor | number)[]): Tensor | Tensor[] => {
+  /** Calls the graph: one output gives a Tensor, several a Tensor[] (say so: `f<Tensor[]>(...)`). */
+  const call = <R extends Tensor | Tensor[] = Tensor>(...args: (Tensor | number)[]): R => {
     if (args.length !== graph.inputs.length)
-      throw new Error(`@${graph.name} takes ${graph.inputs.length} argument(s), got ${args.length}`);
+      throw new ArgumentError(`@${graph.name}`, "its arguments", `${args.length} argument(s)`, `${graph.inputs.length} argument(s)`);
+    args.forEach((a, i) => {
+      if (!(a instanceof Tensor) && typeof a !== "number")
+        throw new ArgumentError(`@${graph.name}`, `argument ${i}`, describe(a), "a Tensor or a number");
+    });
     const outs = bind("jit", args.map((a) => (typeof a === "number" ? scalar(a) : a)), { callee: graph });
-    return outs.length === 1 ? outs[0]! : outs;
+    return (outs.length === 1 ? outs[0]! : outs) as R;
   };
   call.graph = graph;
   call.lower = () => {

@@ -3,7 +3,8 @@
  * broadcasting or dtype promotion (np.ts adds those). Transformation rules and
  * np/nn are written on these.
  */
-import type { DType } from "../ir/dtype.js";
+import type { DTypeName } from "../ir/dtype.js";
+import { checkDType } from "./arguments.js";
 import type { BinaryOp, CompareOp, UnaryOp } from "../ir/primitives.js";
 import type { Graph } from "../ir/graph.js";
 import { type Tensor, bind, bind1 } from "./core.js";
@@ -45,11 +46,14 @@ export const gt = (x: Tensor, y: Tensor) => binary("gt", x, y);
 export const ge = (x: Tensor, y: Tensor) => binary("ge", x, y);
 
 export const select = (pred: Tensor, onTrue: Tensor, onFalse: Tensor) => bind1("select", [pred, onTrue, onFalse], {});
-export const cast = (x: Tensor, dtype: DType) => (x.dtype === dtype ? x : bind1("cast", [x], { dtype }));
-export const iota = (shape: readonly number[], dim: number, dtype: DType = "i32") =>
-  bind1("iota", [], { shape: [...shape], dim, dtype });
-export const constant = (value: readonly number[], shape: readonly number[], dtype: DType) =>
-  bind1("constant", [], { value: [...value], shape: [...shape], dtype });
+export const cast = (x: Tensor, dtype: DTypeName) => {
+  const dt = checkDType("lax.cast", "dtype", dtype);
+  return x.dtype === dt ? x : bind1("cast", [x], { dtype: dt });
+};
+export const iota = (shape: readonly number[], dim: number, dtype: DTypeName = "i32") =>
+  bind1("iota", [], { shape: [...shape], dim, dtype: checkDType("lax.iota", "dtype", dtype) });
+export const constant = (value: readonly number[], shape: readonly number[], dtype: DTypeName) =>
+  bind1("constant", [], { value: [...value], shape: [...shape], dtype: checkDType("lax.constant", "dtype", dtype) });
 
 export const broadcastInDim = (x: Tensor, shape: readonly number[], dims: readonly number[]) =>
   sameShape(x.shape, shape) && dims.every((d, i) => d === i) ? x : bind1("broadcast_in_dim", [x], { shape: [...shape], dims: [...dims] });

@@ -12,21 +12,22 @@ import { keptDims } from "./np-reduce.js";
 import * as np from "./np.js";
 
 export const relu = (x: TensorLike): Tensor => np.maximum(x, 0);
-export const sigmoid = (x: TensorLike): Tensor => lax.logistic(toFloat(x));
+export const sigmoid = (x: TensorLike): Tensor => lax.logistic(toFloat(x, "nn.sigmoid"));
 /** x · sigmoid(x) (a.k.a. swish). */
 export const silu = (x: TensorLike): Tensor => {
-  const t = toFloat(x);
+  const t = toFloat(x, "nn.silu");
   return lax.mul(t, lax.logistic(t));
 };
 
 /**
- * GELU. Exact: x/2 · (1 + erf(x/√2)). `approximate: true`: the tanh form of
- * Hendrycks & Gimpel, x/2 · (1 + tanh(√(2/π) · (x + 0.044715 x³))).
+ * GELU. By default (`approximate: true`, as jax.nn.gelu and jax-js) the tanh form of
+ * Hendrycks & Gimpel, x/2 · (1 + tanh(√(2/π) · (x + 0.044715 x³))); with
+ * `approximate: false` the exact x/2 · (1 + erf(x/√2)).
  */
 export function gelu(x: TensorLike, options: { approximate?: boolean } = {}): Tensor {
-  const t = toFloat(x);
+  const t = toFloat(x, "nn.gelu");
   const c = (v: number) => lax.fullLike(t, v);
-  const inner = options.approximate
+  const inner = (options.approximate ?? true)
     ? lax.tanh(lax.mul(c(Math.sqrt(2 / Math.PI)), lax.add(t, lax.mul(c(0.044715), lax.mul(t, lax.mul(t, t))))))
     : lax.erf(lax.mul(t, c(Math.SQRT1_2)));
   return lax.mul(lax.mul(t, c(0.5)), lax.add(c(1), inner));
@@ -42,7 +43,7 @@ function rowReduce(reduce: (x: Tensor, axes: readonly number[]) => Tensor, x: Te
  * reduce_max → broadcast_in_dim → sub → exp → reduce_sum → broadcast_in_dim → div.
  */
 export function softmax(x: TensorLike, axis: Axis = -1): Tensor {
-  const t = toFloat(x);
+  const t = toFloat(x, "nn.softmax");
   const axes = normalizeAxes("softmax", axis, t);
   const e = lax.exp(lax.sub(t, rowReduce(lax.reduceMax, t, axes)));
   return lax.div(e, rowReduce(lax.reduceSum, e, axes));
@@ -50,7 +51,7 @@ export function softmax(x: TensorLike, axis: Axis = -1): Tensor {
 
 /** log(softmax(x)) computed as z − log Σ exp z with z = x − max x. */
 export function logSoftmax(x: TensorLike, axis: Axis = -1): Tensor {
-  const t = toFloat(x);
+  const t = toFloat(x, "nn.logSoftmax");
   const axes = normalizeAxes("logSoftmax", axis, t);
   const z = lax.sub(t, rowReduce(lax.reduceMax, t, axes));
   return lax.sub(z, rowReduce((u, a) => lax.log(lax.reduceSum(lax.exp(u), a)), z, axes));
@@ -58,7 +59,7 @@ export function logSoftmax(x: TensorLike, axis: Axis = -1): Tensor {
 
 /** log Σ exp x over `axis`; rows that are all −∞ give −∞, not NaN. */
 export function logsumexp(x: TensorLike, axis: Axis = null, keepdims = false): Tensor {
-  const t = toFloat(x);
+  const t = toFloat(x, "nn.logsumexp");
   const axes = normalizeAxes("logsumexp", axis, t);
   const m = lax.reduceMax(t, axes);
   const finite = lax.eq(lax.sub(m, m), lax.zerosLike(m));
@@ -77,8 +78,8 @@ export interface NormOptions {
 
 /** `y · gamma + beta`, each broadcast to y's shape (numpy rules); either may be omitted. */
 function affine(op: string, y: Tensor, gamma?: TensorLike | null, beta?: TensorLike | null): Tensor {
-  if (gamma != null) y = lax.mul(y, broadcastTo(asTensor(gamma, "f32"), y.shape, op));
-  if (beta != null) y = lax.add(y, broadcastTo(asTensor(beta, "f32"), y.shape, op));
+  if (gamma != null) y = lax.mul(y, broadcastTo(asTensor(gamma, "f32", op), y.shape, op));
+  if (beta != null) y = lax.add(y, broadcastTo(asTensor(beta, "f32", op), y.shape, op));
   return y;
 }
 
@@ -87,7 +88,7 @@ function affine(op: string, y: Tensor, gamma?: TensorLike | null, beta?: TensorL
  * then scaled by `gamma` and shifted by `beta` (broadcast against x's trailing axes).
  */
 export function layerNorm(x: TensorLike, gamma?: TensorLike | null, beta?: TensorLike | null, options: NormOptions = {}): Tensor {
-  const t = toFloat(x);
+  const t = toFloat(x, "nn.layerNorm");
   const axes = normalizeAxes("layerNorm", options.axis ?? -1, t);
   const n = axes.reduce((p, a) => p * t.shape[a]!, 1);
   const meanOf = (u: Tensor, a: readonly number[]) => {
@@ -102,7 +103,7 @@ export function layerNorm(x: TensorLike, gamma?: TensorLike | null, beta?: Tenso
 
 /** RMS normalisation (Zhang & Sennrich 2019): x / sqrt(mean(x²) + eps) · gamma. */
 export function rmsNorm(x: TensorLike, gamma?: TensorLike | null, options: NormOptions = {}): Tensor {
-  const t = toFloat(x);
+  const t = toFloat(x, "nn.rmsNorm");
   const axes = normalizeAxes("rmsNorm", options.axis ?? -1, t);
   const n = axes.reduce((p, a) => p * t.shape[a]!, 1);
   const ss = lax.reduceSum(lax.mul(t, t), axes);
@@ -131,7 +132,7 @@ export interface AttentionOptions {
  * row gives NaN for that row, as in JAX.
  */
 export function attention(q: TensorLike, k: TensorLike, v: TensorLike, options: AttentionOptions = {}): Tensor {
-  const [qt, kt, vt] = [toFloat(q), toFloat(k), toFloat(v)];
+  const [qt, kt, vt] = [toFloat(q, "nn.attention"), toFloat(k, "nn.attention"), toFloat(v, "nn.attention")];
   const ops = [qt, kt, vt];
   if (qt.ndim < 2 || kt.ndim < 2 || vt.ndim < 2) throw shapeError("attention", `q, k and v need shape [..., seq, head_dim]`, ops);
   const [sq, d] = qt.shape.slice(-2) as [number, number];
@@ -188,7 +189,7 @@ export function moe(
   x: TensorLike, gate: TensorLike, experts: Experts, k: number,
   options: { activation?: (h: Tensor) => Tensor } = {},
 ): Tensor {
-  const xt = toFloat(x), g = toFloat(gate);
+  const xt = toFloat(x, "nn.moe"), g = toFloat(gate, "nn.moe");
   const { w1, w2 } = experts;
   const ops = [xt, g, w1, w2];
   const d = xt.shape[xt.ndim - 1];
@@ -213,11 +214,11 @@ export function moe(
   const gates = lax.reduceSum(lax.mul(hot, lax.broadcastInDim(w, [T, k, E], [0, 1])), [1]);
 
   const batchE = { lhsBatch: [0], rhsBatch: [0], lhsContract: [2], rhsContract: [1] };
-  let hid = lax.dotGeneral(lax.broadcastInDim(x2, [E, T, d], [1, 2]), toFloat(w1), batchE);
-  if (experts.b1) hid = lax.add(hid, lax.broadcastInDim(toFloat(experts.b1), [E, T, h], [0, 2]));
-  hid = (options.activation ?? ((u: Tensor) => gelu(u)))(hid);
-  let y = lax.dotGeneral(hid, toFloat(w2), batchE);
-  if (experts.b2) y = lax.add(y, lax.broadcastInDim(toFloat(experts.b2), [E, T, d], [0, 2]));
+  let hid = lax.dotGeneral(lax.broadcastInDim(x2, [E, T, d], [1, 2]), toFloat(w1, "nn.moe"), batchE);
+  if (experts.b1) hid = lax.add(hid, lax.broadcastInDim(toFloat(experts.b1, "nn.moe"), [E, T, h], [0, 2]));
+  hid = (options.activation ?? ((u: Tensor) => gelu(u, { approximate: false })))(hid);
+  let y = lax.dotGeneral(hid, toFloat(w2, "nn.moe"), batchE);
+  if (experts.b2) y = lax.add(y, lax.broadcastInDim(toFloat(experts.b2, "nn.moe"), [E, T, d], [0, 2]));
   const weighted = lax.mul(y, lax.broadcastInDim(lax.transpose(gates, [1, 0]), [E, T, d], [0, 1]));
   return lax.reshape(lax.reduceSum(weighted, [0]), xt.shape);
 }
@@ -233,7 +234,7 @@ function reduceLoss(loss: Tensor, reduction: Reduction = "mean"): Tensor {
  * shape logits.shape[:-1]) or probabilities / one-hot rows (float, logits' shape).
  */
 export function crossEntropy(logits: TensorLike, labels: TensorLike, options: { reduction?: Reduction } = {}): Tensor {
-  const z = toFloat(logits), y = asTensor(labels);
+  const z = toFloat(logits, "nn.crossEntropy"), y = asTensor(labels, undefined, "nn.crossEntropy");
   if (z.ndim < 1) throw shapeError("crossEntropy", `logits need a class axis`, [z, y]);
   const C = z.shape[z.ndim - 1]!;
   let target: Tensor;
@@ -242,7 +243,7 @@ export function crossEntropy(logits: TensorLike, labels: TensorLike, options: { 
       throw shapeError("crossEntropy", `integer labels must have the logits' shape without the class axis, [${z.shape.slice(0, -1)}]`, [z, y]);
     target = np.oneHot(y, C);
   } else {
-    target = broadcastTo(toFloat(y), z.shape, "crossEntropy");
+    target = broadcastTo(toFloat(y, "nn.crossEntropy"), z.shape, "crossEntropy");
   }
   const nll = lax.neg(lax.reduceSum(lax.mul(target, logSoftmax(z, -1)), [z.ndim - 1]));
   return reduceLoss(nll, options.reduction);
@@ -250,7 +251,7 @@ export function crossEntropy(logits: TensorLike, labels: TensorLike, options: { 
 
 /** Mean squared error between `pred` and `target` (broadcast together). */
 export function mseLoss(pred: TensorLike, target: TensorLike, options: { reduction?: Reduction } = {}): Tensor {
-  const [p, t] = promoteAndBroadcast("mseLoss", [toFloat(pred), toFloat(target)]);
+  const [p, t] = promoteAndBroadcast("mseLoss", [toFloat(pred, "nn.mseLoss"), toFloat(target, "nn.mseLoss")]);
   const diff = lax.sub(p!, t!);
   return reduceLoss(lax.mul(diff, diff), options.reduction);
 }

@@ -7,6 +7,7 @@ import { type DType, formatType } from "../ir/dtype.js";
 import { ShapeError } from "../ir/errors.js";
 import { Tensor, type TensorLike, userFrame } from "./core.js";
 import { scalar } from "./creation.js";
+import { ArgumentError, checkShape, describe } from "./arguments.js";
 import * as lax from "./lax.js";
 
 export type { TensorLike };
@@ -36,6 +37,7 @@ function join(a: DType, b: DType): DType {
  * i32 or f32). With no tensor, numbers give f32 and booleans alone give bool.
  */
 export function resultType(...xs: TensorLike[]): DType {
+  xs.forEach((x, i) => checkTensorLike("resultType", `argument ${i}`, x));
   let strong: DType | undefined;
   for (const x of xs) if (isTensor(x)) strong = strong ? join(strong, x.dtype) : x.dtype;
   let dt: DType = strong ?? (xs.every((x) => typeof x === "boolean") ? "bool" : "f32");
@@ -47,8 +49,19 @@ export function resultType(...xs: TensorLike[]): DType {
   return dt;
 }
 
-/** `x` as a tensor of `dtype` (JS values become staging-aware scalars). */
-export function asTensor(x: TensorLike, dtype?: DType): Tensor {
+/**
+ * Refuses what is not a tensor operand, as jax.numpy does (lists too: JAX asks for
+ * jnp.array first, so a list's copy to the device is never implicit).
+ */
+export function checkTensorLike(op: string, argument: string, x: unknown): asserts x is TensorLike {
+  if (isTensor(x) || typeof x === "number" || typeof x === "boolean") return;
+  const hint = Array.isArray(x) || ArrayBuffer.isView(x) ? "make a tensor of it first with np.array(...)" : "";
+  throw new ArgumentError(op.includes(".") ? op : `np.${op}`, argument, describe(x), "a Tensor, a number or a boolean", hint);
+}
+
+/** `x` as a tensor of `dtype` (JS values become staging-aware scalars); `op` names the caller in errors. */
+export function asTensor(x: TensorLike, dtype?: DType, op = "asarray", argument = "x"): Tensor {
+  checkTensorLike(op, argument, x);
   if (isTensor(x)) return dtype ? lax.cast(x, dtype) : x;
   return scalar(x, dtype ?? resultType(x));
 }
@@ -83,6 +96,7 @@ export function broadcastTo(x: TensorLike, shape: readonly number[], op = "broad
  * one shape: what every elementwise np function does first.
  */
 export function promoteAndBroadcast(op: string, xs: readonly TensorLike[], dtype?: DType): Tensor[] {
+  xs.forEach((x, i) => checkTensorLike(op, xs.length === 1 ? "x" : `x${i + 1}`, x));
   const dt = dtype ?? resultType(...xs);
   const shape = broadcastShapes(op, xs);
   return xs.map((x) => broadcastTo(asTensor(x, dt), shape, op));
@@ -90,6 +104,7 @@ export function promoteAndBroadcast(op: string, xs: readonly TensorLike[], dtype
 
 /** One axis normalised into [0, rank). */
 export function normalizeAxis(op: string, axis: number, rank: number, operand?: Tensor): number {
+  if (typeof axis !== "number") throw new ArgumentError(`np.${op}`, "axis", describe(axis), "an integer");
   if (!Number.isInteger(axis) || axis < -rank || axis >= rank)
     throw shapeError(op, `axis ${axis} is out of bounds for an array of rank ${rank}`, operand ? [operand] : []);
   return axis < 0 ? axis + rank : axis;
@@ -98,6 +113,9 @@ export function normalizeAxis(op: string, axis: number, rank: number, operand?: 
 /** Axes normalised, sorted and checked for repeats; null/undefined means all axes. */
 export function normalizeAxes(op: string, axis: Axis, x: Tensor): number[] {
   if (axis === null || axis === undefined) return [...x.shape.keys()];
+  if (typeof axis !== "number" && !(Array.isArray(axis) && axis.every((a) => typeof a === "number")))
+    throw new ArgumentError(`np.${op}`, "axis", describe(axis), "an integer, a list of integers, or null for every axis",
+      typeof axis === "object" && "axis" in axis ? `pass the axis positionally: np.${op}(x, ${String((axis as { axis: unknown }).axis)})` : "");
   const list = typeof axis === "number" ? [axis] : [...axis];
   const axes = list.map((a) => normalizeAxis(op, a, x.ndim, x));
   if (new Set(axes).size !== axes.length) throw shapeError(op, `repeated axis in [${list}]`, [x]);
@@ -106,13 +124,11 @@ export function normalizeAxes(op: string, axis: Axis, x: Tensor): number[] {
 
 /** A shape given as a number or a list. */
 export function shapeOf(op: string, shape: number | readonly number[]): number[] {
-  const s = typeof shape === "number" ? [shape] : [...shape];
-  if (!s.every((d) => Number.isInteger(d) && d >= 0)) throw shapeError(op, `shape [${s}] must hold non-negative integers`);
-  return s;
+  return checkShape(`np.${op}`, "shape", shape);
 }
 
 /** Float operands for ops that only exist on floats (numpy promotes integers to float). */
-export const toFloat = (x: TensorLike): Tensor => {
-  const t = asTensor(x);
+export const toFloat = (x: TensorLike, op?: string): Tensor => {
+  const t = asTensor(x, undefined, op);
   return t.dtype === "f32" ? t : lax.cast(t, "f32");
 };

@@ -3,6 +3,7 @@
  * and `oneHot`. Negative indices count from the end, as in numpy; gathered
  * indices outside the axis are clamped into it (lax.gather's default in JAX).
  */
+import type { DTypeName } from "../ir/dtype.js";
 import type { Tensor, TensorLike } from "./core.js";
 import * as lax from "./lax.js";
 import { asTensor, broadcastShapes, broadcastTo, isTensor, normalizeAxis, shapeError } from "./np-broadcast.js";
@@ -40,7 +41,7 @@ function reverseAxis(x: Tensor, axis: number): Tensor {
  * `slice` primitive; negative steps slice the same elements and reverse them.
  */
 export function slice(x: TensorLike, spec: readonly SliceEntry[]): Tensor {
-  const t = asTensor(x);
+  const t = asTensor(x, undefined, "slice");
   const ellipses = spec.filter((e) => e === "...").length;
   const used = spec.length - ellipses;
   if (ellipses > 1) throw shapeError("slice", `an index can only have a single ellipsis ('...')`, [t]);
@@ -77,7 +78,7 @@ export function slice(x: TensorLike, spec: readonly SliceEntry[]): Tensor {
 
 /** Reverses the order of elements along the given axes (all axes by default). */
 export function flip(x: TensorLike, axis?: number | readonly number[] | null): Tensor {
-  let y = asTensor(x);
+  let y = asTensor(x, undefined, "flip");
   const axes = axis === null || axis === undefined ? [...y.shape.keys()] : typeof axis === "number" ? [axis] : [...axis];
   for (const a of axes) y = reverseAxis(y, normalizeAxis("flip", a, y.ndim, y));
   return y;
@@ -85,7 +86,7 @@ export function flip(x: TensorLike, axis?: number | readonly number[] | null): T
 
 /** Index operands as integer tensors; JS numbers and lists become i32. */
 function indexTensor(op: string, indices: TensorLike | NestedArray): Tensor {
-  const idx = isTensor(indices) ? indices : typeof indices === "boolean" ? asTensor(indices) : array(indices, { dtype: "i32" });
+  const idx = isTensor(indices) ? indices : typeof indices === "boolean" ? asTensor(indices, undefined, op) : array(indices, { dtype: "i32" });
   if (idx.dtype !== "i32" && idx.dtype !== "u32") throw shapeError(op, `indices must be integers, got ${idx.dtype}`, [idx]);
   return idx;
 }
@@ -102,7 +103,7 @@ function wrapNegative(idx: Tensor, n: number): Tensor {
  * when omitted); the result's axis is replaced by the indices' shape.
  */
 export function take(x: TensorLike, indices: TensorLike | NestedArray, axis?: number | null): Tensor {
-  let t = asTensor(x);
+  let t = asTensor(x, undefined, "take");
   const idx = indexTensor("take", indices);
   if (axis === null || axis === undefined) {
     t = lax.reshape(t, [t.size]);
@@ -119,7 +120,7 @@ export function take(x: TensorLike, indices: TensorLike | NestedArray, axis?: nu
  * the flattened `x` at computed linear offsets.
  */
 export function takeAlongAxis(x: TensorLike, indices: TensorLike, axis: number): Tensor {
-  const t = asTensor(x);
+  const t = asTensor(x, undefined, "takeAlongAxis");
   const idx = indexTensor("takeAlongAxis", indices);
   if (idx.ndim !== t.ndim)
     throw shapeError("takeAlongAxis", `indices and array must have the same rank, got ${idx.ndim} and ${t.ndim}`, [t, idx]);
@@ -149,7 +150,7 @@ export function takeAlongAxis(x: TensorLike, indices: TensorLike, axis: number):
  * One-hot encoding along a new last axis of size `n`: `indices[..., None] ==
  * arange(n)`. Indices outside [0, n) give an all-zero row, as in jax.nn.one_hot.
  */
-export function oneHot(indices: TensorLike | NestedArray, n: number, options: { dtype?: "f32" | "i32" | "u32" | "bool" } = {}): Tensor {
+export function oneHot(indices: TensorLike | NestedArray, n: number, options: { dtype?: DTypeName } = {}): Tensor {
   let idx = isTensor(indices) ? indices : array(indices as NestedArray, { dtype: "i32" });
   if (idx.dtype !== "i32") idx = lax.cast(idx, "i32");
   if (!Number.isInteger(n) || n < 0) throw shapeError("oneHot", `n = ${n} must be a non-negative integer`, [idx]);

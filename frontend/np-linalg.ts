@@ -13,7 +13,7 @@ const range = (n: number, from = 0) => Array.from({ length: n }, (_, i) => from 
 
 function operands(op: string, x: TensorLike, y: TensorLike): [Tensor, Tensor] {
   const dt = resultType(x, y);
-  const a = asTensor(x, dt), b = asTensor(y, dt);
+  const a = asTensor(x, dt, op), b = asTensor(y, dt, op);
   if (dt === "bool") throw shapeError(op, `is not defined on bool operands (cast first)`, [a, b]);
   return [a, b];
 }
@@ -104,7 +104,7 @@ export function einsum(subscripts: string, ...xs: TensorLike[]): Tensor {
   const m = /^([a-zA-Z,]*)(?:->([a-zA-Z]*))?$/.exec(spec);
   const inputs = m ? m[1]!.split(",") : [];
   const dt = resultType(...xs);
-  const ts = xs.map((x) => asTensor(x, dt));
+  const ts = xs.map((x) => asTensor(x, dt, "einsum"));
   if (!m || inputs.length !== xs.length)
     throw shapeError("einsum", `subscripts '${subscripts}' must be letters for each of the ${xs.length} operand(s), optionally followed by '->' and output letters (no ellipsis)`, ts);
   const sizes = new Map<string, number>();

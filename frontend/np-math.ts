@@ -3,12 +3,13 @@
  * promotion (np-broadcast.ts) in front of one lax primitive each, or a short
  * composition of them where numpy's meaning needs one (floor division, log1p).
  */
-import { type DType, isDType } from "../ir/dtype.js";
+import type { DType, DTypeName } from "../ir/dtype.js";
+import { checkDType } from "./arguments.js";
 import type { BinaryOp, CompareOp } from "../ir/primitives.js";
 import type { Tensor, TensorLike } from "./core.js";
 import * as lax from "./lax.js";
 import { full } from "./creation.js";
-import { asTensor, broadcastShapes, broadcastTo, promoteAndBroadcast, resultType, shapeError, toFloat } from "./np-broadcast.js";
+import { asTensor, broadcastShapes, checkTensorLike, broadcastTo, promoteAndBroadcast, resultType, shapeError, toFloat } from "./np-broadcast.js";
 
 function binary(op: string, prim: BinaryOp | CompareOp, x: TensorLike, y: TensorLike, dtype?: DType): Tensor {
   const [a, b] = promoteAndBroadcast(op, [x, y], dtype);
@@ -55,24 +56,24 @@ export function remainder(x: TensorLike, y: TensorLike): Tensor {
   return lax.sub(a!, lax.mul(floorDivide(a!, b!), b!));
 }
 
-export const negative = (x: TensorLike) => lax.neg(asTensor(x));
-export const abs = (x: TensorLike) => lax.abs(asTensor(x));
-export const sign = (x: TensorLike) => lax.sign(asTensor(x));
+export const negative = (x: TensorLike) => lax.neg(asTensor(x, undefined, "negative"));
+export const abs = (x: TensorLike) => lax.abs(asTensor(x, undefined, "abs"));
+export const sign = (x: TensorLike) => lax.sign(asTensor(x, undefined, "sign"));
 export const square = (x: TensorLike) => {
-  const t = asTensor(x);
+  const t = asTensor(x, undefined, "square");
   return multiply(t, t);
 };
 export const reciprocal = (x: TensorLike) => divide(1, x);
 
 // Transcendentals exist on floats only; integers promote to f32 as in numpy.
-export const exp = (x: TensorLike) => lax.exp(toFloat(x));
-export const log = (x: TensorLike) => lax.log(toFloat(x));
-export const sin = (x: TensorLike) => lax.sin(toFloat(x));
-export const cos = (x: TensorLike) => lax.cos(toFloat(x));
-export const tanh = (x: TensorLike) => lax.tanh(toFloat(x));
-export const sqrt = (x: TensorLike) => lax.sqrt(toFloat(x));
-export const rsqrt = (x: TensorLike) => lax.rsqrt(toFloat(x));
-export const erf = (x: TensorLike) => lax.erf(toFloat(x));
+export const exp = (x: TensorLike) => lax.exp(toFloat(x, "exp"));
+export const log = (x: TensorLike) => lax.log(toFloat(x, "log"));
+export const sin = (x: TensorLike) => lax.sin(toFloat(x, "sin"));
+export const cos = (x: TensorLike) => lax.cos(toFloat(x, "cos"));
+export const tanh = (x: TensorLike) => lax.tanh(toFloat(x, "tanh"));
+export const sqrt = (x: TensorLike) => lax.sqrt(toFloat(x, "sqrt"));
+export const rsqrt = (x: TensorLike) => lax.rsqrt(toFloat(x, "rsqrt"));
+export const erf = (x: TensorLike) => lax.erf(toFloat(x, "erf"));
 export const log2 = (x: TensorLike) => multiply(log(x), 1 / Math.LN2);
 export const log10 = (x: TensorLike) => multiply(log(x), 1 / Math.LN10);
 
@@ -82,7 +83,7 @@ export const log10 = (x: TensorLike) => multiply(log(x), 1 / Math.LN10);
  * scientist should know about floating-point arithmetic", Theorem 4).
  */
 export function log1p(x: TensorLike): Tensor {
-  const t = toFloat(x);
+  const t = toFloat(x, "log1p");
   const u = lax.add(t, lax.fullLike(t, 1));
   const um1 = lax.sub(u, lax.fullLike(t, 1));
   const corrected = lax.mul(lax.log(u), lax.div(t, um1));
@@ -93,18 +94,18 @@ export function log1p(x: TensorLike): Tensor {
 }
 
 // Rounding is the identity on integers and bools (numpy keeps their dtype).
-const onFloat = (f: (t: Tensor) => Tensor) => (x: TensorLike) => {
-  const t = asTensor(x);
+const onFloat = (op: string, f: (t: Tensor) => Tensor) => (x: TensorLike) => {
+  const t = asTensor(x, undefined, op);
   return t.dtype === "f32" ? f(t) : t;
 };
-export const floor = onFloat(lax.floor);
-export const ceil = onFloat(lax.ceil);
+export const floor = onFloat("floor", lax.floor);
+export const ceil = onFloat("ceil", lax.ceil);
 /** Rounds half to even, like numpy.round. */
-export const round = onFloat(lax.round);
+export const round = onFloat("round", lax.round);
 
 export function clip(x: TensorLike, lo?: TensorLike | null, hi?: TensorLike | null): Tensor {
   if (lo == null && hi == null) throw shapeError("clip", `needs a lower bound, an upper bound or both`, [x]);
-  let y = asTensor(x);
+  let y = asTensor(x, undefined, "clip");
   if (lo != null) y = maximum(y, lo);
   if (hi != null) y = minimum(y, hi);
   return y;
@@ -118,35 +119,37 @@ export const greater = (x: TensorLike, y: TensorLike) => binary("greater", "gt",
 export const greaterEqual = (x: TensorLike, y: TensorLike) => binary("greaterEqual", "ge", x, y);
 
 /** Truthiness as numpy sees it: x ≠ 0 (NaN is true). */
-export const asBool = (x: TensorLike): Tensor => {
-  const t = asTensor(x);
+export const asBool = (x: TensorLike, op = "logical", argument = "x"): Tensor => {
+  const t = asTensor(x, undefined, op, argument);
   return t.dtype === "bool" ? t : lax.ne(t, lax.zerosLike(t));
 };
-export const logicalAnd = (x: TensorLike, y: TensorLike) => binary("logicalAnd", "and", asBool(x), asBool(y));
-export const logicalOr = (x: TensorLike, y: TensorLike) => binary("logicalOr", "or", asBool(x), asBool(y));
-export const logicalXor = (x: TensorLike, y: TensorLike) => binary("logicalXor", "ne", asBool(x), asBool(y));
-export const logicalNot = (x: TensorLike) => lax.not(asBool(x));
+export const logicalAnd = (x: TensorLike, y: TensorLike) => binary("logicalAnd", "and", asBool(x, "logicalAnd", "x1"), asBool(y, "logicalAnd", "x2"));
+export const logicalOr = (x: TensorLike, y: TensorLike) => binary("logicalOr", "or", asBool(x, "logicalOr", "x1"), asBool(y, "logicalOr", "x2"));
+export const logicalXor = (x: TensorLike, y: TensorLike) => binary("logicalXor", "ne", asBool(x, "logicalXor", "x1"), asBool(y, "logicalXor", "x2"));
+export const logicalNot = (x: TensorLike) => lax.not(asBool(x, "logicalNot"));
 
 export const isnan = (x: TensorLike) => {
-  const t = asTensor(x);
+  const t = asTensor(x, undefined, "isnan");
   return t.dtype === "f32" ? lax.ne(t, t) : full(t.shape, false);
 };
 /** Finite exactly when x − x is 0 (∞ − ∞ and NaN − NaN are NaN). */
 export const isfinite = (x: TensorLike) => {
-  const t = asTensor(x);
+  const t = asTensor(x, undefined, "isfinite");
   return t.dtype === "f32" ? lax.eq(lax.sub(t, t), lax.zerosLike(t)) : full(t.shape, true);
 };
 
 /** Elementwise choice between `x` and `y`, all three broadcast together (numpy.where). */
 export function where(cond: TensorLike, x: TensorLike, y: TensorLike): Tensor {
+  checkTensorLike("where", "condition", cond);
+  checkTensorLike("where", "x", x);
+  checkTensorLike("where", "y", y);
   const dt = resultType(x, y);
-  const operands = [asBool(cond), asTensor(x, dt), asTensor(y, dt)];
+  const operands = [asBool(cond, "where", "condition"), asTensor(x, dt), asTensor(y, dt)];
   const shape = broadcastShapes("where", operands);
   const [c, a, b] = operands.map((t) => broadcastTo(t, shape, "where"));
   return lax.select(c!, a!, b!);
 }
 
-export function astype(x: TensorLike, dtype: DType): Tensor {
-  if (!isDType(dtype)) throw shapeError("astype", `unknown dtype '${String(dtype)}'`, [x]);
-  return lax.cast(asTensor(x), dtype);
+export function astype(x: TensorLike, dtype: DTypeName): Tensor {
+  return lax.cast(asTensor(x, undefined, "astype"), checkDType("np.astype", "dtype", dtype));
 }

@@ -16,21 +16,21 @@ const count = (x: Tensor, axes: readonly number[]) => axes.reduce((n, a) => n * 
 
 /** Sum over axes; bools count as integers (numpy). */
 export function sum(x: TensorLike, axis?: Axis, keepdims = false): Tensor {
-  const t = asTensor(x);
+  const t = asTensor(x, undefined, "sum");
   const axes = normalizeAxes("sum", axis, t);
   return keep(t, lax.reduceSum(t.dtype === "bool" ? lax.cast(t, "i32") : t, axes), axes, keepdims);
 }
 
 /** Arithmetic mean; integer inputs give f32. */
 export function mean(x: TensorLike, axis?: Axis, keepdims = false): Tensor {
-  const t = toFloat(x);
+  const t = toFloat(x, "mean");
   const axes = normalizeAxes("mean", axis, t);
   const s = lax.reduceSum(t, axes);
   return keep(t, lax.div(s, lax.fullLike(s, count(t, axes))), axes, keepdims);
 }
 
 function extremum(op: "max" | "min", x: TensorLike, axis: Axis, keepdims: boolean): Tensor {
-  const t = asTensor(x);
+  const t = asTensor(x, undefined, op);
   const axes = normalizeAxes(op, axis, t);
   if (axes.some((a) => t.shape[a] === 0))
     throw shapeError(op, `zero-size reduction over axes [${axes}] has no identity`, [t]);
@@ -44,7 +44,7 @@ export const min = (x: TensorLike, axis?: Axis, keepdims = false) => extremum("m
 
 /** Variance: mean of squared deviations from the mean, divided by n − ddof. */
 export function variance(x: TensorLike, axis?: Axis, keepdims = false, ddof = 0): Tensor {
-  const t = toFloat(x);
+  const t = toFloat(x, "var");
   const axes = normalizeAxes("var", axis, t);
   const n = count(t, axes);
   const s = lax.reduceSum(t, axes);
@@ -62,7 +62,7 @@ export function keptDims(x: Tensor, axes: readonly number[]): number[] {
 
 /** Counts of true (x ≠ 0) elements, as i32. */
 function countTrue(x: TensorLike, axes: Axis, op: string): [Tensor, Tensor, number[]] {
-  const t = asTensor(x);
+  const t = asTensor(x, undefined, op);
   const ax = normalizeAxes(op, axes, t);
   const b = t.dtype === "bool" ? t : lax.ne(t, lax.zerosLike(t));
   return [t, b, ax];
@@ -80,7 +80,7 @@ export function all(x: TensorLike, axis?: Axis, keepdims = false): Tensor {
 
 /** argmax/argmin over one axis, or over the flattened array when `axis` is null. */
 function argReduce(op: "argmax" | "argmin", x: TensorLike, axis: number | null | undefined, keepdims: boolean): Tensor {
-  const t = asTensor(x);
+  const t = asTensor(x, undefined, op);
   const flat = axis === null || axis === undefined;
   const src = flat ? lax.reshape(t, [t.size]) : t;
   const ax = flat ? 0 : normalizeAxis(op, axis, t.ndim, t);
@@ -102,7 +102,7 @@ export const argmin = (x: TensorLike, axis?: number | null, keepdims = false) =>
 
 /** Running sum along `axis` (the flattened array when omitted); `reverse` sums from the end. */
 export function cumsum(x: TensorLike, axis?: number | null, options: { reverse?: boolean } = {}): Tensor {
-  let t = asTensor(x);
+  let t = asTensor(x, undefined, "cumsum");
   if (axis === null || axis === undefined) {
     t = lax.reshape(t, [t.size]);
     axis = 0;
@@ -113,7 +113,7 @@ export function cumsum(x: TensorLike, axis?: number | null, options: { reverse?:
 
 /** The k largest entries along the last axis, descending, and their indices (lax.top_k). */
 export function topK(x: TensorLike, k: number): [Tensor, Tensor] {
-  const t = asTensor(x);
+  const t = asTensor(x, undefined, "topK");
   const n = t.shape[t.ndim - 1];
   if (n === undefined) throw shapeError("topK", `needs an array of rank >= 1`, [t]);
   if (!Number.isInteger(k) || k < 1 || k > n) throw shapeError("topK", `k = ${k} must be in [1, ${n}] (the size of the last axis)`, [t]);

@@ -14,7 +14,7 @@ const fmt = (s: readonly number[]) => `[${s.join(",")}]`;
 
 /** numpy.reshape; one axis may be -1 and is inferred from the others. */
 export function reshape(x: TensorLike, shape: number | readonly number[]): Tensor {
-  const t = asTensor(x);
+  const t = asTensor(x, undefined, "reshape");
   const s = typeof shape === "number" ? [shape] : [...shape];
   const holes = s.filter((d) => d === -1).length;
   if (holes > 1 || !s.every((d) => Number.isInteger(d) && d >= -1))
@@ -33,7 +33,7 @@ export const ravel = (x: TensorLike) => reshape(x, [-1]);
 
 /** numpy.transpose: permutes axes (reverses them by default); negative entries count from the end. */
 export function transpose(x: TensorLike, perm?: readonly number[]): Tensor {
-  const t = asTensor(x);
+  const t = asTensor(x, undefined, "transpose");
   const p = perm ? perm.map((a) => (a < 0 ? a + t.ndim : a)) : [...t.shape.keys()].reverse();
   if (p.length !== t.ndim || [...p].sort((a, b) => a - b).some((a, i) => a !== i))
     throw shapeError("transpose", `axes [${perm}] are not a permutation of the ${t.ndim} axes of ${fmt(t.shape)}`, [t]);
@@ -41,7 +41,7 @@ export function transpose(x: TensorLike, perm?: readonly number[]): Tensor {
 }
 
 export function swapaxes(x: TensorLike, a: number, b: number): Tensor {
-  const t = asTensor(x);
+  const t = asTensor(x, undefined, "swapaxes");
   const i = normalizeAxis("swapaxes", a, t.ndim, t), j = normalizeAxis("swapaxes", b, t.ndim, t);
   const p = [...t.shape.keys()];
   [p[i], p[j]] = [p[j]!, p[i]!];
@@ -50,7 +50,7 @@ export function swapaxes(x: TensorLike, a: number, b: number): Tensor {
 
 /** Moves axis `source` to position `destination`, keeping the others in order. */
 export function moveaxis(x: TensorLike, source: number, destination: number): Tensor {
-  const t = asTensor(x);
+  const t = asTensor(x, undefined, "moveaxis");
   const s = normalizeAxis("moveaxis", source, t.ndim, t), d = normalizeAxis("moveaxis", destination, t.ndim, t);
   const p = [...t.shape.keys()].filter((a) => a !== s);
   p.splice(d, 0, s);
@@ -59,7 +59,7 @@ export function moveaxis(x: TensorLike, source: number, destination: number): Te
 
 /** Inserts size-1 axes at `axis` (positions in the result, negative from its end). */
 export function expandDims(x: TensorLike, axis: number | readonly number[]): Tensor {
-  const t = asTensor(x);
+  const t = asTensor(x, undefined, "expandDims");
   const list = typeof axis === "number" ? [axis] : [...axis];
   const rank = t.ndim + list.length;
   const axes = list.map((a) => normalizeAxis("expandDims", a, rank, t));
@@ -72,7 +72,7 @@ export function expandDims(x: TensorLike, axis: number | readonly number[]): Ten
 
 /** Removes size-1 axes: the given ones (each must be 1) or all of them. */
 export function squeeze(x: TensorLike, axis?: number | readonly number[] | null): Tensor {
-  const t = asTensor(x);
+  const t = asTensor(x, undefined, "squeeze");
   const axes = axis === null || axis === undefined
     ? [...t.shape.keys()].filter((i) => t.shape[i] === 1)
     : (typeof axis === "number" ? [axis] : [...axis]).map((a) => normalizeAxis("squeeze", a, t.ndim, t));
@@ -85,7 +85,7 @@ export function squeeze(x: TensorLike, axis?: number | readonly number[] | null)
 export function concatenate(xs: readonly TensorLike[], axis = 0): Tensor {
   if (xs.length === 0) throw shapeError("concatenate", `needs at least one array`);
   const dt = resultType(...xs);
-  const ts = xs.map((x) => asTensor(x, dt));
+  const ts = xs.map((x) => asTensor(x, dt, "concatenate"));
   const first = ts[0]!;
   if (first.ndim === 0) throw shapeError("concatenate", `zero-dimensional arrays cannot be concatenated`, ts);
   const ax = normalizeAxis("concatenate", axis, first.ndim, first);
@@ -99,7 +99,7 @@ export function concatenate(xs: readonly TensorLike[], axis = 0): Tensor {
 export function stack(xs: readonly TensorLike[], axis = 0): Tensor {
   if (xs.length === 0) throw shapeError("stack", `needs at least one array`);
   const dt = resultType(...xs);
-  const ts = xs.map((x) => asTensor(x, dt));
+  const ts = xs.map((x) => asTensor(x, dt, "stack"));
   const shape = ts[0]!.shape;
   if (ts.some((t) => t.ndim !== shape.length || t.shape.some((d, i) => d !== shape[i])))
     throw shapeError("stack", `all input arrays must have the same shape, got ${ts.map((u) => fmt(u.shape)).join(", ")}`, ts);
@@ -112,7 +112,7 @@ export function stack(xs: readonly TensorLike[], axis = 0): Tensor {
  * between the given split indices.
  */
 export function split(x: TensorLike, sections: number | readonly number[], axis = 0): Tensor[] {
-  const t = asTensor(x);
+  const t = asTensor(x, undefined, "split");
   const ax = normalizeAxis("split", axis, t.ndim, t);
   const n = t.shape[ax]!;
   let cuts: number[];
@@ -132,7 +132,7 @@ export type PadWidth = number | readonly [number, number] | readonly (readonly [
 
 /** numpy.pad in constant mode: `width` for every side, `[before, after]` for every axis, or one pair per axis. */
 export function pad(x: TensorLike, width: PadWidth, options: { value?: number } = {}): Tensor {
-  const t = asTensor(x);
+  const t = asTensor(x, undefined, "pad");
   let pairs: (readonly [number, number])[];
   if (typeof width === "number") pairs = t.shape.map(() => [width, width] as const);
   else if (typeof width[0] === "number") pairs = t.shape.map(() => width as readonly [number, number]);
@@ -144,7 +144,7 @@ export function pad(x: TensorLike, width: PadWidth, options: { value?: number } 
 
 /** numpy.tile: `x` repeated `reps` times along each axis (broadcast, then merge axis pairs). */
 export function tile(x: TensorLike, reps: number | readonly number[]): Tensor {
-  let t = asTensor(x);
+  let t = asTensor(x, undefined, "tile");
   let r = typeof reps === "number" ? [reps] : [...reps];
   if (!r.every((v) => Number.isInteger(v) && v >= 0)) throw shapeError("tile", `reps [${r}] must be non-negative integers`, [t]);
   if (r.length < t.ndim) r = [...t.shape.slice(r.length).map(() => 1), ...r];
@@ -156,7 +156,7 @@ export function tile(x: TensorLike, reps: number | readonly number[]): Tensor {
 
 /** numpy.repeat with one count: each element repeated along `axis` (the flattened array when omitted). */
 export function repeat(x: TensorLike, repeats: number, axis?: number | null): Tensor {
-  let t = asTensor(x);
+  let t = asTensor(x, undefined, "repeat");
   if (!Number.isInteger(repeats) || repeats < 0) throw shapeError("repeat", `repeats = ${repeats} must be a non-negative integer`, [t]);
   if (axis === null || axis === undefined) {
     t = lax.reshape(t, [t.size]);

@@ -9,19 +9,49 @@ export type TreeDef =
   | { kind: "array"; children: TreeDef[] }
   | { kind: "object"; keys: string[]; children: TreeDef[] };
 
+/** Pytrees nested deeper than this are refused (a clear error instead of a stack overflow). */
+export const MAX_TREE_DEPTH = 100;
+
+export class PytreeError extends TypeError {
+  override name = "PytreeError";
+}
+
 export function flatten<L>(tree: unknown, isLeaf: (x: unknown) => x is L): [L[], TreeDef] {
   const leaves: L[] = [];
+  // The containers on the path from the root, and the keys leading to each: a
+  // container seen again on its own path is a cycle.
+  const path: object[] = [];
+  const keys: string[] = [];
+  const where = (n: number) => keys.slice(0, n).join("") || "the root";
   const walk = (x: unknown): TreeDef => {
     if (isLeaf(x)) {
       leaves.push(x);
       return { kind: "leaf" };
     }
-    if (Array.isArray(x)) return { kind: "array", children: x.map(walk) };
-    if (x !== null && typeof x === "object" && Object.getPrototypeOf(x) === Object.prototype) {
-      const keys = Object.keys(x).sort();
-      return { kind: "object", keys, children: keys.map((k) => walk((x as Record<string, unknown>)[k])) };
+    const isArray = Array.isArray(x);
+    if (!isArray && !(x !== null && typeof x === "object" && Object.getPrototypeOf(x) === Object.prototype))
+      return { kind: "static", value: x };
+    const node = x as object;
+    if (path.includes(node))
+      throw new PytreeError(`pytree: ${where(keys.length)} is ${where(path.indexOf(node))} again (a cycle); a pytree must be a tree`);
+    if (path.length >= MAX_TREE_DEPTH)
+      throw new PytreeError(`pytree: nested more than ${MAX_TREE_DEPTH} deep (at ${where(6)}…); flatten the structure`);
+    path.push(node);
+    const child = (key: string, v: unknown) => {
+      keys.push(key);
+      try {
+        return walk(v);
+      } finally {
+        keys.pop();
+      }
+    };
+    try {
+      if (isArray) return { kind: "array", children: (x as unknown[]).map((c, i) => child(`[${i}]`, c)) };
+      const keyList = Object.keys(node).sort();
+      return { kind: "object", keys: keyList, children: keyList.map((k) => child(`.${k}`, (x as Record<string, unknown>)[k])) };
+    } finally {
+      path.pop();
     }
-    return { kind: "static", value: x };
   };
   const def = walk(tree);
   return [leaves, def];
@@ -70,6 +100,13 @@ function identity(v: object): number {
   return id;
 }
 
+const symbolIds = new Map<symbol, number>();
+function symbolId(s: symbol): number {
+  let id = symbolIds.get(s);
+  if (id === undefined) symbolIds.set(s, (id = symbolIds.size));
+  return id;
+}
+
 /** A stable string for a tree definition (static values included), for cache keys. */
 export function treeKey(def: TreeDef): string {
   switch (def.kind) {
@@ -78,6 +115,8 @@ export function treeKey(def: TreeDef): string {
     case "static": {
       const v = def.value;
       if (typeof v === "function" || (typeof v === "object" && v !== null)) return `obj#${identity(v)}`;
+      if (typeof v === "bigint") return `${v}n`;
+      if (typeof v === "symbol") return `sym#${symbolId(v)}`;
       return JSON.stringify(v) ?? String(v);
     }
     case "array":

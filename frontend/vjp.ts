@@ -9,6 +9,7 @@
  */
 import { formatType, isFloat } from "../ir/dtype.js";
 import type { Value } from "../ir/graph.js";
+import { ArgumentError, checkNotAsync, describe } from "./arguments.js";
 import { type Tensor, TracerError } from "./core.js";
 import { full } from "./creation.js";
 import { jvpFlat, flattenTensors } from "./jvp.js";
@@ -77,10 +78,32 @@ export function vjpFlat(
 }
 
 /**
+ * The type of a gradient (or cotangent) for an argument of type T: tensors and JS
+ * numbers give tensors, pytrees keep their structure.
+ */
+export type GradOf<T> = T extends Tensor | number
+  ? Tensor
+  : T extends readonly unknown[]
+    ? { -readonly [K in keyof T]: GradOf<T[K]> }
+    : T extends object
+      ? { -readonly [K in keyof T]: GradOf<T[K]> }
+      : T;
+
+/** The gradients `argnums` selects from arguments A: one (a number) or a tuple (a list). */
+export type GradsOf<A extends readonly unknown[], N> = N extends number
+  ? GradOf<A[N]>
+  : N extends readonly number[]
+    ? { -readonly [K in keyof N]: GradOf<A[N[K] & number]> }
+    : unknown;
+
+/**
  * jax.vjp: returns `f(...primals)` and a function from output cotangents (a
  * pytree like the output) to input cotangents (an array like `primals`).
  */
-export function vjp<R>(f: (...args: never[]) => R, ...primals: unknown[]): [R, (ct: R) => unknown[]] {
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export function vjp<A extends any[], R>(f: (...args: A) => R, ...primals: A): [R, (ct: R) => GradOf<A>];
+export function vjp(f: (...args: never[]) => unknown, ...primals: unknown[]): [unknown, (ct: unknown) => unknown[]] {
+  checkNotAsync("vjp", f);
   const [leaves, inDef] = flattenTensors(primals);
   let outDef: TreeDef | undefined;
   const [outs, pullback] = vjpFlat((xs) => {
@@ -88,12 +111,12 @@ export function vjp<R>(f: (...args: never[]) => R, ...primals: unknown[]): [R, (
     outDef = def;
     return o;
   }, leaves);
-  const fn = (ct: R) => {
+  const fn = (ct: unknown) => {
     const [cts] = flattenTensors(ct);
     const grads = pullback(cts);
     return unflatten(inDef, grads.map((g, i) => g ?? lax.zerosLike(leaves[i]!))) as unknown[];
   };
-  return [unflatten(outDef!, outs as Tensor[]) as R, fn];
+  return [unflatten(outDef!, outs as Tensor[]), fn];
 }
 
 export interface GradOptions {
@@ -108,11 +131,24 @@ export interface GradOptions {
  * hasAux). Returns [value, grads] (or [[value, aux], grads]); grads has the
  * pytree structure of the differentiated argument(s).
  */
+/* eslint-disable @typescript-eslint/no-explicit-any */
+export function valueAndGrad<A extends any[], Aux, const N extends number | readonly number[] = 0>(
+  f: (...args: A) => readonly [Tensor, Aux],
+  options: { readonly argnums?: N; readonly hasAux: true },
+): (...args: A) => [[Tensor, Aux], GradsOf<A, N>];
+export function valueAndGrad<A extends any[], const N extends number | readonly number[] = 0>(
+  f: (...args: A) => unknown,
+  options?: { readonly argnums?: N; readonly hasAux?: false },
+): (...args: A) => [Tensor, GradsOf<A, N>];
+export function valueAndGrad(f: (...args: never[]) => unknown, options?: GradOptions): (...args: any[]) => [unknown, unknown];
 export function valueAndGrad(f: (...args: never[]) => unknown, options: GradOptions = {}) {
-  return valueAndGradWith(f, options, true);
+  checkNotAsync("valueAndGrad", f);
+  return valueAndGradWith("valueAndGrad", f, options, true);
 }
+/* eslint-enable @typescript-eslint/no-explicit-any */
 
-function valueAndGradWith(f: (...args: never[]) => unknown, options: GradOptions, wantValue: boolean) {
+function valueAndGradWith(name: string, f: (...args: never[]) => unknown, options: GradOptions, wantValue: boolean) {
+  if (options === null || typeof options !== "object") throw new ArgumentError(name, "options", describe(options), "an object { argnums?, hasAux? }");
   const argnums = options.argnums ?? 0;
   const nums = typeof argnums === "number" ? [argnums] : [...argnums];
   return (...args: unknown[]): [unknown, unknown] => {
@@ -120,6 +156,13 @@ function valueAndGradWith(f: (...args: never[]) => unknown, options: GradOptions
       if (!Number.isInteger(a) || a < 0 || a >= args.length)
         throw new RangeError(`grad: argnums ${a} is out of range for ${args.length} argument(s)`);
     const [leaves, diffDef] = flattenTensors(nums.map((a) => args[a]));
+    leaves.forEach((l, i) => {
+      // JAX: "grad requires real- or complex-valued inputs (input dtype that is a sub-dtype of np.inexact)".
+      if (!isFloat(l.dtype))
+        throw new ArgumentError(name, `the differentiated argument${nums.length > 1 || leaves.length > 1 ? `s (leaf ${i})` : ` ${nums[0]}`}`,
+          `a tensor of type ${formatType(l.aval)}`, "floating-point (f32): grad requires real-valued inputs, as in JAX",
+          "cast it with np.astype(x, \"f32\"), or leave integer inputs out of argnums");
+    });
     let auxDef: TreeDef | undefined;
     let nAux = 0;
     const [outs, pullback] = vjpFlat((xs) => {
@@ -149,10 +192,18 @@ function valueAndGradWith(f: (...args: never[]) => unknown, options: GradOptions
 }
 
 /** jax.grad: the gradient of a scalar function with respect to `argnums`. */
+/* eslint-disable @typescript-eslint/no-explicit-any */
+export function grad<A extends any[], const N extends number | readonly number[] = 0>(
+  f: (...args: A) => unknown,
+  options?: { readonly argnums?: N },
+): (...args: A) => GradsOf<A, N>;
+export function grad(f: (...args: never[]) => unknown, options?: Omit<GradOptions, "hasAux">): (...args: any[]) => unknown;
 export function grad(f: (...args: never[]) => unknown, options: Omit<GradOptions, "hasAux"> = {}) {
-  const vg = valueAndGradWith(f, options, false);
+  checkNotAsync("grad", f);
+  const vg = valueAndGradWith("grad", f, options, false);
   return (...args: unknown[]): unknown => vg(...args)[1];
 }
+/* eslint-enable @typescript-eslint/no-explicit-any */
 
 function checkScalar(v: unknown): Tensor {
   const [leaves] = flattenTensors(v);

@@ -5,6 +5,7 @@
  * operands to batched results, usually by moving the batch axis to the front and
  * shifting the primitive's axis parameters by one.
  */
+import { checkNotAsync } from "./arguments.js";
 import { type AbstractValue, formatType } from "../ir/dtype.js";
 import type { Graph } from "../ir/graph.js";
 import {
@@ -113,7 +114,9 @@ function normalizeAxis(axis: number, rank: number, what: string): number {
  * which axis of each argument is mapped, null for an argument passed whole to
  * every call; `outAxes` (default 0) where the mapped axis goes in the results.
  */
-export function vmap<F extends (...args: never[]) => unknown>(f: F, options: VmapOptions = {}) {
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export function vmap<F extends (...args: any[]) => unknown>(f: F, options: VmapOptions = {}) {
+  checkNotAsync("vmap", f);
   return (...args: Parameters<F>): ReturnType<F> => {
     const inAxes = options.inAxes === undefined ? 0 : options.inAxes;
     const [leaves, inDef] = flattenTensors(args);

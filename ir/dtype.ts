@@ -35,6 +35,17 @@ export function isDType(s: string): s is DType {
   return (DTYPES as readonly string[]).includes(s);
 }
 
+/** numpy's spellings of the dtypes, accepted wherever the API takes a dtype. */
+const DTYPE_ALIASES: Readonly<Record<string, DType>> = { float32: "f32", int32: "i32", uint32: "u32" };
+
+/** A dtype as the API accepts it: smelt's short name or numpy's (`"float32"`, `"int32"`, `"uint32"`, `"bool"`). */
+export type DTypeName = DType | "float32" | "int32" | "uint32";
+
+/** The DType a name stands for (short or numpy spelling), undefined for anything else. */
+export function toDType(name: string): DType | undefined {
+  return isDType(name) ? name : Object.hasOwn(DTYPE_ALIASES, name) ? DTYPE_ALIASES[name] : undefined;
+}
+
 export function isFloat(d: DType): boolean {
   return d === "f32";
 }

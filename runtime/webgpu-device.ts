@@ -62,13 +62,17 @@ async function gpuEntry(): Promise<GPU> {
   if (gpuInstance) return gpuInstance;
   const proc = globalThis.process;
   if (proc?.env && !proc.env.XDG_RUNTIME_DIR) {
-    // The Vulkan loader (and Mesa) want a private runtime dir; create one when unset.
-    const { mkdtempSync, chmodSync } = await import("node:fs");
+    // The Vulkan loader (and Mesa) want a private runtime dir; when unset, use one per
+    // user, made once and reused (one per process would pile up in /tmp).
+    const { mkdirSync, lstatSync } = await import("node:fs");
     const { tmpdir } = await import("node:os");
     const { join } = await import("node:path");
-    const dir = mkdtempSync(join(tmpdir(), "smelt-xdg-"));
-    chmodSync(dir, 0o700);
-    proc.env.XDG_RUNTIME_DIR = dir;
+    const uid = proc.getuid?.() ?? 0;
+    const dir = join(tmpdir(), `smelt-xdg-${uid}`);
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const st = lstatSync(dir);
+    // Someone else's directory (or a link) at that name must not become our runtime dir.
+    if (st.isDirectory() && st.uid === uid && (st.mode & 0o077) === 0) proc.env.XDG_RUNTIME_DIR = dir;
   }
   let mod: { create(options: string[]): GPU };
   try {

@@ -1,10 +1,11 @@
-import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { execFileSync, spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
 import { parseIR } from "../../ir/parse.js";
 import { printIR } from "../../ir/print.js";
+import { gpu } from "../runtime/webgpu-helpers.js";
 
 const root = join(import.meta.dirname, "../..");
 function smelt(...args: string[]): string {
@@ -14,6 +15,16 @@ function smelt(...args: string[]): string {
     env: { ...process.env, SMELT_BACKEND: "interp" },
     stdio: ["ignore", "pipe", "pipe"],
   });
+}
+
+/** Exit status, stdout and stderr of `smelt args` run from the sources. */
+function run(args: string[], env: Record<string, string | undefined> = {}) {
+  const r = spawnSync(process.execPath, ["--import", "tsx", join(root, "cli/main.ts"), ...args], {
+    cwd: root,
+    encoding: "utf8",
+    env: { ...process.env, SMELT_BACKEND: "interp", ...env },
+  });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
 describe("the smelt command", () => {
@@ -64,4 +75,85 @@ describe("the smelt command", () => {
     expect(ci).toContain("npm test");
     expect(readme).toContain("npm test");
   });
+
+  test("`--help` prints the usage and succeeds; no command at all fails", () => {
+    const help = run(["--help"]);
+    expect(help.status).toBe(0);
+    expect(help.stdout).toContain("usage:");
+    expect(run([]).status).toBe(1);
+  });
+
+  test("`--version` prints the package's version", () => {
+    const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { version: string };
+    const r = run(["--version"]);
+    expect(r.status).toBe(0);
+    expect(r.stdout.trim()).toBe(pkg.version);
+  });
+
+  test("an option's value is checked, and the error names the option", () => {
+    const r = run(["bench", "W1", "--runs", "abc"]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain("--runs must be an integer");
+    expect(r.stderr).toContain("'abc'");
+    expect(run(["kernels", "examples/models.ts", "--target", "ptx"]).stderr).toContain("--target must be one of wgsl, cuda");
+  });
+
+  test("an option another command takes is refused, naming the options this one takes", () => {
+    const r = run(["ir", "examples/models.ts", "--runs", "3"]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain("smelt ir does not take --runs");
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  test("an unknown backend is an error listing the backends", () => {
+    const r = run(["ir", "examples/models.ts", "--fn", "softmax"], { SMELT_BACKEND: "foo" });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain("SMELT_BACKEND");
+    expect(r.stderr).toContain('"interp", "webgpu", "cuda"');
+    expect(r.stderr).not.toContain("is not a function");
+  });
+
+  test.skipIf(!gpu)("`smelt profile` times a run after a warm-up run", () => {
+    const r = run(["profile", "examples/models.ts", "--fn", "softmax"], { SMELT_BACKEND: "webgpu" });
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/@softmax on webgpu: \d+ kernel launch/);
+    expect(r.stdout).toContain("timed after 1 warm-up run(s)");
+  });
+
+  test.skipIf(!gpu)("initialising WebGPU without XDG_RUNTIME_DIR leaves no new directory behind per run", () => {
+    const count = () => readdirSync(tmpdir()).filter((d) => d.startsWith("smelt-xdg-")).length;
+    const probe = "const s = await import('./index.ts'); await s.initBackend('webgpu'); process.exit(0);";
+    const runOnce = () =>
+      spawnSync(process.execPath, ["--import", "tsx", "--input-type=module", "-e", probe], {
+        cwd: root,
+        env: { ...process.env, SMELT_BACKEND: "interp", XDG_RUNTIME_DIR: "" },
+      });
+    runOnce();
+    const before = count();
+    runOnce();
+    runOnce();
+    expect(count()).toBe(before);
+  });
+
+  test("the built CLI (`npx smelt` after `npm run build`) loads a TypeScript module from the checkout", () => {
+    execFileSync(process.execPath, [join(root, "node_modules/typescript/bin/tsc"), "-p", "tsconfig.build.json"], { cwd: root, stdio: "ignore" });
+    // npx runs the bin through a link in node_modules/.bin.
+    const dir = mkdtempSync(join(tmpdir(), "smelt-bin-"));
+    try {
+      const bin = join(dir, "smelt");
+      symlinkSync(join(root, "dist/cli/main.js"), bin);
+      const r = spawnSync(process.execPath, [bin, "ir", "examples/models.ts", "--fn", "softmax"], {
+        cwd: root,
+        encoding: "utf8",
+        env: { ...process.env, SMELT_BACKEND: "interp" },
+      });
+      expect(r.stderr).not.toContain("loaded twice");
+      expect(r.status).toBe(0);
+      expect(r.stdout).toContain("func @softmax(%x: f32[4,32])");
+      const v = spawnSync(process.execPath, [bin, "--version"], { encoding: "utf8" });
+      expect(v.status).toBe(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 300_000);
 });

@@ -38,8 +38,14 @@ describe("activations", () => {
     const xs = [-3, -1, -0.5, 0, 0.5, 1, 2, 3];
     const exact = [-0.00404969409489031, -0.15865525393145707, -0.15426876936299344, 0, 0.34573123063700656, 0.8413447460685429, 1.9544997361036416, 2.99595030590511];
     const tanh = [-0.0036373920817729943, -0.15880800939172324, -0.15428599017485606, 0, 0.34571400982514394, 0.8411919906082768, 1.954597694087775, 2.996362607918227];
-    await expectClose(nn.gelu(np.array(xs)), { shape: [8], data: exact }, TOL);
+    await expectClose(nn.gelu(np.array(xs), { approximate: false }), { shape: [8], data: exact }, TOL);
     await expectClose(nn.gelu(np.array(xs), { approximate: true }), { shape: [8], data: tanh }, TOL);
+  });
+
+  test("gelu defaults to the tanh approximation, as jax.nn.gelu does", async () => {
+    const xs = [-3, -1, 0.5, 3];
+    const tanh = [-0.0036373920817729943, -0.15880800939172324, 0.34571400982514394, 2.996362607918227];
+    await expectClose(nn.gelu(np.array(xs)), { shape: [4], data: tanh }, TOL);
   });
 
   test("relu, sigmoid and silu match their definitions, eagerly and under jit", async () => {
