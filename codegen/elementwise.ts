@@ -8,7 +8,9 @@
  * casts with NaN → 0, gather clamps its indices.
  */
 import { type DType, type Shape, stridesOf } from "../ir/dtype.js";
-import type { BinaryOp, CompareOp, Primitive, PrimitiveParams, UnaryOp } from "../ir/primitives.js";
+import {
+  type BinaryOp, type CompareOp, type Primitive, type PrimitiveParams, type UnaryOp, BINARY_OPS, COMPARE_OPS, UNARY_OPS,
+} from "../ir/primitives.js";
 import { ravel, unravel } from "./indexing.js";
 import {
   type BodyBuilder, type Expr, type Scalar,
@@ -142,8 +144,8 @@ function elementwiseRule<P extends ElementwiseOp>(op: P): PointwiseRule<P> {
   return (_node, operands, b, at) => elementwiseExpr(op, operands.map((r) => r(b, at)), b);
 }
 
-const UNARY: UnaryOp[] = ["neg", "abs", "sign", "exp", "log", "sin", "cos", "tanh", "logistic", "sqrt", "rsqrt", "erf", "floor", "ceil", "round", "not"];
-const BINARY: (BinaryOp | CompareOp)[] = ["add", "sub", "mul", "div", "pow", "max", "min", "and", "or", "eq", "ne", "lt", "le", "gt", "ge"];
+/** Every elementwise primitive of the registry (ir/primitives.ts): a new one is a type error in ELEMENTWISE until it has an entry. */
+const ELEMENTWISE_OPS: readonly ElementwiseOp[] = [...UNARY_OPS, ...BINARY_OPS, ...COMPARE_OPS];
 
 export type PointwisePrim =
   | ElementwiseOp | "select" | "cast" | "iota" | "constant" | "broadcast_in_dim" | "reshape"
@@ -152,7 +154,7 @@ export type PointwisePrim =
 const at = (b: BodyBuilder, shape: Shape, idx: Expr[]) => new Index(b, shape, { idx });
 
 export const POINTWISE: { readonly [P in PointwisePrim]: PointwiseRule<P> } = {
-  ...(Object.fromEntries([...UNARY, ...BINARY].map((op) => [op, elementwiseRule(op)])) as { [K in ElementwiseOp]: PointwiseRule<K> }),
+  ...(Object.fromEntries(ELEMENTWISE_OPS.map((op) => [op, elementwiseRule(op)])) as { [K in ElementwiseOp]: PointwiseRule<K> }),
   select: (_n, [p, x, y], b, i) => {
     const pred = b.let("pred", p!(b, i));
     return select(pred, x!(b, i), y!(b, i));
@@ -225,11 +227,15 @@ export const POINTWISE: { readonly [P in PointwisePrim]: PointwiseRule<P> } = {
   },
 };
 
+/** The primitives with a pointwise form, in table order. */
+export const POINTWISE_PRIMS = Object.keys(POINTWISE) as readonly PointwisePrim[];
+
 export function isPointwise(p: Primitive): p is PointwisePrim {
-  return p in POINTWISE;
+  return Object.hasOwn(POINTWISE, p);
 }
 
-/** The expression of one output element of a pointwise node. */
-export function pointwiseExpr<P extends PointwisePrim>(node: PointwiseNode<P>, operands: readonly Reader[], b: BodyBuilder, at: Index): Expr {
-  return (POINTWISE[node.prim] as PointwiseRule<P>)(node, operands, b, at);
+/** The expression of one output element of a pointwise node; a primitive without a pointwise form is an error naming it. */
+export function pointwiseExpr<P extends Primitive>(node: PointwiseNode<P>, operands: readonly Reader[], b: BodyBuilder, at: Index): Expr {
+  if (!isPointwise(node.prim)) throw new Error(`'${node.prim}' has no pointwise form: it cannot be evaluated per element (codegen/elementwise.ts)`);
+  return (POINTWISE[node.prim] as unknown as PointwiseRule<P>)(node, operands, b, at);
 }
