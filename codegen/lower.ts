@@ -254,13 +254,14 @@ const LOWERINGS: { readonly [P in Primitive]: LowerRule<P> } = {
   },
 };
 
-/** The stem of the kernel names a node lowers to: its primitive, and a fusion's template kind. */
-export function kernelStem(node: Node): string {
-  return isFusion(node) ? `fusion_${node.params.kind}` : node.prim;
+/** Narrows a node to one primitive, so a rule reads its params typed. */
+export function isNodeOf<P extends Primitive>(node: Node, prim: P): node is Node<P> {
+  return node.prim === prim;
 }
 
-function isFusion(node: Node): node is Node<"fusion"> {
-  return node.prim === "fusion";
+/** The stem of the kernel names a node lowers to: its primitive, and a fusion's template kind. */
+export function kernelStem(node: Node): string {
+  return isNodeOf(node, "fusion") ? `fusion_${node.params.kind}` : node.prim;
 }
 
 /** Kernels for one node (empty for nodes that need none: dense constants, empty results). */
