@@ -80,6 +80,7 @@ const ELEMENTWISE: { readonly [K in ElementwiseOp]: (a: Expr[], b: BodyBuilder) 
   abs: ([x]) => (x!.t === "u32" ? x! : call("abs", x!)),
   sign: ([x]) => (x!.t === "u32" ? bin("min", x!, u32(1)) : call("sign", x!)),
   exp: ([x]) => call("exp", x!),
+  expm1: ([x]) => call("expm1", x!),
   log: ([x]) => call("log", x!),
   sin: ([x]) => call("sin", x!),
   cos: ([x]) => call("cos", x!),
@@ -102,6 +103,7 @@ const ELEMENTWISE: { readonly [K in ElementwiseOp]: (a: Expr[], b: BodyBuilder) 
     return select(eq(d, zero(d.t)), zero(d.t), div(a!, select(eq(d, zero(d.t)), lit(d.t, 1), d)));
   },
   pow: ([a, c]) => call("pow", a!, c!),
+  atan2: ([a, c]) => call("atan2", a!, c!),
   max: ([a, c]) => bin("max", a!, c!),
   min: ([a, c]) => bin("min", a!, c!),
   and: ([a, c]) => bin("and", a!, c!),

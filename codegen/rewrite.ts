@@ -70,6 +70,23 @@ export const expandErf: KernelRewrite = (k) =>
   });
 
 /**
+ * expm1 without the cancellation of exp(x) − 1 near 0: a degree-8 Taylor polynomial for
+ * |x| < 0.5 (truncation below 1e-8 relative), exp(x) − 1 beyond (where the cancellation
+ * costs at most a factor e^0.5 / (e^0.5 − 1) ≈ 2.5 of exp's error). Kahan's
+ * (u − 1)·x / log(u) is not used: WGSL only bounds log's absolute error near 1.
+ */
+export const expandExpm1: KernelRewrite = (k) =>
+  rewriteExprs(k, (e, hoist) => {
+    if (e.k !== "call" || e.fn !== "expm1") return undefined;
+    const x = hoist("expm1_x", e.args[0]!);
+    let poly = f32(1 / 40320);
+    for (const n of [7, 6, 5, 4, 3, 2, 1]) poly = bin("add", f32(1 / factorial(n)), mul(x, poly));
+    return select(bin("lt", call("abs", x), f32(0.5)), mul(x, poly), sub(call("exp", x), f32(1)));
+  });
+
+const factorial = (n: number): number => (n <= 1 ? 1 : n * factorial(n - 1));
+
+/**
  * pow as IEEE/JS define it: WGSL's pow is undefined for a negative base and gives NaN for
  * pow(0, 0). Negative bases with integral exponents take the sign of the exponent's parity.
  */

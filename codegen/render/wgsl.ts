@@ -5,7 +5,7 @@
  */
 import { type MathTable, C_BINARY, CRenderer, RenderError, callNamed, f32Decimal } from "./c-like.js";
 import type { IdKind, Kernel, MathFn, Scalar } from "../kernel.js";
-import { type KernelRewrite, boolStorage, expandErf, isnanByBits, minMaxNaN, powSigned, tanhClamped } from "../rewrite.js";
+import { type KernelRewrite, boolStorage, expandErf, expandExpm1, isnanByBits, minMaxNaN, powSigned, tanhClamped } from "../rewrite.js";
 
 /** WGSL keywords and reserved words a name may hit, plus the built-ins kernels call (a local would shadow them). */
 const RESERVED = new Set([
@@ -15,7 +15,7 @@ const RESERVED = new Set([
   "requires", "return", "switch", "true", "var", "while", "storage", "target", "module", "self",
   "type", "sizeof", "local_id", "group_id", "num_groups", "f32_inf_bits", "f32_neg_inf_bits", "f32_nan_bits",
   "select", "min", "max", "exp", "log", "sin", "cos", "tanh", "sqrt", "inverseSqrt", "floor", "ceil",
-  "round", "abs", "sign", "pow", "fma", "bitcast", "workgroupBarrier", "subgroup_lane", "subgroupBroadcast", "cast",
+  "round", "abs", "sign", "pow", "atan2", "fma", "bitcast", "workgroupBarrier", "subgroup_lane", "subgroupBroadcast", "cast",
 ]);
 
 /** A function WGSL lacks: the kernel should have been rewritten before it reached the printer. */
@@ -27,14 +27,15 @@ const MATH: MathTable = {
   exp: callNamed("exp"), log: callNamed("log"), sin: callNamed("sin"), cos: callNamed("cos"), tanh: callNamed("tanh"),
   sqrt: callNamed("sqrt"), rsqrt: callNamed("inverseSqrt"), floor: callNamed("floor"), ceil: callNamed("ceil"),
   round_even: callNamed("round"), abs: callNamed("abs"), sign: callNamed("sign"), pow: callNamed("pow"),
-  fma: callNamed("fma"), erf: rewrittenAway("erf"), isnan: rewrittenAway("isnan"),
+  fma: callNamed("fma"), atan2: callNamed("atan2"),
+  erf: rewrittenAway("erf"), expm1: rewrittenAway("expm1"), isnan: rewrittenAway("isnan"),
 };
 
 const ID_VAR: Record<IdKind, string> = { local: "local_id", group: "group_id", num_groups: "num_groups", subgroup_lane: "subgroup_lane" };
 
 /** Rewrites every kernel gets before WGSL rendering, in order. */
 // minMaxNaN runs before tanhClamped, so tanh's clamp (which NaN passes anyway) stays a plain min/max.
-export const WGSL_REWRITES: readonly KernelRewrite[] = [boolStorage, expandErf, powSigned, minMaxNaN, tanhClamped, isnanByBits];
+export const WGSL_REWRITES: readonly KernelRewrite[] = [boolStorage, expandErf, expandExpm1, powSigned, minMaxNaN, tanhClamped, isnanByBits];
 
 export class WGSLRenderer extends CRenderer {
   readonly target = "webgpu" as const;
