@@ -13,8 +13,8 @@ import {
 } from "../ir/primitives.js";
 import { ravel, unravel } from "./indexing.js";
 import {
-  type BodyBuilder, type Expr, type Scalar,
-  add, bin, bool, call, cast, div, eq, f32, ge, iadd, imul, isub, lit, lt, mul, select, sub, u32, un,
+  type BinOp, type BodyBuilder, type Expr, type MathFn, type Scalar,
+  add, bin, bool, call, cast, div, eq, f32, ge, iadd, imul, isub, lit, lt, select, u32, un,
 } from "./kernel.js";
 
 /**
@@ -75,46 +75,29 @@ export function literalOf(dtype: DType, x: number): Expr {
 
 const zero = (t: Scalar) => lit(t, 0);
 
+/** An op that is one kernel-IR math function or operator of its operands. */
+const mathFn = (fn: MathFn) => (args: Expr[]): Expr => call(fn, ...args);
+const binOp = (op: BinOp) => ([a, c]: Expr[]): Expr => bin(op, a!, c!);
+
 const ELEMENTWISE: { readonly [K in ElementwiseOp]: (a: Expr[], b: BodyBuilder) => Expr } = {
   neg: ([x]) => un("neg", x!),
+  not: ([x]) => un("not", x!),
   abs: ([x]) => (x!.t === "u32" ? x! : call("abs", x!)),
   sign: ([x]) => (x!.t === "u32" ? bin("min", x!, u32(1)) : call("sign", x!)),
-  exp: ([x]) => call("exp", x!),
-  expm1: ([x]) => call("expm1", x!),
-  log: ([x]) => call("log", x!),
-  sin: ([x]) => call("sin", x!),
-  cos: ([x]) => call("cos", x!),
-  tanh: ([x]) => call("tanh", x!),
+  exp: mathFn("exp"), expm1: mathFn("expm1"), log: mathFn("log"), sin: mathFn("sin"), cos: mathFn("cos"), tanh: mathFn("tanh"),
+  sqrt: mathFn("sqrt"), rsqrt: mathFn("rsqrt"), erf: mathFn("erf"), floor: mathFn("floor"), ceil: mathFn("ceil"),
+  round: mathFn("round_even"), pow: mathFn("pow"), atan2: mathFn("atan2"),
   logistic: ([x]) => div(f32(1), add(f32(1), call("exp", un("neg", x!)))),
-  sqrt: ([x]) => call("sqrt", x!),
-  rsqrt: ([x]) => call("rsqrt", x!),
-  erf: ([x]) => call("erf", x!),
-  floor: ([x]) => call("floor", x!),
-  ceil: ([x]) => call("ceil", x!),
-  round: ([x]) => call("round_even", x!),
-  not: ([x]) => un("not", x!),
-  add: ([a, c]) => add(a!, c!),
-  sub: ([a, c]) => sub(a!, c!),
-  mul: ([a, c]) => mul(a!, c!),
+  add: binOp("add"), sub: binOp("sub"), mul: binOp("mul"), max: binOp("max"), min: binOp("min"), and: binOp("and"), or: binOp("or"),
   div: ([a, c], b) => {
     if (a!.t === "f32") return div(a!, c!);
     // Integer x / 0 is 0 (the interpreter's rule; WGSL would give x, CUDA traps).
     const d = b.let("divisor", c!);
     return select(eq(d, zero(d.t)), zero(d.t), div(a!, select(eq(d, zero(d.t)), lit(d.t, 1), d)));
   },
-  pow: ([a, c]) => call("pow", a!, c!),
-  atan2: ([a, c]) => call("atan2", a!, c!),
-  max: ([a, c]) => bin("max", a!, c!),
-  min: ([a, c]) => bin("min", a!, c!),
-  and: ([a, c]) => bin("and", a!, c!),
-  or: ([a, c]) => bin("or", a!, c!),
-  eq: ([a, c]) => bin("eq", a!, c!),
+  eq: binOp("eq"), lt: binOp("lt"), le: binOp("le"), gt: binOp("gt"), ge: binOp("ge"),
   // IEEE a != b is !(a == b), true for NaN; some shader compilers emit an ordered != instead.
   ne: ([a, c]) => (a!.t === "f32" ? un("not", bin("eq", a!, c!)) : bin("ne", a!, c!)),
-  lt: ([a, c]) => bin("lt", a!, c!),
-  le: ([a, c]) => bin("le", a!, c!),
-  gt: ([a, c]) => bin("gt", a!, c!),
-  ge: ([a, c]) => bin("ge", a!, c!),
 };
 
 /** An elementwise primitive applied to operand expressions: the unit a fusion pass composes. */
