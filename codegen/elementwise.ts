@@ -215,7 +215,7 @@ export const POINTWISE: { readonly [P in PointwisePrim]: PointwiseRule<P> } = {
 /** The primitives with a pointwise form, in table order. */
 export const POINTWISE_PRIMS = Object.keys(POINTWISE) as readonly PointwisePrim[];
 
-export function isPointwise(p: Primitive): p is PointwisePrim {
+function isPointwise(p: Primitive): p is PointwisePrim {
   return Object.hasOwn(POINTWISE, p);
 }
 

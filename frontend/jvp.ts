@@ -10,7 +10,7 @@
 import { isFloat } from "../ir/dtype.js";
 import type { Graph } from "../ir/graph.js";
 import {
-  BINARY_OPS, COMPARE_OPS, type CompareOp, type Primitive, type PrimitiveParams, REDUCE_OPS,
+  COMPARE_OPS, type CompareOp, type Primitive, type PrimitiveParams, REDUCE_OPS,
 } from "../ir/primitives.js";
 import { type MainTrace, Tensor, Trace, Tracer, bind, withMainTrace } from "./core.js";
 import * as lax from "./lax.js";
