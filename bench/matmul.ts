@@ -12,7 +12,7 @@ import { availableParallelism, loadavg } from "node:os";
 import { matmulKernel, type MatmulTile } from "../codegen/matmul.js";
 import { BodyBuilder, type Kernel, add, id, imul, iadd, load, lt, u32 } from "../codegen/kernel.js";
 import { gridFor, linearGroupId } from "../codegen/indexing.js";
-import { renderWGSL } from "../codegen/wgsl.js";
+import { renderWGSL } from "../codegen/render/wgsl.js";
 import { GPUDeviceContext, type Launch } from "../runtime/webgpu-device.js";
 
 export interface MatmulBenchResult {

@@ -8,11 +8,13 @@
  * casts with NaN → 0, gather clamps its indices.
  */
 import { type DType, type Shape, stridesOf } from "../ir/dtype.js";
-import type { BinaryOp, CompareOp, Primitive, PrimitiveParams, UnaryOp } from "../ir/primitives.js";
+import {
+  type BinaryOp, type CompareOp, type Primitive, type PrimitiveParams, type UnaryOp, BINARY_OPS, COMPARE_OPS, UNARY_OPS,
+} from "../ir/primitives.js";
 import { ravel, unravel } from "./indexing.js";
 import {
-  type BodyBuilder, type Expr, type Scalar,
-  add, bin, bool, call, cast, div, eq, f32, ge, iadd, imul, isub, lit, lt, mul, select, sub, u32, un,
+  type BinOp, type BodyBuilder, type Expr, type MathFn, type Scalar,
+  add, bin, bool, call, cast, div, eq, f32, ge, iadd, imul, isub, lit, lt, select, u32, un,
 } from "./kernel.js";
 
 /**
@@ -73,44 +75,29 @@ export function literalOf(dtype: DType, x: number): Expr {
 
 const zero = (t: Scalar) => lit(t, 0);
 
+/** An op that is one kernel-IR math function or operator of its operands. */
+const mathFn = (fn: MathFn) => (args: Expr[]): Expr => call(fn, ...args);
+const binOp = (op: BinOp) => ([a, c]: Expr[]): Expr => bin(op, a!, c!);
+
 const ELEMENTWISE: { readonly [K in ElementwiseOp]: (a: Expr[], b: BodyBuilder) => Expr } = {
   neg: ([x]) => un("neg", x!),
+  not: ([x]) => un("not", x!),
   abs: ([x]) => (x!.t === "u32" ? x! : call("abs", x!)),
   sign: ([x]) => (x!.t === "u32" ? bin("min", x!, u32(1)) : call("sign", x!)),
-  exp: ([x]) => call("exp", x!),
-  log: ([x]) => call("log", x!),
-  sin: ([x]) => call("sin", x!),
-  cos: ([x]) => call("cos", x!),
-  tanh: ([x]) => call("tanh", x!),
+  exp: mathFn("exp"), expm1: mathFn("expm1"), log: mathFn("log"), sin: mathFn("sin"), cos: mathFn("cos"), tanh: mathFn("tanh"),
+  sqrt: mathFn("sqrt"), rsqrt: mathFn("rsqrt"), erf: mathFn("erf"), floor: mathFn("floor"), ceil: mathFn("ceil"),
+  round: mathFn("round_even"), pow: mathFn("pow"), atan2: mathFn("atan2"),
   logistic: ([x]) => div(f32(1), add(f32(1), call("exp", un("neg", x!)))),
-  sqrt: ([x]) => call("sqrt", x!),
-  rsqrt: ([x]) => call("rsqrt", x!),
-  erf: ([x]) => call("erf", x!),
-  floor: ([x]) => call("floor", x!),
-  ceil: ([x]) => call("ceil", x!),
-  round: ([x]) => call("round_even", x!),
-  not: ([x]) => un("not", x!),
-  add: ([a, c]) => add(a!, c!),
-  sub: ([a, c]) => sub(a!, c!),
-  mul: ([a, c]) => mul(a!, c!),
+  add: binOp("add"), sub: binOp("sub"), mul: binOp("mul"), max: binOp("max"), min: binOp("min"), and: binOp("and"), or: binOp("or"),
   div: ([a, c], b) => {
     if (a!.t === "f32") return div(a!, c!);
     // Integer x / 0 is 0 (the interpreter's rule; WGSL would give x, CUDA traps).
     const d = b.let("divisor", c!);
     return select(eq(d, zero(d.t)), zero(d.t), div(a!, select(eq(d, zero(d.t)), lit(d.t, 1), d)));
   },
-  pow: ([a, c]) => call("pow", a!, c!),
-  max: ([a, c]) => bin("max", a!, c!),
-  min: ([a, c]) => bin("min", a!, c!),
-  and: ([a, c]) => bin("and", a!, c!),
-  or: ([a, c]) => bin("or", a!, c!),
-  eq: ([a, c]) => bin("eq", a!, c!),
+  eq: binOp("eq"), lt: binOp("lt"), le: binOp("le"), gt: binOp("gt"), ge: binOp("ge"),
   // IEEE a != b is !(a == b), true for NaN; some shader compilers emit an ordered != instead.
   ne: ([a, c]) => (a!.t === "f32" ? un("not", bin("eq", a!, c!)) : bin("ne", a!, c!)),
-  lt: ([a, c]) => bin("lt", a!, c!),
-  le: ([a, c]) => bin("le", a!, c!),
-  gt: ([a, c]) => bin("gt", a!, c!),
-  ge: ([a, c]) => bin("ge", a!, c!),
 };
 
 /** An elementwise primitive applied to operand expressions: the unit a fusion pass composes. */
@@ -142,8 +129,8 @@ function elementwiseRule<P extends ElementwiseOp>(op: P): PointwiseRule<P> {
   return (_node, operands, b, at) => elementwiseExpr(op, operands.map((r) => r(b, at)), b);
 }
 
-const UNARY: UnaryOp[] = ["neg", "abs", "sign", "exp", "log", "sin", "cos", "tanh", "logistic", "sqrt", "rsqrt", "erf", "floor", "ceil", "round", "not"];
-const BINARY: (BinaryOp | CompareOp)[] = ["add", "sub", "mul", "div", "pow", "max", "min", "and", "or", "eq", "ne", "lt", "le", "gt", "ge"];
+/** Every elementwise primitive of the registry (ir/primitives.ts): a new one is a type error in ELEMENTWISE until it has an entry. */
+const ELEMENTWISE_OPS: readonly ElementwiseOp[] = [...UNARY_OPS, ...BINARY_OPS, ...COMPARE_OPS];
 
 export type PointwisePrim =
   | ElementwiseOp | "select" | "cast" | "iota" | "constant" | "broadcast_in_dim" | "reshape"
@@ -152,7 +139,7 @@ export type PointwisePrim =
 const at = (b: BodyBuilder, shape: Shape, idx: Expr[]) => new Index(b, shape, { idx });
 
 export const POINTWISE: { readonly [P in PointwisePrim]: PointwiseRule<P> } = {
-  ...(Object.fromEntries([...UNARY, ...BINARY].map((op) => [op, elementwiseRule(op)])) as { [K in ElementwiseOp]: PointwiseRule<K> }),
+  ...(Object.fromEntries(ELEMENTWISE_OPS.map((op) => [op, elementwiseRule(op)])) as { [K in ElementwiseOp]: PointwiseRule<K> }),
   select: (_n, [p, x, y], b, i) => {
     const pred = b.let("pred", p!(b, i));
     return select(pred, x!(b, i), y!(b, i));
@@ -225,11 +212,15 @@ export const POINTWISE: { readonly [P in PointwisePrim]: PointwiseRule<P> } = {
   },
 };
 
-export function isPointwise(p: Primitive): p is PointwisePrim {
-  return p in POINTWISE;
+/** The primitives with a pointwise form, in table order. */
+export const POINTWISE_PRIMS = Object.keys(POINTWISE) as readonly PointwisePrim[];
+
+function isPointwise(p: Primitive): p is PointwisePrim {
+  return Object.hasOwn(POINTWISE, p);
 }
 
-/** The expression of one output element of a pointwise node. */
-export function pointwiseExpr<P extends PointwisePrim>(node: PointwiseNode<P>, operands: readonly Reader[], b: BodyBuilder, at: Index): Expr {
-  return (POINTWISE[node.prim] as PointwiseRule<P>)(node, operands, b, at);
+/** The expression of one output element of a pointwise node; a primitive without a pointwise form is an error naming it. */
+export function pointwiseExpr<P extends Primitive>(node: PointwiseNode<P>, operands: readonly Reader[], b: BodyBuilder, at: Index): Expr {
+  if (!isPointwise(node.prim)) throw new Error(`'${node.prim}' has no pointwise form: it cannot be evaluated per element (codegen/elementwise.ts)`);
+  return (POINTWISE[node.prim] as unknown as PointwiseRule<P>)(node, operands, b, at);
 }

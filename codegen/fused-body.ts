@@ -18,7 +18,7 @@ import { printIR } from "../ir/print.js";
 import { type Index, type Reader, pointwiseExpr } from "./elementwise.js";
 import { ravel } from "./indexing.js";
 import { type Binding, type Expr, type Scalar, BodyBuilder, iadd, idiv, imul, load, u32 } from "./kernel.js";
-import { LoweringError, asPointwise } from "./lower.js";
+import { LoweringError, asPointwise, isNodeOf } from "./lower.js";
 
 export interface Site {
   /** The position this site stands for; values evaluated there are named and remembered. */
@@ -122,8 +122,8 @@ export class VectorReads {
       const uses = ev.body.nodes.filter((n) => n.inputs.includes(v));
       const ok = uses.every((n) => {
         if (n.prim === "reshape") return false;
-        if (n.prim !== "broadcast_in_dim") return sameShape(v.shape, domain);
-        const p = n.params as { shape: number[]; dims: number[] };
+        if (!isNodeOf(n, "broadcast_in_dim")) return sameShape(v.shape, domain);
+        const p = n.params;
         return sameShape(p.shape, domain) && domain[last]! % 4 === 0 && p.dims.at(-1) === last && v.shape.at(-1) === domain[last];
       });
       if (ok && uses.length) this.inputs.add(v);
@@ -149,8 +149,8 @@ export class VectorReads {
       if (this.inputs.has(v) && sameShape(v.shape, this.domain)) return load4(v, () => vector, `home:${this.ev.body.inputs.indexOf(v)}`)[c];
       const n = this.ev.producerOf(v);
       const src = n?.inputs[0];
-      if (n?.prim !== "broadcast_in_dim" || !src || !this.inputs.has(src)) return undefined;
-      const dims = (n.params as { dims: number[] }).dims;
+      if (!n || !isNodeOf(n, "broadcast_in_dim") || !src || !this.inputs.has(src)) return undefined;
+      const { dims } = n.params;
       const idx = first.idx();
       const at = src.shape.map((d, k) => (d === 1 ? u32(0) : idx[dims[k]!]!));
       return load4(src, () => quarter(ravel(at, stridesOf(src.shape))), `${this.ev.body.inputs.indexOf(src)}:${dims}`)[c];

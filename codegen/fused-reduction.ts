@@ -29,14 +29,14 @@
  * (VectorReads). Measured on lavapipe (2 shared cores; [4096,1024], median of 21, fused and
  * unfused interleaved): softmax 19 vs 274 ms, layer norm with gain and bias 19 vs 529 ms.
  */
-import type { Node, Value } from "../ir/graph.js";
+import type { Graph, Node, Value } from "../ir/graph.js";
 import type { ReduceOp } from "../ir/primitives.js";
 import { Index } from "./elementwise.js";
 import { BodyEval, type Site, VectorReads, fusionBindings, fusionBuilder, site } from "./fused-body.js";
 import { RowStructure } from "./fused-rows.js";
 import { gridFor, linearGroupId, unravel } from "./indexing.js";
 import {
-  type BodyBuilder, type Expr, type Kernel, type Scalar, type SharedArray,
+  type Binding, type BodyBuilder, type Expr, type Kernel, type Scalar, type SharedArray,
   and, bin, eq, ge, iadd, id, imul, load, lt, select, u32,
 } from "./kernel.js";
 import { type LowerContext, LoweringError } from "./lower.js";
@@ -91,146 +91,251 @@ export function rowLayout(rs: RowStructure, carried: number, width: 1 | 4, targe
 }
 
 export function reductionKernel(node: Node<"fusion">, ctx: LowerContext, forced?: RowLayout): Kernel {
-  const body = node.params.body;
-  const ev = new BodyEval(body, node.inputs.map((_, i) => `in${i}`));
-  const rs = new RowStructure(ev);
-  const { d, kept, axes, kShape, aShape, rows, length: r } = rs;
-  const carried = rs.carried();
-  // 4-vectors when a row is the contiguous tail of D (codegen/fused-body.ts VectorReads), results of a word type.
-  const reads = new VectorReads(ev, d);
-  const vecOut = (v: Value) => v.dtype !== "bool" && !rs.isRowValue(v);
-  const contiguous = kept.every((k) => axes.every((a) => k < a)) && r % 4 === 0;
-  const layout = forced ?? rowLayout(rs, carried.size, contiguous && (reads.inputs.size > 0 || body.outputs.some(vecOut)) ? 4 : 1, ctx.target);
-  if (layout.width === 4 && !contiguous) throw new LoweringError(`${ctx.name}: rows of [${d}] over axes [${axes}] are not contiguous 4-vectors`);
-  const vecIn = layout.width === 4 ? reads.inputs : new Set<Value>();
-  const { team: T, teams: G } = layout;
-  const bindings = fusionBindings(node).map((x, i) =>
-    layout.width === 4 && (i < body.inputs.length ? vecIn.has(body.inputs[i]!) : vecOut(body.outputs[i - body.inputs.length]!)) ? { ...x, width: 4 as const } : x);
+  return new ReductionKernel(node, ctx, forced).build();
+}
 
-  const b = fusionBuilder(node, bindings);
-  const grid = gridFor(Math.ceil(rows / G), ctx.target);
-  const overshoot = grid[0] * grid[1] * G !== rows;
-  let row: Expr, lane: Expr, live: Expr | undefined;
-  if (T === 1) {
-    // No barrier follows, so invocations past the last row may leave.
-    row = b.let("row", iadd(imul(linearGroupId(grid), u32(G)), id("local", 0)));
-    if (overshoot) b.if(ge(row, u32(rows)), (x) => x.return());
-    lane = u32(0);
-  } else {
-    // Barriers need the whole workgroup: a team past the last row redoes the last row and stores nothing.
-    lane = b.let("lane", id("local", 0));
-    const raw = b.let("row", G === 1 ? linearGroupId(grid) : iadd(imul(linearGroupId(grid), u32(G)), id("local", 1)));
-    live = overshoot ? b.let("live", lt(raw, u32(rows))) : undefined;
-    row = overshoot ? b.let("row_c", bin("min", raw, u32(rows - 1))) : raw;
+/** Where an element of the row is visited: its sites, its group index, and whether it is inside the row. */
+interface GroupVisit {
+  readonly sites: Site[];
+  readonly group: Expr;
+  /** Only for the last unrolled slot, which can pass the row's end. */
+  readonly inRow: Expr | undefined;
+}
+
+/**
+ * The phases of one reduction fusion kernel, in emission order: choose the layout and
+ * bindings, map rows onto invocations, fold each reduction across the row, then store the
+ * row's element-shaped and row-shaped results.
+ */
+class ReductionKernel {
+  private readonly body: Graph;
+  private readonly ev: BodyEval;
+  private readonly rs: RowStructure;
+  /** Values later passes read, with the pass that computes them. */
+  private readonly carried: Map<Value, number>;
+  private readonly reads: VectorReads;
+  private readonly layout: RowLayout;
+  private readonly bindings: Binding[];
+  private readonly b: BodyBuilder;
+  private readonly grid: readonly [number, number, number];
+  /** Steps of `layout.width` elements in a row. */
+  private readonly groups: number;
+  private row!: Expr;
+  private lane!: Expr;
+  /** False for a team past the last row (it redoes the last row but stores nothing). */
+  private live: Expr | undefined;
+  private kIdx!: Expr[];
+  private rowAt!: Index;
+  private readonly results = new Map<Value, Expr>();
+  private rowSite!: Site;
+  /** Private row-cache arrays of the carried values (one-invocation rows on a CPU adapter). */
+  private readonly arrays = new Map<Value, string>();
+  private readonly slots: GroupVisit[] = [];
+  private readonly shared: SharedArray[] = [];
+
+  constructor(private readonly node: Node<"fusion">, private readonly ctx: LowerContext, forced?: RowLayout) {
+    this.body = node.params.body;
+    this.ev = new BodyEval(this.body, node.inputs.map((_, i) => `in${i}`));
+    this.rs = new RowStructure(this.ev);
+    this.carried = this.rs.carried();
+    // 4-vectors when a row is the contiguous tail of D (codegen/fused-body.ts VectorReads), results of a word type.
+    this.reads = new VectorReads(this.ev, this.rs.d);
+    const { kept, axes, d, length } = this.rs;
+    const contiguous = kept.every((k) => axes.every((a) => k < a)) && length % 4 === 0;
+    const wantVectors = contiguous && (this.reads.inputs.size > 0 || this.body.outputs.some((v) => this.vectorOutput(v)));
+    this.layout = forced ?? rowLayout(this.rs, this.carried.size, wantVectors ? 4 : 1, ctx.target);
+    if (this.layout.width === 4 && !contiguous) throw new LoweringError(`${ctx.name}: rows of [${d}] over axes [${axes}] are not contiguous 4-vectors`);
+    this.groups = length / this.layout.width;
+    this.bindings = this.vectorBindings();
+    this.b = fusionBuilder(node, this.bindings);
+    this.grid = gridFor(Math.ceil(this.rs.rows / this.layout.teams), ctx.target);
   }
 
-  // The row's site: K-shaped values and row invariants. One emitted while a pass's loop is
-  // being built lands before that loop (a loop is appended to `b` once its body is complete).
-  const kIdx = unravel(b, row, kShape, "k");
-  const rowAt = new Index(b, kShape, { idx: kIdx, linear: row });
-  const results = new Map<Value, Expr>();
-  const rowValue = (v: Value): Expr => ev.eval(v, b, rowAt, rowSite);
-  const rowSite = site(rowAt, (v) => {
-    const src = ev.throughViews(v);
-    return results.get(v) ?? (src !== v && rs.isRowValue(src) ? rowValue(src) : undefined);
-  });
+  private vectorOutput(v: Value): boolean {
+    return v.dtype !== "bool" && !this.rs.isRowValue(v);
+  }
 
-  // Element j of the row, as a site at its position in D; `given` supplies values loaded
-  // as vectors or kept in the private cache.
-  const position = (bb: BodyBuilder, j: Expr, given?: (v: Value) => Expr | undefined): Site => {
+  /** The fusion's bindings, those read or written as 4-vectors declared with width 4. */
+  private vectorBindings(): Binding[] {
+    const vectorInputs = this.layout.width === 4 ? this.reads.inputs : new Set<Value>();
+    const { inputs, outputs } = this.body;
+    return fusionBindings(this.node).map((x, i) =>
+      this.layout.width === 4 && (i < inputs.length ? vectorInputs.has(inputs[i]!) : this.vectorOutput(outputs[i - inputs.length]!))
+        ? { ...x, width: 4 as const }
+        : x);
+  }
+
+  build(): Kernel {
+    this.assignRows();
+    this.declareRowSite();
+    this.declareRowCache();
+    this.unrollSlots();
+    this.foldReductions();
+    this.storeElementResults();
+    this.storeRowResults();
+    const { team, teams } = this.layout;
+    return {
+      name: this.ctx.name, source: this.ctx.source, bindings: this.bindings,
+      workgroupSize: team === 1 ? [teams, 1, 1] : [team, teams, 1], grid: this.grid, shared: this.shared, body: this.b.stmts,
+    };
+  }
+
+  /** Which row this invocation works on, and its lane in the row's team. */
+  private assignRows(): void {
+    const { b, grid } = this;
+    const { team, teams } = this.layout;
+    const rows = this.rs.rows;
+    const overshoot = grid[0] * grid[1] * teams !== rows;
+    if (team === 1) {
+      // No barrier follows, so invocations past the last row may leave.
+      this.row = b.let("row", iadd(imul(linearGroupId(grid), u32(teams)), id("local", 0)));
+      if (overshoot) b.if(ge(this.row, u32(rows)), (x) => x.return());
+      this.lane = u32(0);
+    } else {
+      // Barriers need the whole workgroup: a team past the last row redoes the last row and stores nothing.
+      this.lane = b.let("lane", id("local", 0));
+      const raw = b.let("row", teams === 1 ? linearGroupId(grid) : iadd(imul(linearGroupId(grid), u32(teams)), id("local", 1)));
+      this.live = overshoot ? b.let("live", lt(raw, u32(rows))) : undefined;
+      this.row = overshoot ? b.let("row_c", bin("min", raw, u32(rows - 1))) : raw;
+    }
+  }
+
+  /**
+   * The row's site: K-shaped values and row invariants. One emitted while a pass's loop is
+   * being built lands before that loop (a loop is appended to `b` once its body is complete).
+   */
+  private declareRowSite(): void {
+    this.kIdx = unravel(this.b, this.row, this.rs.kShape, "k");
+    this.rowAt = new Index(this.b, this.rs.kShape, { idx: this.kIdx, linear: this.row });
+    this.rowSite = site(this.rowAt, (v) => {
+      const src = this.ev.throughViews(v);
+      return this.results.get(v) ?? (src !== v && this.rs.isRowValue(src) ? this.rowValue(src) : undefined);
+    });
+  }
+
+  private rowValue(v: Value): Expr {
+    return this.ev.eval(v, this.b, this.rowAt, this.rowSite);
+  }
+
+  private declareRowCache(): void {
+    if (this.layout.slots === undefined && this.layout.privateCache && this.layout.team === 1)
+      for (const v of this.carried.keys())
+        this.arrays.set(v, this.b.array(`row_${this.ev.producerOf(v)?.prim ?? this.ev.inputName(v)}`, v.dtype as Scalar, this.rs.length));
+  }
+
+  /**
+   * Element j of the row, as a site at its position in D; `given` supplies values loaded
+   * as vectors or kept in the private cache.
+   */
+  private position(bb: BodyBuilder, j: Expr, given?: (v: Value) => Expr | undefined): Site {
+    const { aShape, d, kept, axes } = this.rs;
     // One live reduced axis (the usual case) needs no unravelling, so no names either.
     const jIdx = aShape.filter((x) => x !== 1).length <= 1 ? aShape.map((x) => (x === 1 ? u32(0) : j)) : unravel(bb, j, aShape, "j");
-    const idx = d.map((_, axis) => (kept.includes(axis) ? kIdx[kept.indexOf(axis)]! : jIdx[axes.indexOf(axis)]!));
-    return site(new Index(bb, d, { idx }), (v) => (rs.invariant(v) ? rowValue(v) : given?.(v)));
-  };
-  const W = layout.width, groups = r / W;
-  const arrays = new Map<Value, string>();
-  if (layout.slots === undefined && layout.privateCache && T === 1)
-    for (const v of carried.keys()) arrays.set(v, b.array(`row_${ev.producerOf(v)?.prim ?? ev.inputName(v)}`, v.dtype as Scalar, r));
+    const idx = d.map((_, axis) => (kept.includes(axis) ? this.kIdx[kept.indexOf(axis)]! : jIdx[axes.indexOf(axis)]!));
+    return site(new Index(bb, d, { idx }), (v) => (this.rs.invariant(v) ? this.rowValue(v) : given?.(v)));
+  }
+
   /**
-   * Group g of the row (W consecutive elements) in pass p, as one site per element. A value
-   * an earlier pass kept comes from the private cache; a vector input is loaded (once per
-   * group) only when this pass reads it.
+   * Group g of the row (`width` consecutive elements) in pass p, as one site per element. A
+   * value an earlier pass kept comes from the private cache; a vector input is loaded (once
+   * per group) only when this pass reads it.
    */
-  const group = (bb: BodyBuilder, g: Expr, p: number): Site[] => {
+  private group(bb: BodyBuilder, g: Expr, pass: number): Site[] {
+    const width = this.layout.width;
     let vector: ((v: Value, c: number) => Expr | undefined) | undefined;
-    const sites = Array.from({ length: W }, (_, c) => {
-      const j = W === 1 ? g : iadd(imul(g, u32(W)), u32(c));
+    const sites = Array.from({ length: width }, (_, c) => {
+      const j = width === 1 ? g : iadd(imul(g, u32(width)), u32(c));
       const fromCache = new Map<Value, Expr>();
-      return position(bb, j, (v) => {
-        const name = arrays.get(v);
-        if (name && carried.get(v)! < p) {
+      return this.position(bb, j, (v) => {
+        const name = this.arrays.get(v);
+        if (name && this.carried.get(v)! < pass) {
           if (!fromCache.has(v)) fromCache.set(v, bb.let(`${name}_j`, load(v.dtype as Scalar, name, j, "private")));
           return fromCache.get(v);
         }
         return vector?.(v, c);
       });
     });
-    if (W === 4) vector = reads.group(bb, sites[0]!.at, iadd(imul(row, u32(groups)), g));
+    if (width === 4) vector = this.reads.group(bb, sites[0]!.at, iadd(imul(this.row, u32(this.groups)), g));
     return sites;
-  };
-  /** Visits every group of the row in pass p: the unrolled slots (their sites persist across passes), or a loop. */
-  const slots: { sites: Site[]; g: Expr; inRow: Expr | undefined }[] = [];
-  for (let e = 0; e < (layout.slots ?? 0); e++) {
-    const g = b.let("g", iadd(lane, u32(e * T)));
-    // Only the last slot can pass the row's end; it reads the last group and contributes nothing.
-    const tail = (e + 1) * T > groups;
-    const gc = tail ? b.let("g_c", bin("min", g, u32(groups - 1))) : g;
-    slots.push({ sites: group(b, gc, 0), g: gc, inRow: tail ? b.let("in_row", lt(g, u32(groups))) : undefined });
   }
-  const eachGroup = (p: number, visit: (bb: BodyBuilder, sites: Site[], g: Expr, inRow: Expr | undefined) => void) => {
-    if (layout.slots !== undefined) return slots.forEach(({ sites, g, inRow }) => visit(b, sites, g, inRow));
-    b.for("g", lane, u32(groups), (g, lb) => {
-      const sites = group(lb, g, p);
-      visit(lb, sites, g, undefined);
-      for (const [v, name] of arrays)
-        if (carried.get(v) === p) sites.forEach((s, c) => lb.store(name, iadd(imul(g, u32(W)), u32(c)), ev.eval(v, lb, s.at, s), "private"));
-    }, T);
-  };
 
-  const shared: SharedArray[] = [];
-  const teamBase = T > 1 && G > 1 ? b.let("team_base", imul(id("local", 1), u32(T))) : u32(0);
-  rs.reductions.forEach((red, p) => {
-    const op = red.prim as ReduceOp, t = red.outputs[0]!.dtype as Scalar;
-    const acc = b.var("acc", identity(op, t));
-    eachGroup(p, (bb, sites, _g, inRow) => {
-      for (const s of sites) {
-        const v = ev.eval(red.inputs[0]!, bb, s.at, s);
-        bb.assign(acc, combine(op, acc, inRow ? select(inRow, v, identity(op, t)) : v));
-      }
+  /** With registers for the whole share of a row: one unrolled slot per group, whose sites persist across passes. */
+  private unrollSlots(): void {
+    const { b, groups } = this;
+    const team = this.layout.team;
+    for (let e = 0; e < (this.layout.slots ?? 0); e++) {
+      const g = b.let("g", iadd(this.lane, u32(e * team)));
+      // Only the last slot can pass the row's end; it reads the last group and contributes nothing.
+      const tail = (e + 1) * team > groups;
+      const clamped = tail ? b.let("g_c", bin("min", g, u32(groups - 1))) : g;
+      this.slots.push({ sites: this.group(b, clamped, 0), group: clamped, inRow: tail ? b.let("in_row", lt(g, u32(groups))) : undefined });
+    }
+  }
+
+  /** Visits every group of the row in pass p: the unrolled slots, or a loop that also fills the private cache. */
+  private eachGroup(pass: number, visit: (bb: BodyBuilder, at: GroupVisit) => void): void {
+    if (this.layout.slots !== undefined) return this.slots.forEach((slot) => visit(this.b, slot));
+    const width = this.layout.width;
+    this.b.for("g", this.lane, u32(this.groups), (g, lb) => {
+      const sites = this.group(lb, g, pass);
+      visit(lb, { sites, group: g, inRow: undefined });
+      for (const [v, name] of this.arrays)
+        if (this.carried.get(v) === pass)
+          sites.forEach((s, c) => lb.store(name, iadd(imul(g, u32(width)), u32(c)), this.ev.eval(v, lb, s.at, s), "private"));
+    }, this.layout.team);
+  }
+
+  /** One pass per reduction: each invocation folds its share, then the team combines its partials (Harris tree). */
+  private foldReductions(): void {
+    const { b, lane } = this;
+    const { team, teams } = this.layout;
+    const teamBase = team > 1 && teams > 1 ? b.let("team_base", imul(id("local", 1), u32(team))) : u32(0);
+    this.rs.reductions.forEach((red, pass) => {
+      const op = red.prim as ReduceOp, t = red.outputs[0]!.dtype as Scalar;
+      const acc = b.var("acc", identity(op, t));
+      this.eachGroup(pass, (bb, { sites, inRow }) => {
+        for (const s of sites) {
+          const v = this.ev.eval(red.inputs[0]!, bb, s.at, s);
+          bb.assign(acc, combine(op, acc, inRow ? select(inRow, v, identity(op, t)) : v));
+        }
+      });
+      if (team === 1) return this.results.set(red.outputs[0]!, acc);
+      const partial = `partial${pass}`;
+      this.shared.push({ name: partial, t, size: team * teams });
+      b.store(partial, iadd(teamBase, lane), acc, "workgroup");
+      b.barrier();
+      treeReduce(b, op, t, partial, teamBase, lane, team);
+      this.results.set(red.outputs[0]!, b.let(op.replace("reduce_", "row_"), load(t, partial, teamBase, "workgroup")));
     });
-    if (T === 1) return results.set(red.outputs[0]!, acc);
-    const partial = `partial${p}`;
-    shared.push({ name: partial, t, size: T * G });
-    b.store(partial, iadd(teamBase, lane), acc, "workgroup");
-    b.barrier();
-    treeReduce(b, op, t, partial, teamBase, lane, T);
-    results.set(red.outputs[0]!, b.let(op.replace("reduce_", "row_"), load(t, partial, teamBase, "workgroup")));
-  });
+  }
 
-  const rowOuts = body.outputs.flatMap((v, i) => (rs.isRowValue(v) ? [{ v, i }] : []));
-  const elemOuts = body.outputs.flatMap((v, i) => (rs.isRowValue(v) ? [] : [{ v, i }]));
-  if (elemOuts.length)
-    eachGroup(rs.reductions.length, (bb, sites, g, inRow) => {
-      const values = sites.map((s) => elemOuts.map(({ v }) => ev.eval(v, bb, s.at, s)));
+  /** A last pass over the row stores its D-shaped results (as 4-vectors where the binding is one). */
+  private storeElementResults(): void {
+    const elemOuts = this.body.outputs.flatMap((v, i) => (this.rs.isRowValue(v) ? [] : [{ v, i }]));
+    if (!elemOuts.length) return;
+    const live = this.live;
+    this.eachGroup(this.rs.reductions.length, (bb, { sites, group, inRow }) => {
+      const values = sites.map((s) => elemOuts.map(({ v }) => this.ev.eval(v, bb, s.at, s)));
       const guard = live && inRow ? and(live, inRow) : live ?? inRow;
       const emit = (x: BodyBuilder) => elemOuts.forEach(({ v, i }, n) => {
-        if (W === 4 && vecOut(v)) x.store4(`out${i}`, iadd(imul(row, u32(groups)), g), values.map((vs) => vs[n]!) as [Expr, Expr, Expr, Expr]);
+        if (this.layout.width === 4 && this.vectorOutput(v))
+          x.store4(`out${i}`, iadd(imul(this.row, u32(this.groups)), group), values.map((vs) => vs[n]!) as [Expr, Expr, Expr, Expr]);
         else sites.forEach((s, c) => x.store(`out${i}`, s.at.linear(), values[c]![n]!));
       });
       if (guard) bb.if(guard, emit);
       else emit(bb);
     });
-  if (rowOuts.length) {
-    const values = rowOuts.map(({ v }) => rowValue(v));
-    const first = T > 1 ? eq(lane, u32(0)) : undefined;
-    const guard = first && live ? and(first, live) : first ?? live;
-    const emit = (x: BodyBuilder) => rowOuts.forEach(({ i }, n) => x.store(`out${i}`, row, values[n]!));
-    if (guard) b.if(guard, emit);
-    else emit(b);
   }
-  return {
-    name: ctx.name, source: ctx.source, bindings,
-    workgroupSize: T === 1 ? [G, 1, 1] : [T, G, 1], grid, shared, body: b.stmts,
-  };
+
+  /** Lane 0 of each live team stores the row's K-shaped results. */
+  private storeRowResults(): void {
+    const rowOuts = this.body.outputs.flatMap((v, i) => (this.rs.isRowValue(v) ? [{ v, i }] : []));
+    if (!rowOuts.length) return;
+    const values = rowOuts.map(({ v }) => this.rowValue(v));
+    const first = this.layout.team > 1 ? eq(this.lane, u32(0)) : undefined;
+    const guard = first && this.live ? and(first, this.live) : first ?? this.live;
+    const emit = (x: BodyBuilder) => rowOuts.forEach(({ i }, n) => x.store(`out${i}`, this.row, values[n]!));
+    if (guard) this.b.if(guard, emit);
+    else emit(this.b);
+  }
 }

@@ -10,13 +10,14 @@
 import type { Shape } from "../ir/dtype.js";
 import { sameShape, sizeOf } from "../ir/dtype.js";
 import type { Node, Value } from "../ir/graph.js";
-import { REDUCE_OPS } from "../ir/primitives.js";
+import { REDUCE_OPS, type ReduceOp } from "../ir/primitives.js";
 import type { BodyEval } from "./fused-body.js";
+import { isNodeOf } from "./lower.js";
 
-export const isReduce = (n: Node) => (REDUCE_OPS as readonly string[]).includes(n.prim);
+export const isReduce = (n: Node): n is Node<ReduceOp> => (REDUCE_OPS as readonly string[]).includes(n.prim);
 
 export class RowStructure {
-  readonly reductions: readonly Node[];
+  readonly reductions: readonly Node<ReduceOp>[];
   /** The reduced operands' shape D, the reduced axes A (ascending) and the kept ones. */
   readonly d: Shape;
   readonly axes: readonly number[];
@@ -34,7 +35,7 @@ export class RowStructure {
     this.reductions = ev.body.nodes.filter(isReduce);
     const first = this.reductions[0]!;
     const d = (this.d = first.inputs[0]!.shape);
-    this.axes = [...(first.params as { axes: number[] }).axes].sort((x, y) => x - y);
+    this.axes = [...first.params.axes].sort((x, y) => x - y);
     this.kept = d.map((_, i) => i).filter((i) => !this.axes.includes(i));
     this.kShape = this.kept.map((i) => d[i]!);
     this.aShape = this.axes.map((i) => d[i]!);
@@ -62,7 +63,7 @@ export class RowStructure {
     let r: boolean;
     if (this.isRowValue(this.ev.throughViews(v))) r = true;
     else if (!p || p.prim === "iota" || p.prim === "broadcast_in_dim" || p.prim === "reshape") r = false;
-    else if (p.prim === "constant") r = (p.params as { value: number[] }).value.length === 1;
+    else if (isNodeOf(p, "constant")) r = p.params.value.length === 1;
     else r = p.inputs.every((u) => this.invariant(u));
     this.invariantMemo.set(v, r);
     return r;

@@ -14,7 +14,8 @@ import { Index } from "./elementwise.js";
 import { BodyEval, VectorReads, fusionBindings, fusionBuilder, site } from "./fused-body.js";
 import { reductionKernel } from "./fused-reduction.js";
 import { checkArray, gridFor, linearGroupId, unravel } from "./indexing.js";
-import { type Expr, type Kernel, BodyBuilder, iadd, id, imul, lt, renameLocals, u32 } from "./kernel.js";
+import { type Expr, type Kernel, BodyBuilder, iadd, id, imul, lt, u32 } from "./kernel.js";
+import { renameLocals } from "./traverse.js";
 import { type LowerContext, type LoweredKernel, LoweringError, dotGeneralSpec } from "./lower.js";
 import { matmulKernel } from "./matmul.js";
 
@@ -113,7 +114,7 @@ function elementwiseKernel(node: Node<"fusion">, ctx: LowerContext): Kernel {
  */
 function matmulFusionKernel(node: Node<"fusion">, ctx: LowerContext): { kernel: Kernel; temps?: AbstractValue[] } {
   const body = node.params.body;
-  const dots = body.nodes.filter((n) => n.prim === "dot_general");
+  const dots = body.nodes.filter((n): n is Node<"dot_general"> => n.prim === "dot_general");
   if (dots.length !== 1) throw new LoweringError(`matmul fusion @${body.name} holds ${dots.length} dot_generals, expected one`);
   const dot = dots[0]!;
   const product = dot.outputs[0]!;
@@ -138,7 +139,7 @@ function matmulFusionKernel(node: Node<"fusion">, ctx: LowerContext): { kernel: 
     ...base.filter((b) => b.access !== "read"),
     ...(stored < 0 ? [{ name: out, dtype: product.dtype, access: "read_write" as const }] : []),
   ];
-  const p = dot.params as { lhs_batch: number[]; lhs_contract: number[]; rhs_batch: number[]; rhs_contract: number[] };
+  const p = dot.params;
   const free = (shape: readonly number[], used: number[]) => shape.filter((_, i) => !used.includes(i));
   const [lhs, rhs] = dot.inputs as [Value, Value];
   const mShape = free(lhs.shape, [...p.lhs_batch, ...p.lhs_contract]), nShape = free(rhs.shape, [...p.rhs_batch, ...p.rhs_contract]);

@@ -86,18 +86,6 @@ export function ravel(index: readonly Expr[], strides: readonly number[], offset
   return e;
 }
 
-/** Row-major strides of `shape`, with 0 where a dimension is 1 (handy for broadcasting). */
-export function contiguousStrides(shape: Shape): number[] {
-  return stridesOf(shape);
-}
-
-/** Elements of an array, checked against 32-bit index math. */
-export function elementCount(shape: Shape): number {
-  const n = sizeOf(shape);
-  if (n > MAX_ELEMENTS) throw new DeviceLimitError("2^31 elements", `[${shape.join(",")}] has ${n} elements`);
-  return n;
-}
-
 /**
  * The address contribution of `value`, a row-major linear index over `dims` (in that
  * order) of an array with `shape`. When the dims are adjacent in memory in that order

@@ -1,7 +1,7 @@
 /**
  * Kernel IR: a small, target-neutral description of one GPU kernel. Expressions are pure
  * trees over scalars; statements add named values, mutable locals, loops, branches, memory
- * and barriers. Nothing here is WGSL or CUDA: renderers (codegen/render.ts) print it, and
+ * and barriers. Nothing here is WGSL or CUDA: renderers (codegen/render/) print it, and
  * target quirks (no erf in WGSL, bool stored as a word) are rewrites (codegen/rewrite.ts)
  * applied before rendering.
  */
@@ -18,7 +18,7 @@ export type BinOp =
 export type UnOp = "neg" | "not";
 /** Math functions by neutral name; a target without one gets a rewrite. */
 export type MathFn =
-  | "exp" | "log" | "sin" | "cos" | "tanh" | "sqrt" | "rsqrt" | "erf"
+  | "exp" | "expm1" | "log" | "sin" | "cos" | "tanh" | "sqrt" | "rsqrt" | "erf" | "atan2"
   | "floor" | "ceil" | "round_even" | "abs" | "sign" | "pow" | "isnan"
   /** fma(a, b, c) = a·b + c with one rounding (f32 only). */
   | "fma";
@@ -114,10 +114,6 @@ export class KernelIRError extends Error {
 
 function check(cond: boolean, msg: () => string): void {
   if (!cond) throw new KernelIRError(msg());
-}
-
-export function scalarOf(d: DType): Scalar {
-  return d;
 }
 
 export const lit = (t: Scalar, v: number | boolean): Expr => ({ k: "const", t, v: typeof v === "boolean" ? Number(v) : v });
@@ -385,63 +381,4 @@ export function kernelText(k: Kernel): string {
     ...head,
     block(`kernel ${k.name} workgroup_size=[${k.workgroupSize}] grid=[${k.grid}]${k.subgroupSize ? ` subgroup=${k.subgroupSize}` : ""} {`, k.body.map(stmtDoc), "}"),
   ]);
-}
-
-// ---------------------------------------------------------------------------
-// splicing statements built elsewhere
-
-/**
- * Renames every name that `stmts` declare (lets, vars, private arrays, 4-vectors, loop
- * variables), in `stmts` and in `value`: statements built by another lowering (a matmul
- * epilogue, once per output element) can then be spliced into one body without clashes.
- * Names the statements only read (bindings, values of the enclosing body) are kept.
- */
-export function renameLocals(stmts: readonly Stmt[], value: Expr, rename: (name: string) => string): { stmts: Stmt[]; value: Expr } {
-  const map = new Map<string, string>();
-  const collect = (ss: readonly Stmt[]): void => {
-    for (const s of ss) {
-      if (s.k === "let" || s.k === "var" || s.k === "array" || s.k === "load4") map.set(s.name, rename(s.name));
-      if (s.k === "for") { map.set(s.v, rename(s.v)); collect(s.body); }
-      if (s.k === "if") { collect(s.then); collect(s.else); }
-    }
-  };
-  collect(stmts);
-  if (map.size === 0) return { stmts: [...stmts], value };
-  const nm = (n: string) => map.get(n) ?? n;
-  return { stmts: stmts.map((st) => renameStmt(st, nm)), value: renameExpr(value, nm) };
-}
-
-/** `e` with every local name (refs, vector components, private arrays) passed through `nm`. */
-export function renameExpr(e: Expr, nm: (name: string) => string): Expr {
-  const ex = (x: Expr) => renameExpr(x, nm);
-  switch (e.k) {
-    case "const": case "id": return e;
-    case "ref": return { ...e, name: nm(e.name) };
-    case "component": return { ...e, vec: nm(e.vec) };
-    case "load": return { ...e, name: e.space === "private" ? nm(e.name) : e.name, index: ex(e.index) };
-    case "un": case "cast": case "bitcast": case "broadcast": return { ...e, a: ex(e.a) };
-    case "bin": return { ...e, a: ex(e.a), b: ex(e.b) };
-    case "call": return { ...e, args: e.args.map(ex) };
-    case "select": return { ...e, cond: ex(e.cond), a: ex(e.a), b: ex(e.b) };
-    default: return e satisfies never;
-  }
-}
-
-/** `s` with every local name it declares or reads passed through `nm` (buffers and workgroup arrays keep theirs). */
-export function renameStmt(s: Stmt, nm: (name: string) => string): Stmt {
-  const ex = (x: Expr) => renameExpr(x, nm);
-  const st = (x: Stmt) => renameStmt(x, nm);
-  switch (s.k) {
-    case "let": return { ...s, name: nm(s.name), value: ex(s.value) };
-    case "var": return { ...s, name: nm(s.name), init: ex(s.init) };
-    case "assign": return { ...s, name: nm(s.name), value: ex(s.value) };
-    case "array": return { ...s, name: nm(s.name) };
-    case "store": return { ...s, name: s.space === "private" ? nm(s.name) : s.name, index: ex(s.index), value: ex(s.value) };
-    case "load4": return { ...s, name: nm(s.name), index: ex(s.index) };
-    case "store4": return { ...s, index: ex(s.index), values: s.values.map(ex) as unknown as typeof s.values };
-    case "for": return { ...s, v: nm(s.v), start: ex(s.start), end: ex(s.end), body: s.body.map(st) };
-    case "if": return { ...s, cond: ex(s.cond), then: s.then.map(st), else: s.else.map(st) };
-    case "barrier": case "return": case "comment": return s;
-    default: return s satisfies never;
-  }
 }

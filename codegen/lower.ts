@@ -7,7 +7,8 @@
 import { type AbstractValue, sizeOf, stridesOf } from "../ir/dtype.js";
 import type { Node } from "../ir/graph.js";
 import { type Primitive, REDUCE_OPS, type ReduceOp } from "../ir/primitives.js";
-import { Index, type PointwiseNode, type PointwisePrim, type Reader, isPointwise, pointwiseExpr } from "./elementwise.js";
+import { Index, POINTWISE_PRIMS, type PointwiseNode, type PointwisePrim, type Reader, pointwiseExpr } from "./elementwise.js";
+import { lowerFusion } from "./fused.js";
 import { DeviceLimitError, checkArray, gridFor, groupAddress, linearGroupId, ravel } from "./indexing.js";
 import {
   type Access, type Binding, type Kernel, BodyBuilder,
@@ -36,7 +37,8 @@ export interface LowerContext {
   readonly source: string;
 }
 
-type LowerRule = (node: Node, ctx: LowerContext) => LoweredKernel[];
+/** How one primitive becomes kernels; its node's params are typed for that primitive. */
+export type LowerRule<P extends Primitive> = (node: Node<P>, ctx: LowerContext) => LoweredKernel[];
 
 export class LoweringError extends Error {
   override name = "LoweringError";
@@ -67,8 +69,8 @@ function checkBindings(ctx: LowerContext, count: number): void {
  * The kernel of a pointwise node over `iter` (its output shape, or a slab of it): one
  * invocation per element, stored at `outOffset` along the output's axes.
  */
-function pointwiseKernel(
-  node: PointwiseNode<PointwisePrim>, ctx: LowerContext, bindings: readonly Binding[], inputs: readonly number[],
+function pointwiseKernel<P extends PointwisePrim>(
+  node: PointwiseNode<P>, ctx: LowerContext, bindings: readonly Binding[], inputs: readonly number[],
   iter = node.output.shape, outOffset?: readonly number[],
 ): Kernel {
   const n = sizeOf(iter);
@@ -87,29 +89,30 @@ function pointwiseKernel(
   return { name: ctx.name, source: ctx.source, bindings, workgroupSize: [WIDTH, 1, 1], grid, shared: [], body: b.stmts };
 }
 
-export function asPointwise(node: Pick<Node, "prim" | "params" | "inputs" | "outputs">): PointwiseNode<PointwisePrim> {
-  return { prim: node.prim, params: node.params, inputs: node.inputs.map((v) => v.type), output: node.outputs[0]!.type } as PointwiseNode<PointwisePrim>;
+/** A node as the pointwise table sees it: operand and result types instead of values. */
+export function asPointwise<P extends Primitive>(node: Pick<Node<P>, "prim" | "params" | "inputs" | "outputs">): PointwiseNode<P> {
+  return { prim: node.prim, params: node.params, inputs: node.inputs.map((v) => v.type), output: node.outputs[0]!.type };
 }
 
-const pointwise: LowerRule = (node, ctx) => {
+function pointwise<P extends PointwisePrim>(node: Node<P>, ctx: LowerContext): LoweredKernel[] {
   if (sizeOf(node.outputs[0]!.shape) === 0) return [];
   const { bindings, args } = bindingsFor(node);
   checkBindings(ctx, bindings.length);
   return [{ kernel: pointwiseKernel(asPointwise(node), ctx, bindings, node.inputs.map((_, i) => i)), args }];
-};
+}
 
 /** concatenate with more operands than a kernel may bind: one kernel per group, each writing its slab. */
-const concatenate: LowerRule = (node, ctx) => {
+const concatenate: LowerRule<"concatenate"> = (node, ctx) => {
   const max = ctx.target.limits.maxStorageBuffersPerShaderStage;
   if (node.inputs.length + 1 <= max) return pointwise(node, ctx);
-  const axis = (node.params as { axis: number }).axis;
+  const { axis } = node.params;
   const out: LoweredKernel[] = [];
   let offset = 0;
   for (let g = 0; g < node.inputs.length; g += max - 1) {
     const group = node.inputs.slice(g, g + max - 1);
     const width = group.reduce((s, v) => s + v.shape[axis]!, 0);
     const iter = node.outputs[0]!.shape.map((d, k) => (k === axis ? width : d));
-    const sub: PointwiseNode<PointwisePrim> = { ...asPointwise(node), inputs: group.map((v) => v.type) };
+    const sub: PointwiseNode<"concatenate"> = { ...asPointwise(node), inputs: group.map((v) => v.type) };
     const bindings: Binding[] = [
       ...group.map((v, i) => ({ name: `in${g + i}`, dtype: v.dtype, access: "read" as const })),
       { name: "out", dtype: node.outputs[0]!.dtype, access: "read_write" },
@@ -126,8 +129,8 @@ const concatenate: LowerRule = (node, ctx) => {
 };
 
 /** A dense constant lives in a program buffer (no kernel); a splat is a fill kernel. */
-const constant: LowerRule = (node, ctx) => {
-  const { value } = node.params as { value: number[] };
+const constant: LowerRule<"constant"> = (node, ctx) => {
+  const { value } = node.params;
   if (value.length !== 1 && sizeOf(node.outputs[0]!.shape) > 1) return [];
   return pointwise(node, ctx);
 };
@@ -137,9 +140,9 @@ const constant: LowerRule = (node, ctx) => {
  * bindings named `lhs` and `rhs` (shared with the fused matmul lowering, codegen/fused.ts).
  */
 export function dotGeneralSpec(
-  node: Pick<Node, "inputs" | "params">, head: Pick<MatmulSpec, "name" | "source" | "bindings" | "out">, names = { lhs: "lhs", rhs: "rhs" },
+  node: Pick<Node<"dot_general">, "inputs" | "params">, head: Pick<MatmulSpec, "name" | "source" | "bindings" | "out">, names = { lhs: "lhs", rhs: "rhs" },
 ): MatmulSpec {
-  const p = node.params as { lhs_contract: number[]; rhs_contract: number[]; lhs_batch: number[]; rhs_batch: number[] };
+  const p = node.params;
   const [lhs, rhs] = node.inputs.map((v) => v.type) as [AbstractValue, AbstractValue];
   const free = (rank: number, used: number[]) => [...Array(rank).keys()].filter((i) => !used.includes(i));
   const lf = free(lhs.shape.length, [...p.lhs_batch, ...p.lhs_contract]);
@@ -164,7 +167,7 @@ export function dotGeneralSpec(
   };
 }
 
-const dotGeneral: LowerRule = (node, ctx) => {
+const dotGeneral: LowerRule<"dot_general"> = (node, ctx) => {
   if (sizeOf(node.outputs[0]!.shape) === 0) return [];
   const { bindings, args } = bindingsFor(node, { in: ["lhs", "rhs"] });
   const kernel = matmulKernel(dotGeneralSpec(node, { name: ctx.name, source: ctx.source, bindings, out: "out" }), ctx.target);
@@ -176,8 +179,8 @@ const dotGeneral: LowerRule = (node, ctx) => {
  * and adds, in index order, every update whose index equals a. Deterministic; O(#indices)
  * per element. Out-of-range indices match nothing and are dropped.
  */
-const scatterAdd: LowerRule = (node, ctx) => {
-  const axis = (node.params as { axis: number }).axis;
+const scatterAdd: LowerRule<"scatter_add"> = (node, ctx) => {
+  const { axis } = node.params;
   const [x, idx] = node.inputs.map((v) => v.type) as [AbstractValue, AbstractValue];
   const total = sizeOf(x.shape);
   if (total === 0) return [];
@@ -208,15 +211,19 @@ function head(node: Node, ctx: LowerContext, names?: { in?: string[]; out?: stri
   return { h: { name: ctx.name, source: ctx.source, bindings }, args };
 }
 
-const reduce = (op: ReduceOp): LowerRule => (node, ctx) => {
+const reduce = <P extends ReduceOp>(op: P): LowerRule<P> => (node, ctx) => {
   const x = node.inputs[0]!.type;
   if (sizeOf(node.outputs[0]!.shape) === 0) return [];
   const { h, args } = head(node, ctx);
-  return [{ kernel: reduceKernel(h, op, x.dtype, x.shape, (node.params as { axes: number[] }).axes, ctx.target), args }];
+  return [{ kernel: reduceKernel(h, op, x.dtype, x.shape, node.params.axes, ctx.target), args }];
 };
 
-const LOWERINGS: { readonly [P in Primitive]?: LowerRule } = {
-  ...Object.fromEntries(REDUCE_OPS.map((op) => [op, reduce(op)])),
+const pointwiseRules = Object.fromEntries(POINTWISE_PRIMS.map((p) => [p, pointwise])) as { readonly [P in PointwisePrim]: LowerRule<P> };
+const reduceRules = Object.fromEntries(REDUCE_OPS.map((op) => [op, reduce(op)])) as { readonly [P in ReduceOp]: LowerRule<P> };
+
+const LOWERINGS: { readonly [P in Primitive]: LowerRule<P> } = {
+  ...pointwiseRules,
+  ...reduceRules,
   concatenate,
   constant,
   dot_general: dotGeneral,
@@ -225,12 +232,12 @@ const LOWERINGS: { readonly [P in Primitive]?: LowerRule } = {
     const x = node.inputs[0]!.type;
     if (sizeOf(node.outputs[0]!.shape) === 0) return [];
     const { h, args } = head(node, ctx);
-    return [{ kernel: argmaxKernel(h, x.dtype, x.shape, (node.params as { axis: number }).axis, ctx.target), args }];
+    return [{ kernel: argmaxKernel(h, x.dtype, x.shape, node.params.axis, ctx.target), args }];
   },
   cumsum: (node, ctx) => {
     const x = node.inputs[0]!.type;
     if (sizeOf(x.shape) === 0) return [];
-    const { axis, reverse } = node.params as { axis: number; reverse: boolean };
+    const { axis, reverse } = node.params;
     const { h, args } = head(node, ctx);
     return [{ kernel: cumsumKernel(h, x.dtype, x.shape, axis, reverse, ctx.target), args }];
   },
@@ -238,16 +245,29 @@ const LOWERINGS: { readonly [P in Primitive]?: LowerRule } = {
     const x = node.inputs[0]!.type;
     if (sizeOf(x.shape) === 0) return [];
     const { h, args } = head(node, ctx, { out: ["values", "indices"] });
-    return [{ kernel: topKKernel(h, x.dtype, x.shape, (node.params as { k: number }).k, ctx.target), args }];
+    return [{ kernel: topKKernel(h, x.dtype, x.shape, node.params.k, ctx.target), args }];
+  },
+  // One kernel for the whole group, by its template kind (codegen/fused.ts).
+  fusion: (node, ctx) => lowerFusion(node, ctx),
+  jit: (node) => {
+    throw new LoweringError(`a jit call of @${node.params.callee.name} reached lowering: calls are inlined first (passes/inline.ts)`);
   },
 };
 
+/** Narrows a node to one primitive, so a rule reads its params typed. */
+export function isNodeOf<P extends Primitive>(node: Node, prim: P): node is Node<P> {
+  return node.prim === prim;
+}
+
+/** The stem of the kernel names a node lowers to: its primitive, and a fusion's template kind. */
+export function kernelStem(node: Node): string {
+  return isNodeOf(node, "fusion") ? `fusion_${node.params.kind}` : node.prim;
+}
+
 /** Kernels for one node (empty for nodes that need none: dense constants, empty results). */
-export function lowerNode(node: Node, ctx: LowerContext): LoweredKernel[] {
+export function lowerNode<P extends Primitive>(node: Node<P>, ctx: LowerContext): LoweredKernel[] {
   for (const v of [...node.inputs, ...node.outputs]) checkArray(`${node.prim} (${ctx.name})`, v.dtype, v.shape, ctx.target);
-  const rule = LOWERINGS[node.prim] ?? (isPointwise(node.prim) ? pointwise : undefined);
+  const rule = LOWERINGS[node.prim] as LowerRule<P> | undefined;
   if (!rule) throw new LoweringError(`no lowering for primitive '${node.prim}' (codegen/lower.ts)`);
   return rule(node, ctx);
 }
-
-

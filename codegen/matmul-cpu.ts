@@ -7,7 +7,7 @@
  */
 import { gridFor, groupIndex } from "./indexing.js";
 import {
-  type Expr, type Kernel, BodyBuilder, bin, broadcast, id, idiv, iadd, imul, irem, lit, load, lt, u32,
+  type Expr, type Kernel, type Scalar, BodyBuilder, bin, broadcast, id, idiv, iadd, imul, irem, lit, load, lt, u32,
 } from "./kernel.js";
 import { type MatmulSpec, type MatmulTile, OutputWriter, kernelBindings, madd, scalarType } from "./matmul-spec.js";
 import type { Target } from "./target.js";
@@ -41,131 +41,199 @@ import type { Target } from "./target.js";
  * last step unrolled at compile time, so the k-loop has no checks for any shape.
  */
 export function subgroupMatmul(spec: MatmulSpec, target: Target, sg: number, rows = 32): Kernel {
-  const { m: M, n: N, k: K } = spec;
-  const t = scalarType(spec);
   // A short C (a matrix-vector product) gets fewer rows per tile, not 32 rows of clamped copies.
   if (rows % sg) throw new Error(`matmul ${spec.name}: subgroup tiles need a multiple of ${sg} rows, got ${rows}`);
-  const TM = Math.min(rows, Math.ceil(M / sg) * sg);
-  const TN = 4 * sg;
-  const tilesN = Math.ceil(N / TN), tilesM = Math.ceil(M / TM);
+  const tileRows = Math.min(rows, Math.ceil(spec.m / sg) * sg);
+  const tileCols = 4 * sg;
+  const tilesN = Math.ceil(spec.n / tileCols), tilesM = Math.ceil(spec.m / tileRows);
   const groups = spec.batch * tilesM * tilesN;
   const grid = gridFor(groups, target);
-
-  // 4-vector access needs a unit-stride axis whose extent and every other stride (and each
-  // batch's base) are multiples of 4, so no vector straddles a row, a matrix or the end.
-  const a = spec.lhs.strides, bs = spec.rhs.strides;
-  const four = (x: number) => x % 4 === 0;
-  let aMode: "k4" | "m4" | "scalar" =
-    a && a.col === 1 && four(a.row) && four(a.baseAlign) && four(K) ? "k4"
-    : a && a.row === 1 && four(a.col) && four(a.baseAlign) && four(M) && TM % (4 * sg) === 0 ? "m4"
-    : "scalar";
-  let bMode: "n4" | "k4" | "scalar" =
-    bs && bs.col === 1 && four(bs.row) && four(bs.baseAlign) && four(N) ? "n4"
-    : bs && bs.row === 1 && four(bs.col) && four(bs.baseAlign) && four(K) ? "k4"
-    : "scalar";
-  // One buffer read as both operands is one binding: one element type for both.
-  if (spec.lhs.name === spec.rhs.name && (aMode === "scalar") !== (bMode === "scalar")) aMode = bMode = "scalar";
-  // (A spec whose `out` is not one of its bindings rewrites the scalar stores itself.)
-  const vecOut = four(N) && spec.out !== spec.lhs.name && spec.out !== spec.rhs.name && spec.bindings.some((x) => x.name === spec.out);
+  const modes = operandModes(spec, tileRows, sg);
 
   const b = new BodyBuilder();
   const wg = groupIndex(b, "wg", grid, groups);
   const tileN = b.let("tile_n", irem(wg, u32(tilesN)));
   const tileM = b.let("tile_m", irem(idiv(wg, u32(tilesN)), u32(tilesM)));
-  const bat = b.let("batch", idiv(wg, u32(tilesN * tilesM)));
+  const batch = b.let("batch", idiv(wg, u32(tilesN * tilesM)));
   const lane = b.let("lane", id("subgroup_lane"));
-  const m0 = b.let("m0", imul(tileM, u32(TM)));
-  const col0 = b.let("col0", iadd(imul(tileN, u32(TN)), imul(lane, u32(4))));
-  const clamp = (e: Expr, n: number) => (n === 1 ? u32(0) : bin("min", e, u32(n - 1)));
+  const m0 = b.let("m0", imul(tileM, u32(tileRows)));
+  const col0 = b.let("col0", iadd(imul(tileN, u32(tileCols)), imul(lane, u32(4))));
+  const tile: SubgroupTile = { spec, t: scalarType(spec), sg, tileRows, tileCols, b, batch, lane, m0, col0 };
 
-  // A: per k step, a function (i, u) -> A[m0 + i, k + u], the same value in every lane.
-  type Step = (body: BodyBuilder, kq: Expr, k: Expr, us: readonly number[]) => (i: number, u: number) => Expr;
-  let aStep: Step;
-  if (aMode === "k4") {
-    const base4 = b.let("a_base4", idiv(spec.lhs.addr(b, bat, u32(0), u32(0)), u32(4)));
-    const rows = Array.from({ length: TM / sg }, (_, r) =>
+  const lhs = lhsStep(tile, modes.lhs);
+  const rhs = rhsStep(tile, modes.rhs);
+  const acc = accumulate(tile, lhs, rhs);
+  storeTile(tile, acc, modes.vectorOut);
+
+  const vec4 = new Set<string>();
+  if (modes.lhs !== "scalar") vec4.add(spec.lhs.name);
+  if (modes.rhs !== "scalar") vec4.add(spec.rhs.name);
+  if (modes.vectorOut) vec4.add(spec.out);
+  return {
+    name: spec.name, source: spec.source, bindings: kernelBindings(spec, vec4),
+    workgroupSize: [sg, 1, 1], grid, shared: [], body: b.stmts, subgroupSize: sg,
+  };
+}
+
+/** What every phase of the subgroup template shares: the tile's shape and its position in C. */
+interface SubgroupTile {
+  readonly spec: MatmulSpec;
+  readonly t: Scalar;
+  readonly sg: number;
+  /** Rows of C per subgroup (TM). */
+  readonly tileRows: number;
+  /** Columns of C per subgroup (TN = 4 per lane). */
+  readonly tileCols: number;
+  readonly b: BodyBuilder;
+  readonly batch: Expr;
+  readonly lane: Expr;
+  /** First row of the tile. */
+  readonly m0: Expr;
+  /** First of this lane's 4 columns. */
+  readonly col0: Expr;
+}
+
+interface OperandModes {
+  readonly lhs: "k4" | "m4" | "scalar";
+  readonly rhs: "n4" | "k4" | "scalar";
+  /** C stored as 4-vectors. */
+  readonly vectorOut: boolean;
+}
+
+/**
+ * 4-vector access needs a unit-stride axis whose extent and every other stride (and each
+ * batch's base) are multiples of 4, so no vector straddles a row, a matrix or the end.
+ */
+function operandModes(spec: MatmulSpec, tileRows: number, sg: number): OperandModes {
+  const { m, n, k } = spec;
+  const a = spec.lhs.strides, bs = spec.rhs.strides;
+  const four = (x: number) => x % 4 === 0;
+  let lhs: OperandModes["lhs"] =
+    a && a.col === 1 && four(a.row) && four(a.baseAlign) && four(k) ? "k4"
+    : a && a.row === 1 && four(a.col) && four(a.baseAlign) && four(m) && tileRows % (4 * sg) === 0 ? "m4"
+    : "scalar";
+  let rhs: OperandModes["rhs"] =
+    bs && bs.col === 1 && four(bs.row) && four(bs.baseAlign) && four(n) ? "n4"
+    : bs && bs.row === 1 && four(bs.col) && four(bs.baseAlign) && four(k) ? "k4"
+    : "scalar";
+  // One buffer read as both operands is one binding: one element type for both.
+  if (spec.lhs.name === spec.rhs.name && (lhs === "scalar") !== (rhs === "scalar")) lhs = rhs = "scalar";
+  // (A spec whose `out` is not one of its bindings rewrites the scalar stores itself.)
+  const vectorOut = four(n) && spec.out !== spec.lhs.name && spec.out !== spec.rhs.name && spec.bindings.some((x) => x.name === spec.out);
+  return { lhs, rhs, vectorOut };
+}
+
+const clamp = (e: Expr, n: number) => (n === 1 ? u32(0) : bin("min", e, u32(n - 1)));
+
+/** One k step's loads of an operand: `kq` counts 4-deep steps, `k` elements, `us` the depths inside the step. */
+type KStep = (body: BodyBuilder, kq: Expr, k: Expr, us: readonly number[]) => (i: number, u: number) => Expr;
+
+/** A: per k step, a function (i, u) -> A[m0 + i, k + u], the same value in every lane (a subgroup broadcast). */
+function lhsStep(tile: SubgroupTile, mode: OperandModes["lhs"]): KStep {
+  const { spec, t, sg, tileRows, b, batch, lane, m0 } = tile;
+  const a = spec.lhs.strides;
+  const M = spec.m;
+  if (mode === "k4") {
+    const base4 = b.let("a_base4", idiv(spec.lhs.addr(b, batch, u32(0), u32(0)), u32(4)));
+    const rows = Array.from({ length: tileRows / sg }, (_, r) =>
       b.let(`a_row${r}`, iadd(base4, imul(clamp(iadd(m0, iadd(u32(r * sg), lane)), M), u32(a!.row / 4)))));
-    aStep = (body, kq) => {
+    return (body, kq) => {
       const v = rows.map((r, i) => body.load4(`a${i}`, t, spec.lhs.name, iadd(r, kq)));
       return (i, u) => broadcast(v[Math.floor(i / sg)]![u]!, i % sg);
     };
-  } else if (aMode === "m4") {
-    const base4 = b.let("a_base4", idiv(spec.lhs.addr(b, bat, u32(0), u32(0)), u32(4)));
-    const quads = Array.from({ length: TM / (4 * sg) }, (_, r) =>
+  }
+  if (mode === "m4") {
+    const base4 = b.let("a_base4", idiv(spec.lhs.addr(b, batch, u32(0), u32(0)), u32(4)));
+    const quads = Array.from({ length: tileRows / (4 * sg) }, (_, r) =>
       b.let(`a_quad${r}`, iadd(base4, clamp(iadd(idiv(m0, u32(4)), iadd(u32(r * sg), lane)), M / 4))));
-    aStep = (body, _kq, k, us) => {
+    return (body, _kq, k, us) => {
       const v = us.map((u) => quads.map((q, r) => body.load4(`a${u}_${r}`, t, spec.lhs.name, iadd(q, imul(iadd(k, u32(u)), u32(a!.col / 4))))));
       return (i, u) => broadcast(v[us.indexOf(u)]![Math.floor(i / (4 * sg))]![i % 4]!, Math.floor(i / 4) % sg);
     };
-  } else {
-    const rows = Array.from({ length: TM / sg }, (_, r) => b.let(`a_row${r}`, clamp(iadd(m0, iadd(u32(r * sg), lane)), M)));
-    const bases = a ? rows.map((r, i) => b.let(`a_base${i}`, iadd(spec.lhs.addr(b, bat, u32(0), u32(0)), imul(r, u32(a.row))))) : [];
-    aStep = (body, _kq, k, us) => {
-      const v = rows.map((r, ri) => us.map((u) => {
-        const kk = iadd(k, u32(u));
-        return body.let(`a${ri}_${u}`, load(t, spec.lhs.name, a ? iadd(bases[ri]!, imul(kk, u32(a.col))) : spec.lhs.addr(body, bat, r, kk)));
-      }));
-      return (i, u) => broadcast(v[Math.floor(i / sg)]![us.indexOf(u)]!, i % sg);
-    };
   }
+  const rows = Array.from({ length: tileRows / sg }, (_, r) => b.let(`a_row${r}`, clamp(iadd(m0, iadd(u32(r * sg), lane)), M)));
+  const bases = a ? rows.map((r, i) => b.let(`a_base${i}`, iadd(spec.lhs.addr(b, batch, u32(0), u32(0)), imul(r, u32(a.row))))) : [];
+  return (body, _kq, k, us) => {
+    const v = rows.map((r, ri) => us.map((u) => {
+      const kk = iadd(k, u32(u));
+      return body.let(`a${ri}_${u}`, load(t, spec.lhs.name, a ? iadd(bases[ri]!, imul(kk, u32(a.col))) : spec.lhs.addr(body, batch, r, kk)));
+    }));
+    return (i, u) => broadcast(v[Math.floor(i / sg)]![us.indexOf(u)]!, i % sg);
+  };
+}
 
-  // B: per k step, a function (u, j) -> B[k + u, col0 + j], this lane's own values.
-  let bStep: Step;
-  if (bMode === "n4") {
-    const base = b.let("b_col4", iadd(idiv(spec.rhs.addr(b, bat, u32(0), u32(0)), u32(4)), clamp(idiv(col0, u32(4)), N / 4)));
-    bStep = (body, _kq, k, us) => {
+/** B: per k step, a function (u, j) -> B[k + u, col0 + j], this lane's own values. */
+function rhsStep(tile: SubgroupTile, mode: OperandModes["rhs"]): KStep {
+  const { spec, t, b, batch, col0 } = tile;
+  const bs = spec.rhs.strides;
+  const N = spec.n;
+  if (mode === "n4") {
+    const base = b.let("b_col4", iadd(idiv(spec.rhs.addr(b, batch, u32(0), u32(0)), u32(4)), clamp(idiv(col0, u32(4)), N / 4)));
+    return (body, _kq, k, us) => {
       const v = us.map((u) => body.load4(`b${u}`, t, spec.rhs.name, iadd(base, imul(iadd(k, u32(u)), u32(bs!.row / 4)))));
       return (u, j) => v[us.indexOf(u)]![j]!;
     };
-  } else if (bMode === "k4") {
-    const base4 = b.let("b_base4", idiv(spec.rhs.addr(b, bat, u32(0), u32(0)), u32(4)));
+  }
+  if (mode === "k4") {
+    const base4 = b.let("b_base4", idiv(spec.rhs.addr(b, batch, u32(0), u32(0)), u32(4)));
     const cols = [0, 1, 2, 3].map((j) => b.let(`b_col${j}`, iadd(base4, imul(clamp(iadd(col0, u32(j)), N), u32(bs!.col / 4)))));
-    bStep = (body, kq) => {
+    return (body, kq) => {
       const v = cols.map((c, j) => body.load4(`b${j}`, t, spec.rhs.name, iadd(c, kq)));
       return (u, j) => v[j]![u]!;
     };
-  } else {
-    const cols = [0, 1, 2, 3].map((j) => b.let(`b_col${j}`, clamp(iadd(col0, u32(j)), N)));
-    const bases = bs ? cols.map((c, j) => b.let(`b_base${j}`, iadd(spec.rhs.addr(b, bat, u32(0), u32(0)), imul(c, u32(bs.col))))) : [];
-    bStep = (body, _kq, k, us) => {
-      const v = us.map((u) => cols.map((c, j) => {
-        const kk = iadd(k, u32(u));
-        return body.let(`b${u}_${j}`, load(t, spec.rhs.name, bs ? iadd(bases[j]!, imul(kk, u32(bs.row))) : spec.rhs.addr(body, bat, kk, c)));
-      }));
-      return (u, j) => v[us.indexOf(u)]![j]!;
-    };
   }
+  const cols = [0, 1, 2, 3].map((j) => b.let(`b_col${j}`, clamp(iadd(col0, u32(j)), N)));
+  const bases = bs ? cols.map((c, j) => b.let(`b_base${j}`, iadd(spec.rhs.addr(b, batch, u32(0), u32(0)), imul(c, u32(bs.col))))) : [];
+  return (body, _kq, k, us) => {
+    const v = us.map((u) => cols.map((c, j) => {
+      const kk = iadd(k, u32(u));
+      return body.let(`b${u}_${j}`, load(t, spec.rhs.name, bs ? iadd(bases[j]!, imul(kk, u32(bs.row))) : spec.rhs.addr(body, batch, kk, c)));
+    }));
+    return (u, j) => v[us.indexOf(u)]![j]!;
+  };
+}
 
-  const acc = Array.from({ length: TM }, (_, i) => [0, 1, 2, 3].map((j) => b.var(`acc${i}_${j}`, lit(t, 0))));
+/** The k loop in 4-deep steps, then the k tail unrolled: TM×4 accumulators per lane. */
+function accumulate(tile: SubgroupTile, lhs: KStep, rhs: KStep): Expr[][] {
+  const { b, t, tileRows } = tile;
+  const K = tile.spec.k;
+  const acc = Array.from({ length: tileRows }, (_, i) => [0, 1, 2, 3].map((j) => b.var(`acc${i}_${j}`, lit(t, 0))));
   const step = (body: BodyBuilder, kq: Expr, k: Expr, us: readonly number[]) => {
-    const bv = bStep(body, kq, k, us);
-    const av = aStep(body, kq, k, us);
+    const bv = rhs(body, kq, k, us);
+    const av = lhs(body, kq, k, us);
     for (const u of us)
-      for (let i = 0; i < TM; i++) {
+      for (let i = 0; i < tileRows; i++) {
         const ai = body.let(`x${i}`, av(i, u));
         for (let j = 0; j < 4; j++) body.assign(acc[i]![j]!, madd(acc[i]![j]!, ai, bv(u, j)));
       }
   };
-  const K4 = Math.floor(K / 4), tail = K % 4;
-  if (K4 > 0) b.for("kq", u32(0), u32(K4), (kq, body) => step(body, kq, imul(kq, u32(4)), [0, 1, 2, 3]));
+  const steps = Math.floor(K / 4), tail = K % 4;
+  if (steps > 0) b.for("kq", u32(0), u32(steps), (kq, body) => step(body, kq, imul(kq, u32(4)), [0, 1, 2, 3]));
   if (tail) {
-    b.comment(`k tail: k = ${4 * K4}..${K - 1}`);
-    step(b, u32(K4), u32(4 * K4), [0, 1, 2].slice(0, tail));
+    b.comment(`k tail: k = ${4 * steps}..${K - 1}`);
+    step(b, u32(steps), u32(4 * steps), [0, 1, 2].slice(0, tail));
   }
+  return acc;
+}
 
-  // C: the accumulators are stored as they are; an epilogue then runs in a loop over the
-  // tile's rows, reading each row back (this invocation's own writes). Emitting it per
-  // accumulator would paste it 4·TM times, and lavapipe's compile time grows with it
-  // (a GELU epilogue: ~100 s per kernel on a loaded 2-core machine).
-  const out = new OutputWriter(spec, b, bat);
-  const colsIn = N % TN === 0;
+/**
+ * C: the accumulators are stored as they are; an epilogue then runs in a loop over the
+ * tile's rows, reading each row back (this invocation's own writes). Emitting it per
+ * accumulator would paste it 4·TM times, and lavapipe's compile time grows with it
+ * (a GELU epilogue: ~100 s per kernel on a loaded 2-core machine).
+ */
+function storeTile(tile: SubgroupTile, acc: Expr[][], vectorOut: boolean): void {
+  const { spec, t, b, batch, m0, col0, tileRows, tileCols } = tile;
+  const { m: M, n: N } = spec;
+  const out = new OutputWriter(spec, b, batch);
+  const colsIn = N % tileCols === 0;
   const col4 = b.let("col4", idiv(col0, u32(4)));
-  const rowAt = (row: Expr) => iadd(imul(bat, u32((M * N) / 4)), imul(row, u32(N / 4)));
+  const rowAt = (row: Expr) => iadd(imul(batch, u32((M * N) / 4)), imul(row, u32(N / 4)));
   // Stores one row of the lane's 4 columns; `values(y, js, cols)` runs inside the guards
   // and gives the values of columns col0 + js.
   type RowValues = (y: BodyBuilder, js: readonly number[], cols: readonly Expr[]) => Expr[];
   const storeRow = (x: BodyBuilder, row: Expr, values: RowValues, prefix: string) => {
-    if (vecOut) {
+    if (vectorOut) {
       const emit = (y: BodyBuilder) => {
         const cols = [0, 1, 2, 3].map((j) => (j === 0 ? col0 : y.let(`${prefix}col`, iadd(col0, u32(j)))));
         y.store4(spec.out, iadd(rowAt(row), col4), values(y, [0, 1, 2, 3], cols) as [Expr, Expr, Expr, Expr]);
@@ -182,31 +250,21 @@ export function subgroupMatmul(spec: MatmulSpec, target: Target, sg: number, row
     }
   };
   const guardRow = (x: BodyBuilder, row: Expr, emit: (y: BodyBuilder) => void) =>
-    M % TM === 0 ? emit(x) : x.if(lt(row, u32(M)), emit);
-  for (let i = 0; i < TM; i++) {
+    M % tileRows === 0 ? emit(x) : x.if(lt(row, u32(M)), emit);
+  for (let i = 0; i < tileRows; i++) {
     const row = b.let(`row${i}`, iadd(m0, u32(i)));
     guardRow(b, row, (x) => storeRow(x, row, (_y, js) => js.map((j) => acc[i]![j]!), `c${i}_`));
   }
-  if (spec.epilogue) {
-    b.for("ep_i", u32(0), u32(TM), (i, body) => {
-      const row = body.let("ep_row", iadd(m0, i));
-      guardRow(body, row, (x) => storeRow(x, row, (y, js, cols) => {
-        const raw = vecOut
-          ? y.load4("ep_raw", t, spec.out, iadd(rowAt(row), col4))
-          : [y.let("ep_raw", load(t, spec.out, out.linear(row, cols[0]!)))];
-        return js.map((j, q) => out.value(y, raw[vecOut ? j : 0]!, row, cols[q]!));
-      }, "ep_"));
-    });
-  }
-
-  const vec4 = new Set<string>();
-  if (aMode !== "scalar") vec4.add(spec.lhs.name);
-  if (bMode !== "scalar") vec4.add(spec.rhs.name);
-  if (vecOut) vec4.add(spec.out);
-  return {
-    name: spec.name, source: spec.source, bindings: kernelBindings(spec, vec4),
-    workgroupSize: [sg, 1, 1], grid, shared: [], body: b.stmts, subgroupSize: sg,
-  };
+  if (!spec.epilogue) return;
+  b.for("ep_i", u32(0), u32(tileRows), (i, body) => {
+    const row = body.let("ep_row", iadd(m0, i));
+    guardRow(body, row, (x) => storeRow(x, row, (y, js, cols) => {
+      const raw = vectorOut
+        ? y.load4("ep_raw", t, spec.out, iadd(rowAt(row), col4))
+        : [y.let("ep_raw", load(t, spec.out, out.linear(row, cols[0]!)))];
+      return js.map((j, q) => out.value(y, raw[vectorOut ? j : 0]!, row, cols[q]!));
+    }, "ep_"));
+  });
 }
 
 // register template (CPU adapters without a fixed subgroup size)

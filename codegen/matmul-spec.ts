@@ -8,8 +8,9 @@ import { type DType, stridesOf } from "../ir/dtype.js";
 import { unravel } from "./indexing.js";
 import {
   type Binding, type Expr, type Scalar, type Stmt, BodyBuilder,
-  bin, call, iadd, imul, mul, renameLocals, u32,
+  bin, call, iadd, imul, mul, u32,
 } from "./kernel.js";
+import { renameLocals } from "./traverse.js";
 
 export interface MatmulTile {
   /** Rows and columns of C per workgroup, and the depth of one staged k slice. */

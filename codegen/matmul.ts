@@ -20,7 +20,7 @@
  * aligned case carries no check in its k-loop.
  */
 import { gridFor, groupIndex } from "./indexing.js";
-import { type Expr, type Kernel, BodyBuilder, and, bin, id, idiv, iadd, imul, irem, lit, load, lt, u32 } from "./kernel.js";
+import { type Expr, type Kernel, BodyBuilder, and, id, idiv, iadd, imul, irem, lit, load, lt, u32 } from "./kernel.js";
 import { REGISTER_TILE, registerMatmul, subgroupMatmul } from "./matmul-cpu.js";
 import { type MatmulSpec, type MatmulTile, DEFAULT_TILE, OutputWriter, kernelBindings, madd, scalarType } from "./matmul-spec.js";
 import type { Target } from "./target.js";
@@ -79,6 +79,37 @@ export function matmulKernel(spec: MatmulSpec, target: Target, tile?: MatmulTile
  * workgroup's extent (row = ty + i·TY), so neighbouring invocations touch neighbouring
  * addresses in shared memory and in C. Edges are handled by bounds checks on every load and store.
  */
+/** How one operand's tile is copied into workgroup memory by all invocations together. */
+interface TileStaging {
+  /** Elements each invocation copies. */
+  readonly count: number;
+  readonly tid: Expr;
+  readonly threads: number;
+  readonly operand: { readonly name: string; readonly addr: MatmulSpec["lhs"]["addr"] };
+  readonly shared: string;
+  readonly value: string;
+  readonly names: readonly [string, string];
+  /** The tile position (row, col) of the e-th element copied. */
+  readonly split: (e: Expr) => [Expr, Expr];
+  readonly origin: readonly [Expr, Expr];
+  readonly extent: readonly [number, number];
+  readonly slot: (row: Expr, col: Expr) => Expr;
+  readonly batch: Expr;
+  readonly zero: Expr;
+}
+
+/** Copies a tile of an operand to workgroup memory, zero past the operand's edges. */
+function stageTile(body: BodyBuilder, s: TileStaging): void {
+  for (let l = 0; l < s.count; l++) {
+    const [row, col] = s.split(iadd(s.tid, u32(l * s.threads)));
+    const gr = body.let(s.names[0], iadd(s.origin[0], row));
+    const gc = body.let(s.names[1], iadd(s.origin[1], col));
+    const v = body.var(s.value, s.zero);
+    body.if(and(lt(gr, u32(s.extent[0])), lt(gc, u32(s.extent[1]))), (x) => x.assign(v, load(v.t, s.operand.name, s.operand.addr(x, s.batch, gr, gc))));
+    body.store(s.shared, s.slot(row, col), v, "workgroup");
+  }
+}
+
 function workgroupMatmul(spec: MatmulSpec, target: Target, tile: MatmulTile): Kernel {
   const { bm, bn, bk, rm, rn } = tile;
   const tx = bn / rn, ty = bm / rm, nt = tx * ty;
@@ -110,24 +141,17 @@ function workgroupMatmul(spec: MatmulSpec, target: Target, tile: MatmulTile): Ke
   b.for("k0", u32(0), u32(K), (k0, body) => {
     // Stage A[m0.., k0..] as As[kk*bm + row] and B[k0.., n0..] as Bs[kk*bn + col]; consecutive
     // invocations walk the operand's contiguous axis so global reads coalesce.
-    for (let l = 0; l < (bm * bk) / nt; l++) {
-      const e = iadd(tid, u32(l * nt));
-      const [row, col] = spec.lhs.kContiguous ? [idiv(e, u32(bk)), irem(e, u32(bk))] : [irem(e, u32(bm)), idiv(e, u32(bm))];
-      const gm = body.let("a_row", iadd(m0, row));
-      const gk = body.let("a_col", iadd(k0, col));
-      const v = body.var("a", zero);
-      body.if(and(lt(gm, u32(M)), lt(gk, u32(K))), (x) => x.assign(v, load(t, spec.lhs.name, spec.lhs.addr(x, bat, gm, gk))));
-      body.store("As", iadd(imul(col, u32(bm)), row), v, "workgroup");
-    }
-    for (let l = 0; l < (bk * bn) / nt; l++) {
-      const e = iadd(tid, u32(l * nt));
-      const [row, col] = spec.rhs.nContiguous ? [idiv(e, u32(bn)), irem(e, u32(bn))] : [irem(e, u32(bk)), idiv(e, u32(bk))];
-      const gk = body.let("b_row", iadd(k0, row));
-      const gn = body.let("b_col", iadd(n0, col));
-      const v = body.var("b", zero);
-      body.if(and(lt(gk, u32(K)), lt(gn, u32(N))), (x) => x.assign(v, load(t, spec.rhs.name, spec.rhs.addr(x, bat, gk, gn))));
-      body.store("Bs", iadd(imul(row, u32(bn)), col), v, "workgroup");
-    }
+    stageTile(body, {
+      count: (bm * bk) / nt, tid, threads: nt, operand: spec.lhs, shared: "As", value: "a", names: ["a_row", "a_col"],
+      // (row, col) of the tile: A's rows are m, its columns k; As is k-major.
+      split: (e) => (spec.lhs.kContiguous ? [idiv(e, u32(bk)), irem(e, u32(bk))] : [irem(e, u32(bm)), idiv(e, u32(bm))]),
+      origin: [m0, k0], extent: [M, K], slot: (row, col) => iadd(imul(col, u32(bm)), row), batch: bat, zero,
+    });
+    stageTile(body, {
+      count: (bk * bn) / nt, tid, threads: nt, operand: spec.rhs, shared: "Bs", value: "b", names: ["b_row", "b_col"],
+      split: (e) => (spec.rhs.nContiguous ? [idiv(e, u32(bn)), irem(e, u32(bn))] : [irem(e, u32(bk)), idiv(e, u32(bk))]),
+      origin: [k0, n0], extent: [K, N], slot: (row, col) => iadd(imul(row, u32(bn)), col), batch: bat, zero,
+    });
     body.barrier();
     body.for("kk", u32(0), u32(bk), (kk, inner) => {
       const a = Array.from({ length: rm }, (_, i) =>

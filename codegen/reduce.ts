@@ -55,6 +55,21 @@ function kernel(head: KernelHead, b: BodyBuilder, width: number, grid: [number, 
   return { ...head, workgroupSize: [width, 1, 1], grid, shared, body: b.stmts };
 }
 
+/** One invocation per output element (a short row): `gid`, and the address of its row's first element. */
+function serialRows(b: BodyBuilder, outSize: number, kept: readonly number[], shape: Shape, target: Target) {
+  const { gid, grid } = perElement(b, outSize, 64, target);
+  return { gid, grid, base: b.let("base", groupAddress(b, gid, kept, shape, "o")) };
+}
+
+/** One workgroup per output element (a long row): the output `o`, the invocation's `lid`, and the row's first element. */
+function workgroupRows(b: BodyBuilder, outSize: number, r: number, kept: readonly number[], shape: Shape, target: Target) {
+  const width = workgroupWidth(r, target);
+  const grid = gridFor(outSize, target);
+  const o = groupIndex(b, "o", grid, outSize);
+  const lid = b.let("lid", id("local", 0));
+  return { width, grid, o, lid, base: b.let("base", groupAddress(b, o, kept, shape, "o")) };
+}
+
 /** Splits axes into kept (ascending) and reduced (in the given order). */
 function split(shape: Shape, axes: readonly number[]) {
   const kept = shape.map((_, i) => i).filter((i) => !axes.includes(i));
@@ -71,19 +86,14 @@ export function reduceKernel(head: KernelHead, op: ReduceOp, dtype: DType, shape
   const { kept, outSize, r } = split(shape, axes);
   const b = new BodyBuilder();
   if (r <= SERIAL_LIMIT) {
-    const { gid, grid } = perElement(b, outSize, 64, target);
-    const base = b.let("base", groupAddress(b, gid, kept, shape, "o"));
+    const { gid, grid, base } = serialRows(b, outSize, kept, shape, target);
     const acc = b.var("acc", identity(op, t));
     b.for("j", u32(0), u32(r), (j, body) =>
       body.assign(acc, combine(op, acc, load(t, x, iadd(base, groupAddress(body, j, axes, shape, "r"))))));
     b.store(out, gid, acc);
     return kernel(head, b, 64, grid);
   }
-  const width = workgroupWidth(r, target);
-  const grid = gridFor(outSize, target);
-  const o = groupIndex(b, "o", grid, outSize);
-  const lid = b.let("lid", id("local", 0));
-  const base = b.let("base", groupAddress(b, o, kept, shape, "o"));
+  const { width, grid, o, lid, base } = workgroupRows(b, outSize, r, kept, shape, target);
   const acc = b.var("acc", identity(op, t));
   b.for("j", lid, u32(r), (j, body) =>
     body.assign(acc, combine(op, acc, load(t, x, iadd(base, groupAddress(body, j, axes, shape, "r"))))), width);
@@ -130,19 +140,14 @@ export function argmaxKernel(head: KernelHead, dtype: DType, shape: Shape, axis:
     });
   };
   if (r <= SERIAL_LIMIT) {
-    const { gid, grid } = perElement(b, outSize, 64, target);
-    const base = b.let("base", groupAddress(b, gid, kept, shape, "o"));
+    const { gid, grid, base } = serialRows(b, outSize, kept, shape, target);
     const best = b.var("best", load(t, x, base));
     const at = b.var("best_at", u32(0));
     b.for("j", u32(1), u32(r), (j, body) => fold(body, best, at, base, j));
     b.store(out, gid, cast("i32", at));
     return kernel(head, b, 64, grid);
   }
-  const width = workgroupWidth(r, target);
-  const grid = gridFor(outSize, target);
-  const o = groupIndex(b, "o", grid, outSize);
-  const lid = b.let("lid", id("local", 0));
-  const base = b.let("base", groupAddress(b, o, kept, shape, "o"));
+  const { width, grid, o, lid, base } = workgroupRows(b, outSize, r, kept, shape, target);
   const best = b.var("best", lowest);
   const at = b.var("best_at", u32(0xffffffff));
   b.for("j", lid, u32(r), (j, body) => fold(body, best, at, base, j), width);

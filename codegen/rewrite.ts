@@ -4,85 +4,35 @@
  * rewrites it needs; the renderers then only print.
  */
 import {
-  type Binding, type Expr, type Kernel, type Stmt,
-  bin, call, f32, lit, load, mul, ref, select, sub, u32,
+  type Binding, type Expr, type Kernel,
+  bin, call, f32, lit, load, mul, select, sub, u32,
 } from "./kernel.js";
+import { type Hoist, declaredNames, mapExpr, mapStmts, readNames, renameStmts } from "./traverse.js";
 
 export type KernelRewrite = (k: Kernel) => Kernel;
 
 /** Rewrites one expression node (its children already rewritten); `hoist` names a value. */
-type ExprRule = (e: Expr, hoist: (hint: string, value: Expr) => Expr) => Expr | undefined;
+type ExprRule = (e: Expr, hoist: Hoist) => Expr | undefined;
 
-function usedNames(ss: readonly Stmt[], into: Set<string>): void {
-  for (const s of ss) {
-    if (s.k === "let" || s.k === "var" || s.k === "array" || s.k === "load4") into.add(s.name);
-    if (s.k === "for") { into.add(s.v); usedNames(s.body, into); }
-    if (s.k === "if") { usedNames(s.then, into); usedNames(s.else, into); }
-  }
-}
-
-/** Applies `rule` bottom-up to every expression; hoisted values become `let`s before the statement using them. */
-export function rewriteExprs(k: Kernel, rule: ExprRule): Kernel {
-  const names = new Set<string>(k.bindings.map((b) => b.name));
-  for (const s of k.shared) names.add(s.name);
-  usedNames(k.body, names);
-  const fresh = (hint: string) => {
+/** A namer of fresh locals for kernel `k`: never one of its bindings, shared arrays or locals. */
+function freshNames(k: Kernel): (hint: string) => string {
+  const names = new Set<string>([...k.bindings.map((b) => b.name), ...k.shared.map((s) => s.name), ...declaredNames(k.body)]);
+  return (hint) => {
     let n = 0;
     while (names.has(n ? `${hint}_${n}` : hint)) n++;
     const name = n ? `${hint}_${n}` : hint;
     names.add(name);
     return name;
   };
-
-  const block = (ss: readonly Stmt[]): Stmt[] => {
-    const out: Stmt[] = [];
-    const hoist = (hint: string, value: Expr): Expr => {
-      if (value.k === "ref" || value.k === "const") return value;
-      const name = fresh(hint);
-      out.push({ k: "let", name, value });
-      return ref(value.t, name);
-    };
-    const ex = (e: Expr): Expr => {
-      let r: Expr;
-      switch (e.k) {
-        case "const": case "ref": case "id": r = e; break;
-        case "load": r = { ...e, index: ex(e.index) }; break;
-        case "un": r = { ...e, a: ex(e.a) }; break;
-        case "bin": r = { ...e, a: ex(e.a), b: ex(e.b) }; break;
-        case "call": r = { ...e, args: e.args.map(ex) }; break;
-        case "select": r = { ...e, cond: ex(e.cond), a: ex(e.a), b: ex(e.b) }; break;
-        case "cast": case "bitcast": case "broadcast": r = { ...e, a: ex(e.a) }; break;
-        case "component": r = e; break;
-        default: return e satisfies never;
-      }
-      return rule(r, hoist) ?? r;
-    };
-    for (const s of ss) {
-      switch (s.k) {
-        case "let": out.push({ ...s, value: ex(s.value) }); break;
-        case "var": out.push({ ...s, init: ex(s.init) }); break;
-        case "assign": out.push({ ...s, value: ex(s.value) }); break;
-        case "store": out.push({ ...s, index: ex(s.index), value: ex(s.value) }); break;
-        case "load4": out.push({ ...s, index: ex(s.index) }); break;
-        case "store4": out.push({ ...s, index: ex(s.index), values: s.values.map(ex) as unknown as typeof s.values }); break;
-        case "for": out.push({ ...s, start: ex(s.start), end: ex(s.end), body: block(s.body) }); break;
-        case "if": out.push({ ...s, cond: ex(s.cond), then: block(s.then), else: block(s.else) }); break;
-        case "array": case "barrier": case "return": case "comment": out.push(s); break;
-        default: s satisfies never;
-      }
-    }
-    return out;
-  };
-  return { ...k, body: block(k.body) };
 }
 
-function mapStores(ss: readonly Stmt[], f: (s: Extract<Stmt, { k: "store" }>) => Stmt): Stmt[] {
-  return ss.map((s) => {
-    if (s.k === "store") return f(s);
-    if (s.k === "for") return { ...s, body: mapStores(s.body, f) };
-    if (s.k === "if") return { ...s, then: mapStores(s.then, f), else: mapStores(s.else, f) };
-    return s;
+/** Applies `rule` bottom-up to every expression; hoisted values become `let`s before the statement using them. */
+export function rewriteExprs(k: Kernel, rule: ExprRule): Kernel {
+  const body = mapStmts(k.body, {
+    expr: (e, hoist) => mapExpr(e, (x) => rule(x, hoist) ?? x),
+    fresh: freshNames(k),
   });
+  return { ...k, body };
 }
 
 /** bool arrays live in memory as 32-bit words (0 or 1): loads compare with 0, stores select. */
@@ -90,11 +40,12 @@ export const boolStorage: KernelRewrite = (k) => {
   const boolBufs = new Set(k.bindings.filter((b) => b.dtype === "bool").map((b) => b.name));
   if (boolBufs.size === 0) return k;
   const bindings: Binding[] = k.bindings.map((b) => (b.dtype === "bool" ? { ...b, dtype: "u32" } : b));
-  const body = mapStores(k.body, (s) =>
-    s.space === "global" && boolBufs.has(s.name) && s.value.t === "bool"
-      ? { ...s, value: select(s.value, u32(1), u32(0)) }
-      : s,
-  );
+  const body = mapStmts(k.body, {
+    stmt: (s) =>
+      s.k === "store" && s.space === "global" && boolBufs.has(s.name) && s.value.t === "bool"
+        ? { ...s, value: select(s.value, u32(1), u32(0)) }
+        : s,
+  });
   return rewriteExprs({ ...k, bindings, body }, (e) =>
     e.k === "load" && e.space === "global" && boolBufs.has(e.name) && e.t === "bool"
       ? bin("ne", load("u32", e.name, e.index), u32(0))
@@ -117,6 +68,23 @@ export const expandErf: KernelRewrite = (k) =>
     const y = sub(f32(1), mul(poly, call("exp", mul(bin("sub", f32(0), x), x))));
     return mul(call("sign", x), y);
   });
+
+/**
+ * expm1 without the cancellation of exp(x) − 1 near 0: a degree-8 Taylor polynomial for
+ * |x| < 0.5 (truncation below 1e-8 relative), exp(x) − 1 beyond (where the cancellation
+ * costs at most a factor e^0.5 / (e^0.5 − 1) ≈ 2.5 of exp's error). Kahan's
+ * (u − 1)·x / log(u) is not used: WGSL only bounds log's absolute error near 1.
+ */
+export const expandExpm1: KernelRewrite = (k) =>
+  rewriteExprs(k, (e, hoist) => {
+    if (e.k !== "call" || e.fn !== "expm1") return undefined;
+    const x = hoist("expm1_x", e.args[0]!);
+    let poly = f32(1 / 40320);
+    for (const n of [7, 6, 5, 4, 3, 2, 1]) poly = bin("add", f32(1 / factorial(n)), mul(x, poly));
+    return select(bin("lt", call("abs", x), f32(0.5)), mul(x, poly), sub(call("exp", x), f32(1)));
+  });
+
+const factorial = (n: number): number => (n <= 1 ? 1 : n * factorial(n - 1));
 
 /**
  * pow as IEEE/JS define it: WGSL's pow is undefined for a negative base and gives NaN for
@@ -170,3 +138,72 @@ export const isnanByBits: KernelRewrite = (k) =>
     return bin("gt", bits, u32(0x7f800000));
   });
 
+/**
+ * Locals renamed away from binding and shared-array names. Kernel parameters live in the
+ * body's outermost scope in C, so `const float x = x[i];` is a redeclaration, and a local
+ * `a` in a loop hides the buffer `a` it loads from; WGSL tolerates the first (its buffers
+ * are module-scope) but not the second, so this holds for both targets.
+ */
+export const distinctNames: KernelRewrite = (k) => {
+  const taken = new Set([...k.bindings.map((b) => b.name), ...k.shared.map((s) => s.name)]);
+  const declared = declaredNames(k.body);
+  const rename = new Map<string, string>();
+  const all = new Set([...taken, ...declared]);
+  for (const name of declared) {
+    if (!taken.has(name) || rename.has(name)) continue;
+    let n = 1;
+    while (all.has(`${name}_v${n > 1 ? n : ""}`)) n++;
+    const fresh = `${name}_v${n > 1 ? n : ""}`;
+    all.add(fresh);
+    rename.set(name, fresh);
+  }
+  if (rename.size === 0) return k;
+  const nm = (name: string) => rename.get(name) ?? name;
+  return { ...k, body: renameStmts(k.body, nm) };
+};
+
+/**
+ * Drops values nothing reads (expressions are pure, so this never changes results).
+ * Lowering computes every coordinate of an unravelled index and uses some; nvcc warns
+ * about the rest ("declared but never referenced"), WGSL does not.
+ */
+export const dropDeadValues: KernelRewrite = (k) => {
+  let body = k.body;
+  for (;;) {
+    const used = readNames(body);
+    let dropped = false;
+    body = mapStmts(body, {
+      stmt: (s) => {
+        if ((s.k === "let" || s.k === "var" || s.k === "assign" || s.k === "load4") && !used.has(s.name)) {
+          dropped = true;
+          return [];
+        }
+        return s;
+      },
+    });
+    if (!dropped) return { ...k, body };
+  }
+};
+
+const isLit = (e: Expr, v: number) => e.k === "const" && e.v === v;
+
+/**
+ * Folds comparisons an unsigned value cannot fail (`j < 0u` is false, `j >= 0u` true), and
+ * the `&&`/`||` they leave behind. Lowering emits them for degenerate extents (a top_k row
+ * of one element); nvcc warns ("pointless comparison of unsigned integer with zero").
+ */
+export const foldUnsignedCompares: KernelRewrite = (k) =>
+  rewriteExprs(k, (e) => {
+    if (e.k !== "bin") return undefined;
+    if (e.a.t === "u32" && e.b.t === "u32") {
+      if ((e.op === "lt" && isLit(e.b, 0)) || (e.op === "gt" && isLit(e.a, 0))) return { k: "const", t: "bool", v: 0 };
+      if ((e.op === "ge" && isLit(e.b, 0)) || (e.op === "le" && isLit(e.a, 0))) return { k: "const", t: "bool", v: 1 };
+    }
+    if (e.t === "bool" && (e.op === "and" || e.op === "or")) {
+      const absorbing = e.op === "and" ? 0 : 1;
+      if (isLit(e.a, absorbing) || isLit(e.b, absorbing)) return { k: "const", t: "bool", v: absorbing };
+      if (isLit(e.a, 1 - absorbing)) return e.b;
+      if (isLit(e.b, 1 - absorbing)) return e.a;
+    }
+    return undefined;
+  });

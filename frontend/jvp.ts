@@ -10,7 +10,7 @@
 import { isFloat } from "../ir/dtype.js";
 import type { Graph } from "../ir/graph.js";
 import {
-  BINARY_OPS, COMPARE_OPS, COMPOSITE_OPS, type CompareOp, type CompositeOp, type Primitive, type PrimitiveParams,
+  COMPARE_OPS, COMPOSITE_OPS, type CompareOp, type CompositeOp, type Primitive, type PrimitiveParams,
   REDUCE_OPS, compositeBody,
 } from "../ir/primitives.js";
 import { type MainTrace, Tensor, Trace, Tracer, bind, withMainTrace } from "./core.js";
@@ -172,6 +172,13 @@ const powRule: JvpRule<"pow"> = ([x, y], [tx, ty]) => {
   return [[z], [addT(tx ? lax.mul(tx, dx()) : null, ty ? lax.mul(ty, lax.mul(lax.log(safeX()), z)) : null)]];
 };
 
+/** atan2(y, x): d = (x·dy − y·dx) / (x² + y²). */
+const atan2Rule: JvpRule<"atan2"> = ([y, x], [ty, tx]) => {
+  const z = lax.binary("atan2", y!, x!);
+  const r2 = lax.add(lax.mul(x!, x!), lax.mul(y!, y!));
+  return [[z], [addT(ty ? lax.div(lax.mul(ty, x!), r2) : null, tx ? lax.neg(lax.div(lax.mul(tx, y!), r2)) : null)]];
+};
+
 /** top_k: the value tangent is the input tangent at the chosen indices, gathered row by row from a flat view. */
 const topKRule: JvpRule<"top_k"> = ([x], [t], params) => {
   const [values, indices] = lax.topK(x!, params.k);
@@ -217,6 +224,7 @@ export const jvpRules: { [P in Primitive]: JvpRule<P> } = {
   round: zeroRule("round"),
   not: zeroRule("not"),
   exp: unaryRule("exp", (_x, y) => y),
+  expm1: unaryRule("expm1", (_x, y) => lax.add(y, full(y, 1))),
   log: unaryRule("log", (x) => lax.div(full(x, 1), x)),
   sin: unaryRule("sin", (x) => lax.cos(x)),
   cos: unaryRule("cos", (x) => lax.neg(lax.sin(x))),
@@ -225,8 +233,8 @@ export const jvpRules: { [P in Primitive]: JvpRule<P> } = {
   sqrt: unaryRule("sqrt", (_x, y) => lax.div(full(y, 0.5), y)),
   rsqrt: unaryRule("rsqrt", (x, y) => lax.mul(full(y, -0.5), lax.div(y, x))),
   erf: unaryRule("erf", (x) => lax.mul(full(x, ERF_SCALE), lax.exp(lax.neg(lax.mul(x, x))))),
-  // and/or are boolean: zero tangents. The arithmetic binary ops follow, overriding these entries.
-  ...fromOps(BINARY_OPS, zeroRule),
+  and: zeroRule("and"),
+  or: zeroRule("or"),
   add: ([x, y], [tx, ty]) => [[lax.add(x!, y!)], [addT(tx!, ty!)]],
   sub: ([x, y], [tx, ty]) => [[lax.sub(x!, y!)], [addT(tx!, ty ? lax.neg(ty) : null)]],
   mul: ([x, y], [tx, ty]) => [[lax.mul(x!, y!)], [addT(mulT(tx!, y!), ty ? lax.mul(x!, ty) : null)]],
@@ -236,6 +244,7 @@ export const jvpRules: { [P in Primitive]: JvpRule<P> } = {
     return [[z], [addT(tx ? lax.div(tx, y!) : null, ty ? lax.neg(lax.div(lax.mul(ty, z), y!)) : null)]];
   },
   pow: powRule,
+  atan2: atan2Rule,
   max: chooserRule("max"),
   min: chooserRule("min"),
   ...fromOps<CompareOp>(COMPARE_OPS, zeroRule),

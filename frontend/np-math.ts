@@ -26,6 +26,8 @@ export const multiply = (x: TensorLike, y: TensorLike) => binary("multiply", "mu
 export const divide = (x: TensorLike, y: TensorLike) => binary("divide", "div", x, y, "f32");
 export const maximum = (x: TensorLike, y: TensorLike) => binary("maximum", "max", x, y);
 export const minimum = (x: TensorLike, y: TensorLike) => binary("minimum", "min", x, y);
+/** The angle of the point (x, y) in (−π, π], as numpy.arctan2(y, x); integers promote to f32. */
+export const atan2 = (y: TensorLike, x: TensorLike) => binary("atan2", "atan2", y, x, "f32");
 
 /** x ** y. Integer operands are raised in f32 and rounded back, so 3 ** 2 is exactly 9. */
 export function power(x: TensorLike, y: TensorLike): Tensor {
@@ -67,6 +69,8 @@ export const reciprocal = (x: TensorLike) => divide(1, x);
 
 // Transcendentals exist on floats only; integers promote to f32 as in numpy.
 export const exp = (x: TensorLike) => lax.exp(toFloat(x, "exp"));
+/** exp(x) − 1, accurate near 0 where forming exp(x) first would cancel. */
+export const expm1 = (x: TensorLike) => lax.unary("expm1", toFloat(x, "expm1"));
 export const log = (x: TensorLike) => lax.log(toFloat(x, "log"));
 export const sin = (x: TensorLike) => lax.sin(toFloat(x, "sin"));
 export const cos = (x: TensorLike) => lax.cos(toFloat(x, "cos"));

@@ -20,13 +20,13 @@ export { resultType } from "./np-broadcast.js";
 export type { ArrayOptions, LinspaceOptions, NestedArray, TypedArray } from "./np-creation.js";
 export { array, asarray, zeros, ones, full, zerosLike, onesLike, fullLike, arange, linspace, eye } from "./np-creation.js";
 export {
-  add, subtract, multiply, divide, power, floorDivide, remainder, maximum, minimum,
-  negative, abs, sign, square, reciprocal, exp, log, log1p, log2, log10, sin, cos, tanh, sqrt, rsqrt, erf,
+  add, subtract, multiply, divide, power, floorDivide, remainder, maximum, minimum, atan2,
+  negative, abs, sign, square, reciprocal, exp, expm1, log, log1p, log2, log10, sin, cos, tanh, sqrt, rsqrt, erf,
   floor, ceil, round, clip, where, astype, isnan, isfinite,
   equal, notEqual, less, lessEqual, greater, greaterEqual, logicalAnd, logicalOr, logicalXor, logicalNot,
 } from "./np-math.js";
 // Short numpy aliases.
-export { subtract as sub, multiply as mul, divide as div, power as pow, negative as neg } from "./np-math.js";
+export { subtract as sub, multiply as mul, divide as div, power as pow, negative as neg, atan2 as arctan2 } from "./np-math.js";
 export { sum, mean, max, min, std, any, all, argmax, argmin, cumsum, topK } from "./np-reduce.js";
 // `var` is a reserved word: it can only be an export name.
 export { variance as var } from "./np-reduce.js";

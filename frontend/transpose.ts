@@ -174,9 +174,9 @@ export const transposeRules: { readonly [P in Primitive]: TransposeRule<P> | nul
   // Composite nodes (jit calls, fusions, ...) go through their bodies; see bodyRule.
   ...Object.fromEntries(COMPOSITE_OPS.map((op) => [op, bodyRule(op)])) as { readonly [P in CompositeOp]: TransposeRule<P> },
   // Not linear in any operand: transposing them is a bug in a JVP rule, and fails with their name.
-  abs: null, sign: null, exp: null, log: null, sin: null, cos: null, tanh: null, logistic: null,
+  abs: null, sign: null, exp: null, expm1: null, log: null, sin: null, cos: null, tanh: null, logistic: null,
   sqrt: null, rsqrt: null, erf: null, floor: null, ceil: null, round: null, not: null,
-  pow: null, max: null, min: null, and: null, or: null,
+  pow: null, atan2: null, max: null, min: null, and: null, or: null,
   eq: null, ne: null, lt: null, le: null, gt: null, ge: null,
   iota: null, constant: null, reduce_max: null, reduce_min: null, argmax: null, top_k: null,
 };

@@ -9,10 +9,10 @@ import { ShapeError } from "./errors.js";
 import type { Graph } from "./graph.js";
 
 export const UNARY_OPS = [
-  "neg", "abs", "sign", "exp", "log", "sin", "cos", "tanh", "logistic",
+  "neg", "abs", "sign", "exp", "expm1", "log", "sin", "cos", "tanh", "logistic",
   "sqrt", "rsqrt", "erf", "floor", "ceil", "round", "not",
 ] as const;
-export const BINARY_OPS = ["add", "sub", "mul", "div", "pow", "max", "min", "and", "or"] as const;
+export const BINARY_OPS = ["add", "sub", "mul", "div", "pow", "atan2", "max", "min", "and", "or"] as const;
 export const COMPARE_OPS = ["eq", "ne", "lt", "le", "gt", "ge"] as const;
 export const REDUCE_OPS = ["reduce_sum", "reduce_max", "reduce_min"] as const;
 
@@ -148,7 +148,7 @@ function checkDistinctAxes(prim: string, inputs: AbstractValue[], axes: number[]
 }
 
 const FLOAT_ONLY: ReadonlySet<string> = new Set([
-  "exp", "log", "sin", "cos", "tanh", "logistic", "sqrt", "rsqrt", "erf", "floor", "ceil", "round",
+  "exp", "expm1", "log", "sin", "cos", "tanh", "logistic", "sqrt", "rsqrt", "erf", "floor", "ceil", "round",
 ]);
 
 // ---------------------------------------------------------------------------
@@ -189,7 +189,7 @@ for (const op of BINARY_OPS) {
       const logical = op === "and" || op === "or";
       if (logical && a.dtype !== "bool") fail(op, inputs, `needs bool operands, got ${a.dtype}`);
       if (!logical && a.dtype === "bool") fail(op, inputs, `is not defined on bool`);
-      if (op === "pow" && a.dtype !== "f32") fail(op, inputs, `needs floating-point operands, got ${a.dtype}`);
+      if ((op === "pow" || op === "atan2") && a.dtype !== "f32") fail(op, inputs, `needs floating-point operands, got ${a.dtype}`);
       return [a];
     },
   });

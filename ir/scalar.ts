@@ -27,6 +27,7 @@ export const UNARY_FNS: { readonly [K in UnaryOp]: (x: number) => number } = {
   abs: Math.abs,
   sign: (x) => (x > 0 ? 1 : x < 0 ? -1 : x), // sign(±0) = ±0, sign(NaN) = NaN
   exp: Math.exp,
+  expm1: Math.expm1,
   log: Math.log,
   sin: Math.sin,
   cos: Math.cos,
@@ -47,6 +48,7 @@ export const BINARY_FNS: { readonly [K in BinaryOp]: (a: number, b: number) => n
   mul: (a, b) => a * b,
   div: (a, b) => a / b,
   pow,
+  atan2: Math.atan2, // atan2(y, x): the angle of the point (x, y)
   max: Math.max, // propagates NaN
   min: Math.min,
   and: (a, b) => a & b,

@@ -11,7 +11,7 @@
 import { availableParallelism } from "node:os";
 import { type DType, type HostArray, allocHost, deviceBytes, formatType, hostArray, sizeOf } from "../ir/dtype.js";
 import { type Graph, verify } from "../ir/graph.js";
-import { cudaKernelKey, renderCuda, renderCudaModule } from "../codegen/cuda.js";
+import { cudaKernelKey, renderCuda, renderCudaModule } from "../codegen/render/cuda.js";
 import type { Kernel } from "../codegen/kernel.js";
 import { type Program, lowerGraph } from "../codegen/program.js";
 import { CUDA_SM80_TARGET, type Target } from "../codegen/target.js";

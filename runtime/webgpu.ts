@@ -11,7 +11,7 @@ import { checkArray } from "../codegen/indexing.js";
 import type { Access } from "../codegen/kernel.js";
 import { type Program, lowerGraph } from "../codegen/program.js";
 import type { Target } from "../codegen/target.js";
-import { renderWGSL } from "../codegen/wgsl.js";
+import { renderKernel } from "../codegen/render/index.js";
 import type { Backend, CompileOptions, DeviceBuffer, Executable, KernelInfo, MemoryStats, ProfileEntry } from "./backend.js";
 import { debugLevel, debugLog } from "./debug.js";
 import { BUFFER_USAGE, BindGroupCache, type CachedPipeline, DeviceError, GPUDeviceContext, type Launch } from "./webgpu-device.js";
@@ -166,7 +166,7 @@ export class WebGPUExecutable implements Executable {
   ) {
     const ctx = backend.ctx;
     const launches = program.launches;
-    this.sources = launches.map((l) => renderWGSL(l.kernel));
+    this.sources = launches.map((l) => renderKernel(ctx.target, l.kernel));
     launches.forEach((l, i) => debugLog(4, () => `--- ${l.kernel.name}.wgsl ---\n${this.sources[i]}`));
     const pipelines = launches.map((l, i) => ctx.pipeline(l.kernel.name, this.sources[i]!, l.kernel.bindings.map((b) => b.access)));
     this.ready = firstError(pipelines.map((p) => p.status));

@@ -4,7 +4,7 @@
  * assemble with ptxas: no error and no warning. One nvcc call per architecture.
  */
 import { describe, expect, it } from "vitest";
-import { cudaKernelKey, renderCuda } from "../../codegen/cuda.js";
+import { cudaKernelKey, renderCuda } from "../../codegen/render/cuda.js";
 import type { Kernel } from "../../codegen/kernel.js";
 import { lowerGraph } from "../../codegen/program.js";
 import { CUDA_SM80_TARGET } from "../../codegen/target.js";

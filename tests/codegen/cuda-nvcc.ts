@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Kernel } from "../../codegen/kernel.js";
-import { renderCudaModule } from "../../codegen/cuda.js";
+import { renderCudaModule } from "../../codegen/render/cuda.js";
 import { compileCudaModule, findNvcc, findPtxas } from "../../runtime/cuda-compile.js";
 
 export const NVCC = findNvcc();

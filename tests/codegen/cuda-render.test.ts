@@ -4,9 +4,10 @@
  */
 import { describe, expect, it } from "vitest";
 import { type Kernel, BodyBuilder, bin, call, cast, f32, lit, load, u32 } from "../../codegen/kernel.js";
-import { distinctNames, renderCuda, renderCudaModule } from "../../codegen/cuda.js";
-import { RenderError } from "../../codegen/render.js";
-import { renderWGSL } from "../../codegen/wgsl.js";
+import { renderCuda, renderCudaModule } from "../../codegen/render/cuda.js";
+import { distinctNames } from "../../codegen/rewrite.js";
+import { RenderError } from "../../codegen/render/c-like.js";
+import { renderWGSL } from "../../codegen/render/wgsl.js";
 import { lowerGraph } from "../../codegen/program.js";
 import { CUDA_SM80_TARGET } from "../../codegen/target.js";
 import { compiledGraph, loweringCorpus } from "./cuda-corpus.js";

@@ -7,7 +7,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { type Kernel, kernelText } from "../../codegen/kernel.js";
 import { lowerGraph } from "../../codegen/program.js";
 import { type Target, WEBGPU_TARGET } from "../../codegen/target.js";
-import { renderWGSL } from "../../codegen/wgsl.js";
+import { renderWGSL } from "../../codegen/render/wgsl.js";
 import type { Tensor } from "../../frontend/core.js";
 import { initBackend } from "../../frontend/init.js";
 import { ShapeDtype, jit } from "../../frontend/jit.js";

@@ -8,10 +8,10 @@ import { GraphBuilder } from "../../ir/graph.js";
 import { DeviceLimitError, checkArray, gridFor, linearGroupId } from "../../codegen/indexing.js";
 import { BodyBuilder, KernelIRError, add, call, exprText, f32, i32, load, u32 } from "../../codegen/kernel.js";
 import { lowerGraph } from "../../codegen/program.js";
-import { f32Decimal } from "../../codegen/render.js";
+import { f32Decimal } from "../../codegen/render/c-like.js";
 import { boolStorage, expandErf } from "../../codegen/rewrite.js";
 import { WEBGPU_TARGET, CUDA_SM80_TARGET } from "../../codegen/target.js";
-import { WGSLRenderer, renderWGSL } from "../../codegen/wgsl.js";
+import { WGSLRenderer, renderWGSL } from "../../codegen/render/wgsl.js";
 
 function mlpGraph() {
   const b = new GraphBuilder("layer");

@@ -5,7 +5,7 @@
  * nvcc and assembles with ptxas without a warning.
  */
 import { describe, expect, it } from "vitest";
-import { renderCuda } from "../../codegen/cuda.js";
+import { renderCuda } from "../../codegen/render/cuda.js";
 import type { Kernel } from "../../codegen/kernel.js";
 import { matmulKernel } from "../../codegen/matmul.js";
 import { lowerGraph } from "../../codegen/program.js";

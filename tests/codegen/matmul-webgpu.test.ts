@@ -10,7 +10,7 @@ import type { Stmt } from "../../codegen/kernel.js";
 import { matmulKernel } from "../../codegen/matmul.js";
 import { lowerGraph } from "../../codegen/program.js";
 import type { Target } from "../../codegen/target.js";
-import { renderWGSL } from "../../codegen/wgsl.js";
+import { renderWGSL } from "../../codegen/render/wgsl.js";
 import { evalGraph } from "../../runtime/interp.js";
 import { WebGPUExecutable } from "../../runtime/webgpu.js";
 import { fill } from "../runtime/webgpu-arbitraries.js";

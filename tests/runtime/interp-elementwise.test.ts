@@ -111,6 +111,17 @@ describe("interp: binary ops", () => {
     expect(values(out)).toEqual([-3, -3, 3, 3, 0]);
     expect(values(ev("div", [u32([2], [4294967295, 9]), u32([2], [2, 0])], none))).toEqual([2147483647, 0]);
   });
+  it("expm1 is Math.expm1 rounded to f32: exact to the last bit near 0, where exp(x) - 1 cancels", () => {
+    const xs = [1e-10, -1e-7, 3e-4, -0, 0.5, -3, 20, 100, -Infinity, NaN];
+    expect(values(ev("expm1", [f32([xs.length], xs)], none))).toEqual(rounded(xs.map((x) => Math.expm1(Math.fround(x)))));
+    expect(values(ev("expm1", [f32([2], [1e-10, -0])], none))).toEqual([Math.fround(1e-10), -0]);
+  });
+  it("atan2(y, x) is the angle of (x, y) in each quadrant, with C's signed zeros and infinities", () => {
+    const y = [1, 1, -1, -1, 0, -0, 0, -0, 1, Infinity, NaN];
+    const x = [1, -1, -1, 1, -1, -1, 0, 1, 0, Infinity, 1];
+    const want = [Math.PI / 4, (3 * Math.PI) / 4, (-3 * Math.PI) / 4, -Math.PI / 4, Math.PI, -Math.PI, 0, -0, Math.PI / 2, Math.PI / 4, NaN];
+    expect(values(ev("atan2", [f32([11], y), f32([11], x)], none))).toEqual(rounded(want));
+  });
   it("pow follows C: pow(1, NaN) = 1, pow(x, 0) = 1, negative base with fractional exponent is NaN", () => {
     const out = ev("pow", [f32([5], [2, 3, 1, NaN, -8]), f32([5], [0.5, -2, NaN, 0, 1 / 3])], none);
     expect(values(out)).toEqual(rounded([1.4142135623730951, 0.1111111111111111, 1, 1, NaN]));

@@ -19,6 +19,7 @@ const FLOAT_UNARY: { op: UnaryOp; lo: number; hi: number; tol: Tolerance }[] = [
   { op: "ceil", lo: -10, hi: 10, tol: EXACT },
   { op: "round", lo: -10, hi: 10, tol: EXACT },
   { op: "exp", lo: -20, hi: 20, tol: { rtol: 2e-6, atol: 0 } },
+  { op: "expm1", lo: -20, hi: 20, tol: { rtol: 2e-6, atol: 0 } },
   { op: "log", lo: 1e-3, hi: 1e3, tol: { rtol: 1e-6, atol: 1e-6 } },
   { op: "sin", lo: -10, hi: 10, tol: { rtol: 0, atol: 5e-4 } },
   { op: "cos", lo: -10, hi: 10, tol: { rtol: 0, atol: 5e-4 } },
@@ -37,6 +38,7 @@ const BINARY: { op: BinaryOp; dtypes: DType[]; tol: Tolerance; lo?: number; hi?:
   { op: "max", dtypes: ["f32", "i32", "u32"], tol: EXACT },
   { op: "min", dtypes: ["f32", "i32", "u32"], tol: EXACT },
   { op: "pow", dtypes: ["f32"], tol: { rtol: 1e-5, atol: 1e-6 }, lo: 0, hi: 3 },
+  { op: "atan2", dtypes: ["f32"], tol: { rtol: 1e-5, atol: 1e-6 } },
 ];
 
 const COMPARE: CompareOp[] = ["eq", "ne", "lt", "le", "gt", "ge"];
@@ -73,6 +75,18 @@ describe.skipIf(!gpu)("webgpu elementwise", () => {
       }),
       { numRuns: 40 },
     );
+  });
+
+  test("expm1 keeps its relative accuracy near 0, where exp(x) - 1 would cancel, and at the polynomial's edge", async () => {
+    const xs = [1e-10, -1e-10, 1e-7, -3e-5, 1e-3, -0.01, 0.2, -0.49, 0.4999, 0.5, -0.5, 0.51, 2, -20, 88, 100, -0, NaN];
+    const x = hostArray("f32", [xs.length], xs);
+    await expectMatch(oneNode("expm1", [x], {}), [x], { rtol: 2e-6, atol: 0 });
+  });
+
+  test("atan2 gives the angle in every quadrant, on the axes and at signed zeros", async () => {
+    const y = hostArray("f32", [10], [1, 1, -1, -1, 0, -0, 0, 1, -1, 3]);
+    const x = hostArray("f32", [10], [1, -1, -1, 1, -1, -1, 1, 0, 0, 1e-6]);
+    await expectMatch(oneNode("atan2", [y, x], {}), [y, x], { rtol: 1e-5, atol: 1e-6 });
   });
 
   test("pow takes the sign of a negative base from an integral exponent's parity", async () => {

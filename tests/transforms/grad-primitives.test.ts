@@ -53,6 +53,9 @@ const cases: Case[] = [
   { prim: "sqrt", f: lax.sqrt, args: () => [pos([2, 3], 9)] },
   { prim: "rsqrt", f: lax.rsqrt, args: () => [pos([2, 3], 10)] },
   { prim: "erf", f: lax.erf, args: () => [u([2, 3], 11)] },
+  { prim: "expm1", f: (x) => lax.unary("expm1", x), args: () => [u([2, 3], 80)] },
+  // y anywhere, x > 0: away from the branch cut on the negative x axis and from the origin.
+  { prim: "atan2", f: (y, x) => lax.binary("atan2", y, x), args: () => [u([2, 3], 81), pos([2, 3], 82)] },
   { prim: "add", f: lax.add, args: () => [u([2, 3], 12), u([2, 3], 13)] },
   { prim: "sub", f: lax.sub, args: () => [u([2, 3], 14), u([2, 3], 15)] },
   { prim: "mul", f: lax.mul, args: () => [u([2, 3], 16), u([2, 3], 17)] },

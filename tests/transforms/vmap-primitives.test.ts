@@ -38,7 +38,7 @@ const outOfRange = (seed: number) =>
 const positive = (f: (x: Tensor) => Tensor) => f;
 
 const cases: Case[] = [
-  ...(["neg", "abs", "sign", "exp", "sin", "cos", "tanh", "logistic", "erf", "floor", "ceil", "round"] as const).map((op) =>
+  ...(["neg", "abs", "sign", "exp", "expm1", "sin", "cos", "tanh", "logistic", "erf", "floor", "ceil", "round"] as const).map((op) =>
     unaryCase(op, (x) => lax.unary(op, x)),
   ),
   ...(["log", "sqrt", "rsqrt"] as const).map((op) => unaryCase(op, positive((x) => lax.unary(op, x)), 0.5)),
@@ -47,6 +47,7 @@ const cases: Case[] = [
     (op): Case => ({ prims: [op], f: (a, b) => lax.binary(op, a, b), args: (s) => [uniform([2, 3], s), uniform([2, 3], s + 50)] }),
   ),
   { prims: ["pow"], f: lax.pow, args: (s) => [uniform([2, 3], s, 0.5, 2), uniform([2, 3], s + 50)] },
+  { prims: ["atan2"], f: (y, x) => lax.binary("atan2", y, x), args: (s) => [uniform([2, 3], s), uniform([2, 3], s + 50)] },
   ...(["and", "or"] as const).map(
     (op): Case => ({
       prims: [op],

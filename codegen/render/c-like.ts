@@ -1,21 +1,48 @@
 /**
  * The C-like renderer base (tinygrad's CStyleLanguage): statement structure, operators,
  * indentation and naming are shared; a target subclass supplies only what differs (types,
- * literals, built-ins, barriers, declarations, the kernel signature). Target quirks are not
- * handled here: they are kernel rewrites (codegen/rewrite.ts) applied before rendering, and
- * a construct a target cannot print fails loudly instead of printing something wrong.
+ * literals, built-ins, barriers, declarations, the kernel signature) and its per-op
+ * spellings, as tables. Target quirks are not handled here: they are kernel rewrites
+ * (codegen/rewrite.ts) applied before rendering, and a construct a target cannot print fails
+ * loudly instead of printing something wrong.
  */
-import type { TargetName } from "./target.js";
-import type { BinOp, Expr, IdKind, Kernel, MathFn, Scalar, Stmt } from "./kernel.js";
+import type { TargetName } from "../target.js";
+import type { BinOp, Expr, IdKind, Kernel, MathFn, Scalar, Stmt, UnOp } from "../kernel.js";
 
 export class RenderError extends Error {
   override name = "RenderError";
 }
 
-const OPERATOR: Partial<Record<BinOp, string>> = {
-  add: "+", sub: "-", mul: "*", div: "/", rem: "%",
-  eq: "==", ne: "!=", lt: "<", le: "<=", gt: ">", ge: ">=", shl: "<<", shr: ">>",
+/** How a binary operator is written: an infix symbol, or a call (parenthesised by its own syntax). */
+export type BinarySpelling = { readonly infix: string } | { readonly call: (a: string, b: string) => string };
+
+/** Binary operator spellings by operand type. */
+export type BinaryTable = { readonly [op in BinOp]: (operandType: Scalar) => BinarySpelling };
+/** Unary operator spellings by operand type; the operand comes parenthesised unless atomic. */
+export type UnaryTable = { readonly [op in UnOp]: (t: Scalar, x: string) => string };
+/** Math function spellings by argument type (a target without a function throws: rewrite first). */
+export type MathTable = { readonly [fn in MathFn]: (t: Scalar, args: readonly string[]) => string };
+
+const infix = (symbol: string) => (): BinarySpelling => ({ infix: symbol });
+
+/** C's operators; `&&`/`||` on bool, bitwise on integers. min/max are functions in every C-like language. */
+export const C_BINARY: BinaryTable = {
+  add: infix("+"), sub: infix("-"), mul: infix("*"), div: infix("/"), rem: infix("%"),
+  eq: infix("=="), ne: infix("!="), lt: infix("<"), le: infix("<="), gt: infix(">"), ge: infix(">="),
+  shl: infix("<<"), shr: infix(">>"),
+  and: (t) => ({ infix: t === "bool" ? "&&" : "&" }),
+  or: (t) => ({ infix: t === "bool" ? "||" : "|" }),
+  min: () => ({ call: (a, b) => `min(${a}, ${b})` }),
+  max: () => ({ call: (a, b) => `max(${a}, ${b})` }),
 };
+
+export const C_UNARY: UnaryTable = {
+  neg: (_t, x) => `-${x}`,
+  not: (t, x) => (t === "bool" ? `!${x}` : `~${x}`),
+};
+
+/** A math table entry that calls `name` with the arguments as they are. */
+export const callNamed = (name: string) => (_t: Scalar, args: readonly string[]): string => `${name}(${args.join(", ")})`;
 
 /** Shortest decimal that reads back as the same f32 (so literals are exact and short). */
 export function f32Decimal(v: number): string {
@@ -45,10 +72,11 @@ export abstract class CRenderer {
   protected abstract type(t: Scalar): string;
   protected abstract literal(t: Scalar, v: number): string;
   protected abstract castExpr(t: Scalar, x: string): string;
-  protected abstract bitcastExpr(t: Scalar, x: string): string;
+  protected abstract bitcastExpr(from: Scalar, t: Scalar, x: string): string;
   protected abstract selectExpr(cond: string, a: string, b: string): string;
-  protected abstract mathCall(fn: MathFn, t: Scalar, args: string[]): string;
-  protected abstract minMax(op: "min" | "max", t: Scalar, a: string, b: string): string;
+  protected abstract readonly binary: BinaryTable;
+  protected readonly unary: UnaryTable = C_UNARY;
+  protected abstract readonly math: MathTable;
   protected abstract builtinId(kind: IdKind, axis: 0 | 1 | 2): string;
   protected abstract letDecl(name: string, t: Scalar, value: string): string;
   protected abstract varDecl(name: string, t: Scalar, init: string): string;
@@ -89,31 +117,23 @@ export abstract class CRenderer {
     return this.reserved.has(name) ? `${name}_` : name;
   }
 
-  protected logicalOp(op: "and" | "or", t: Scalar): string {
-    if (t === "bool") return op === "and" ? "&&" : "||";
-    return op === "and" ? "&" : "|";
-  }
-
-  protected notExpr(t: Scalar, x: string): string {
-    return t === "bool" ? `!${x}` : `~${x}`;
-  }
-
   expr(e: Expr): string {
     switch (e.k) {
       case "const": return this.literal(e.t, e.v);
       case "ref": return this.ident(e.name);
       case "id": return this.builtinId(e.id, e.axis);
       case "load": return `${this.ident(e.name)}[${this.expr(e.index)}]`;
-      case "un": return e.op === "neg" ? `-${this.operand(e.a)}` : this.notExpr(e.t, this.operand(e.a));
+      case "un": return this.unary[e.op](e.t, this.operand(e.a));
       case "bin": {
-        if (e.op === "min" || e.op === "max") return this.minMax(e.op, e.t, this.expr(e.a), this.expr(e.b));
-        const sym = e.op === "and" || e.op === "or" ? this.logicalOp(e.op, e.a.t) : OPERATOR[e.op]!;
-        return `${this.operand(e.a)} ${sym} ${this.operand(e.b)}`;
+        const spelling = this.binary[e.op](e.a.t);
+        return "infix" in spelling
+          ? `${this.operand(e.a)} ${spelling.infix} ${this.operand(e.b)}`
+          : spelling.call(this.expr(e.a), this.expr(e.b));
       }
-      case "call": return this.mathCall(e.fn, e.t, e.args.map((a) => this.expr(a)));
+      case "call": return this.math[e.fn](e.args[0]!.t, e.args.map((a) => this.expr(a)));
       case "select": return this.selectExpr(this.expr(e.cond), this.expr(e.a), this.expr(e.b));
       case "cast": return this.castExpr(e.t, this.expr(e.a));
-      case "bitcast": return this.bitcastExpr(e.t, this.expr(e.a));
+      case "bitcast": return this.bitcastExpr(e.a.t, e.t, this.expr(e.a));
       case "component": return `${this.ident(e.vec)}.${"xyzw"[e.c]}`;
       case "broadcast": {
         const sg = this.kernel?.subgroupSize;
@@ -127,7 +147,8 @@ export abstract class CRenderer {
   /** An operand of an operator: parenthesised unless it is atomic. */
   private operand(e: Expr): string {
     const s = this.expr(e);
-    return e.k === "bin" && e.op !== "min" && e.op !== "max" ? `(${s})` : e.k === "un" ? `(${s})` : s;
+    const compound = e.k === "un" || (e.k === "bin" && "infix" in this.binary[e.op](e.a.t));
+    return compound ? `(${s})` : s;
   }
 
   protected stmts(ss: readonly Stmt[], depth: number, out: string[]): void {

@@ -13,12 +13,9 @@
  * quirks (parameters share the body's scope, warnings for unused values and for unsigned
  * compares with zero) are the rewrites in CUDA_REWRITES, never ifs in the printer.
  */
-import { CRenderer, RenderError, f32Decimal } from "./render.js";
-import { type Expr, type IdKind, type Kernel, type MathFn, type Scalar, type Stmt, renameStmt } from "./kernel.js";
-import { type KernelRewrite, boolStorage, rewriteExprs } from "./rewrite.js";
-import type { Graph } from "../ir/graph.js";
-import { type Program, lowerGraph } from "./program.js";
-import { CUDA_SM80_TARGET, type Target } from "./target.js";
+import { type BinaryTable, type MathTable, C_BINARY, CRenderer, RenderError, callNamed, f32Decimal } from "./c-like.js";
+import type { IdKind, Kernel, MathFn, Scalar } from "../kernel.js";
+import { type KernelRewrite, boolStorage, distinctNames, dropDeadValues, foldUnsignedCompares } from "../rewrite.js";
 
 const C_TYPE: Record<Scalar, string> = { f32: "float", i32: "int", u32: "unsigned int", bool: "bool" };
 /** CUDA's 16-byte vector types, for bindings of width 4 (bool is stored as a word, so as uint4). */
@@ -35,13 +32,31 @@ const RESERVED = new Set([
   "volatile", "while", "xor", "main", "threadIdx", "blockIdx", "blockDim", "gridDim", "warpSize",
   "expf", "logf", "sinf", "cosf", "tanhf", "sqrtf", "rsqrtf", "erff", "floorf", "ceilf", "rintf",
   "fabsf", "fmodf", "powf", "fmaf", "fminf", "fmaxf", "abs", "min", "max", "isnan", "exp", "log", "sin", "cos",
-  "tanh", "sqrt", "pow", "floor", "ceil", "smelt_min", "smelt_max", "smelt_sign",
+  "tanh", "sqrt", "pow", "floor", "ceil", "expm1f", "atan2f", "expm1", "atan2", "smelt_min", "smelt_max", "smelt_sign",
 ]);
 
-const MATH_F32: Partial<Record<MathFn, string>> = {
-  exp: "expf", log: "logf", sin: "sinf", cos: "cosf", tanh: "tanhf", sqrt: "sqrtf", rsqrt: "rsqrtf",
-  erf: "erff", floor: "floorf", ceil: "ceilf", round_even: "rintf", abs: "fabsf", pow: "powf", isnan: "isnan",
-  fma: "fmaf",
+/** A CUDA math library function, defined on f32 only. */
+const f32Only = (fn: MathFn, name: string) => (t: Scalar, args: readonly string[]): string => {
+  if (t !== "f32") throw new RenderError(`CUDA has no '${fn}' on ${t}`);
+  return `${name}(${args.join(", ")})`;
+};
+
+const MATH: MathTable = {
+  exp: f32Only("exp", "expf"), log: f32Only("log", "logf"), sin: f32Only("sin", "sinf"), cos: f32Only("cos", "cosf"),
+  expm1: f32Only("expm1", "expm1f"), atan2: f32Only("atan2", "atan2f"),
+  tanh: f32Only("tanh", "tanhf"), sqrt: f32Only("sqrt", "sqrtf"), rsqrt: f32Only("rsqrt", "rsqrtf"), erf: f32Only("erf", "erff"),
+  floor: f32Only("floor", "floorf"), ceil: f32Only("ceil", "ceilf"), round_even: f32Only("round_even", "rintf"),
+  pow: f32Only("pow", "powf"), fma: f32Only("fma", "fmaf"), isnan: f32Only("isnan", "isnan"),
+  abs: (t, [x]) => (t === "f32" ? `fabsf(${x})` : t === "u32" ? x! : `abs(${x})`),
+  sign: callNamed("smelt_sign"),
+};
+
+/** C's operators, except: min/max through the NaN-propagating helpers, and `%` on floats as fmodf (which truncates like WGSL's `%`). */
+const BINARY: BinaryTable = {
+  ...C_BINARY,
+  min: () => ({ call: (a, b) => `smelt_min(${a}, ${b})` }),
+  max: () => ({ call: (a, b) => `smelt_max(${a}, ${b})` }),
+  rem: (t) => (t === "f32" ? { call: (a, b) => `fmodf(${a}, ${b})` } : { infix: "%" }),
 };
 
 /**
@@ -67,134 +82,18 @@ const HELPERS: Record<string, string> = {
   ].join("\n"),
 };
 
-/**
- * Locals renamed away from binding and shared-array names. Kernel parameters live in the
- * body's outermost scope in C, so `const float x = x[i];` is a redeclaration, and a local
- * `a` in a loop hides the buffer `a` it loads from; WGSL tolerates the first (its buffers
- * are module-scope) but not the second, so this holds for both targets.
- */
-export const distinctNames: KernelRewrite = (k) => {
-  const taken = new Set([...k.bindings.map((b) => b.name), ...k.shared.map((s) => s.name)]);
-  const declared: string[] = [];
-  const collect = (ss: readonly Stmt[]): void => {
-    for (const s of ss) {
-      if (s.k === "let" || s.k === "var" || s.k === "array" || s.k === "load4") declared.push(s.name);
-      if (s.k === "for") { declared.push(s.v); collect(s.body); }
-      if (s.k === "if") { collect(s.then); collect(s.else); }
-    }
-  };
-  collect(k.body);
-  const rename = new Map<string, string>();
-  const all = new Set([...taken, ...declared]);
-  for (const name of declared) {
-    if (!taken.has(name) || rename.has(name)) continue;
-    let n = 1;
-    while (all.has(`${name}_v${n > 1 ? n : ""}`)) n++;
-    const fresh = `${name}_v${n > 1 ? n : ""}`;
-    all.add(fresh);
-    rename.set(name, fresh);
-  }
-  if (rename.size === 0) return k;
-  const nm = (name: string) => rename.get(name) ?? name;
-  return { ...k, body: k.body.map((st) => renameStmt(st, nm)) };
-};
-
-function exprRefs(e: Expr, into: Set<string>): void {
-  switch (e.k) {
-    case "ref": into.add(e.name); return;
-    case "const": case "id": return;
-    case "load": exprRefs(e.index, into); return;
-    case "un": case "cast": case "bitcast": case "broadcast": exprRefs(e.a, into); return;
-    case "component": into.add(e.vec); return;
-    case "bin": exprRefs(e.a, into); exprRefs(e.b, into); return;
-    case "call": for (const a of e.args) exprRefs(a, into); return;
-    case "select": exprRefs(e.cond, into); exprRefs(e.a, into); exprRefs(e.b, into); return;
-    default: e satisfies never;
-  }
-}
-
-function stmtRefs(ss: readonly Stmt[], into: Set<string>): void {
-  for (const s of ss) {
-    switch (s.k) {
-      case "let": case "assign": exprRefs(s.value, into); break;
-      case "var": exprRefs(s.init, into); break;
-      case "store": exprRefs(s.index, into); exprRefs(s.value, into); break;
-      case "load4": exprRefs(s.index, into); break;
-      case "store4": exprRefs(s.index, into); for (const v of s.values) exprRefs(v, into); break;
-      case "for": exprRefs(s.start, into); exprRefs(s.end, into); stmtRefs(s.body, into); break;
-      case "if": exprRefs(s.cond, into); stmtRefs(s.then, into); stmtRefs(s.else, into); break;
-      default: break;
-    }
-  }
-}
-
-/**
- * Drops values nothing reads (expressions are pure, so this never changes results).
- * Lowering computes every coordinate of an unravelled index and uses some; nvcc warns
- * about the rest ("declared but never referenced"), WGSL does not.
- */
-export const dropDeadValues: KernelRewrite = (k) => {
-  let body = k.body;
-  for (;;) {
-    const used = new Set<string>();
-    stmtRefs(body, used);
-    let dropped = false;
-    const keep = (ss: readonly Stmt[]): Stmt[] =>
-      ss.flatMap((s): Stmt[] => {
-        if ((s.k === "let" || s.k === "var" || s.k === "assign" || s.k === "load4") && !used.has(s.name)) {
-          dropped = true;
-          return [];
-        }
-        if (s.k === "for") return [{ ...s, body: keep(s.body) }];
-        if (s.k === "if") return [{ ...s, then: keep(s.then), else: keep(s.else) }];
-        return [s];
-      });
-    body = keep(body);
-    if (!dropped) return { ...k, body };
-  }
-};
-
-const isLit = (e: Expr, v: number) => e.k === "const" && e.v === v;
-
-/**
- * Folds comparisons an unsigned value cannot fail (`j < 0u` is false, `j >= 0u` true), and
- * the `&&`/`||` they leave behind. Lowering emits them for degenerate extents (a top_k row
- * of one element); nvcc warns ("pointless comparison of unsigned integer with zero").
- */
-export const foldUnsignedCompares: KernelRewrite = (k) =>
-  rewriteExprs(k, (e) => {
-    if (e.k !== "bin") return undefined;
-    if (e.a.t === "u32" && e.b.t === "u32") {
-      if ((e.op === "lt" && isLit(e.b, 0)) || (e.op === "gt" && isLit(e.a, 0))) return { k: "const", t: "bool", v: 0 };
-      if ((e.op === "ge" && isLit(e.b, 0)) || (e.op === "le" && isLit(e.a, 0))) return { k: "const", t: "bool", v: 1 };
-    }
-    if (e.t === "bool" && (e.op === "and" || e.op === "or")) {
-      const absorbing = e.op === "and" ? 0 : 1;
-      if (isLit(e.a, absorbing) || isLit(e.b, absorbing)) return { k: "const", t: "bool", v: absorbing };
-      if (isLit(e.a, 1 - absorbing)) return e.b;
-      if (isLit(e.b, 1 - absorbing)) return e.a;
-    }
-    return undefined;
-  });
-
 /** Rewrites every kernel gets before CUDA rendering, in order. */
 export const CUDA_REWRITES: readonly KernelRewrite[] = [boolStorage, distinctNames, foldUnsignedCompares, dropDeadValues];
 
 export class CUDARenderer extends CRenderer {
   readonly target = "cuda" as const;
   protected readonly reserved = RESERVED;
+  protected readonly binary = BINARY;
+  protected readonly math = MATH;
 
   /** Sources span several lines for fusion groups; each line stays inside the comment. */
   override render(k: Kernel): string {
     return super.render({ ...k, source: k.source.replace(/\r?\n/g, "\n// ") });
-  }
-
-  override expr(e: Expr): string {
-    // C has no `%` on floats; fmodf truncates like WGSL's `%`.
-    if (e.k === "bin" && e.op === "rem" && e.t === "f32") return `fmodf(${this.expr(e.a)}, ${this.expr(e.b)})`;
-    // A bitcast's spelling depends on both types, which the base hook does not see.
-    if (e.k === "bitcast") return this.bitcastFrom(e.a.t, e.t, this.expr(e.a));
-    return super.expr(e);
   }
 
   protected type(t: Scalar): string {
@@ -221,11 +120,7 @@ export class CUDARenderer extends CRenderer {
     return t === "bool" ? `(${x} != 0)` : `(${C_TYPE[t]})(${x})`;
   }
 
-  protected bitcastExpr(t: Scalar, x: string): string {
-    return this.bitcastFrom("f32", t, x);
-  }
-
-  private bitcastFrom(from: Scalar, t: Scalar, x: string): string {
+  protected bitcastExpr(from: Scalar, t: Scalar, x: string): string {
     if (from === "bool" || t === "bool") throw new RenderError(`bitcast between ${from} and ${t} has no meaning`);
     if (from === t) return x;
     if (t === "f32") return from === "u32" ? `__uint_as_float(${x})` : `__int_as_float(${x})`;
@@ -235,18 +130,6 @@ export class CUDARenderer extends CRenderer {
 
   protected selectExpr(cond: string, a: string, b: string): string {
     return `(${cond} ? ${a} : ${b})`;
-  }
-
-  protected mathCall(fn: MathFn, t: Scalar, args: string[]): string {
-    if (fn === "sign") return `smelt_sign(${args[0]})`;
-    if (fn === "abs" && t !== "f32") return t === "u32" ? args[0]! : `abs(${args[0]})`;
-    const name = MATH_F32[fn];
-    if (!name || (t !== "f32" && fn !== "isnan")) throw new RenderError(`CUDA has no '${fn}' on ${t}`);
-    return `${name}(${args.join(", ")})`;
-  }
-
-  protected minMax(op: "min" | "max", _t: Scalar, a: string, b: string): string {
-    return `smelt_${op}(${a}, ${b})`;
   }
 
   protected builtinId(kind: IdKind, axis: 0 | 1 | 2): string {
@@ -355,29 +238,6 @@ export function renderCudaModule(kernels: readonly Kernel[]): CudaModule {
   });
   const all = [...bodies.values()].join("\n");
   return { source: prelude(all) + all, entries };
-}
-
-/** The module of a lowered program: entries[i] is the kernel of the program's i-th launch. */
-export function renderCudaProgram(p: Program): CudaModule {
-  return renderCudaModule(p.launches.map((l) => l.kernel));
-}
-
-export interface CudaKernelSource {
-  readonly name: string;
-  readonly grid: readonly number[];
-  readonly block: readonly number[];
-  /** Standalone CUDA C (helpers included). */
-  readonly source: string;
-}
-
-/**
- * CUDA C of every kernel a graph (after passes) lowers to, without a device: what
- * `smelt kernels --target cuda` prints. The target defaults to an sm_80-class device.
- */
-export function renderCudaForGraph(g: Graph, target: Target = CUDA_SM80_TARGET): CudaKernelSource[] {
-  return lowerGraph(g, target).launches.map(({ kernel: k }) => ({
-    name: k.name, grid: k.grid, block: k.workgroupSize, source: renderCuda(k),
-  }));
 }
 
 /** A kernel's identity for caching: its CUDA text apart from its name and comment. */

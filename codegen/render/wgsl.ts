@@ -3,9 +3,9 @@
  * (no erf or isnan, pow undefined for negative bases, no bool in storage) are handled by
  * the rewrites in WGSL_REWRITES before rendering.
  */
-import { CRenderer, RenderError, f32Decimal } from "./render.js";
-import type { IdKind, Kernel, MathFn, Scalar } from "./kernel.js";
-import { type KernelRewrite, boolStorage, expandErf, isnanByBits, minMaxNaN, powSigned, tanhClamped } from "./rewrite.js";
+import { type MathTable, C_BINARY, CRenderer, RenderError, callNamed, f32Decimal } from "./c-like.js";
+import type { IdKind, Kernel, MathFn, Scalar } from "../kernel.js";
+import { type KernelRewrite, boolStorage, expandErf, expandExpm1, isnanByBits, minMaxNaN, powSigned, tanhClamped } from "../rewrite.js";
 
 /** WGSL keywords and reserved words a name may hit, plus the built-ins kernels call (a local would shadow them). */
 const RESERVED = new Set([
@@ -15,23 +15,33 @@ const RESERVED = new Set([
   "requires", "return", "switch", "true", "var", "while", "storage", "target", "module", "self",
   "type", "sizeof", "local_id", "group_id", "num_groups", "f32_inf_bits", "f32_neg_inf_bits", "f32_nan_bits",
   "select", "min", "max", "exp", "log", "sin", "cos", "tanh", "sqrt", "inverseSqrt", "floor", "ceil",
-  "round", "abs", "sign", "pow", "fma", "bitcast", "workgroupBarrier", "subgroup_lane", "subgroupBroadcast", "cast",
+  "round", "abs", "sign", "pow", "atan2", "fma", "bitcast", "workgroupBarrier", "subgroup_lane", "subgroupBroadcast", "cast",
 ]);
 
-const MATH: Partial<Record<MathFn, string>> = {
-  exp: "exp", log: "log", sin: "sin", cos: "cos", tanh: "tanh", sqrt: "sqrt", rsqrt: "inverseSqrt",
-  floor: "floor", ceil: "ceil", round_even: "round", abs: "abs", sign: "sign", pow: "pow", fma: "fma",
+/** A function WGSL lacks: the kernel should have been rewritten before it reached the printer. */
+const rewrittenAway = (fn: MathFn) => (): string => {
+  throw new RenderError(`WGSL has no '${fn}': the kernel must be rewritten first (see WGSL_REWRITES)`);
+};
+
+const MATH: MathTable = {
+  exp: callNamed("exp"), log: callNamed("log"), sin: callNamed("sin"), cos: callNamed("cos"), tanh: callNamed("tanh"),
+  sqrt: callNamed("sqrt"), rsqrt: callNamed("inverseSqrt"), floor: callNamed("floor"), ceil: callNamed("ceil"),
+  round_even: callNamed("round"), abs: callNamed("abs"), sign: callNamed("sign"), pow: callNamed("pow"),
+  fma: callNamed("fma"), atan2: callNamed("atan2"),
+  erf: rewrittenAway("erf"), expm1: rewrittenAway("expm1"), isnan: rewrittenAway("isnan"),
 };
 
 const ID_VAR: Record<IdKind, string> = { local: "local_id", group: "group_id", num_groups: "num_groups", subgroup_lane: "subgroup_lane" };
 
 /** Rewrites every kernel gets before WGSL rendering, in order. */
 // minMaxNaN runs before tanhClamped, so tanh's clamp (which NaN passes anyway) stays a plain min/max.
-export const WGSL_REWRITES: readonly KernelRewrite[] = [boolStorage, expandErf, powSigned, minMaxNaN, tanhClamped, isnanByBits];
+export const WGSL_REWRITES: readonly KernelRewrite[] = [boolStorage, expandErf, expandExpm1, powSigned, minMaxNaN, tanhClamped, isnanByBits];
 
 export class WGSLRenderer extends CRenderer {
   readonly target = "webgpu" as const;
   protected readonly reserved = RESERVED;
+  protected readonly binary = C_BINARY;
+  protected readonly math = MATH;
   private readonly nonFinite = new Set<string>();
 
   protected override beginKernel(): void {
@@ -75,22 +85,12 @@ export class WGSLRenderer extends CRenderer {
     return `${t}(${x})`;
   }
 
-  protected bitcastExpr(t: Scalar, x: string): string {
+  protected bitcastExpr(_from: Scalar, t: Scalar, x: string): string {
     return `bitcast<${t}>(${x})`;
   }
 
   protected selectExpr(cond: string, a: string, b: string): string {
     return `select(${b}, ${a}, ${cond})`;
-  }
-
-  protected mathCall(fn: MathFn, _t: Scalar, args: string[]): string {
-    const name = MATH[fn];
-    if (!name) throw new RenderError(`WGSL has no '${fn}': the kernel must be rewritten first (see WGSL_REWRITES)`);
-    return `${name}(${args.join(", ")})`;
-  }
-
-  protected minMax(op: "min" | "max", _t: Scalar, a: string, b: string): string {
-    return `${op}(${a}, ${b})`;
   }
 
   protected builtinId(kind: IdKind, axis: 0 | 1 | 2): string {
