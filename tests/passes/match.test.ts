@@ -25,7 +25,7 @@ const matmulBiasGelu: Pattern = looseLayout(op("mul", [
 ]));
 
 const mlpLayer = trace([f32(4, 8), f32(8, 16), f32(16)], ([x, w, b]) =>
-  nn.gelu(lax.add(lax.dotGeneral(x!, w!, { lhsContract: [1], rhsContract: [0] }), lax.broadcastInDim(b!, [4, 16], [1]))));
+  nn.gelu(lax.add(lax.dotGeneral(x!, w!, { lhsContract: [1], rhsContract: [0] }), lax.broadcastInDim(b!, [4, 16], [1])), { approximate: false }));
 
 describe("match: finding what nn.ts writes", () => {
   it("finds softmax as nn.softmax traces it and captures the logits", () => {
