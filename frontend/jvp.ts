@@ -256,6 +256,7 @@ export const jvpRules: { [P in Primitive]: JvpRule<P> } = {
   },
   /** Passes make fusion nodes after differentiation; should one meet jvp, its body is differentiated inline. */
   fusion: (primals, tangents, { body }) => jvpFlat((xs) => evalGraphWithBind(body, xs), primals, tangents),
+  flash_attention: (primals, tangents, { body }) => jvpFlat((xs) => evalGraphWithBind(body, xs), primals, tangents),
 };
 
 // ---------------------------------------------------------------------------

@@ -172,6 +172,8 @@ export const transposeRules: { readonly [P in Primitive]: TransposeRule<P> | nul
   iota: null, constant: null, reduce_max: null, reduce_min: null, argmax: null, top_k: null,
   /** Passes create fusion nodes after differentiation. */
   fusion: null,
+  /** Its JVP falls back to the body, so linear graphs never hold one. */
+  flash_attention: null,
 };
 
 // ---------------------------------------------------------------------------

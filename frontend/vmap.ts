@@ -287,6 +287,7 @@ export const batchRules: { readonly [P in Primitive]: BatchRule<P> } = {
   },
   /** Passes make fusion nodes after vmap; should one meet vmap, its body is batched inline. */
   fusion: (vals, dims, { body }, size) => batchFlat((xs) => evalGraphWithBind(body, xs), vals, dims, size),
+  flash_attention: (vals, dims, { body }, size) => batchFlat((xs) => evalGraphWithBind(body, xs), vals, dims, size),
 };
 
 // ---------------------------------------------------------------------------

@@ -31,6 +31,8 @@ export const evalRules: EvalRules<Primitive> = {
   jit: (inputs, { callee }) => evalGraph(callee, inputs),
   /** A fusion group means what its body means; the interpreter does not fuse. */
   fusion: (inputs, { body }) => evalGraph(body, inputs),
+  /** flash_attention means its decomposition (composite-node convention). */
+  flash_attention: (inputs, { body }) => evalGraph(body, inputs),
 };
 
 /** For each value, the index of the last node that reads it (graph outputs: never released). */
