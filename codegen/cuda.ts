@@ -33,13 +33,13 @@ const RESERVED = new Set([
   "register", "restrict", "return", "short", "signed", "sizeof", "static", "struct", "switch", "template",
   "this", "throw", "true", "try", "typedef", "typename", "union", "unsigned", "using", "virtual", "void",
   "volatile", "while", "xor", "main", "threadIdx", "blockIdx", "blockDim", "gridDim", "warpSize",
-  "expf", "logf", "sinf", "cosf", "tanhf", "sqrtf", "rsqrtf", "erff", "floorf", "ceilf", "rintf",
+  "expf", "exp2f", "logf", "sinf", "cosf", "tanhf", "sqrtf", "rsqrtf", "erff", "floorf", "ceilf", "rintf",
   "fabsf", "fmodf", "powf", "fmaf", "fminf", "fmaxf", "abs", "min", "max", "isnan", "exp", "log", "sin", "cos",
   "tanh", "sqrt", "pow", "floor", "ceil", "smelt_min", "smelt_max", "smelt_sign",
 ]);
 
 const MATH_F32: Partial<Record<MathFn, string>> = {
-  exp: "expf", log: "logf", sin: "sinf", cos: "cosf", tanh: "tanhf", sqrt: "sqrtf", rsqrt: "rsqrtf",
+  exp: "expf", exp2: "exp2f", log: "logf", sin: "sinf", cos: "cosf", tanh: "tanhf", sqrt: "sqrtf", rsqrt: "rsqrtf",
   erf: "erff", floor: "floorf", ceil: "ceilf", round_even: "rintf", abs: "fabsf", pow: "powf", isnan: "isnan",
   fma: "fmaf",
 };

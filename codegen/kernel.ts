@@ -18,7 +18,7 @@ export type BinOp =
 export type UnOp = "neg" | "not";
 /** Math functions by neutral name; a target without one gets a rewrite. */
 export type MathFn =
-  | "exp" | "log" | "sin" | "cos" | "tanh" | "sqrt" | "rsqrt" | "erf"
+  | "exp" | "exp2" | "log" | "sin" | "cos" | "tanh" | "sqrt" | "rsqrt" | "erf"
   | "floor" | "ceil" | "round_even" | "abs" | "sign" | "pow" | "isnan"
   /** fma(a, b, c) = a·b + c with one rounding (f32 only). */
   | "fma";

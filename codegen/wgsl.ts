@@ -14,12 +14,12 @@ const RESERVED = new Set([
   "diagnostic", "discard", "else", "enable", "false", "fn", "for", "if", "let", "loop", "override",
   "requires", "return", "switch", "true", "var", "while", "storage", "target", "module", "self",
   "type", "sizeof", "local_id", "group_id", "num_groups", "f32_inf_bits", "f32_neg_inf_bits", "f32_nan_bits",
-  "select", "min", "max", "exp", "log", "sin", "cos", "tanh", "sqrt", "inverseSqrt", "floor", "ceil",
+  "select", "min", "max", "exp", "exp2", "log", "sin", "cos", "tanh", "sqrt", "inverseSqrt", "floor", "ceil",
   "round", "abs", "sign", "pow", "fma", "bitcast", "workgroupBarrier", "subgroup_lane", "subgroupBroadcast", "cast",
 ]);
 
 const MATH: Partial<Record<MathFn, string>> = {
-  exp: "exp", log: "log", sin: "sin", cos: "cos", tanh: "tanh", sqrt: "sqrt", rsqrt: "inverseSqrt",
+  exp: "exp", exp2: "exp2", log: "log", sin: "sin", cos: "cos", tanh: "tanh", sqrt: "sqrt", rsqrt: "inverseSqrt",
   floor: "floor", ceil: "ceil", round_even: "round", abs: "abs", sign: "sign", pow: "pow", fma: "fma",
 };
 
