@@ -18,14 +18,14 @@
 import { MASKED, type FlashSpec, clampTo, kvGroup, naturalLse, probability, scoreAt } from "./attention-spec.js";
 import { gridFor, groupIndex } from "./indexing.js";
 import {
-  type Expr, type Kernel, BodyBuilder, bin, broadcast, call, eq, f32, iadd, id, idiv, imul, irem, load, lt, u32,
+  type Expr, type Kernel, BodyBuilder, bin, broadcast, call, eq, f32, iadd, id, idiv, imul, irem, load, lt, select, u32,
 } from "./kernel.js";
 import type { Target } from "./target.js";
 
 /** Query rows per subgroup: as many as keep the accumulators near 128 registers per lane. */
 export function cpuRows(spec: FlashSpec, sg: number): number {
   const dimsPerLane = Math.ceil(spec.dv / sg);
-  return dimsPerLane <= 8 ? 16 : dimsPerLane <= 16 ? 8 : 4;
+  return dimsPerLane <= 16 ? 8 : 4;
 }
 
 export function subgroupAttention(spec: FlashSpec, target: Target, sg: number, rows = cpuRows(spec, sg)): Kernel {
@@ -104,31 +104,33 @@ export function subgroupAttention(spec: FlashSpec, target: Target, sg: number, r
       return ps;
     });
 
-    // p·v: each key's v row, this lane's dims of it.
-    for (let j = 0; j < 4; j++)
+    // p·v: each key's v row, this lane's dims of it. The 4 key slots run as a loop (the
+    // shader stays small enough for lavapipe to compile quickly); slot j's probabilities
+    // are picked by select, the sg lanes' keys unrolled (a broadcast needs a constant lane).
+    x.for("slot", u32(0), u32(4), (j, y) => {
+      const pj = p.map((ps, i) => y.let(`p_slot${i}`, select(eq(j, u32(0)), ps[0]!, select(eq(j, u32(1)), ps[1]!, select(eq(j, u32(2)), ps[2]!, ps[3]!)))));
       for (let ln = 0; ln < sg; ln++) {
-        const key = iadd(kb, u32(j * sg + ln));
-        const vRow = x.let(`v_row`, iadd(imul(kvg, u32(sk)), bounds ? clampTo(key, sk) : key));
+        const key = iadd(kb, iadd(imul(j, u32(sg)), u32(ln)));
+        const vRow = y.let(`v_row`, iadd(imul(kvg, u32(sk)), bounds ? clampTo(key, sk) : key));
         const vals: Expr[] = [];
         for (let c = 0; c < vChunks; c++) {
-          if (vVec) vals.push(...x.load4(`vv${c}`, "f32", "v", iadd(imul(vRow, u32(Dv / 4)), iadd(lane, u32(sg * c)))));
-          else vals.push(x.let(`vv${c}`, load("f32", "v", iadd(imul(vRow, u32(Dv)), clampTo(dimOf(c, 0), Dv)))));
+          if (vVec) vals.push(...y.load4(`vv${c}`, "f32", "v", iadd(imul(vRow, u32(Dv / 4)), iadd(lane, u32(sg * c)))));
+          else vals.push(y.let(`vv${c}`, load("f32", "v", iadd(imul(vRow, u32(Dv)), clampTo(dimOf(c, 0), Dv)))));
         }
         for (let i = 0; i < TM; i++) {
-          const pi = x.let(`pb${i}`, broadcast(p[i]![j]!, ln));
-          vals.forEach((vv, c) => x.assign(acc[i]![c]!, bin("add", acc[i]![c]!, bin("mul", pi, vv))));
+          const pi = y.let(`pb${i}`, broadcast(pj[i]!, ln));
+          vals.forEach((vv, c) => y.assign(acc[i]![c]!, bin("add", acc[i]![c]!, bin("mul", pi, vv))));
         }
       }
+    });
   };
 
-  // Blocks every row sees whole (no bounds), then those crossing the diagonal or the end of the keys.
+  // One loop over the key blocks with bounds tested everywhere: two copies of the block
+  // (unbounded before the diagonal, bounded on it) double lavapipe's compile time.
+  // Causal blocks past the tile's last row are never visited.
   const last = b.let("last_row", bin("min", iadd(m0, u32(TM - 1)), u32(sq - 1)));
   const end = spec.causal ? b.let("key_end", bin("min", iadd(last, u32(1)), u32(sk))) : u32(sk);
-  const fullBlocks = spec.causal
-    ? b.let("full_end", imul(bin("min", idiv(iadd(m0, u32(1)), u32(KB)), u32(Math.floor(sk / KB))), u32(KB)))
-    : u32(Math.floor(sk / KB) * KB);
-  b.for("kb", u32(0), fullBlocks, (kb, x) => block(x, kb, false), KB);
-  b.for("kb", fullBlocks, end, (kb, x) => block(x, kb, true), KB);
+  b.for("kb", u32(0), end, (kb, x) => block(x, kb, true), KB);
 
   // Normalise once, store this lane's dims of each row and (lane 0) the log-sum-exp.
   rowIds.forEach((row, i) => {
