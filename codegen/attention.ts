@@ -9,7 +9,7 @@ import type { Node } from "../ir/graph.js";
 import { subgroupAttention } from "./attention-cpu.js";
 import { MASKED, type FlashSpec, clampTo, flashSpec, kvGroup, naturalLse, probability, scoreAt } from "./attention-spec.js";
 import { gridFor, groupIndex } from "./indexing.js";
-import { type Expr, type Kernel, BodyBuilder, bin, call, f32, iadd, id, idiv, imul, irem, load, lt, u32 } from "./kernel.js";
+import { type Expr, type Kernel, BodyBuilder, bin, call, f32, iadd, id, idiv, imul, irem, isConst, load, lt, u32 } from "./kernel.js";
 import type { LowerContext, LoweredKernel } from "./lower.js";
 import { matmulStrategy } from "./matmul.js";
 import type { Target } from "./target.js";
@@ -117,8 +117,9 @@ function workgroupAttention(spec: FlashSpec, target: Target): Kernel {
   const full = spec.causal
     ? b.let("full_end", imul(bin("min", idiv(iadd(m0, u32(1)), u32(BK)), u32(Math.floor(sk / BK))), u32(BK)))
     : u32(Math.floor(sk / BK) * BK);
-  b.for("kb", u32(0), full, (kb, x) => tile(x, kb, false), BK);
-  b.for("kb", full, end, (kb, x) => tile(x, kb, true), BK);
+  // (A loop that is empty at compile time is left out: nvcc warns on `kb < 0u`.)
+  if (!isConst(full, 0)) b.for("kb", u32(0), full, (kb, x) => tile(x, kb, false), BK);
+  if (!(isConst(full) && isConst(end) && (full as { v: number }).v >= (end as { v: number }).v)) b.for("kb", full, end, (kb, x) => tile(x, kb, true), BK);
 
   b.if(lt(row, u32(sq)), (x) => {
     const inv = x.let("inv", bin("div", f32(1), l));
