@@ -461,7 +461,8 @@ function rewrite(g: Graph, ix: GraphIndex, matches: Map<Node, AttentionMatch>): 
     if (mask) operands.push(mask);
     const [out] = addFlashAttention(b, operands, { scale: m.scale, causal: m.causal, bias: !!bias, mask: !!mask });
     const dv = out.shape[2]!;
-    let y = b.add("reshape", [out], { shape: [...batchShape, scores[nb]!, dv] })[0]!;
+    const shape = [...batchShape, scores[nb]!, dv];
+    let y = shape.length === 3 && shape[0] === G ? out : b.add("reshape", [out], { shape })[0]!;
     // The root's result lists batch axes in lhs_batch order.
     const perm = [...m.outBatch, nb, nb + 1];
     if (!isIdentity(perm)) y = b.add("transpose", [y], { perm })[0]!;
