@@ -5,7 +5,8 @@
  */
 import type { WorkloadId } from "./workloads.js";
 
-export type SmeltVariant = "fused" | "unfused";
+/** "materialised": fused, but with the attention pass off (the scores exist in memory). */
+export type SmeltVariant = "fused" | "materialised" | "unfused";
 export type Variant = SmeltVariant | "jax-js" | "tfjs" | "template";
 
 export interface BenchRow {

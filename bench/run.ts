@@ -26,6 +26,8 @@ export interface BenchOptions {
 }
 
 const VARIANTS: readonly SmeltVariant[] = ["fused", "unfused"];
+/** Workloads holding attention also run without the attention pass, to show what flash buys. */
+const variantsOf = (w: WorkloadId): readonly SmeltVariant[] => (w === "W6" || w === "W8" ? ["fused", "materialised", "unfused"] : VARIANTS);
 
 /** An error in one line, for a table note (a first line ending in ':' keeps the line it introduces). */
 function reason(e: unknown): string {
@@ -56,7 +58,7 @@ async function interpreterOutput(w: Workload, xs: Tensor[]): Promise<Float32Arra
 async function smeltVariant(w: Workload, xs: Tensor[], variant: SmeltVariant,
   expected: Float32Array | undefined, runs: number, progress: Progress): Promise<BenchRow> {
   const backend = getBackend();
-  const f = jit(w.fn, { fuse: variant === "fused", name: `${w.id}_${variant}` });
+  const f = jit(w.fn, { fuse: variant !== "unfused", name: `${w.id}_${variant}`, ...(variant === "materialised" ? { disablePasses: ["attention"] } : {}) });
   let err: number | null = null;
   let calls = 0;
   // The first call is timed before `lower`: lower traces and compiles, and both are cached.
@@ -103,7 +105,7 @@ async function benchWorkload(w: Workload, options: Required<Pick<BenchOptions, "
     } catch (e) {
       oracleNote = `interpreter failed: ${reason(e)}`;
     }
-    for (const v of VARIANTS) {
+    for (const v of variantsOf(w.id)) {
       progress.step(`${w.id} ${v} on ${backend}`);
       try {
         const row = await smeltVariant(w, xs, v, expected, runs, progress);
@@ -210,7 +212,7 @@ export async function runBenchCommand(args: string[], opts: { json?: string; pee
   const rows: BenchRow[] = [];
   if (ids.length > 0 || !matmul) {
     const selected = ids.length > 0 ? ids : DEFAULT_WORKLOADS;
-    const steps = selected.length * (1 + VARIANTS.length + (opts.peers ? PEERS.length : 0));
+    const steps = selected.reduce((n, w) => n + 1 + variantsOf(w).length + (opts.peers ? PEERS.length : 0), 0);
     const backend = getBackend();
     console.error(`bench: ${selected.join(" ")} on ${backend.name}, median of ${runs} after 2 warm-ups${opts.peers ? ", with peers" : ""}`);
     rows.push(...(await runBench({ workloads: selected, runs, peers: opts.peers, progress: progressBar(steps) })));

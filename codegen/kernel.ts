@@ -18,7 +18,7 @@ export type BinOp =
 export type UnOp = "neg" | "not";
 /** Math functions by neutral name; a target without one gets a rewrite. */
 export type MathFn =
-  | "exp" | "expm1" | "log" | "sin" | "cos" | "tanh" | "sqrt" | "rsqrt" | "erf" | "atan2"
+  | "exp" | "exp2" | "expm1" | "log" | "sin" | "cos" | "tanh" | "sqrt" | "rsqrt" | "erf" | "atan2"
   | "floor" | "ceil" | "round_even" | "abs" | "sign" | "pow" | "isnan"
   /** fma(a, b, c) = a·b + c with one rounding (f32 only). */
   | "fma";

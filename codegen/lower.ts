@@ -14,6 +14,7 @@ import {
   type Access, type Binding, type Kernel, BodyBuilder,
   bin, cast, eq, ge, iadd, id, idiv, imul, irem, load, u32,
 } from "./kernel.js";
+import { lowerFlashAttention } from "./attention.js";
 import { type MatmulSpec, matmulKernel, operandStrides } from "./matmul.js";
 import { argmaxKernel, cumsumKernel, reduceKernel, topKKernel, type KernelHead } from "./reduce.js";
 import type { Target } from "./target.js";
@@ -228,6 +229,7 @@ const LOWERINGS: { readonly [P in Primitive]: LowerRule<P> } = {
   constant,
   dot_general: dotGeneral,
   scatter_add: scatterAdd,
+  flash_attention: (node, ctx) => lowerFlashAttention(node as Node<"flash_attention">, ctx),
   argmax: (node, ctx) => {
     const x = node.inputs[0]!.type;
     if (sizeOf(node.outputs[0]!.shape) === 0) return [];

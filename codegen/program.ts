@@ -90,7 +90,7 @@ function nodeText(n: Node, names: Map<Value, string>): string {
   return `${outs} = ${n.prim}${ins ? " " + ins : ""}${attrs.length ? ` {${attrs.join(", ")}}` : ""} : ${n.outputs.map((v) => formatType(v.type)).join(", ")}`;
 }
 
-/** Flattens `jit` calls into their bodies; a fusion node stays whole (one kernel, codegen/fused.ts). */
+/** Flattens `jit` calls into their bodies; a fusion or flash_attention node stays whole (its own kernels). */
 function flatten(g: Graph): { nodes: Node[]; alias: Map<Value, Value> } {
   const nodes: Node[] = [];
   const alias = new Map<Value, Value>();
@@ -99,7 +99,7 @@ function flatten(g: Graph): { nodes: Node[]; alias: Map<Value, Value> } {
     h.inputs.forEach((v, i) => alias.set(v, resolve(args[i]!)));
     for (const n of h.nodes) {
       const def = primitiveDef(n.prim);
-      const callee = n.prim === "fusion" ? undefined : Object.entries(def.params).find(([, kind]) => kind === "graph");
+      const callee = n.prim !== "jit" ? undefined : Object.entries(def.params).find(([, kind]) => kind === "graph");
       if (callee) {
         const body = (n.params as Record<string, unknown>)[callee[0]] as Graph;
         visit(body, n.inputs.map(resolve));

@@ -22,7 +22,7 @@ export const REDUCE_OPS = ["reduce_sum", "reduce_max", "reduce_min"] as const;
  * graph-kind attribute is listed here, and only those: `define` checks it when the
  * registry loads, and the type `CompositeOp` is checked against `PrimitiveParams`.
  */
-export const COMPOSITE_OPS = ["jit", "fusion"] as const;
+export const COMPOSITE_OPS = ["jit", "fusion", "flash_attention"] as const;
 
 export type UnaryOp = (typeof UNARY_OPS)[number];
 export type BinaryOp = (typeof BINARY_OPS)[number];
@@ -60,6 +60,11 @@ export type PrimitiveParams = { [K in UnaryOp | BinaryOp | CompareOp]: NoParams 
    * template (elementwise, reduction, matmul, ...); `reason` says why the group ended.
    */
   fusion: { body: Graph; kind: string; reason: string };
+  /**
+   * softmax(scale · q·kᵀ [+ bias] [masked]) · v over canonical operands (see flashAttentionRule),
+   * found by passes/attention.ts; `body` is that decomposition.
+   */
+  flash_attention: { body: Graph; scale: number; causal: boolean; bias: boolean; mask: boolean };
 };
 
 export type Primitive = keyof PrimitiveParams;
@@ -538,4 +543,44 @@ define({
   arity: "variadic",
   params: { body: "graph", kind: "string", reason: "string" },
   rule: (inputs, { body }) => callRule("fusion", inputs, body),
+});
+
+/**
+ * flash_attention's operands are canonical: q [G, Sq, D], k [Gk, Sk, D], v [Gk, Sk, Dv] with
+ * G a multiple of Gk (query group g reads key/value group ⌊g / (G/Gk)⌋: grouped-query
+ * attention), then an f32 bias and a bool mask (keep where true) when their flags are set,
+ * each [G | 1, Sq | 1, Sk | 1]. Results: out [G, Sq, Dv] and the natural log-sum-exp of
+ * each score row, lse [G, Sq] (what the backward recomputes P from).
+ */
+define({
+  name: "flash_attention",
+  arity: "variadic",
+  params: { body: "graph", scale: "number", causal: "bool", bias: "bool", mask: "bool" },
+  rule: (inputs, params) => {
+    const prim = "flash_attention";
+    const want = 3 + Number(params.bias) + Number(params.mask);
+    if (inputs.length !== want)
+      fail(prim, inputs, `takes q, k, v${params.bias ? ", bias" : ""}${params.mask ? ", mask" : ""} (${want} operands), got ${inputs.length}`);
+    const [q, k, v] = inputs as [AbstractValue, AbstractValue, AbstractValue];
+    if ([q, k, v].some((x) => x.shape.length !== 3 || x.dtype !== "f32"))
+      fail(prim, inputs, `q, k and v must be f32 of rank 3 ([groups, seq, head_dim])`);
+    const [g, sq, d] = q.shape as [number, number, number];
+    const [gk, sk] = k.shape as [number, number, number];
+    if (k.shape[2] !== d) fail(prim, inputs, `q and k head_dim differ (${d} vs ${k.shape[2]})`);
+    if (v.shape[0] !== gk || v.shape[1] !== sk) fail(prim, inputs, `v must be [${gk}, ${sk}, head_dim] like k, got [${v.shape}]`);
+    if (gk === 0 ? g !== 0 : g % gk !== 0) fail(prim, inputs, `q's ${g} groups are not a multiple of k/v's ${gk}`);
+    const extras: [AbstractValue, string, DType][] = [];
+    if (params.bias) extras.push([inputs[3]!, "bias", "f32"]);
+    if (params.mask) extras.push([inputs[3 + Number(params.bias)]!, "mask", "bool"]);
+    for (const [x, what, dtype] of extras) {
+      const full = [g, sq, sk];
+      if (x.dtype !== dtype || x.shape.length !== 3 || x.shape.some((s, i) => s !== 1 && s !== full[i]))
+        fail(prim, inputs, `${what} must be ${dtype}[${g} or 1, ${sq} or 1, ${sk} or 1], got ${formatType(x)}`);
+    }
+    const outs = callRule(prim, inputs, params.body);
+    const expect = [{ dtype: "f32" as DType, shape: [g, sq, v.shape[2]!] }, { dtype: "f32" as DType, shape: [g, sq] }];
+    if (outs.length !== 2 || outs.some((o, i) => formatType(o) !== formatType(expect[i]!)))
+      fail(prim, inputs, `@${params.body.name} must return (${expect.map(formatType).join(", ")}), returns (${outs.map(formatType).join(", ")})`);
+    return outs;
+  },
 });

@@ -46,6 +46,7 @@ const STRUCTURAL_ROLES: { readonly [P in Structural]: Role } = {
   cumsum: "opaque",
   jit: "opaque",
   fusion: "opaque",
+  flash_attention: "opaque",
 };
 
 const ELEMENTWISE: ReadonlySet<string> = new Set([...UNARY_OPS, ...BINARY_OPS, ...COMPARE_OPS]);

@@ -10,6 +10,7 @@
 import type { Graph } from "../ir/graph.js";
 import { verify } from "../ir/graph.js";
 import type { Target } from "../codegen/target.js";
+import { attentionPass } from "./attention.js";
 import { canonicalizePass } from "./canonicalize.js";
 import { fusePass } from "./fuse.js";
 import { inlinePass } from "./inline.js";
@@ -49,9 +50,9 @@ export interface Stage {
 /**
  * Passes that replace a whole pattern by one high-level node (attention → flash_attention,
  * moe → route/align/grouped matmul). They run before fuse, which would otherwise split
- * the pattern into generic kernels. Empty until those passes land.
+ * the pattern into generic kernels.
  */
-const PATTERN_PASSES: readonly Pass[] = [];
+const PATTERN_PASSES: readonly Pass[] = [attentionPass];
 
 /** Names each pass's stage: its name, with `.n` for the n-th run of the same pass. */
 function stageNames(passes: readonly Pass[]): string[] {

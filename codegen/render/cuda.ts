@@ -30,7 +30,7 @@ const RESERVED = new Set([
   "register", "restrict", "return", "short", "signed", "sizeof", "static", "struct", "switch", "template",
   "this", "throw", "true", "try", "typedef", "typename", "union", "unsigned", "using", "virtual", "void",
   "volatile", "while", "xor", "main", "threadIdx", "blockIdx", "blockDim", "gridDim", "warpSize",
-  "expf", "logf", "sinf", "cosf", "tanhf", "sqrtf", "rsqrtf", "erff", "floorf", "ceilf", "rintf",
+  "expf", "exp2f", "logf", "sinf", "cosf", "tanhf", "sqrtf", "rsqrtf", "erff", "floorf", "ceilf", "rintf",
   "fabsf", "fmodf", "powf", "fmaf", "fminf", "fmaxf", "abs", "min", "max", "isnan", "exp", "log", "sin", "cos",
   "tanh", "sqrt", "pow", "floor", "ceil", "expm1f", "atan2f", "expm1", "atan2", "smelt_min", "smelt_max", "smelt_sign",
 ]);
@@ -42,7 +42,7 @@ const f32Only = (fn: MathFn, name: string) => (t: Scalar, args: readonly string[
 };
 
 const MATH: MathTable = {
-  exp: f32Only("exp", "expf"), log: f32Only("log", "logf"), sin: f32Only("sin", "sinf"), cos: f32Only("cos", "cosf"),
+  exp: f32Only("exp", "expf"), exp2: f32Only("exp2", "exp2f"), log: f32Only("log", "logf"), sin: f32Only("sin", "sinf"), cos: f32Only("cos", "cosf"),
   expm1: f32Only("expm1", "expm1f"), atan2: f32Only("atan2", "atan2f"),
   tanh: f32Only("tanh", "tanhf"), sqrt: f32Only("sqrt", "sqrtf"), rsqrt: f32Only("rsqrt", "rsqrtf"), erf: f32Only("erf", "erff"),
   floor: f32Only("floor", "floorf"), ceil: f32Only("ceil", "ceilf"), round_even: f32Only("round_even", "rintf"),

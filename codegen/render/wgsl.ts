@@ -14,7 +14,7 @@ const RESERVED = new Set([
   "diagnostic", "discard", "else", "enable", "false", "fn", "for", "if", "let", "loop", "override",
   "requires", "return", "switch", "true", "var", "while", "storage", "target", "module", "self",
   "type", "sizeof", "local_id", "group_id", "num_groups", "f32_inf_bits", "f32_neg_inf_bits", "f32_nan_bits",
-  "select", "min", "max", "exp", "log", "sin", "cos", "tanh", "sqrt", "inverseSqrt", "floor", "ceil",
+  "select", "min", "max", "exp", "exp2", "log", "sin", "cos", "tanh", "sqrt", "inverseSqrt", "floor", "ceil",
   "round", "abs", "sign", "pow", "atan2", "fma", "bitcast", "workgroupBarrier", "subgroup_lane", "subgroupBroadcast", "cast",
 ]);
 
@@ -24,7 +24,7 @@ const rewrittenAway = (fn: MathFn) => (): string => {
 };
 
 const MATH: MathTable = {
-  exp: callNamed("exp"), log: callNamed("log"), sin: callNamed("sin"), cos: callNamed("cos"), tanh: callNamed("tanh"),
+  exp: callNamed("exp"), exp2: callNamed("exp2"), log: callNamed("log"), sin: callNamed("sin"), cos: callNamed("cos"), tanh: callNamed("tanh"),
   sqrt: callNamed("sqrt"), rsqrt: callNamed("inverseSqrt"), floor: callNamed("floor"), ceil: callNamed("ceil"),
   round_even: callNamed("round"), abs: callNamed("abs"), sign: callNamed("sign"), pow: callNamed("pow"),
   fma: callNamed("fma"), atan2: callNamed("atan2"),

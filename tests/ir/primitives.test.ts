@@ -6,6 +6,7 @@ import { describe, expect, it } from "vitest";
 import { type AbstractValue, type DType, formatType } from "../../ir/dtype.js";
 import { ShapeError } from "../../ir/errors.js";
 import { type Primitive, type PrimitiveParams, allPrimitives, inferTypes, UNARY_OPS, BINARY_OPS, COMPARE_OPS, REDUCE_OPS } from "../../ir/primitives.js";
+import { flashAttentionBody } from "../../passes/attention-body.js";
 import { graph, ty } from "./corpus.js";
 
 type Case = readonly [prim: Primitive, inputs: AbstractValue[], params: object];
@@ -20,6 +21,8 @@ const bool = (...s: number[]) => ty("bool", ...s);
 const callee = graph("g", [f32(2), i32()], (b, [x, y]) => [b.add("neg", [x!], {})[0]!, y!]);
 const body = graph("fused", [f32(4)], (b, [x]) => [b.add("exp", [b.add("neg", [x!], {})[0]!], {})[0]!]);
 const FUSION = { body, kind: "elementwise", reason: "end of chain" };
+const FLASH_FLAGS = { scale: 0.5, causal: true, bias: true, mask: false };
+const FLASH = { body: flashAttentionBody([f32(4, 3, 8), f32(2, 5, 8), f32(2, 5, 6), f32(1, 3, 5)], FLASH_FLAGS), ...FLASH_FLAGS };
 const DOT = { lhs_contract: [1], rhs_contract: [0], lhs_batch: [], rhs_batch: [] };
 
 const infer = (prim: Primitive, inputs: AbstractValue[], params: object) =>
@@ -74,6 +77,7 @@ const valid: Valid[] = [
   ["scatter_add", [f32(10, 4), i32(3), f32(3, 4)], { axis: 0 }, [f32(10, 4)]],
   ["jit", [f32(2), i32()], { callee }, [f32(2), i32()]],
   ["fusion", [f32(4)], FUSION, [f32(4)]],
+  ["flash_attention", [f32(4, 3, 8), f32(2, 5, 8), f32(2, 5, 6), f32(1, 3, 5)], FLASH, [f32(4, 3, 6), f32(4, 3)]],
 ];
 
 const invalid: Invalid[] = [
@@ -170,6 +174,10 @@ const invalid: Invalid[] = [
   ["jit", [f32(2), u32()], { callee }, "operand 1 is u32[], @g expects i32[]"],
   ["fusion", [f32(4), f32(4)], FUSION, "@fused takes 1 operand(s), got 2"],
   ["fusion", [i32(4)], FUSION, "operand 0 is i32[4], @fused expects f32[4]"],
+  ["flash_attention", [f32(4, 3, 8), f32(2, 5, 8), f32(2, 5, 6)], FLASH, "takes q, k, v, bias (4 operands), got 3"],
+  ["flash_attention", [f32(4, 3, 8), f32(3, 5, 8), f32(3, 5, 6), f32(1, 3, 5)], FLASH, "q's 4 groups are not a multiple of k/v's 3"],
+  ["flash_attention", [f32(4, 3, 8), f32(2, 5, 7), f32(2, 5, 6), f32(1, 3, 5)], FLASH, "q and k head_dim differ (8 vs 7)"],
+  ["flash_attention", [f32(4, 3, 8), f32(2, 5, 8), f32(2, 5, 6), f32(2, 3, 5)], FLASH, "bias must be f32[4 or 1, 3 or 1, 5 or 1]"],
 ];
 
 const label = ([prim, inputs, params]: Valid | Invalid) =>

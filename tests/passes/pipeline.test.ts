@@ -17,15 +17,15 @@ beforeAll(async () => {
 const GRAPHS = { w1, softmax, keepdimsSoftmax: () => softmax(4, 8, true), layerNorm, mlp, sum12: () => sumOf(12) };
 
 describe("pipeline", () => {
-  it("runs inline → canonicalize → fuse → canonicalize → memory-plan, and the same without fuse when unfused", () => {
-    expect(pipeline().map((p) => p.stage)).toEqual(["inline", "canonicalize", "fuse", "canonicalize.2", "memory-plan"]);
+  it("runs inline → canonicalize → attention → fuse → canonicalize → memory-plan, and the same without attention and fuse when unfused", () => {
+    expect(pipeline().map((p) => p.stage)).toEqual(["inline", "canonicalize", "attention", "fuse", "canonicalize.2", "memory-plan"]);
     expect(pipeline({ fuse: false }).map((p) => p.stage)).toEqual(["inline", "canonicalize", "canonicalize.2", "memory-plan"]);
-    expect(passNames()).toEqual(["inline", "canonicalize", "fuse", "memory-plan"]);
+    expect(passNames()).toEqual(["inline", "canonicalize", "attention", "fuse", "memory-plan"]);
   });
 
   it("switches a pass off by name (both runs) or by stage name (one run)", () => {
-    expect(pipeline({ disable: ["canonicalize"] }).map((p) => p.stage)).toEqual(["inline", "fuse", "memory-plan"]);
-    expect(pipeline({ disable: ["canonicalize.2", "fuse"] }).map((p) => p.stage)).toEqual(["inline", "canonicalize", "memory-plan"]);
+    expect(pipeline({ disable: ["canonicalize"] }).map((p) => p.stage)).toEqual(["inline", "attention", "fuse", "memory-plan"]);
+    expect(pipeline({ disable: ["canonicalize.2", "fuse"] }).map((p) => p.stage)).toEqual(["inline", "canonicalize", "attention", "memory-plan"]);
     expect(fusions(runPipeline(w1(), { disable: ["fuse"] }).graph)).toEqual([]);
   });
 
@@ -101,7 +101,8 @@ describe("pipeline through jit: the frontend's own spellings fuse as promised", 
     const low = jit(block).lower(...args);
     for (const p of low.passes) roundTrip(low.after(p));
     const kinds = fusedKinds(low);
-    expect(kinds.filter((k) => k === "reduction").length).toBeGreaterThanOrEqual(3); // two layer norms, the softmax
+    expect(kinds.filter((k) => k === "reduction").length).toBeGreaterThanOrEqual(2); // two layer norms (the softmax is in flash_attention)
+    expect(low.after("memory-plan").nodes.filter((n) => n.prim === "flash_attention")).toHaveLength(1);
     expect(kinds.filter((k) => k === "matmul").length).toBe(2); // the MLP's two matmuls with gelu and the residual
     const unfused = jit(block, { fuse: false }).lower(...args).after("memory-plan");
     expect(kinds.length).toBeLessThan(unfused.nodes.length / 3);

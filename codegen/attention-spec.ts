@@ -1,0 +1,90 @@
+/**
+ * What both flash-attention templates share: the problem's sizes and buffer addressing
+ * (flash_attention's canonical operands, ir/primitives.ts), the per-score mask and bias,
+ * and the online-softmax constants. Scores are kept in log2 units (log2 e folded into the
+ * scale, FlashAttention-2 §3.1) so every exponential is one exp2.
+ */
+import type { Node } from "../ir/graph.js";
+import {
+  type Binding, type BodyBuilder, type Expr,
+  and, bin, call, f32, iadd, imul, load, lt, select, u32,
+} from "./kernel.js";
+
+/** A masked score in log2 units: finite, since WGSL compilers may assume finite math. */
+export const MASKED = -3.0e38;
+
+export interface FlashSpec {
+  readonly name: string;
+  readonly source: string;
+  /** Query groups, query rows, head dim; key/value groups, keys, value head dim. */
+  readonly g: number; readonly sq: number; readonly d: number;
+  readonly gk: number; readonly sk: number; readonly dv: number;
+  /** Scale times log2 e. */
+  readonly scale2: number;
+  readonly causal: boolean;
+  /** Shapes [G | 1, Sq | 1, Sk | 1] of the bias and mask operands, when present. */
+  readonly bias?: readonly number[];
+  readonly mask?: readonly number[];
+  readonly bindings: readonly Binding[];
+}
+
+export function flashSpec(node: Node<"flash_attention">, name: string, source: string): FlashSpec {
+  const [q, k, v] = node.inputs.map((x) => x.shape);
+  const { scale, causal, bias, mask } = node.params;
+  const bindings: Binding[] = [
+    { name: "q", dtype: "f32", access: "read" },
+    { name: "k", dtype: "f32", access: "read" },
+    { name: "v", dtype: "f32", access: "read" },
+  ];
+  if (bias) bindings.push({ name: "bias", dtype: "f32", access: "read" });
+  if (mask) bindings.push({ name: "mask", dtype: "bool", access: "read" });
+  bindings.push({ name: "out", dtype: "f32", access: "read_write" }, { name: "lse", dtype: "f32", access: "read_write" });
+  return {
+    name, source, g: q![0]!, sq: q![1]!, d: q![2]!, gk: k![0]!, sk: k![1]!, dv: v![2]!,
+    scale2: scale * Math.LOG2E, causal,
+    ...(bias ? { bias: node.inputs[3]!.shape } : {}),
+    ...(mask ? { mask: node.inputs[3 + Number(bias)]!.shape } : {}),
+    bindings,
+  };
+}
+
+/** The key/value group a query group reads (grouped-query attention). */
+export const kvGroup = (spec: FlashSpec, g: Expr): Expr => (spec.gk === spec.g ? g : bin("div", g, u32(spec.g / spec.gk)));
+
+/** Address of element (g, i, j) of a [G | 1, Sq | 1, Sk | 1] operand. */
+function extraAddress(shape: readonly number[], g: Expr, i: Expr, j: Expr): Expr {
+  const [bg, bq, bk] = shape as [number, number, number];
+  return iadd(iadd(imul(bg > 1 ? g : u32(0), u32(bq * bk)), imul(bq > 1 ? i : u32(0), u32(bk))), bk > 1 ? j : u32(0));
+}
+
+/**
+ * The score of query row `i`, key `j` in log2 units from the raw dot product, with the bias
+ * added and, where `bounds` asks (diagonal and tail blocks), keys past Sk or above the causal
+ * diagonal masked; the mask operand applies everywhere. Returns the score and, when anything
+ * can mask it, the keep predicate (the exp of a masked score must be 0, not exp2(MASKED - m)).
+ */
+export function scoreAt(
+  b: BodyBuilder, spec: FlashSpec, dot: Expr, g: Expr, i: Expr, j: Expr, bounds: boolean,
+): { score: Expr; keep?: Expr } {
+  let score = bin("mul", dot, f32(spec.scale2));
+  if (spec.bias) score = bin("add", score, bin("mul", load("f32", "bias", extraAddress(spec.bias, g, i, j)), f32(Math.LOG2E)));
+  const conds: Expr[] = [];
+  if (bounds) conds.push(lt(j, u32(spec.sk)));
+  if (bounds && spec.causal) conds.push(bin("le", j, i));
+  if (spec.mask) conds.push(load("bool", "mask", extraAddress(spec.mask, g, i, j)));
+  if (!conds.length) return { score: b.let("t", score) };
+  const keep = b.let("keep", conds.reduce((x, y) => and(x, y)));
+  return { score: b.let("t", select(keep, score, f32(MASKED))), keep };
+}
+
+/** exp2(t - m), zero where the score was masked. */
+export function probability(b: BodyBuilder, t: Expr, m: Expr, keep?: Expr): Expr {
+  const p = b.let("p", call("exp2", bin("sub", t, m)));
+  return keep ? b.let("p", select(keep, p, f32(0))) : p;
+}
+
+/** The log-sum-exp in natural-log units from a running max (log2 units) and sum. */
+export const naturalLse = (m: Expr, l: Expr): Expr =>
+  bin("add", bin("mul", m, f32(Math.LN2)), call("log", l));
+
+export const clampTo = (e: Expr, n: number): Expr => (n <= 1 ? u32(0) : bin("min", e, u32(n - 1)));

@@ -1,0 +1,136 @@
+/**
+ * Lowering of flash_attention: a FlashAttention-2 forward kernel (Dao 2023, §3.1) that never
+ * materialises the Sq×Sk scores, writing the output and each row's log-sum-exp. The
+ * template family follows the matmul's (matmulStrategy): the subgroup template for CPU
+ * adapters with a fixed subgroup size (codegen/attention-cpu.ts), and otherwise the
+ * workgroup-memory template below.
+ */
+import type { Node } from "../ir/graph.js";
+import { subgroupAttention } from "./attention-cpu.js";
+import { MASKED, type FlashSpec, clampTo, flashSpec, kvGroup, naturalLse, probability, scoreAt } from "./attention-spec.js";
+import { gridFor, groupIndex } from "./indexing.js";
+import { type Expr, type Kernel, BodyBuilder, bin, call, f32, iadd, id, idiv, imul, irem, isConst, load, lt, u32 } from "./kernel.js";
+import type { LowerContext, LoweredKernel } from "./lower.js";
+import { matmulStrategy } from "./matmul.js";
+import type { Target } from "./target.js";
+
+export function lowerFlashAttention(node: Node<"flash_attention">, ctx: LowerContext): LoweredKernel[] {
+  const spec = flashSpec(node, ctx.name, ctx.source);
+  if (spec.g * spec.sq === 0) return [];
+  const kernel = flashAttentionKernel(spec, ctx.target);
+  const args = [
+    ...node.inputs.map((_, index) => ({ kind: "in" as const, index })),
+    { kind: "out" as const, index: 0 }, { kind: "out" as const, index: 1 },
+  ];
+  return [{ kernel, args }];
+}
+
+export function flashAttentionKernel(spec: FlashSpec, target: Target, strategy = matmulStrategy(target)): Kernel {
+  return strategy === "subgroup" && target.subgroupSize
+    ? subgroupAttention(spec, target, target.subgroupSize)
+    : workgroupAttention(spec, target);
+}
+
+/**
+ * Keys per K/V tile from the workgroup storage the target grants: both tiles must fit
+ * (16 KiB, WebGPU's default, holds 32 keys at head dim 64 and 8 at 256).
+ */
+export function keyTile(spec: FlashSpec, target: Target): number {
+  const fit = Math.floor(target.limits.maxComputeWorkgroupStorageSize / (4 * (spec.d + spec.dv)));
+  let t = 1;
+  while (t * 2 <= Math.min(fit, 64)) t *= 2;
+  return t;
+}
+
+/**
+ * The GPU template: a workgroup of BQ invocations owns BQ query rows (one each, its q row
+ * pre-scaled and its accumulator in registers); K and V tiles of BK keys are staged in
+ * workgroup memory by all invocations together. Per tile each row computes its BK scores,
+ * takes their max once, rescales its accumulator once and adds p·v; the sum is divided
+ * once at the end. Causal tiles past the workgroup's last row are never loaded, and only
+ * tiles crossing the diagonal or the end of the keys test bounds.
+ */
+function workgroupAttention(spec: FlashSpec, target: Target): Kernel {
+  const { sq, d: D, sk, dv: Dv } = spec;
+  const BQ = Math.min(64, target.limits.maxComputeInvocationsPerWorkgroup);
+  const BK = keyTile(spec, target);
+  const tilesM = Math.ceil(sq / BQ);
+  const groups = spec.g * tilesM;
+  const grid = gridFor(groups, target);
+  const b = new BodyBuilder();
+  const wg = groupIndex(b, "wg", grid, groups);
+  const g = b.let("g", idiv(wg, u32(tilesM)));
+  const m0 = b.let("m0", imul(irem(wg, u32(tilesM)), u32(BQ)));
+  const kvg = b.let("kvg", kvGroup(spec, g));
+  const tid = b.let("tid", id("local", 0));
+  const row = b.let("row", iadd(m0, tid));
+  const rowC = b.let("row_c", clampTo(row, sq));
+
+  const q = b.array("q_row", "f32", D);
+  const qBase = b.let("q_base", imul(iadd(imul(g, u32(sq)), rowC), u32(D)));
+  b.for("d", u32(0), u32(D), (d, x) => x.store(q, d, load("f32", "q", iadd(qBase, d)), "private"));
+  const acc = b.array("acc", "f32", Dv);
+  b.for("c", u32(0), u32(Dv), (c, x) => x.store(acc, c, f32(0), "private"));
+  const m = b.var("m", f32(MASKED));
+  const l = b.var("l", f32(0));
+  const s = b.array("s", "f32", BK);
+
+  const tile = (x: BodyBuilder, kb: Expr, bounds: boolean) => {
+    // Stage K[kb .. kb+BK) and V likewise; keys past Sk read as zeros.
+    const stage = (name: string, width: number, shared: string) =>
+      x.for("e", tid, u32(BK * width), (e, y) => {
+        const key = y.let("st_key", iadd(kb, idiv(e, u32(width))));
+        const addr = iadd(imul(iadd(imul(kvg, u32(sk)), clampTo(key, sk)), u32(width)), irem(e, u32(width)));
+        y.store(shared, e, load("f32", name, addr), "workgroup");
+      }, BQ);
+    stage("k", D, "Ks");
+    stage("v", Dv, "Vs");
+    x.barrier();
+    const tMax = x.var("t_max", f32(MASKED));
+    x.for("j", u32(0), u32(BK), (j, y) => {
+      const dot = y.var("dot", f32(0));
+      y.for("d", u32(0), u32(D), (d, z) =>
+        z.assign(dot, call("fma", load("f32", q, d, "private"), load("f32", "Ks", iadd(imul(j, u32(D)), d), "workgroup"), dot)));
+      const { score } = scoreAt(y, spec, dot, g, rowC, iadd(kb, j), bounds);
+      y.store(s, j, score, "private");
+      y.assign(tMax, bin("max", tMax, score));
+    });
+    const mNew = x.let("m_new", bin("max", m, tMax));
+    const alpha = x.let("alpha", call("exp2", bin("sub", m, mNew)));
+    x.assign(m, mNew);
+    x.assign(l, bin("mul", l, alpha));
+    x.for("c", u32(0), u32(Dv), (c, y) => y.store(acc, c, bin("mul", load("f32", acc, c, "private"), alpha), "private"));
+    x.for("j", u32(0), u32(BK), (j, y) => {
+      const t = y.let("t_j", load("f32", s, j, "private"));
+      const keep = bounds || spec.mask ? y.let("kept", bin("gt", t, f32(MASKED))) : undefined;
+      const p = probability(y, t, mNew, keep);
+      y.assign(l, bin("add", l, p));
+      y.for("c", u32(0), u32(Dv), (c, z) =>
+        z.store(acc, c, call("fma", p, load("f32", "Vs", iadd(imul(j, u32(Dv)), c), "workgroup"), load("f32", acc, c, "private")), "private"));
+    });
+    x.barrier();
+  };
+
+  // Tiles every row of the workgroup sees whole, then those crossing the diagonal or the end.
+  const last = b.let("last_row", bin("min", iadd(m0, u32(BQ - 1)), u32(sq - 1)));
+  const end = spec.causal ? b.let("key_end", bin("min", iadd(last, u32(1)), u32(sk))) : u32(sk);
+  const full = spec.causal
+    ? b.let("full_end", imul(bin("min", idiv(iadd(m0, u32(1)), u32(BK)), u32(Math.floor(sk / BK))), u32(BK)))
+    : u32(Math.floor(sk / BK) * BK);
+  // (A loop that is empty at compile time is left out: nvcc warns on `kb < 0u`.)
+  if (!isConst(full, 0)) b.for("kb", u32(0), full, (kb, x) => tile(x, kb, false), BK);
+  if (!(isConst(full) && isConst(end) && (full as { v: number }).v >= (end as { v: number }).v)) b.for("kb", full, end, (kb, x) => tile(x, kb, true), BK);
+
+  b.if(lt(row, u32(sq)), (x) => {
+    const inv = x.let("inv", bin("div", f32(1), l));
+    const base = x.let("out_base", imul(iadd(imul(g, u32(sq)), row), u32(Dv)));
+    x.for("c", u32(0), u32(Dv), (c, y) => y.store("out", iadd(base, c), bin("mul", load("f32", acc, c, "private"), inv)));
+    x.store("lse", iadd(imul(g, u32(sq)), row), naturalLse(m, l));
+  });
+  return {
+    name: spec.name, source: spec.source, bindings: spec.bindings,
+    workgroupSize: [BQ, 1, 1], grid,
+    shared: [{ name: "Ks", t: "f32", size: BK * D }, { name: "Vs", t: "f32", size: BK * Dv }],
+    body: b.stmts,
+  };
+}

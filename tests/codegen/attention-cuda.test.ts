@@ -1,0 +1,56 @@
+/**
+ * The flash-attention templates rendered as CUDA C compile with nvcc and assemble with
+ * ptxas for sm_80 and sm_90 without a warning: both templates (subgroup, workgroup), head
+ * dims 32..256, lengths off the tile, grouped-query, causal, bias and mask.
+ */
+import { describe, expect, it } from "vitest";
+import { renderCuda } from "../../codegen/render/cuda.js";
+import type { Kernel } from "../../codegen/kernel.js";
+import { lowerGraph } from "../../codegen/program.js";
+import { CUDA_SM80_TARGET, type Target } from "../../codegen/target.js";
+import { flashGraph } from "./attention-cases.js";
+import { REQUIRE_NVCC, checkKernels, nvccMissing } from "./cuda-nvcc.js";
+import { strategyTarget } from "./matmul-cases.js";
+
+const SUBGROUP_TARGET: Target = { ...CUDA_SM80_TARGET, subgroupSize: 8 };
+
+function kernels(): Kernel[] {
+  const out: Kernel[] = [];
+  for (const strategy of ["subgroup", "workgroup"] as const) {
+    const target = strategyTarget(SUBGROUP_TARGET, strategy)!;
+    const cases = [
+      { g: 8, rep: 1, sq: 1024, sk: 1024, d: 64, dv: 64, causal: true },
+      { g: 4, rep: 4, sq: 37, sk: 20, d: 80, dv: 80, causal: false, bias: [4, 37, 20], mask: [1, 1, 20] },
+      { g: 2, rep: 2, sq: 5, sk: 300, d: 256, dv: 256, causal: true },
+      { g: 1, rep: 1, sq: 3, sk: 7, d: 30, dv: 32, causal: false },
+    ];
+    cases.forEach((c, i) => {
+      const [launch] = lowerGraph(flashGraph(c), target).launches;
+      out.push({ ...launch!.kernel, name: `flash_${strategy}_${i}` });
+    });
+  }
+  return out;
+}
+
+describe("flash attention as CUDA C", () => {
+  it("uses exp2f for the online softmax and float4 rows in the subgroup template", () => {
+    const [launch] = lowerGraph(flashGraph({ g: 2, rep: 1, sq: 64, sk: 64, d: 64, dv: 64, causal: true }), strategyTarget(SUBGROUP_TARGET, "subgroup")!).launches;
+    const src = renderCuda(launch!.kernel);
+    expect(src).toContain("exp2f(");
+    expect(src).not.toMatch(/\bexpf\(/);
+    expect(src).toContain("const float4* __restrict__ k");
+  });
+});
+
+const missing = nvccMissing();
+if (missing && REQUIRE_NVCC) throw new Error(`SMELT_REQUIRE_NVCC=1 but ${missing}`);
+
+describe.skipIf(!!missing)("nvcc and ptxas accept the flash-attention templates", () => {
+  const all = kernels();
+  for (const arch of [80, 90])
+    it(`compiles ${all.length} flash kernels for sm_${arch} without a warning`, () => {
+      const r = checkKernels(all, arch);
+      expect(r.diagnostics).toBe("");
+      expect(r.ok).toBe(true);
+    }, 300_000);
+});
