@@ -1,27 +1,7 @@
-/** Inlines every `jit` call, so later passes and codegen see one flat graph. */
-import { Graph, GraphBuilder, type Value } from "../ir/graph.js";
+/** The inline pass: every `jit` call replaced by its body (ir/inline.ts), so later passes see one flat graph. */
+import { inlineCalls } from "../ir/inline.js";
 import type { Pass } from "./pipeline.js";
 
-export function inlineCalls(g: Graph): Graph {
-  if (!g.nodes.some((n) => n.prim === "jit")) return g;
-  const b = new GraphBuilder(g.name);
-  const env = new Map<Value, Value>();
-  for (const v of g.inputs) env.set(v, b.input(v.type, v.hint));
-  const emit = (h: Graph, args: Value[]): Value[] => {
-    const local = new Map<Value, Value>();
-    h.inputs.forEach((v, i) => local.set(v, args[i]!));
-    for (const n of h.nodes) {
-      const ins = n.inputs.map((v) => local.get(v)!);
-      const outs =
-        n.prim === "jit"
-          ? emit((n.params as { callee: Graph }).callee, ins)
-          : b.copy(n, ins);
-      n.outputs.forEach((v, i) => local.set(v, outs[i]!));
-    }
-    return h.outputs.map((v) => local.get(v)!);
-  };
-  const outs = emit(g, g.inputs.map((v) => env.get(v)!));
-  return b.build(outs);
-}
+export { inlineCalls } from "../ir/inline.js";
 
 export const inlinePass: Pass = { name: "inline", run: (g) => inlineCalls(g) };
