@@ -7,6 +7,7 @@
 import type { Access } from "../codegen/kernel.js";
 import { type Target, type TargetLimits, webgpuTarget } from "../codegen/target.js";
 import { debugLevel, debugLog } from "./debug.js";
+import { BufferPool, sizeClass } from "./memory.js";
 
 // Spec constants (GPUBufferUsage, GPUMapMode, GPUShaderStage), so no globals are needed in Node.
 const USAGE = { MAP_READ: 1, COPY_SRC: 4, COPY_DST: 8, STORAGE: 128, QUERY_RESOLVE: 512 } as const;
@@ -89,14 +90,6 @@ const LIMIT_NAMES: (keyof TargetLimits)[] = [
   "maxComputeWorkgroupSizeY", "maxComputeWorkgroupSizeZ",
 ];
 
-/** Rounds up to a size class: 4 classes per power of two (at most 25% slack), 256 B minimum. */
-export function sizeClass(bytes: number): number {
-  if (bytes <= 256) return 256;
-  const p = 2 ** Math.floor(Math.log2(bytes));
-  const step = Math.max(p / 4, 256);
-  return Math.ceil(bytes / step) * step;
-}
-
 /** One kernel launch: rendered source, binding access modes, grid and the buffers bound. */
 export interface Launch {
   readonly name: string;
@@ -168,13 +161,10 @@ export class GPUDeviceContext {
   readonly target: Target;
   private lostInfo: DeviceLostError | undefined;
   readonly lost: Promise<DeviceLostError>;
-  private readonly pool = new Map<number, GPUBuffer[]>();
-  private pooledBytes = 0;
+  /** Storage buffers, reused across calls (runtime/memory.ts). */
+  readonly pool: BufferPool<GPUBuffer>;
   private readonly staging = new Map<number, GPUBuffer[]>();
   private readonly pipelines = new Map<string, CachedPipeline>();
-  /** Largest total of idle pooled bytes kept before buffers are destroyed. */
-  maxPooledBytes = 512 * 2 ** 20;
-
   private constructor(
     readonly adapter: GPUAdapter,
     readonly device: GPUDevice,
@@ -195,6 +185,10 @@ export class GPUDeviceContext {
       debugLog(1, `webgpu: ${this.lostInfo.message}`);
       return this.lostInfo;
     });
+    this.pool = new BufferPool<GPUBuffer>({
+      create: (size) => this.device.createBuffer({ size, usage: USAGE.STORAGE | USAGE.COPY_SRC | USAGE.COPY_DST }),
+      destroy: (b) => b.destroy(),
+    }, 512 * 2 ** 20);
     device.addEventListener?.("uncapturederror", (ev) => {
       debugLog(1, `webgpu: uncaptured error: ${(ev as GPUUncapturedErrorEvent).error.message}`);
     });
@@ -232,37 +226,12 @@ export class GPUDeviceContext {
   /** A storage buffer of at least `bytes` from the pool (its size is the size class). */
   acquire(bytes: number): GPUBuffer {
     this.checkAlive();
-    const cls = sizeClass(bytes);
-    const free = this.pool.get(cls);
-    const hit = free?.pop();
-    if (hit) {
-      this.pooledBytes -= cls;
-      return hit;
-    }
-    return this.device.createBuffer({ size: cls, usage: USAGE.STORAGE | USAGE.COPY_SRC | USAGE.COPY_DST });
+    return this.pool.acquire(bytes);
   }
 
   /** Returns a buffer to the pool. Safe right after encoding work that uses it: the queue orders later reuse. */
   release(buf: GPUBuffer): void {
-    if (this.pooledBytes + buf.size > this.maxPooledBytes || this.isLost) {
-      buf.destroy();
-      return;
-    }
-    const list = this.pool.get(buf.size) ?? [];
-    list.push(buf);
-    this.pool.set(buf.size, list);
-    this.pooledBytes += buf.size;
-  }
-
-  /** Frees every idle pooled buffer. */
-  trim(): void {
-    for (const list of this.pool.values()) for (const b of list) b.destroy();
-    this.pool.clear();
-    this.pooledBytes = 0;
-  }
-
-  get idleBytes(): number {
-    return this.pooledBytes;
+    this.pool.release(buf, !this.isLost);
   }
 
   write(buf: GPUBuffer, data: ArrayBufferView & { buffer: ArrayBufferLike }): void {
@@ -390,7 +359,7 @@ export class GPUDeviceContext {
 
   /** Destroys the device (for tests of device loss; the context is unusable afterwards). */
   destroy(): void {
-    this.trim();
+    this.pool.trim();
     this.device.destroy();
   }
 }
