@@ -47,8 +47,11 @@ export type Step = { readonly op: "alloc"; readonly slot: number } | LaunchStep 
 export class Program {
   constructor(
     readonly name: string,
-    readonly buffers: readonly ProgramBuffer[],
-    readonly slots: readonly ProgramSlot[],
+    /** Every array a kernel binds, indexed by id (`$id` in the listing). */
+    readonly buffers: ReadonlyArray<ProgramBuffer>,
+    /** The memory plan's slots (`#id`): one device buffer each per call. */
+    readonly slots: ReadonlyArray<ProgramSlot>,
+    /** Buffer ids of the parameters and of the results, in order. */
     readonly inputs: readonly number[],
     readonly outputs: readonly number[],
     readonly steps: readonly Step[],

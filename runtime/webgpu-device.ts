@@ -57,20 +57,23 @@ export const HOW_TO_GET_WEBGPU =
 // this module-level reference keeps it alive for the life of the process.
 let gpuInstance: GPU | undefined;
 
+/** The Vulkan loader (and Mesa) want a private runtime dir: creates one when XDG_RUNTIME_DIR is unset (Node only). */
+export async function ensureRuntimeDir(prefix = "smelt-xdg-"): Promise<void> {
+  const env = globalThis.process?.env;
+  if (!env || env.XDG_RUNTIME_DIR) return;
+  const { mkdtempSync, chmodSync } = await import("node:fs");
+  const { tmpdir } = await import("node:os");
+  const { join } = await import("node:path");
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  chmodSync(dir, 0o700);
+  env.XDG_RUNTIME_DIR = dir;
+}
+
 async function gpuEntry(): Promise<GPU> {
   const nav = (globalThis as { navigator?: { gpu?: GPU } }).navigator;
   if (nav?.gpu) return nav.gpu;
   if (gpuInstance) return gpuInstance;
-  const proc = globalThis.process;
-  if (proc?.env && !proc.env.XDG_RUNTIME_DIR) {
-    // The Vulkan loader (and Mesa) want a private runtime dir; create one when unset.
-    const { mkdtempSync, chmodSync } = await import("node:fs");
-    const { tmpdir } = await import("node:os");
-    const { join } = await import("node:path");
-    const dir = mkdtempSync(join(tmpdir(), "smelt-xdg-"));
-    chmodSync(dir, 0o700);
-    proc.env.XDG_RUNTIME_DIR = dir;
-  }
+  await ensureRuntimeDir();
   let mod: { create(options: string[]): GPU };
   try {
     mod = (await import("webgpu")) as unknown as { create(options: string[]): GPU };
@@ -103,14 +106,9 @@ export interface Launch {
   readonly bindGroups?: BindGroupCache;
 }
 
-// Buffers carry no identity WebGPU exposes; a weak table numbers them for bind-group keys.
+// Buffers carry no identity WebGPU exposes; a weak table numbers them, on first sight, for bind-group keys.
 const bufferIds = new WeakMap<GPUBuffer, number>();
-let nextBufferId = 1;
-function bufferId(b: GPUBuffer): number {
-  let id = bufferIds.get(b);
-  if (id === undefined) bufferIds.set(b, (id = nextBufferId++));
-  return id;
-}
+let buffersSeen = 0;
 
 /**
  * The bind groups of one launch site, by the buffers bound. A compiled call binds pooled
@@ -124,7 +122,7 @@ export class BindGroupCache {
 
   get(device: GPUDevice, label: string, layout: GPUBindGroupLayout, buffers: readonly GPUBuffer[]): GPUBindGroup {
     let key = "";
-    for (const b of buffers) key += `${bufferId(b)},`;
+    for (const b of buffers) key += `${bufferIds.get(b) ?? bufferIds.set(b, ++buffersSeen).get(b)},`;
     const hit = this.groups.get(key);
     if (hit) {
       // Refresh its place in the eviction order.

@@ -200,41 +200,56 @@ export class WebGPUExecutable implements Executable {
     ctx.checkAlive();
     const { outputs, launches, release, statuses } = this.encode(inputs);
     let entries: ProfileEntry[];
-    if (ctx.target.features.timestampQuery && launches.length) {
-      const count = 2 * launches.length;
-      const querySet = ctx.device.createQuerySet({ type: "timestamp", count });
-      const resolve = ctx.device.createBuffer({ size: 8 * count, usage: BUFFER_USAGE.QUERY_RESOLVE | BUFFER_USAGE.COPY_SRC });
-      const err = await ctx.submit(launches, `@${this.program.name} (profile)`, { querySet, resolve });
+    try {
+      entries = ctx.target.features.timestampQuery && launches.length
+        ? await timestampProfile(ctx, launches, `@${this.program.name} (profile)`)
+        : await hostTimedProfile(ctx, launches);
+      const err = await firstError(statuses);
       if (err) throw err;
-      const ts = new BigUint64Array(await ctx.read(resolve, 8 * count));
-      const t0 = ts[0]!;
-      entries = launches.map((l, i) => ({
-        kernel: l.name,
-        startUs: Number(ts[2 * i]! - t0) / 1000,
-        durUs: Number(ts[2 * i + 1]! - ts[2 * i]!) / 1000,
-      }));
-      querySet.destroy();
-      resolve.destroy();
-    } else {
-      // No timestamp queries: time each launch from the host, waiting for each.
-      entries = [];
-      const start = performance.now();
-      for (const l of launches) {
-        const t = performance.now();
-        const err = ctx.submit([l], l.name);
-        await ctx.synchronize();
-        const e = await err;
-        if (e) throw e;
-        entries.push({ kernel: l.name, startUs: (t - start) * 1000, durUs: (performance.now() - t) * 1000 });
-      }
+    } finally {
+      // Only now: the host-timed path submits launch by launch, so the slots stay taken until the last.
+      release();
+      for (const o of outputs) this.backend.free(o);
     }
-    release();
-    const err = await firstError(statuses);
-    for (const o of outputs) this.backend.free(o);
-    if (err) throw err;
     if (debugLevel() >= 2) for (const e of entries) debugLog(2, `${e.kernel}: ${e.durUs.toFixed(1)} µs`);
     return entries;
   }
+}
+
+/** One compute pass per launch with timestamp writes at its start and end: device times. */
+async function timestampProfile(ctx: GPUDeviceContext, launches: readonly Launch[], label: string): Promise<ProfileEntry[]> {
+  const count = 2 * launches.length;
+  const querySet = ctx.device.createQuerySet({ type: "timestamp", count });
+  const resolve = ctx.device.createBuffer({ size: 8 * count, usage: BUFFER_USAGE.QUERY_RESOLVE | BUFFER_USAGE.COPY_SRC });
+  try {
+    const err = await ctx.submit(launches, label, { querySet, resolve });
+    if (err) throw err;
+    const stamps = new BigUint64Array(await ctx.read(resolve, 8 * count));
+    const origin = stamps[0]!;
+    return launches.map((l, i) => ({
+      kernel: l.name,
+      startUs: Number(stamps[2 * i]! - origin) / 1000,
+      durUs: Number(stamps[2 * i + 1]! - stamps[2 * i]!) / 1000,
+    }));
+  } finally {
+    querySet.destroy();
+    resolve.destroy();
+  }
+}
+
+/** Without timestamp queries: each launch submitted alone and timed from the host, waiting for each. */
+async function hostTimedProfile(ctx: GPUDeviceContext, launches: readonly Launch[]): Promise<ProfileEntry[]> {
+  const entries: ProfileEntry[] = [];
+  const start = performance.now();
+  for (const l of launches) {
+    const began = performance.now();
+    const submitted = ctx.submit([l], l.name);
+    await ctx.synchronize();
+    const err = await submitted;
+    if (err) throw err;
+    entries.push({ kernel: l.name, startUs: (began - start) * 1000, durUs: (performance.now() - began) * 1000 });
+  }
+  return entries;
 }
 
 /** Opens the default adapter's device and returns a backend on it. */
