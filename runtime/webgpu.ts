@@ -8,6 +8,7 @@
 import { type HostArray, type Shape, type DType, deviceBytes, formatType, sizeOf } from "../ir/dtype.js";
 import type { Graph } from "../ir/graph.js";
 import { checkArray } from "../codegen/indexing.js";
+import type { Access } from "../codegen/kernel.js";
 import { type Program, lowerGraph } from "../codegen/program.js";
 import type { Target } from "../codegen/target.js";
 import { renderWGSL } from "../codegen/wgsl.js";
@@ -119,6 +120,7 @@ export class WebGPUBackend implements Backend {
 /** What each launch of a compiled program needs, resolved once: the pipeline and its bind groups. */
 interface LaunchSite {
   readonly source: string;
+  readonly access: readonly Access[];
   readonly pipeline: CachedPipeline;
   readonly bindGroups: BindGroupCache;
 }
@@ -144,7 +146,8 @@ export class WebGPUExecutable implements Executable {
     this.sites = launches.map((l) => {
       const source = renderWGSL(l.kernel);
       debugLog(4, () => `--- ${l.kernel.name}.wgsl ---\n${source}`);
-      return { source, pipeline: ctx.pipeline(l.kernel.name, source, l.kernel.bindings.map((b) => b.access)), bindGroups: new BindGroupCache() };
+      const access = l.kernel.bindings.map((b) => b.access);
+      return { source, access, pipeline: ctx.pipeline(l.kernel.name, source, access), bindGroups: new BindGroupCache() };
     });
     this.ready = firstError(this.sites.map((p) => p.pipeline.status));
     for (const b of program.buffers)
@@ -176,7 +179,7 @@ export class WebGPUExecutable implements Executable {
       release: (b) => backend.ctx.release(b),
       launch: (i, step, buffers) => {
         const site = this.sites[i]!;
-        launches.push({ name: step.kernel.name, source: site.source, access: step.kernel.bindings.map((b) => b.access), grid: step.kernel.grid,
+        launches.push({ name: step.kernel.name, source: site.source, access: site.access, grid: step.kernel.grid,
           buffers, pipeline: site.pipeline, bindGroups: site.bindGroups });
       },
     }, bound);
