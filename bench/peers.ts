@@ -10,6 +10,7 @@ import type * as JaxModule from "@jax-js/jax";
 import type * as TFModule from "@tensorflow/tfjs-core";
 import { type Timing, maxAbsErr, measure } from "./timing.js";
 import type { HostInput, Sizes, Workload, WorkloadId } from "./workloads.js";
+import { ensureRuntimeDir } from "../runtime/webgpu-device.js";
 
 type Jax = typeof JaxModule;
 type JArray = JaxModule.Array;
@@ -44,14 +45,7 @@ let gpu: GPU | undefined;
 
 async function installNavigatorGPU(): Promise<void> {
   if (gpu) return;
-  if (!process.env.XDG_RUNTIME_DIR) {
-    const { mkdtempSync, chmodSync } = await import("node:fs");
-    const { tmpdir } = await import("node:os");
-    const { join } = await import("node:path");
-    const dir = mkdtempSync(join(tmpdir(), "smelt-bench-xdg-"));
-    chmodSync(dir, 0o700);
-    process.env.XDG_RUNTIME_DIR = dir;
-  }
+  await ensureRuntimeDir("smelt-bench-xdg-");
   const webgpu = (await import("webgpu")) as unknown as { create(o: string[]): GPU; globals: object };
   Object.assign(globalThis, webgpu.globals);
   gpu = webgpu.create([]);

@@ -1,21 +1,24 @@
 /**
- * A whole graph lowered for a target: the buffers it uses (inputs, outputs, temporaries,
- * constants with their host data) and the steps of one call (allocate, launch a kernel,
- * free), with temporaries freed right after their last use. Target-neutral: rendering the
- * kernels for a device is the runtime's job. Prints like the graph (jax-js: a compiled
- * program is a readable object).
+ * A whole graph lowered for a target: the buffers it uses (inputs, constants with their host
+ * data, and arrays that live in the memory plan's slots) and the steps of one call (allocate a
+ * slot, launch a kernel, free a slot). The slots are the memory plan's (ir/memory-plan.ts), so
+ * `peakBytes` is what the memory-plan pass reports plus any kernel scratch, and what the
+ * runtime's executor allocates. Target-neutral: rendering the kernels for a device is the
+ * runtime's job. Prints like the graph (jax-js: a compiled program is a readable object).
  */
-import { type DType, type HostData, type Shape, allocHost, deviceBytes, formatType, sizeOf } from "../ir/dtype.js";
+import { type DType, type HostData, type Shape, allocHost, formatType } from "../ir/dtype.js";
 import type { Graph, Node, Value } from "../ir/graph.js";
-import { primitiveDef } from "../ir/primitives.js";
+import { inlineCalls } from "../ir/inline.js";
+import { type MemoryPlan, bytesOf, isDenseConstant, planMemory } from "../ir/memory-plan.js";
 import { block, render } from "../ir/pretty.js";
+import { printNode, valueNames } from "../ir/print.js";
 import { checkArray } from "./indexing.js";
 import { type Kernel, kernelText } from "./kernel.js";
-import { lowerFusion } from "./fused.js";
-import { lowerNode } from "./lower.js";
+import { type LoweredKernel, kernelStem, lowerNode } from "./lower.js";
 import { hostValue } from "./elementwise.js";
 import type { Target } from "./target.js";
 
+/** `temp` and `output` arrays live in a slot; an output is a result the caller will own. */
 export type BufferRole = "input" | "output" | "temp" | "constant";
 
 export interface ProgramBuffer {
@@ -24,49 +27,57 @@ export interface ProgramBuffer {
   readonly shape: Shape;
   readonly bytes: number;
   readonly role: BufferRole;
+  /** The memory slot holding a temp or output array. */
+  readonly slot?: number;
   /** Host data of a constant, uploaded once when the program is loaded. */
   readonly data?: HostData;
 }
 
-export type Step =
-  | { readonly op: "alloc"; readonly buffer: number }
-  | { readonly op: "launch"; readonly kernel: Kernel; readonly args: readonly number[] }
-  | { readonly op: "free"; readonly buffer: number };
+/** One device buffer per call; `result` slots end the call holding a result and are never freed. */
+export interface ProgramSlot {
+  readonly id: number;
+  readonly bytes: number;
+  readonly result: boolean;
+}
+
+export type LaunchStep = { readonly op: "launch"; readonly kernel: Kernel; readonly args: readonly number[] };
+export type Step = { readonly op: "alloc"; readonly slot: number } | LaunchStep | { readonly op: "free"; readonly slot: number };
 
 export class Program {
   constructor(
     readonly name: string,
-    readonly buffers: readonly ProgramBuffer[],
+    /** Every array a kernel binds, indexed by id (`$id` in the listing). */
+    readonly buffers: ReadonlyArray<ProgramBuffer>,
+    /** The memory plan's slots (`#id`): one device buffer each per call. */
+    readonly slots: ReadonlyArray<ProgramSlot>,
+    /** Buffer ids of the parameters and of the results, in order. */
     readonly inputs: readonly number[],
     readonly outputs: readonly number[],
     readonly steps: readonly Step[],
   ) {}
 
-  get launches(): Extract<Step, { op: "launch" }>[] {
-    return this.steps.filter((s): s is Extract<Step, { op: "launch" }> => s.op === "launch");
+  get launches(): LaunchStep[] {
+    return this.steps.filter((s): s is LaunchStep => s.op === "launch");
   }
 
-  /** Peak bytes of temporaries and outputs alive at once during a call. */
+  /** Bytes one call holds on the device at its peak: every slot (the memory plan's peak, kernel scratch included). */
   get peakBytes(): number {
-    let live = 0, peak = 0;
-    for (const s of this.steps) {
-      if (s.op === "alloc") peak = Math.max(peak, (live += this.buffers[s.buffer]!.bytes));
-      if (s.op === "free") live -= this.buffers[s.buffer]!.bytes;
-    }
-    return peak;
+    return this.slots.reduce((sum, s) => sum + s.bytes, 0);
   }
 
   toString(): string {
     const name = (id: number) => `$${id}`;
-    const type = (b: ProgramBuffer) => formatType(b) + (b.role === "constant" ? " const" : "");
+    const declarations = this.buffers.flatMap((b) => {
+      if (b.role === "constant") return [`const ${name(b.id)}: ${formatType(b)}`];
+      return b.slot === undefined ? [] : [`${name(b.id)}: ${formatType(b)} in #${b.slot}`];
+    });
     const steps = this.steps.map((s) => {
-      if (s.op === "alloc") return `alloc ${name(s.buffer)}: ${type(this.buffers[s.buffer]!)}`;
-      if (s.op === "free") return `free ${name(s.buffer)}`;
+      if (s.op === "alloc") return `alloc #${s.slot}: ${this.slots[s.slot]!.bytes} B${this.slots[s.slot]!.result ? " result" : ""}`;
+      if (s.op === "free") return `free #${s.slot}`;
       return `launch ${s.kernel.name}(${s.args.map(name).join(", ")}) grid=[${s.kernel.grid}] workgroup=[${s.kernel.workgroupSize}]  // ${s.kernel.source}`;
     });
-    const consts = this.buffers.filter((b) => b.role === "constant").map((b) => `const ${name(b.id)}: ${type(b)}`);
     const params = this.inputs.map((i) => `${name(i)}: ${formatType(this.buffers[i]!)}`).join(", ");
-    return render(block(`program @${this.name}(${params}) -> (${this.outputs.map(name).join(", ")}) {`, [...consts, ...steps], "}")) + "\n";
+    return render(block(`program @${this.name}(${params}) -> (${this.outputs.map(name).join(", ")}) {`, [...declarations, ...steps], "}")) + "\n";
   }
 
   /** Every kernel's IR (SMELT_DEBUG=3). */
@@ -75,138 +86,129 @@ export class Program {
   }
 }
 
-/** One node as IR text, for kernel comments: `%3 = add %1, %2 : f32[4]`. */
-function nodeText(n: Node, names: Map<Value, string>): string {
-  const def = primitiveDef(n.prim);
-  const attrs = Object.entries(def.params)
-    .map(([k, kind]) => {
-      const v = (n.params as Record<string, unknown>)[k];
-      if (kind === "graph") return `${k}=@${(v as Graph).name}`;
-      const text = Array.isArray(v) ? (v.length > 8 ? `[${v.slice(0, 8).join(", ")}, …]` : `[${v.join(", ")}]`) : String(v);
-      return `${k}=${text}`;
-    });
-  const outs = n.outputs.map((v) => names.get(v)).join(", ");
-  const ins = n.inputs.map((v) => names.get(v)).join(", ");
-  return `${outs} = ${n.prim}${ins ? " " + ins : ""}${attrs.length ? ` {${attrs.join(", ")}}` : ""} : ${n.outputs.map((v) => formatType(v.type)).join(", ")}`;
+/** The kernels of each node, in node order (none for views and dense constants: they need no launch). */
+function lowerNodes(g: Graph, target: Target): LoweredKernel[][] {
+  const names = valueNames(g);
+  return g.nodes.map((n, i) => {
+    if (n.prim === "reshape" || isDenseConstant(n)) return [];
+    return lowerNode(n, { target, name: `${kernelStem(n)}_${i}`, source: printNode(n, names) });
+  });
 }
 
-/** Flattens `jit` calls into their bodies; a fusion or flash_attention node stays whole (its own kernels). */
-function flatten(g: Graph): { nodes: Node[]; alias: Map<Value, Value> } {
-  const nodes: Node[] = [];
-  const alias = new Map<Value, Value>();
-  const resolve = (v: Value): Value => alias.get(v) ?? v;
-  const visit = (h: Graph, args: readonly Value[]) => {
-    h.inputs.forEach((v, i) => alias.set(v, resolve(args[i]!)));
-    for (const n of h.nodes) {
-      const def = primitiveDef(n.prim);
-      const callee = n.prim !== "jit" ? undefined : Object.entries(def.params).find(([, kind]) => kind === "graph");
-      if (callee) {
-        const body = (n.params as Record<string, unknown>)[callee[0]] as Graph;
-        visit(body, n.inputs.map(resolve));
-        n.outputs.forEach((v, i) => alias.set(v, resolve(body.outputs[i]!)));
-      } else nodes.push({ ...n, inputs: n.inputs.map(resolve) });
-    }
-  };
-  visit(g, g.inputs);
-  return { nodes, alias };
-}
+/** The buffer table under construction: every array a kernel binds, with its slot. */
+class BufferTable {
+  readonly buffers: ProgramBuffer[] = [];
+  readonly of = new Map<Value, number>();
+  constructor(readonly target: Target) {}
 
-/** Lowers a graph to a program of kernel launches for `target`. */
-export function lowerGraph(g: Graph, target: Target): Program {
-  const { nodes, alias } = flatten(g);
-  const resolve = (v: Value): Value => alias.get(v) ?? v;
-  const buffers: ProgramBuffer[] = [];
-  const bufferOf = new Map<Value, number>();
-  const names = new Map<Value, string>();
-  g.inputs.forEach((v, i) => names.set(v, `%${v.hint ?? `arg${i}`}`));
-  const newBuffer = (dtype: DType, shape: Shape, role: BufferRole, data?: HostData): number => {
-    checkArray(`${role} buffer`, dtype, shape, target);
-    const id = buffers.length;
-    const bytes = sizeOf(shape) * deviceBytes(dtype);
-    buffers.push(data ? { id, dtype, shape, bytes, role, data } : { id, dtype, shape, bytes, role });
+  add(type: { dtype: DType; shape: Shape }, role: BufferRole, extra: { slot?: number; data?: HostData } = {}): number {
+    checkArray(`${role} buffer`, type.dtype, type.shape, this.target);
+    const id = this.buffers.length;
+    this.buffers.push({ id, dtype: type.dtype, shape: type.shape, bytes: bytesOf(type), role, ...extra });
     return id;
-  };
-  const inputs = g.inputs.map((v) => {
-    const id = newBuffer(v.dtype, v.shape, "input");
-    bufferOf.set(v, id);
-    return id;
-  });
-
-  type Pending = { kernels: ReturnType<typeof lowerNode>; node: Node };
-  const planned: Pending[] = [];
-  nodes.forEach((n, i) => {
-    n.outputs.forEach((v, j) => names.set(v, `%${i}${n.outputs.length > 1 ? `.${j}` : ""}`));
-    if (n.prim === "reshape") {
-      // Same bytes in the same order: the result aliases its operand's buffer.
-      bufferOf.set(n.outputs[0]!, bufferOf.get(n.inputs[0]!)!);
-      return;
-    }
-    const p = n.params as { value?: number[] };
-    if (n.prim === "constant" && p.value!.length > 1) {
-      const v = n.outputs[0]!;
-      const data = allocHost(v.dtype, sizeOf(v.shape));
-      p.value!.forEach((x, k) => (data[k] = hostValue(v.dtype, x)));
-      bufferOf.set(v, newBuffer(v.dtype, v.shape, "constant", data));
-      return;
-    }
-    for (const v of n.outputs) bufferOf.set(v, newBuffer(v.dtype, v.shape, "temp"));
-    const ctx = { target, name: `${n.prim}_${i}`, source: nodeText(n, names) };
-    if (n.prim !== "fusion") return planned.push({ node: n, kernels: lowerNode(n, ctx) });
-    const kind = (n as Node<"fusion">).params.kind;
-    planned.push({ node: n, kernels: lowerFusion(n as Node<"fusion">, { ...ctx, name: `fusion_${kind}_${i}` }) });
-  });
-
-  // Outputs must be buffers the caller owns: copy one that is an input, a constant, or
-  // already returned by an earlier output.
-  const outputs: number[] = [];
-  const copies: Step[] = [];
-  for (const v of g.outputs.map(resolve)) {
-    let id = bufferOf.get(v)!;
-    const b = buffers[id]!;
-    if (b.role === "input" || b.role === "constant" || outputs.includes(id)) {
-      const src = id;
-      id = newBuffer(v.dtype, v.shape, "output");
-      const copy = lowerNode(
-        { prim: "reshape", inputs: [v], outputs: [v], params: { shape: [...v.shape] } } as Node,
-        { target, name: `copy_${outputs.length}`, source: `copy of ${names.get(v) ?? "value"} to result ${outputs.length}` },
-      );
-      for (const k of copy) copies.push({ op: "launch", kernel: k.kernel, args: [src, id] });
-    } else if (b.role === "temp") buffers[id] = { ...b, role: "output" };
-    outputs.push(id);
   }
+}
 
-  // Liveness: a temporary is freed after the last launch that reads or writes it.
+/** Inputs, constants and the stored values of every node; a view binds its storage's buffer. */
+function placeValues(g: Graph, plan: MemoryPlan, table: BufferTable): number[] {
+  const inputs = g.inputs.map((v) => {
+    const id = table.add(v.type, "input");
+    table.of.set(v, id);
+    return id;
+  });
+  for (const n of g.nodes)
+    for (const v of n.outputs) {
+      const storage = plan.storage.get(v)!;
+      if (storage !== v) table.of.set(v, table.of.get(storage)!);
+      else if (isDenseConstant(n)) table.of.set(v, table.add(v.type, "constant", { data: constantData(n) }));
+      else table.of.set(v, table.add(v.type, "temp", { slot: plan.assignment.get(v)! }));
+    }
+  return inputs;
+}
+
+function constantData(n: Node): HostData {
+  const v = n.outputs[0]!;
+  const { value } = n.params as { value: readonly number[] };
+  const data = allocHost(v.dtype, value.length);
+  value.forEach((x, k) => (data[k] = hostValue(v.dtype, x)));
+  return data;
+}
+
+/** Each node's kernels bound to buffers; kernel scratch arrays take the slots the plan gave them. */
+function bindLaunches(g: Graph, kernels: readonly LoweredKernel[][], plan: MemoryPlan, table: BufferTable): LaunchStep[] {
+  const launches: LaunchStep[] = [];
+  g.nodes.forEach((n, i) => {
+    const scratchSlots = plan.scratch.get(n) ?? [];
+    let scratchUsed = 0;
+    for (const k of kernels[i]!) {
+      const scratch = (k.temps ?? []).map((t) => table.add(t, "temp", { slot: scratchSlots[scratchUsed++]! }));
+      const args = k.args.map((a) => (a.kind === "temp" ? scratch[a.index]! : table.of.get(a.kind === "in" ? n.inputs[a.index]! : n.outputs[a.index]!)!));
+      launches.push({ op: "launch", kernel: k.kernel, args });
+    }
+  });
+  return launches;
+}
+
+/**
+ * The buffer each result is returned in: its own, a buffer of the result's type over its
+ * storage's slot (a view), or a fresh slot filled by a copy kernel (an input, a constant, or
+ * a result returned twice: the caller must own every result buffer).
+ */
+function placeResults(g: Graph, plan: MemoryPlan, table: BufferTable, target: Target, launches: LaunchStep[]): number[] {
+  return g.outputs.map((v, k) => {
+    const { slot, copy } = plan.results[k]!;
+    const id = table.of.get(v)!;
+    if (!copy && plan.storage.get(v) === v) {
+      table.buffers[id] = { ...table.buffers[id]!, role: "output" };
+      return id;
+    }
+    const out = table.add(v.type, "output", { slot });
+    if (copy) {
+      const node = { prim: "reshape", inputs: [v], outputs: [v], params: { shape: [...v.shape] } } as Node;
+      for (const c of lowerNode(node, { target, name: `copy_${k}`, source: `copy to result ${k}` }))
+        launches.push({ op: "launch", kernel: c.kernel, args: [id, out] });
+    }
+    return out;
+  });
+}
+
+/** Allocate each slot before its first launch and free it after its last; result slots stay. */
+function scheduleSteps(launches: readonly LaunchStep[], slots: readonly ProgramSlot[], buffers: readonly ProgramBuffer[]): Step[] {
   const last = new Map<number, number>();
-  const launches: { kernel: Kernel; args: number[] }[] = [];
-  for (const p of planned)
-    for (const k of p.kernels) {
-      const temps = (k.temps ?? []).map((t) => newBuffer(t.dtype, t.shape, "temp"));
-      const args = k.args.map((a) => (a.kind === "temp" ? temps[a.index]! : bufferOf.get(a.kind === "in" ? p.node.inputs[a.index]! : p.node.outputs[a.index]!)!));
-      args.forEach((id) => last.set(id, launches.length));
-      launches.push({ kernel: k.kernel, args });
-    }
-  for (const s of copies) if (s.op === "launch") s.args.forEach((id) => last.set(id, launches.length + copies.length));
+  launches.forEach((l, i) => l.args.forEach((id) => buffers[id]!.slot !== undefined && last.set(buffers[id]!.slot!, i)));
   const steps: Step[] = [];
-  const allocated = new Set<number>();
-  const alloc = (id: number) => {
-    const role = buffers[id]!.role;
-    if ((role === "temp" || role === "output") && !allocated.has(id)) {
-      allocated.add(id);
-      steps.push({ op: "alloc", buffer: id });
-    }
+  const allocated = new Set<number>(), freed = new Set<number>();
+  const alloc = (slot: number) => {
+    if (allocated.has(slot)) return;
+    allocated.add(slot);
+    steps.push({ op: "alloc", slot });
+  };
+  const free = (slot: number) => {
+    if (slots[slot]!.result || freed.has(slot)) return;
+    freed.add(slot);
+    steps.push({ op: "free", slot });
   };
   launches.forEach((l, i) => {
-    l.args.forEach(alloc);
-    steps.push({ op: "launch", ...l });
-    for (const id of new Set(l.args)) if (buffers[id]!.role === "temp" && last.get(id) === i) steps.push({ op: "free", buffer: id });
+    const used = [...new Set(l.args.map((id) => buffers[id]!.slot).filter((s) => s !== undefined))];
+    used.forEach(alloc);
+    steps.push(l);
+    for (const s of used) if (last.get(s) === i) free(s);
   });
-  for (const c of copies) {
-    if (c.op === "launch") c.args.forEach(alloc);
-    steps.push(c);
-  }
-  // Outputs nothing writes (empty arrays, or results no kernel touched) still need a buffer.
-  outputs.forEach(alloc);
-  // Temporaries never launched on (empty arrays) are freed at the end.
-  for (const id of allocated) if (buffers[id]!.role === "temp" && !steps.some((s) => s.op === "free" && s.buffer === id)) steps.push({ op: "free", buffer: id });
-  return new Program(g.name, buffers, inputs, outputs, steps);
+  // Slots no kernel touches (empty arrays, results nothing writes) are still the plan's.
+  for (const s of slots) alloc(s.id);
+  for (const s of slots) free(s.id);
+  return steps;
+}
+
+/** Lowers a graph to a program of kernel launches for `target`, its buffers placed by the memory plan. */
+export function lowerGraph(g: Graph, target: Target): Program {
+  const flat = inlineCalls(g);
+  const kernels = lowerNodes(flat, target);
+  const plan = planMemory(flat, (_, i) => kernels[i]!.flatMap((k) => k.temps ?? []));
+  const table = new BufferTable(target);
+  const inputs = placeValues(flat, plan, table);
+  const launches = bindLaunches(flat, kernels, plan, table);
+  const outputs = placeResults(flat, plan, table, target, launches);
+  const slots = plan.slots.map(({ id, bytes, result }) => ({ id, bytes, result }));
+  return new Program(g.name, table.buffers, slots, inputs, outputs, scheduleSteps(launches, slots, table.buffers));
 }

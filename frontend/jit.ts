@@ -8,7 +8,7 @@ import { Graph, GraphBuilder, verify } from "../ir/graph.js";
 import { parseIR } from "../ir/parse.js";
 import { printIR, formatNumber } from "../ir/print.js";
 import type { Primitive, PrimitiveParams } from "../ir/primitives.js";
-import type { Backend, BackendName, DeviceBuffer, KernelInfo } from "../runtime/backend.js";
+import type { Backend, BackendName, DeviceBuffer, KernelInfo, MemoryStats } from "../runtime/backend.js";
 import { type Compiled, compileGraph } from "./compile.js";
 import { ConcreteTensor, Tensor, Tracer, bind, getBackend, setPrimitiveExecutor } from "./core.js";
 import { type StagedGraph, stageGraph } from "./staging.js";
@@ -322,7 +322,10 @@ export function compileIR(graphOrText: Graph | string, options: Omit<JitOptions,
   return call;
 }
 
-/** Live device buffers and bytes on a backend (default: the default backend). */
-export function memoryStats(backend?: BackendName) {
-  return getBackend(backend).memoryStats();
+/**
+ * Live device buffers and bytes on a backend (default: the default backend), and what its
+ * pool keeps idle. With `since` (an earlier result), counts only buffers allocated after it.
+ */
+export function memoryStats(backend?: BackendName, since?: MemoryStats) {
+  return getBackend(backend).memoryStats(since);
 }

@@ -10,7 +10,7 @@
  * Sub-graphs print first, as functions of the same module, referenced by `@name`.
  */
 import { formatType } from "./dtype.js";
-import type { Graph, Value } from "./graph.js";
+import type { Graph, Node, Value } from "./graph.js";
 import { type ParamKind, primitiveDef } from "./primitives.js";
 import { block, render, type Doc } from "./pretty.js";
 
@@ -24,7 +24,7 @@ export function formatNumber(x: number): string {
   return String(x);
 }
 
-function formatParam(kind: ParamKind, v: unknown, names: Map<Graph, string>): string {
+function formatParam(kind: ParamKind, v: unknown, names?: ReadonlyMap<Graph, string>): string {
   switch (kind) {
     case "int":
     case "number":
@@ -39,7 +39,7 @@ function formatParam(kind: ParamKind, v: unknown, names: Map<Graph, string>): st
     case "string":
       return JSON.stringify(v);
     case "graph":
-      return `@${names.get(v as Graph)}`;
+      return `@${names?.get(v as Graph) ?? (v as Graph).name}`;
     default:
       return kind satisfies never;
   }
@@ -68,8 +68,9 @@ function moduleOrder(g: Graph): Map<Graph, string> {
   return names;
 }
 
-function funcDoc(g: Graph, names: Map<Graph, string>): Doc {
-  const local = new Map<Value, string>();
+/** The names a graph's values print with (no `%`): inputs by hint (else `argN`), node results numbered in order. */
+export function valueNames(g: Graph): Map<Value, string> {
+  const names = new Map<Value, string>();
   const taken = new Set<string>();
   g.inputs.forEach((v, i) => {
     const base = v.hint && IDENT.test(v.hint) ? v.hint : `arg${i}`;
@@ -77,29 +78,37 @@ function funcDoc(g: Graph, names: Map<Graph, string>): Doc {
     let n = base;
     for (let j = 1; taken.has(n); j++) n = `${base}_${j}`;
     taken.add(n);
-    local.set(v, n);
+    names.set(v, n);
   });
   let counter = 0;
-  const ref = (v: Value) => `%${local.get(v) ?? "?"}`;
-  const body: Doc[] = g.nodes.map((n) => {
-    const outs = n.outputs.map((v) => {
-      const name = String(counter++);
-      local.set(v, name);
-      return `%${name}`;
-    });
-    const def = primitiveDef(n.prim);
-    const attrs = Object.entries(def.params).map(
-      ([k, kind]) => `${k}=${formatParam(kind as ParamKind, (n.params as Record<string, unknown>)[k], names)}`,
-    );
-    const operands = n.inputs.length ? " " + n.inputs.map(ref).join(", ") : "";
-    const attrText = attrs.length ? ` {${attrs.join(", ")}}` : "";
-    const types = n.outputs.map((v) => formatType(v.type)).join(", ");
-    return `${outs.join(", ")} = ${n.prim}${operands}${attrText} : ${types}`;
-  });
+  for (const n of g.nodes) for (const v of n.outputs) names.set(v, String(counter++));
+  return names;
+}
+
+/**
+ * One node as IR text, `%2 = add %0, %1 : f32[4]`, its values named by `names` (see valueNames)
+ * and the graphs it calls by `graphNames` (default: their own names).
+ */
+export function printNode(n: Node, names: ReadonlyMap<Value, string>, graphNames?: ReadonlyMap<Graph, string>): string {
+  const ref = (v: Value) => `%${names.get(v) ?? "?"}`;
+  const def = primitiveDef(n.prim);
+  const attrs = Object.entries(def.params).map(
+    ([k, kind]) => `${k}=${formatParam(kind as ParamKind, (n.params as Record<string, unknown>)[k], graphNames)}`,
+  );
+  const operands = n.inputs.length ? " " + n.inputs.map(ref).join(", ") : "";
+  const attrText = attrs.length ? ` {${attrs.join(", ")}}` : "";
+  const types = n.outputs.map((v) => formatType(v.type)).join(", ");
+  return `${n.outputs.map(ref).join(", ")} = ${n.prim}${operands}${attrText} : ${types}`;
+}
+
+function funcDoc(g: Graph, graphNames: Map<Graph, string>): Doc {
+  const names = valueNames(g);
+  const ref = (v: Value) => `%${names.get(v) ?? "?"}`;
+  const body: Doc[] = g.nodes.map((n) => printNode(n, names, graphNames));
   body.push(`return ${g.outputs.map(ref).join(", ")}`);
-  const params = g.inputs.map((v) => `%${local.get(v)}: ${formatType(v.type)}`).join(", ");
+  const params = g.inputs.map((v) => `${ref(v)}: ${formatType(v.type)}`).join(", ");
   const results = g.outputs.map((v) => formatType(v.type)).join(", ");
-  return block(`func @${names.get(g)}(${params}) -> (${results}) {`, body, "}");
+  return block(`func @${graphNames.get(g)}(${params}) -> (${results}) {`, body, "}");
 }
 
 /** Print a graph and every sub-graph it references as one module. */

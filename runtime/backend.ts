@@ -44,8 +44,14 @@ export interface Executable {
 }
 
 export interface MemoryStats {
+  /** Buffers callers hold (uploads, results), and their bytes. */
   readonly liveBuffers: number;
   readonly liveBytes: number;
+  /** Buffers allocated so far: pass a snapshot as `since` to count only later ones. */
+  readonly allocations: number;
+  /** Idle buffers the pool keeps for reuse, and their bytes (size classes). */
+  readonly pooledBuffers: number;
+  readonly pooledBytes: number;
 }
 
 export interface Backend {
@@ -56,7 +62,13 @@ export interface Backend {
   read(b: DeviceBuffer): Promise<HostArray>;
   free(b: DeviceBuffer): void;
   compile(graph: Graph, options?: CompileOptions): Executable;
-  memoryStats(): MemoryStats;
+  /**
+   * What callers hold on the device and what the pool keeps idle. With `since` (an earlier
+   * snapshot), live buffers and bytes count only buffers allocated after it, so a leak check
+   * is not disturbed by other buffers freed meanwhile (the garbage collector frees tensors
+   * nobody disposed whenever it runs).
+   */
+  memoryStats(since?: MemoryStats): MemoryStats;
   /** Waits until all submitted work is done. */
   synchronize(): Promise<void>;
 }

@@ -9,7 +9,7 @@
  * reuse. bool is stored as a 32-bit word, as on WebGPU, so upload widens and read narrows.
  */
 import { availableParallelism } from "node:os";
-import { type DType, type HostArray, allocHost, deviceBytes, formatType, hostArray, sizeOf } from "../ir/dtype.js";
+import { type DType, type HostArray, deviceBytes, formatType, sizeOf } from "../ir/dtype.js";
 import { type Graph, verify } from "../ir/graph.js";
 import { cudaKernelKey, renderCuda, renderCudaModule } from "../codegen/render/cuda.js";
 import type { Kernel } from "../codegen/kernel.js";
@@ -19,7 +19,8 @@ import type { Backend, CompileOptions, DeviceBuffer, Executable, KernelInfo, Mem
 import { type CompileResult, compileCudaModule, compileCudaModules, findNvcc, toolkit } from "./cuda-compile.js";
 import { CudaDriver, CudaError, CudaUnavailableError, type DevicePtr, type DeviceInfo } from "./cuda-driver.js";
 import { debugLevel, debugLog } from "./debug.js";
-import { sizeClass } from "./webgpu-device.js";
+import { checkInputs, execute } from "./executor.js";
+import { BufferPool, LiveBuffers, fromDevice, toDevice } from "./memory.js";
 
 export { CudaUnavailableError, CudaError } from "./cuda-driver.js";
 
@@ -34,8 +35,6 @@ export class CudaBuffer implements DeviceBuffer {
     readonly dtype: DType,
     readonly shape: readonly number[],
     readonly ptr: DevicePtr,
-    /** Allocated bytes (the size class). */
-    readonly capacity: number,
   ) {}
   get bytes(): number {
     return deviceBytes(this.dtype) * sizeOf(this.shape);
@@ -63,76 +62,46 @@ export function cudaTarget(info: DeviceInfo): Target {
 
 /** An open device: the driver, the buffer pool, and loaded kernels. */
 export class CudaDevice {
-  private readonly pool = new Map<number, DevicePtr[]>();
-  private pooledBytes = 0;
-  private readonly live = new Set<CudaBuffer>();
+  /** Device allocations, reused across calls (runtime/memory.ts): cuMemFree synchronises the device. */
+  readonly pool: BufferPool<DevicePtr>;
+  private readonly live = new LiveBuffers<CudaBuffer>();
   /** Loaded kernels by their text (cudaKernelKey). */
   private readonly functions = new Map<string, unknown>();
-  /** Idle pooled bytes kept before allocations are returned to the driver. */
-  maxPooledBytes: number;
 
   constructor(
     readonly driver: CudaDriver,
     readonly nvcc: string,
   ) {
-    this.maxPooledBytes = Math.min(2 ** 30, driver.device.totalBytes / 8);
+    this.pool = new BufferPool<DevicePtr>({
+      create: (bytes) => driver.alloc(bytes),
+      destroy: (ptr) => driver.free(ptr),
+      isOutOfMemory: (e) => e instanceof CudaError && e.code === CUDA_ERROR_OUT_OF_MEMORY,
+    }, Math.min(2 ** 30, driver.device.totalBytes / 8));
   }
 
   get target(): Target {
     return cudaTarget(this.driver.device);
   }
 
-  acquire(bytes: number): { ptr: DevicePtr; capacity: number } {
-    const cls = sizeClass(bytes);
-    const hit = this.pool.get(cls)?.pop();
-    if (hit !== undefined) {
-      this.pooledBytes -= cls;
-      return { ptr: hit, capacity: cls };
-    }
-    try {
-      return { ptr: this.driver.alloc(cls), capacity: cls };
-    } catch (e) {
-      // Out of memory with idle pooled buffers: give them back to the driver and retry once.
-      if (!(e instanceof CudaError) || e.code !== CUDA_ERROR_OUT_OF_MEMORY || this.pooledBytes === 0) throw e;
-      this.trim();
-      return { ptr: this.driver.alloc(cls), capacity: cls };
-    }
-  }
-
-  /** Frees every idle pooled allocation. */
-  trim(): void {
-    for (const list of this.pool.values()) for (const p of list) this.driver.free(p);
-    this.pool.clear();
-    this.pooledBytes = 0;
-  }
-
-  release(ptr: DevicePtr, capacity: number): void {
-    if (this.pooledBytes + capacity > this.maxPooledBytes) return this.driver.free(ptr);
-    const list = this.pool.get(capacity) ?? [];
-    list.push(ptr);
-    this.pool.set(capacity, list);
-    this.pooledBytes += capacity;
+  /** A caller-owned buffer over `ptr` (taken from the pool), counted by memoryStats until freed. */
+  adopt(dtype: DType, shape: readonly number[], ptr: DevicePtr): CudaBuffer {
+    return this.live.add(new CudaBuffer(dtype, shape, ptr));
   }
 
   /** A caller-owned buffer, counted by memoryStats until freed. */
   own(dtype: DType, shape: readonly number[]): CudaBuffer {
-    const { ptr, capacity } = this.acquire(deviceBytes(dtype) * sizeOf(shape));
-    const b = new CudaBuffer(dtype, shape, ptr, capacity);
-    this.live.add(b);
-    return b;
+    return this.adopt(dtype, shape, this.pool.acquire(deviceBytes(dtype) * sizeOf(shape)));
   }
 
   disown(b: CudaBuffer): void {
     if (!this.live.delete(b)) return;
     b.freed = true;
-    this.release(b.ptr, b.capacity);
+    this.pool.release(b.ptr);
   }
 
   upload(a: HostArray): CudaBuffer {
     const b = this.own(a.dtype, a.shape);
-    // bool arrays are bytes on the host and 32-bit words on the device.
-    const data = a.dtype === "bool" ? Uint32Array.from(a.data) : a.data;
-    this.driver.copyToDevice(b.ptr, data, deviceBytes(a.dtype) * sizeOf(a.shape));
+    this.driver.copyToDevice(b.ptr, toDevice(a), b.bytes);
     return b;
   }
 
@@ -140,10 +109,9 @@ export class CudaDevice {
   async read(b: CudaBuffer): Promise<HostArray> {
     if (b.freed) throw new Error(`cuda: read of a ${formatType(b)} buffer that was already freed`);
     await this.settle();
-    const n = sizeOf(b.shape);
-    const words = b.dtype === "bool" ? new Uint32Array(n) : allocHost(b.dtype, n);
-    this.driver.copyToHost(words, b.ptr, deviceBytes(b.dtype) * n);
-    return b.dtype === "bool" ? hostArray("bool", b.shape, (words as Uint32Array).map((w) => (w !== 0 ? 1 : 0))) : { dtype: b.dtype, shape: [...b.shape], data: words };
+    const bytes = new Uint8Array(b.bytes);
+    this.driver.copyToHost(bytes, b.ptr, b.bytes);
+    return fromDevice(b.dtype, b.shape, bytes.buffer);
   }
 
   /** Resolves once all queued work is done, polling an event so other JS keeps running meanwhile. */
@@ -158,10 +126,8 @@ export class CudaDevice {
     }
   }
 
-  memoryStats(): MemoryStats {
-    let liveBytes = 0;
-    for (const b of this.live) liveBytes += b.bytes;
-    return { liveBuffers: this.live.size, liveBytes };
+  memoryStats(since?: MemoryStats): MemoryStats {
+    return this.live.stats(this.pool, since);
   }
 
   /**
@@ -240,8 +206,8 @@ export class CudaExecutable implements Executable {
     this.functions = device.functionsFor(program.launches.map((l) => l.kernel));
     for (const b of program.buffers) {
       if (b.role !== "constant") continue;
-      const { ptr } = device.acquire(b.bytes);
-      device.driver.copyToDevice(ptr, b.dtype === "bool" ? Uint32Array.from(b.data!) : b.data!, b.bytes);
+      const ptr = device.pool.acquire(b.bytes);
+      device.driver.copyToDevice(ptr, toDevice({ dtype: b.dtype, shape: b.shape, data: b.data! }), b.bytes);
       this.constants.set(b.id, ptr);
     }
     const name = (id: number) => `$${id}`;
@@ -264,54 +230,27 @@ export class CudaExecutable implements Executable {
   run(inputs: readonly DeviceBuffer[], timing?: (launch: number, phase: "start" | "end") => void): DeviceBuffer[] {
     if (!timing && debugLevel() >= 2) return this.runLogged(inputs);
     const { program, device } = this;
-    if (inputs.length !== program.inputs.length)
-      throw new Error(`cuda: @${program.name} takes ${program.inputs.length} input(s), got ${inputs.length}`);
-    const ptrs = new Map<number, DevicePtr>(this.constants);
-    const temps = new Map<number, { ptr: DevicePtr; capacity: number }>();
-    const outs = new Map<number, CudaBuffer>();
-    program.inputs.forEach((id, i) => ptrs.set(id, unwrap(inputs[i]!, `@${program.name} input ${i}`).ptr));
-    let launch = 0;
-    try {
-      for (const s of program.steps) {
-        if (s.op === "alloc") {
-          const b = program.buffers[s.buffer]!;
-          if (b.role === "output") {
-            const out = device.own(b.dtype, b.shape);
-            outs.set(b.id, out);
-            ptrs.set(b.id, out.ptr);
-          } else {
-            const t = device.acquire(b.bytes);
-            temps.set(b.id, t);
-            ptrs.set(b.id, t.ptr);
-          }
-        } else if (s.op === "free") {
-          const t = temps.get(s.buffer);
-          if (t) device.release(t.ptr, t.capacity);
-          temps.delete(s.buffer);
-        } else {
-          timing?.(launch, "start");
-          try {
-            device.driver.launch(this.functions[launch]!, s.kernel.grid, s.kernel.workgroupSize, s.args.map((a) => ptrs.get(a)!));
-          } catch (e) {
-            if (e instanceof Error) e.message = `launching kernel ${s.kernel.name} of @${program.name} (grid [${s.kernel.grid}], block [${s.kernel.workgroupSize}]): ${e.message}`;
-            throw e;
-          }
-          timing?.(launch, "end");
-          launch++;
+    const own = inputs.map((x, i) => unwrap(x, `@${program.name} input ${i}`));
+    checkInputs(program, own);
+    const bound = new Map(this.constants);
+    program.inputs.forEach((id, i) => bound.set(id, own[i]!.ptr));
+    const call = execute<DevicePtr>(program, {
+      acquire: (bytes) => device.pool.acquire(bytes),
+      release: (ptr) => device.pool.release(ptr),
+      launch: (i, step, ptrs) => {
+        timing?.(i, "start");
+        try {
+          device.driver.launch(this.functions[i]!, step.kernel.grid, step.kernel.workgroupSize, ptrs);
+        } catch (e) {
+          if (e instanceof Error) e.message = `launching kernel ${step.kernel.name} of @${program.name} (grid [${step.kernel.grid}], block [${step.kernel.workgroupSize}]): ${e.message}`;
+          throw e;
         }
-      }
-    } catch (e) {
-      // Nothing of a failed call stays allocated.
-      for (const b of outs.values()) device.disown(b);
-      for (const t of temps.values()) device.release(t.ptr, t.capacity);
-      throw e;
-    }
-    for (const t of temps.values()) device.release(t.ptr, t.capacity);
-    return program.outputs.map((id) => {
-      const b = outs.get(id);
-      if (!b) throw new Error(`cuda: @${program.name} never allocated its output $${id}`);
-      return b;
-    });
+        timing?.(i, "end");
+      },
+    }, bound);
+    // Launches on the one stream order any reuse of the freed slots after this call.
+    call.release();
+    return program.outputs.map((id, k) => device.adopt(program.buffers[id]!.dtype, program.buffers[id]!.shape, call.results[k]!));
   }
 
   /** Runs once with a pair of CUDA events around each launch; times are device times. */
@@ -389,7 +328,7 @@ export async function createCudaBackend(options: { ordinal?: number } = {}): Pro
       debugLog(3, () => program.kernelsText());
       return new CudaExecutable(device, program);
     },
-    memoryStats: () => device.memoryStats(),
+    memoryStats: (since) => device.memoryStats(since),
     synchronize: () => device.settle(),
   };
 }

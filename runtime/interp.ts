@@ -10,9 +10,12 @@
 import { type HostArray, type HostData, deviceBytes, formatType, sameShape, sizeOf } from "../ir/dtype.js";
 import { ShapeError } from "../ir/errors.js";
 import { type Graph, type Node, type Value, verify } from "../ir/graph.js";
+import { inlineCalls } from "../ir/inline.js";
+import { planMemory } from "../ir/memory-plan.js";
 import { COMPOSITE_OPS, type CompositeOp, type Primitive, compositeBody } from "../ir/primitives.js";
 import type { Backend, CompileOptions, DeviceBuffer, Executable, MemoryStats } from "./backend.js";
 import { debugLog } from "./debug.js";
+import { LiveBuffers } from "./memory.js";
 import { contractRules } from "./interp/contract.js";
 import { elementwiseRules } from "./interp/elementwise.js";
 import type { EvalRule, EvalRules } from "./interp/host.js";
@@ -34,17 +37,6 @@ export const evalRules: EvalRules<Primitive> = {
   // A composite node (a jit call, a fusion, ...; ir/primitives.ts) means what its body computes.
   ...(Object.fromEntries(COMPOSITE_OPS.map((op) => [op, evalBody(op)])) as EvalRules<CompositeOp>),
 };
-
-/** For each value, the index of the last node that reads it (graph outputs: never released). */
-function lastUses(g: Graph): Map<Value, number> {
-  const last = new Map<Value, number>();
-  g.nodes.forEach((n, i) => {
-    for (const v of n.inputs) last.set(v, i);
-    for (const v of n.outputs) last.set(v, i);
-  });
-  for (const v of g.outputs) last.set(v, Infinity);
-  return last;
-}
 
 function checkInputs(g: Graph, inputs: readonly HostArray[]): void {
   const where = `@${g.name}`;
@@ -85,42 +77,23 @@ export function evalGraph(g: Graph, inputs: readonly HostArray[]): HostArray[] {
   checkInputs(g, inputs);
   const env = new Map<Value, HostArray>();
   g.inputs.forEach((v, i) => env.set(v, inputs[i]!));
-  const last = lastUses(g);
+  // The memory plan's liveness: a value is dropped once its storage is dead.
+  const { storage, liveRange } = planMemory(g);
+  const dead = (v: Value, i: number) => (liveRange.get(storage.get(v)!)?.[1] ?? Infinity) <= i;
   g.nodes.forEach((n, i) => {
     const outs = evalNode(n, n.inputs.map((v) => env.get(v)!));
     n.outputs.forEach((v, j) => env.set(v, outs[j]!));
-    for (const v of [...n.inputs, ...n.outputs]) if (last.get(v) === i) env.delete(v);
+    for (const v of [...n.inputs, ...n.outputs]) if (dead(v, i)) env.delete(v);
   });
   return g.outputs.map((v) => env.get(v)!);
 }
 
-const bytesOf = (v: Value) => deviceBytes(v.type.dtype) * sizeOf(v.type.shape);
-
 /**
- * Peak bytes of intermediates and outputs while evaluating `g` in node order,
- * each value allocated when its node runs and released after its last use (inputs
- * excluded). A jit node holds its callee's peak while it runs; a fusion node only
- * its outputs, since its body runs as one kernel that materialises no intermediate.
- * Outputs that are graph inputs, or that repeat a value, count once more: `run`
- * copies them.
+ * Peak device bytes of a call of `g`: the memory plan's (ir/memory-plan.ts), `jit` calls
+ * inlined, so what the interpreter reports is what a device backend allocates.
  */
 export function peakBytes(g: Graph): number {
-  const last = lastUses(g);
-  const inputs = new Set(g.inputs);
-  let live = 0, peak = 0;
-  g.nodes.forEach((n, i) => {
-    const made = n.outputs.reduce((s, v) => s + bytesOf(v), 0);
-    const running = n.prim === "jit" ? Math.max(made, peakBytes((n as Node<"jit">).params.callee)) : made;
-    peak = Math.max(peak, live + running);
-    live += made;
-    for (const v of new Set([...n.inputs, ...n.outputs])) if (last.get(v) === i && !inputs.has(v)) live -= bytesOf(v);
-  });
-  const seen = new Set<Value>();
-  for (const v of g.outputs) {
-    if (inputs.has(v) || seen.has(v)) live += bytesOf(v);
-    seen.add(v);
-  }
-  return Math.max(peak, live);
+  return planMemory(inlineCalls(g)).peakBytes;
 }
 
 // ---------------------------------------------------------------------------
@@ -141,12 +114,10 @@ class InterpBuffer implements DeviceBuffer {
   }
 }
 
-const live = new Set<InterpBuffer>();
+const live = new LiveBuffers<InterpBuffer>();
 
 function own(a: HostArray): InterpBuffer {
-  const b = new InterpBuffer(a);
-  live.add(b);
-  return b;
+  return live.add(new InterpBuffer(a));
 }
 
 function copyOf(a: HostArray): HostArray {
@@ -194,10 +165,6 @@ export const interpBackend: Backend = {
     debugLog(1, `interp: compiled @${graph.name}: ${graph.nodes.length} nodes, peak ${exe.peakBytes} bytes`);
     return exe;
   },
-  memoryStats(): MemoryStats {
-    let liveBytes = 0;
-    for (const b of live) liveBytes += b.bytes;
-    return { liveBuffers: live.size, liveBytes };
-  },
+  memoryStats: (since?: MemoryStats) => live.stats(undefined, since),
   synchronize: async () => {},
 };

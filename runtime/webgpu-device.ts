@@ -7,6 +7,7 @@
 import type { Access } from "../codegen/kernel.js";
 import { type Target, type TargetLimits, webgpuTarget } from "../codegen/target.js";
 import { debugLevel, debugLog } from "./debug.js";
+import { BufferPool, sizeClass } from "./memory.js";
 
 // Spec constants (GPUBufferUsage, GPUMapMode, GPUShaderStage), so no globals are needed in Node.
 const USAGE = { MAP_READ: 1, COPY_SRC: 4, COPY_DST: 8, STORAGE: 128, QUERY_RESOLVE: 512 } as const;
@@ -56,24 +57,27 @@ export const HOW_TO_GET_WEBGPU =
 // this module-level reference keeps it alive for the life of the process.
 let gpuInstance: GPU | undefined;
 
+/** The Vulkan loader (and Mesa) want a private runtime dir: creates one when XDG_RUNTIME_DIR is unset (Node only). */
+export async function ensureRuntimeDir(prefix = "smelt-xdg-"): Promise<void> {
+  const env = globalThis.process?.env;
+  if (!env || env.XDG_RUNTIME_DIR) return;
+  // One directory per user, made once and reused (one per process would pile up in /tmp).
+  const { mkdirSync, lstatSync } = await import("node:fs");
+  const { tmpdir } = await import("node:os");
+  const { join } = await import("node:path");
+  const uid = globalThis.process.getuid?.() ?? 0;
+  const dir = join(tmpdir(), `${prefix}${uid}`);
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const st = lstatSync(dir);
+  // Someone else's directory (or a link) at that name must not become our runtime dir.
+  if (st.isDirectory() && st.uid === uid && (st.mode & 0o077) === 0) env.XDG_RUNTIME_DIR = dir;
+}
+
 async function gpuEntry(): Promise<GPU> {
   const nav = (globalThis as { navigator?: { gpu?: GPU } }).navigator;
   if (nav?.gpu) return nav.gpu;
   if (gpuInstance) return gpuInstance;
-  const proc = globalThis.process;
-  if (proc?.env && !proc.env.XDG_RUNTIME_DIR) {
-    // The Vulkan loader (and Mesa) want a private runtime dir; when unset, use one per
-    // user, made once and reused (one per process would pile up in /tmp).
-    const { mkdirSync, lstatSync } = await import("node:fs");
-    const { tmpdir } = await import("node:os");
-    const { join } = await import("node:path");
-    const uid = proc.getuid?.() ?? 0;
-    const dir = join(tmpdir(), `smelt-xdg-${uid}`);
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
-    const st = lstatSync(dir);
-    // Someone else's directory (or a link) at that name must not become our runtime dir.
-    if (st.isDirectory() && st.uid === uid && (st.mode & 0o077) === 0) proc.env.XDG_RUNTIME_DIR = dir;
-  }
+  await ensureRuntimeDir();
   let mod: { create(options: string[]): GPU };
   try {
     mod = (await import("webgpu")) as unknown as { create(options: string[]): GPU };
@@ -93,14 +97,6 @@ const LIMIT_NAMES: (keyof TargetLimits)[] = [
   "maxComputeWorkgroupSizeY", "maxComputeWorkgroupSizeZ",
 ];
 
-/** Rounds up to a size class: 4 classes per power of two (at most 25% slack), 256 B minimum. */
-export function sizeClass(bytes: number): number {
-  if (bytes <= 256) return 256;
-  const p = 2 ** Math.floor(Math.log2(bytes));
-  const step = Math.max(p / 4, 256);
-  return Math.ceil(bytes / step) * step;
-}
-
 /** One kernel launch: rendered source, binding access modes, grid and the buffers bound. */
 export interface Launch {
   readonly name: string;
@@ -114,14 +110,9 @@ export interface Launch {
   readonly bindGroups?: BindGroupCache;
 }
 
-// Buffers carry no identity WebGPU exposes; a weak table numbers them for bind-group keys.
+// Buffers carry no identity WebGPU exposes; a weak table numbers them, on first sight, for bind-group keys.
 const bufferIds = new WeakMap<GPUBuffer, number>();
-let nextBufferId = 1;
-function bufferId(b: GPUBuffer): number {
-  let id = bufferIds.get(b);
-  if (id === undefined) bufferIds.set(b, (id = nextBufferId++));
-  return id;
-}
+let buffersSeen = 0;
 
 /**
  * The bind groups of one launch site, by the buffers bound. A compiled call binds pooled
@@ -135,7 +126,7 @@ export class BindGroupCache {
 
   get(device: GPUDevice, label: string, layout: GPUBindGroupLayout, buffers: readonly GPUBuffer[]): GPUBindGroup {
     let key = "";
-    for (const b of buffers) key += `${bufferId(b)},`;
+    for (const b of buffers) key += `${bufferIds.get(b) ?? bufferIds.set(b, ++buffersSeen).get(b)},`;
     const hit = this.groups.get(key);
     if (hit) {
       // Refresh its place in the eviction order.
@@ -172,13 +163,10 @@ export class GPUDeviceContext {
   readonly target: Target;
   private lostInfo: DeviceLostError | undefined;
   readonly lost: Promise<DeviceLostError>;
-  private readonly pool = new Map<number, GPUBuffer[]>();
-  private pooledBytes = 0;
+  /** Storage buffers, reused across calls (runtime/memory.ts). */
+  readonly pool: BufferPool<GPUBuffer>;
   private readonly staging = new Map<number, GPUBuffer[]>();
   private readonly pipelines = new Map<string, CachedPipeline>();
-  /** Largest total of idle pooled bytes kept before buffers are destroyed. */
-  maxPooledBytes = 512 * 2 ** 20;
-
   private constructor(
     readonly adapter: GPUAdapter,
     readonly device: GPUDevice,
@@ -199,6 +187,10 @@ export class GPUDeviceContext {
       debugLog(1, `webgpu: ${this.lostInfo.message}`);
       return this.lostInfo;
     });
+    this.pool = new BufferPool<GPUBuffer>({
+      create: (size) => this.device.createBuffer({ size, usage: USAGE.STORAGE | USAGE.COPY_SRC | USAGE.COPY_DST }),
+      destroy: (b) => b.destroy(),
+    }, 512 * 2 ** 20);
     device.addEventListener?.("uncapturederror", (ev) => {
       debugLog(1, `webgpu: uncaptured error: ${(ev as GPUUncapturedErrorEvent).error.message}`);
     });
@@ -236,37 +228,12 @@ export class GPUDeviceContext {
   /** A storage buffer of at least `bytes` from the pool (its size is the size class). */
   acquire(bytes: number): GPUBuffer {
     this.checkAlive();
-    const cls = sizeClass(bytes);
-    const free = this.pool.get(cls);
-    const hit = free?.pop();
-    if (hit) {
-      this.pooledBytes -= cls;
-      return hit;
-    }
-    return this.device.createBuffer({ size: cls, usage: USAGE.STORAGE | USAGE.COPY_SRC | USAGE.COPY_DST });
+    return this.pool.acquire(bytes);
   }
 
   /** Returns a buffer to the pool. Safe right after encoding work that uses it: the queue orders later reuse. */
   release(buf: GPUBuffer): void {
-    if (this.pooledBytes + buf.size > this.maxPooledBytes || this.isLost) {
-      buf.destroy();
-      return;
-    }
-    const list = this.pool.get(buf.size) ?? [];
-    list.push(buf);
-    this.pool.set(buf.size, list);
-    this.pooledBytes += buf.size;
-  }
-
-  /** Frees every idle pooled buffer. */
-  trim(): void {
-    for (const list of this.pool.values()) for (const b of list) b.destroy();
-    this.pool.clear();
-    this.pooledBytes = 0;
-  }
-
-  get idleBytes(): number {
-    return this.pooledBytes;
+    this.pool.release(buf, !this.isLost);
   }
 
   write(buf: GPUBuffer, data: ArrayBufferView & { buffer: ArrayBufferLike }): void {
@@ -394,7 +361,7 @@ export class GPUDeviceContext {
 
   /** Destroys the device (for tests of device loss; the context is unusable afterwards). */
   destroy(): void {
-    this.trim();
+    this.pool.trim();
     this.device.destroy();
   }
 }

@@ -5,7 +5,7 @@
  * made it, so `read` throws the KernelCompileError / DeviceError that concerns it, and a
  * lost device turns every call into a DeviceLostError instead of a hang.
  */
-import { type HostArray, type Shape, type DType, allocHost, deviceBytes, formatType, sizeOf } from "../ir/dtype.js";
+import { type HostArray, type Shape, type DType, deviceBytes, formatType, sizeOf } from "../ir/dtype.js";
 import type { Graph } from "../ir/graph.js";
 import { checkArray } from "../codegen/indexing.js";
 import type { Access } from "../codegen/kernel.js";
@@ -14,6 +14,8 @@ import type { Target } from "../codegen/target.js";
 import { renderKernel } from "../codegen/render/index.js";
 import type { Backend, CompileOptions, DeviceBuffer, Executable, KernelInfo, MemoryStats, ProfileEntry } from "./backend.js";
 import { debugLevel, debugLog } from "./debug.js";
+import { checkInputs, execute } from "./executor.js";
+import { LiveBuffers, fromDevice, toDevice } from "./memory.js";
 import { BUFFER_USAGE, BindGroupCache, type CachedPipeline, DeviceError, GPUDeviceContext, type Launch } from "./webgpu-device.js";
 
 export { DeviceError, DeviceLostError, KernelCompileError, NoAdapterError, GPUDeviceContext } from "./webgpu-device.js";
@@ -40,23 +42,9 @@ function firstError(all: Status[]): Status {
   return Promise.all(all).then((es) => es.find((e) => e !== undefined));
 }
 
-/** Host data as 32-bit words (bool is stored as u32 on the device). */
-function toDevice(a: HostArray): ArrayBufferView & { buffer: ArrayBufferLike } {
-  return a.dtype === "bool" ? Uint32Array.from(a.data) : a.data;
-}
-
-function fromDevice(dtype: DType, shape: Shape, bytes: ArrayBuffer): HostArray {
-  const n = sizeOf(shape);
-  const data = allocHost(dtype, n);
-  if (dtype === "bool") data.set(new Uint32Array(bytes, 0, n));
-  else data.set(new (data.constructor as new (b: ArrayBuffer, o: number, n: number) => typeof data)(bytes, 0, n));
-  return { dtype, shape: [...shape], data };
-}
-
 export class WebGPUBackend implements Backend {
   readonly name = "webgpu" as const;
-  private liveBuffers = 0;
-  private liveBytes = 0;
+  private readonly live = new LiveBuffers<WebGPUBuffer>();
 
   constructor(readonly ctx: GPUDeviceContext) {}
 
@@ -68,10 +56,12 @@ export class WebGPUBackend implements Backend {
   allocate(dtype: DType, shape: Shape, status: Status = OK): WebGPUBuffer {
     checkArray("webgpu buffer", dtype, shape, this.target);
     const bytes = sizeOf(shape) * deviceBytes(dtype);
-    const b = new WebGPUBuffer(dtype, [...shape], this.ctx.acquire(Math.max(bytes, 4)), bytes, status);
-    this.liveBuffers++;
-    this.liveBytes += bytes;
-    return b;
+    return this.live.add(new WebGPUBuffer(dtype, [...shape], this.ctx.acquire(bytes), bytes, status));
+  }
+
+  /** A buffer the executor took from the pool, handed to the caller as a result. */
+  adopt(dtype: DType, shape: Shape, gpu: GPUBuffer): WebGPUBuffer {
+    return this.live.add(new WebGPUBuffer(dtype, [...shape], gpu, sizeOf(shape) * deviceBytes(dtype), OK));
   }
 
   upload(a: HostArray): DeviceBuffer {
@@ -100,8 +90,7 @@ export class WebGPUBackend implements Backend {
     if (!(b instanceof WebGPUBuffer) || b.freed) return;
     b.freed = true;
     this.ctx.release(b.gpu);
-    this.liveBuffers--;
-    this.liveBytes -= b.bytes;
+    this.live.delete(b);
   }
 
   compile(graph: Graph, _options?: CompileOptions): WebGPUExecutable {
@@ -119,8 +108,8 @@ export class WebGPUBackend implements Backend {
     return exe;
   }
 
-  memoryStats(): MemoryStats {
-    return { liveBuffers: this.liveBuffers, liveBytes: this.liveBytes };
+  memoryStats(since?: MemoryStats): MemoryStats {
+    return this.live.stats(this.ctx.pool, since);
   }
 
   synchronize(): Promise<void> {
@@ -128,37 +117,25 @@ export class WebGPUBackend implements Backend {
   }
 }
 
-/** A launch of a compiled program, resolved once: what each call only has to fill with buffers. */
-interface LaunchPlan {
-  readonly name: string;
+/** What each launch of a compiled program needs, resolved once: the pipeline and its bind groups. */
+interface LaunchSite {
   readonly source: string;
   readonly access: readonly Access[];
-  readonly grid: readonly [number, number, number];
-  readonly args: readonly number[];
   readonly pipeline: CachedPipeline;
   readonly bindGroups: BindGroupCache;
 }
-
-/** A step of a call with its buffer resolved: allocate (as an output or a temporary), launch, free. */
-type PlanStep =
-  | { readonly op: "output"; readonly buffer: number; readonly dtype: DType; readonly shape: Shape }
-  | { readonly op: "temp"; readonly buffer: number; readonly bytes: number }
-  | { readonly op: "launch"; readonly launch: LaunchPlan }
-  | { readonly op: "free"; readonly buffer: number };
 
 export class WebGPUExecutable implements Executable {
   readonly kernels: KernelInfo[];
   readonly peakBytes: number;
   /** Settles once every pipeline compiled, to the first compile error. */
   readonly ready: Status;
-  private readonly sources: string[];
-  private readonly constants = new Map<number, WebGPUBuffer>();
+  private readonly constants = new Map<number, GPUBuffer>();
   /**
-   * The call, resolved at compile time: pipelines looked up once (not by hashing the source
-   * per call), buffers by index, bind groups cached per launch (the buffer pool returns the
-   * same buffers call after call, so a warm call creates none).
+   * Pipelines looked up once (not by hashing the source per call), bind groups cached per
+   * launch (the buffer pool returns the same buffers call after call, so a warm call creates none).
    */
-  private readonly plan: readonly PlanStep[];
+  private readonly sites: readonly LaunchSite[];
 
   constructor(
     private readonly backend: WebGPUBackend,
@@ -166,30 +143,15 @@ export class WebGPUExecutable implements Executable {
   ) {
     const ctx = backend.ctx;
     const launches = program.launches;
-    this.sources = launches.map((l) => renderKernel(ctx.target, l.kernel));
-    launches.forEach((l, i) => debugLog(4, () => `--- ${l.kernel.name}.wgsl ---\n${this.sources[i]}`));
-    const pipelines = launches.map((l, i) => ctx.pipeline(l.kernel.name, this.sources[i]!, l.kernel.bindings.map((b) => b.access)));
-    this.ready = firstError(pipelines.map((p) => p.status));
-    for (const b of program.buffers)
-      if (b.role === "constant") this.constants.set(b.id, backend.upload({ dtype: b.dtype, shape: b.shape, data: b.data! }) as WebGPUBuffer);
-    let li = 0;
-    this.plan = program.steps.map((s): PlanStep => {
-      if (s.op === "free") return s;
-      if (s.op === "alloc") {
-        const b = program.buffers[s.buffer]!;
-        return b.role === "output"
-          ? { op: "output", buffer: b.id, dtype: b.dtype, shape: b.shape }
-          : { op: "temp", buffer: b.id, bytes: Math.max(b.bytes, 4) };
-      }
-      const i = li++;
-      return {
-        op: "launch",
-        launch: {
-          name: s.kernel.name, source: this.sources[i]!, access: s.kernel.bindings.map((b) => b.access), grid: s.kernel.grid,
-          args: s.args, pipeline: pipelines[i]!, bindGroups: new BindGroupCache(),
-        },
-      };
+    this.sites = launches.map((l) => {
+      const source = renderKernel(ctx.target, l.kernel);
+      debugLog(4, () => `--- ${l.kernel.name}.wgsl ---\n${source}`);
+      const access = l.kernel.bindings.map((b) => b.access);
+      return { source, access, pipeline: ctx.pipeline(l.kernel.name, source, access), bindGroups: new BindGroupCache() };
     });
+    this.ready = firstError(this.sites.map((p) => p.pipeline.status));
+    for (const b of program.buffers)
+      if (b.role === "constant") this.constants.set(b.id, (backend.upload({ dtype: b.dtype, shape: b.shape, data: b.data! }) as WebGPUBuffer).gpu);
     const describe = (ids: readonly number[]) => ids.map((id) => `$${id}: ${formatType(program.buffers[id]!)}`);
     this.kernels = launches.map((l, i) => {
       const nIn = l.kernel.bindings.filter((b) => b.access === "read").length;
@@ -198,47 +160,31 @@ export class WebGPUExecutable implements Executable {
         inputs: describe(l.args.slice(0, nIn)),
         outputs: describe(l.args.slice(nIn)),
         workgroups: [...l.kernel.grid],
-        source: this.sources[i]!,
+        source: this.sites[i]!.source,
       };
     });
     this.peakBytes = program.peakBytes;
   }
 
-  /** Encodes one call; returns its outputs and the launches it submitted. */
+  /** Encodes one call through the executor; returns its outputs and the launches to submit. */
   private encode(inputs: readonly DeviceBuffer[]): { outputs: WebGPUBuffer[]; launches: Launch[]; release: () => void; statuses: Status[] } {
     const { program, backend } = this;
-    if (inputs.length !== program.inputs.length)
-      throw new Error(`@${program.name} takes ${program.inputs.length} input(s), got ${inputs.length}`);
-    const gpu: GPUBuffer[] = new Array(program.buffers.length);
-    const statuses: Status[] = [this.ready];
-    inputs.forEach((x, i) => {
-      const want = program.buffers[program.inputs[i]!]!;
-      const b = backend.own(x, `@${program.name} input ${i}`);
-      if (b.dtype !== want.dtype || b.shape.length !== want.shape.length || b.shape.some((d, k) => d !== want.shape[k]))
-        throw new Error(`@${program.name} input ${i} is ${formatType(b)}, expected ${formatType(want)}`);
-      gpu[want.id] = b.gpu;
-      statuses.push(b.status);
-    });
-    for (const [id, c] of this.constants) gpu[id] = c.gpu;
-    const outputs: WebGPUBuffer[] = new Array(program.buffers.length);
-    const temps: GPUBuffer[] = [];
+    const own = inputs.map((x, i) => backend.own(x, `@${program.name} input ${i}`));
+    checkInputs(program, own);
+    const bound = new Map(this.constants);
+    program.inputs.forEach((id, i) => bound.set(id, own[i]!.gpu));
     const launches: Launch[] = [];
-    for (const s of this.plan) {
-      if (s.op === "output") {
-        const out = backend.allocate(s.dtype, s.shape);
-        outputs[s.buffer] = out;
-        gpu[s.buffer] = out.gpu;
-      } else if (s.op === "temp") gpu[s.buffer] = backend.ctx.acquire(s.bytes);
-      else if (s.op === "free") temps.push(gpu[s.buffer]!);
-      else {
-        const l = s.launch;
-        launches.push({ ...l, buffers: l.args.map((id) => gpu[id]!) });
-      }
-    }
-    // Temporaries go back to the pool only after the submit: a later call may reuse them,
-    // and the queue orders that reuse after this call's kernels.
-    const release = () => temps.forEach((t) => backend.ctx.release(t));
-    return { outputs: program.outputs.map((id) => outputs[id]!), launches, release, statuses };
+    const call = execute<GPUBuffer>(program, {
+      acquire: (bytes) => backend.ctx.acquire(bytes),
+      release: (b) => backend.ctx.release(b),
+      launch: (i, step, buffers) => {
+        const site = this.sites[i]!;
+        launches.push({ name: step.kernel.name, source: site.source, access: site.access, grid: step.kernel.grid,
+          buffers, pipeline: site.pipeline, bindGroups: site.bindGroups });
+      },
+    }, bound);
+    const outputs = program.outputs.map((id, k) => backend.adopt(program.buffers[id]!.dtype, program.buffers[id]!.shape, call.results[k]!));
+    return { outputs, launches, release: call.release, statuses: [this.ready, ...own.map((b) => b.status)] };
   }
 
   run(inputs: readonly DeviceBuffer[]): DeviceBuffer[] {
@@ -257,41 +203,56 @@ export class WebGPUExecutable implements Executable {
     ctx.checkAlive();
     const { outputs, launches, release, statuses } = this.encode(inputs);
     let entries: ProfileEntry[];
-    if (ctx.target.features.timestampQuery && launches.length) {
-      const count = 2 * launches.length;
-      const querySet = ctx.device.createQuerySet({ type: "timestamp", count });
-      const resolve = ctx.device.createBuffer({ size: 8 * count, usage: BUFFER_USAGE.QUERY_RESOLVE | BUFFER_USAGE.COPY_SRC });
-      const err = await ctx.submit(launches, `@${this.program.name} (profile)`, { querySet, resolve });
+    try {
+      entries = ctx.target.features.timestampQuery && launches.length
+        ? await timestampProfile(ctx, launches, `@${this.program.name} (profile)`)
+        : await hostTimedProfile(ctx, launches);
+      const err = await firstError(statuses);
       if (err) throw err;
-      const ts = new BigUint64Array(await ctx.read(resolve, 8 * count));
-      const t0 = ts[0]!;
-      entries = launches.map((l, i) => ({
-        kernel: l.name,
-        startUs: Number(ts[2 * i]! - t0) / 1000,
-        durUs: Number(ts[2 * i + 1]! - ts[2 * i]!) / 1000,
-      }));
-      querySet.destroy();
-      resolve.destroy();
-    } else {
-      // No timestamp queries: time each launch from the host, waiting for each.
-      entries = [];
-      const start = performance.now();
-      for (const l of launches) {
-        const t = performance.now();
-        const err = ctx.submit([l], l.name);
-        await ctx.synchronize();
-        const e = await err;
-        if (e) throw e;
-        entries.push({ kernel: l.name, startUs: (t - start) * 1000, durUs: (performance.now() - t) * 1000 });
-      }
+    } finally {
+      // Only now: the host-timed path submits launch by launch, so the slots stay taken until the last.
+      release();
+      for (const o of outputs) this.backend.free(o);
     }
-    release();
-    const err = await firstError(statuses);
-    for (const o of outputs) this.backend.free(o);
-    if (err) throw err;
     if (debugLevel() >= 2) for (const e of entries) debugLog(2, `${e.kernel}: ${e.durUs.toFixed(1)} µs`);
     return entries;
   }
+}
+
+/** One compute pass per launch with timestamp writes at its start and end: device times. */
+async function timestampProfile(ctx: GPUDeviceContext, launches: readonly Launch[], label: string): Promise<ProfileEntry[]> {
+  const count = 2 * launches.length;
+  const querySet = ctx.device.createQuerySet({ type: "timestamp", count });
+  const resolve = ctx.device.createBuffer({ size: 8 * count, usage: BUFFER_USAGE.QUERY_RESOLVE | BUFFER_USAGE.COPY_SRC });
+  try {
+    const err = await ctx.submit(launches, label, { querySet, resolve });
+    if (err) throw err;
+    const stamps = new BigUint64Array(await ctx.read(resolve, 8 * count));
+    const origin = stamps[0]!;
+    return launches.map((l, i) => ({
+      kernel: l.name,
+      startUs: Number(stamps[2 * i]! - origin) / 1000,
+      durUs: Number(stamps[2 * i + 1]! - stamps[2 * i]!) / 1000,
+    }));
+  } finally {
+    querySet.destroy();
+    resolve.destroy();
+  }
+}
+
+/** Without timestamp queries: each launch submitted alone and timed from the host, waiting for each. */
+async function hostTimedProfile(ctx: GPUDeviceContext, launches: readonly Launch[]): Promise<ProfileEntry[]> {
+  const entries: ProfileEntry[] = [];
+  const start = performance.now();
+  for (const l of launches) {
+    const began = performance.now();
+    const submitted = ctx.submit([l], l.name);
+    await ctx.synchronize();
+    const err = await submitted;
+    if (err) throw err;
+    entries.push({ kernel: l.name, startUs: (began - start) * 1000, durUs: (performance.now() - began) * 1000 });
+  }
+  return entries;
 }
 
 /** Opens the default adapter's device and returns a backend on it. */

@@ -68,8 +68,8 @@ for (const c of cases) {
     });
   }
 }
-const leaked = backend.memoryStats();
-if (leaked.liveBuffers !== baseline.liveBuffers) failures.push(`leak: ${leaked.liveBuffers - baseline.liveBuffers} buffer(s) still live`);
+const leaked = backend.memoryStats(baseline);
+if (leaked.liveBuffers !== 0) failures.push(`leak: ${leaked.liveBuffers} buffer(s) still live`);
 console.log(`${cases.length} graphs (${cases.length - Number(opts.cases)} corpus, ${opts.cases} generated, seed ${seed}), each unfused and fused, ` +
   `against the interpreter: ${failures.length ? `${failures.length} FAILED` : "all match"} (${elapsed()})`);
 for (const f of failures.slice(0, 40)) console.log(`  FAIL ${f}`);

@@ -42,7 +42,7 @@ describe("fused kernel layouts", () => {
   it("names each kernel fusion_<kind>_<node> and opens it with the body's IR", () => {
     const k = one(softmax, [[8, 16]], GPU);
     expect(k.name).toBe("fusion_reduction_0");
-    expect(k.source).toMatch(/fusion %x \{body=@reduction_0, kind=reduction.*\}.*; ops: reduce_max .* reduce_sum /);
+    expect(k.source).toMatch(/fusion %x \{body=@reduction_0, kind="reduction".*\}.*; ops: reduce_max .* reduce_sum /);
     expect(kernelText(k)).toContain("//   %0 = reduce_max %x {axes=[1]} : f32[8]");
   });
 

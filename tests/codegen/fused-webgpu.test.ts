@@ -163,9 +163,9 @@ describe.skipIf(!gpu)("fused kernels on webgpu", () => {
       { team: 1, teams: 1, width: 1, slots: cols, privateCache: false });
     expect(kernel.grid[1]).toBeGreaterThan(1);
     const bytes = rows * cols * deviceBytes("f32");
-    const buffer = (id: number, role: "input" | "output") => ({ id, dtype: "f32" as const, shape: [rows, cols], bytes, role });
-    const program = new Program("split", [buffer(0, "input"), buffer(1, "output")], [0], [1],
-      [{ op: "alloc", buffer: 1 }, { op: "launch", kernel, args: [0, 1] }]);
+    const buffer = (id: number, role: "input" | "output") => ({ id, dtype: "f32" as const, shape: [rows, cols], bytes, role, ...(role === "output" ? { slot: 0 } : {}) });
+    const program = new Program("split", [buffer(0, "input"), buffer(1, "output")], [{ id: 0, bytes, result: true }], [0], [1],
+      [{ op: "alloc", slot: 0 }, { op: "launch", kernel, args: [0, 1] }]);
     const x = fill("f32", [rows, cols], 5, -3, 3);
     expectSame(await runProgram(program, [x]), await viaJit(f, [x], "interp"), "split grid", { rtol: 1e-5, atol: 1e-7 });
   });

@@ -1,4 +1,4 @@
-// fusion_reduction_0: %0 = fusion %x, %g, %b {body=@reduction_0, kind=reduction, reason=result of the function} : f32[4096,1024]; ops: reduce_sum constant div broadcast_in_dim sub mul reduce_sum div broadcast_in_dim constant add rsqrt mul broadcast_in_dim mul broadcast_in_dim add
+// fusion_reduction_0: %0 = fusion %x, %g, %b {body=@reduction_0, kind="reduction", reason="result of the function"} : f32[4096,1024]; ops: reduce_sum constant div broadcast_in_dim sub mul reduce_sum div broadcast_in_dim constant add rsqrt mul broadcast_in_dim mul broadcast_in_dim add
 @group(0) @binding(0) var<storage, read> in0: array<vec4<f32>>;
 @group(0) @binding(1) var<storage, read> in1: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read> in2: array<vec4<f32>>;

@@ -1,4 +1,4 @@
-// fusion_reduction_0: %0 = fusion %x {body=@reduction_0, kind=reduction, reason=result of the function} : f32[4096,1024]; ops: reduce_max broadcast_in_dim sub exp reduce_sum broadcast_in_dim div
+// fusion_reduction_0: %0 = fusion %x {body=@reduction_0, kind="reduction", reason="result of the function"} : f32[4096,1024]; ops: reduce_max broadcast_in_dim sub exp reduce_sum broadcast_in_dim div
 var<private> f32_neg_inf_bits: u32 = 0xff800000u;
 @group(0) @binding(0) var<storage, read> in0: array<vec4<f32>>;
 @group(0) @binding(1) var<storage, read_write> out0: array<vec4<f32>>;

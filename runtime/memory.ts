@@ -1,0 +1,143 @@
+/**
+ * Device memory, one implementation for every backend: the size-class buffer pool (with the
+ * bytes in use and their high-water mark, so a test can compare a call's peak with the memory
+ * plan's), the accounting of buffers a caller holds (`memoryStats`, scoped by a mark so a leak
+ * test counts only its own buffers, whatever the garbage collector frees meanwhile), and how a
+ * host array is stored on a device (bool as one 32-bit word per element).
+ */
+import { type DType, type HostArray, type Shape, allocHost, deviceBytes, sizeOf } from "../ir/dtype.js";
+import type { DeviceBuffer, MemoryStats } from "./backend.js";
+
+/** Rounds up to a size class: 4 classes per power of two (at most 25% slack), 256 B minimum. */
+export function sizeClass(bytes: number): number {
+  if (bytes <= 256) return 256;
+  const p = 2 ** Math.floor(Math.log2(bytes));
+  const step = Math.max(p / 4, 256);
+  return Math.ceil(bytes / step) * step;
+}
+
+/** What a pool needs from its device. */
+export interface PoolDevice<H> {
+  create(bytes: number): H;
+  destroy(buffer: H): void;
+  /** An allocation failure worth retrying once after the idle buffers are given back. */
+  isOutOfMemory?(e: unknown): boolean;
+}
+
+/**
+ * Idle device buffers by size class, reused instead of allocated: freeing synchronises the
+ * whole device on CUDA, and creating buffers is slow everywhere. Bounded by `maxPooledBytes`.
+ */
+export class BufferPool<H> {
+  private readonly idle = new Map<number, H[]>();
+  private readonly held = new Map<H, { size: number; bytes: number }>();
+  private idleBytes = 0;
+  private idleCount = 0;
+  /** Bytes asked for by buffers taken and not given back. */
+  inUseBytes = 0;
+  /** The most `inUseBytes` reached since the last `resetHighWater`. */
+  highWaterBytes = 0;
+
+  constructor(
+    private readonly device: PoolDevice<H>,
+    public maxPooledBytes: number,
+  ) {}
+
+  acquire(bytes: number): H {
+    const size = sizeClass(bytes);
+    let buffer = this.idle.get(size)?.pop();
+    if (buffer !== undefined) {
+      this.idleBytes -= size;
+      this.idleCount--;
+    } else buffer = this.create(size);
+    this.held.set(buffer, { size, bytes });
+    this.highWaterBytes = Math.max(this.highWaterBytes, (this.inUseBytes += bytes));
+    return buffer;
+  }
+
+  private create(size: number): H {
+    try {
+      return this.device.create(size);
+    } catch (e) {
+      if (!this.device.isOutOfMemory?.(e) || this.idleBytes === 0) throw e;
+      this.trim();
+      return this.device.create(size);
+    }
+  }
+
+  /** Takes a buffer back; `keep` false (or a full pool) destroys it instead. */
+  release(buffer: H, keep = true): void {
+    const h = this.held.get(buffer);
+    if (!h) return;
+    this.held.delete(buffer);
+    this.inUseBytes -= h.bytes;
+    if (!keep || this.idleBytes + h.size > this.maxPooledBytes) return this.device.destroy(buffer);
+    const list = this.idle.get(h.size) ?? [];
+    list.push(buffer);
+    this.idle.set(h.size, list);
+    this.idleBytes += h.size;
+    this.idleCount++;
+  }
+
+  /** Destroys every idle buffer. */
+  trim(): void {
+    for (const list of this.idle.values()) for (const b of list) this.device.destroy(b);
+    this.idle.clear();
+    this.idleBytes = 0;
+    this.idleCount = 0;
+  }
+
+  /** Starts a new high-water mark at what is in use now. */
+  resetHighWater(): void {
+    this.highWaterBytes = this.inUseBytes;
+  }
+
+  get pooledBuffers(): number {
+    return this.idleCount;
+  }
+
+  get pooledBytes(): number {
+    return this.idleBytes;
+  }
+}
+
+/** The buffers callers hold, each numbered when allocated, for `memoryStats`. */
+export class LiveBuffers<B extends DeviceBuffer> {
+  private readonly live = new Map<B, number>();
+  private allocations = 0;
+
+  add(b: B): B {
+    this.live.set(b, ++this.allocations);
+    return b;
+  }
+
+  /** Whether `b` was live (it no longer is). */
+  delete(b: B): boolean {
+    return this.live.delete(b);
+  }
+
+  /** Live buffers and bytes; with `since`, only those allocated after that snapshot was taken. */
+  stats(pool?: { pooledBuffers: number; pooledBytes: number }, since?: MemoryStats): MemoryStats {
+    let liveBuffers = 0, liveBytes = 0;
+    for (const [b, serial] of this.live)
+      if (!since || serial > since.allocations) {
+        liveBuffers++;
+        liveBytes += deviceBytes(b.dtype) * sizeOf(b.shape);
+      }
+    return { liveBuffers, liveBytes, allocations: this.allocations, pooledBuffers: pool?.pooledBuffers ?? 0, pooledBytes: pool?.pooledBytes ?? 0 };
+  }
+}
+
+/** Host data as the device stores it: bool widened to one 32-bit word per element. */
+export function toDevice(a: HostArray): ArrayBufferView & { buffer: ArrayBufferLike } {
+  return a.dtype === "bool" ? Uint32Array.from(a.data) : a.data;
+}
+
+/** Device bytes back as a host array: bool narrowed from 32-bit words (nonzero is true). */
+export function fromDevice(dtype: DType, shape: Shape, bytes: ArrayBuffer): HostArray {
+  const n = sizeOf(shape);
+  const data = allocHost(dtype, n);
+  if (dtype === "bool") new Uint32Array(bytes, 0, n).forEach((w, i) => (data[i] = w !== 0 ? 1 : 0));
+  else data.set(new (data.constructor as new (b: ArrayBuffer, o: number, n: number) => typeof data)(bytes, 0, n));
+  return { dtype, shape: [...shape], data };
+}
