@@ -21,7 +21,8 @@
  *   later passes need (RowStructure.carried) in per-invocation arrays. All invocations of
  *   a workgroup are at the same j, so lavapipe reads those arrays as whole SIMD vectors,
  *   where each load from memory is a loop over the lanes.
- * Otherwise later passes re-read and recompute.
+ * Otherwise later passes re-read and recompute. A sum folded in a loop is blocked
+ * (BlockedSum in codegen/reduce.ts), so a long row's error does not grow with its length.
  *
  * When the rows are the contiguous tail of D and a multiple of 4 long, a step covers 4
  * consecutive elements: inputs read at their own element, or broadcast along the innermost
@@ -40,7 +41,7 @@ import {
   and, bin, eq, ge, iadd, id, imul, load, lt, select, u32,
 } from "./kernel.js";
 import { type LowerContext, LoweringError } from "./lower.js";
-import { combine, identity, treeReduce } from "./reduce.js";
+import { BlockedSum, combine, identity, treeReduce } from "./reduce.js";
 import type { Target } from "./target.js";
 
 /** How rows map onto invocations. */
@@ -292,17 +293,24 @@ class ReductionKernel {
     const teamBase = team > 1 && teams > 1 ? b.let("team_base", imul(id("local", 1), u32(team))) : u32(0);
     this.rs.reductions.forEach((red, pass) => {
       const op = red.prim as ReduceOp, t = red.outputs[0]!.dtype as Scalar;
-      const acc = b.var("acc", identity(op, t));
+      // Unrolled slots fold at most MAX_SLOTS elements: only a loop needs blocks.
+      const looped = this.layout.slots === undefined;
+      const sum = looped ? new BlockedSum(b, op, t, this.layout.width) : undefined;
+      const acc = sum ? undefined : b.var("acc", identity(op, t));
       this.eachGroup(pass, (bb, { sites, inRow }) => {
         for (const s of sites) {
           const v = this.ev.eval(red.inputs[0]!, bb, s.at, s);
-          bb.assign(acc, combine(op, acc, inRow ? select(inRow, v, identity(op, t)) : v));
+          const x = inRow ? select(inRow, v, identity(op, t)) : v;
+          if (sum) sum.add(bb, x);
+          else bb.assign(acc!, combine(op, acc!, x));
         }
+        sum?.step(bb);
       });
-      if (team === 1) return this.results.set(red.outputs[0]!, acc);
+      const folded = sum ? sum.result(b) : acc!;
+      if (team === 1) return this.results.set(red.outputs[0]!, folded);
       const partial = `partial${pass}`;
       this.shared.push({ name: partial, t, size: team * teams });
-      b.store(partial, iadd(teamBase, lane), acc, "workgroup");
+      b.store(partial, iadd(teamBase, lane), folded, "workgroup");
       b.barrier();
       treeReduce(b, op, t, partial, teamBase, lane, team);
       this.results.set(red.outputs[0]!, b.let(op.replace("reduce_", "row_"), load(t, partial, teamBase, "workgroup")));

@@ -45,7 +45,7 @@ function erfcContinuedFraction(x: number): number {
 }
 
 export function erf(x: number): number {
-  if (Number.isNaN(x)) return NaN;
+  if (Number.isNaN(x) || x === 0) return x; // erf(±0) = ±0 (C99 F.9.5.1)
   const ax = Math.abs(x);
   if (ax >= 6) return Math.sign(x);
   const r = ax < 3 ? erfSeries(ax) : 1 - erfcContinuedFraction(ax);

@@ -61,17 +61,18 @@ const BINARY: BinaryTable = {
 
 /**
  * Device helpers a kernel may call, emitted once per module and only when used. min/max
- * propagate NaN like the interpreter (and XLA); fminf/fmaxf would drop it. sign keeps ±0
+ * propagate NaN like the interpreter (and XLA); fminf/fmaxf would drop it, and leave the
+ * choice between ±0 open (max(−0, +0) is +0, min −0: the AND / OR of the bits). sign keeps ±0
  * and NaN, as numpy does.
  */
 const HELPERS: Record<string, string> = {
   smelt_min: [
-    "__device__ __forceinline__ float smelt_min(float a, float b) { return (a != a || b != b) ? a + b : fminf(a, b); }",
+    "__device__ __forceinline__ float smelt_min(float a, float b) { return (a != a || b != b) ? a + b : a == b ? __int_as_float(__float_as_int(a) | __float_as_int(b)) : fminf(a, b); }",
     "__device__ __forceinline__ int smelt_min(int a, int b) { return a < b ? a : b; }",
     "__device__ __forceinline__ unsigned int smelt_min(unsigned int a, unsigned int b) { return a < b ? a : b; }",
   ].join("\n"),
   smelt_max: [
-    "__device__ __forceinline__ float smelt_max(float a, float b) { return (a != a || b != b) ? a + b : fmaxf(a, b); }",
+    "__device__ __forceinline__ float smelt_max(float a, float b) { return (a != a || b != b) ? a + b : a == b ? __int_as_float(__float_as_int(a) & __float_as_int(b)) : fmaxf(a, b); }",
     "__device__ __forceinline__ int smelt_max(int a, int b) { return a > b ? a : b; }",
     "__device__ __forceinline__ unsigned int smelt_max(unsigned int a, unsigned int b) { return a > b ? a : b; }",
   ].join("\n"),

@@ -5,7 +5,10 @@
  */
 import { type MathTable, C_BINARY, CRenderer, RenderError, callNamed, f32Decimal } from "./c-like.js";
 import type { IdKind, Kernel, MathFn, Scalar } from "../kernel.js";
-import { type KernelRewrite, boolStorage, expandErf, expandExpm1, isnanByBits, minMaxNaN, powSigned, tanhClamped } from "../rewrite.js";
+import {
+  type KernelRewrite, boolStorage, divideByZeroLiteral, expandAtan2, expandErf, expandExpm1, isnanByBits, logSubnormal, minMaxNaN, opaqueZeros,
+  powSigned, signIEEE, tanhClamped,
+} from "../rewrite.js";
 
 /** WGSL keywords and reserved words a name may hit, plus the built-ins kernels call (a local would shadow them). */
 const RESERVED = new Set([
@@ -13,8 +16,8 @@ const RESERVED = new Set([
   "ptr", "sampler", "struct", "alias", "break", "case", "const", "continue", "continuing", "default",
   "diagnostic", "discard", "else", "enable", "false", "fn", "for", "if", "let", "loop", "override",
   "requires", "return", "switch", "true", "var", "while", "storage", "target", "module", "self",
-  "type", "sizeof", "local_id", "group_id", "num_groups", "f32_inf_bits", "f32_neg_inf_bits", "f32_nan_bits",
-  "select", "min", "max", "exp", "exp2", "log", "sin", "cos", "tanh", "sqrt", "inverseSqrt", "floor", "ceil",
+  "type", "sizeof", "local_id", "group_id", "num_groups", "f32_inf_bits", "f32_neg_inf_bits", "f32_nan_bits", "f32_neg_zero_bits",
+  "select", "min", "max", "exp", "exp2", "log", "sin", "cos", "tanh", "atan", "sqrt", "inverseSqrt", "floor", "ceil",
   "round", "abs", "sign", "pow", "atan2", "fma", "bitcast", "workgroupBarrier", "subgroup_lane", "subgroupBroadcast", "cast",
 ]);
 
@@ -33,9 +36,15 @@ const MATH: MathTable = {
 
 const ID_VAR: Record<IdKind, string> = { local: "local_id", group: "group_id", num_groups: "num_groups", subgroup_lane: "subgroup_lane" };
 
-/** Rewrites every kernel gets before WGSL rendering, in order. */
-// minMaxNaN runs before tanhClamped, so tanh's clamp (which NaN passes anyway) stays a plain min/max.
-export const WGSL_REWRITES: readonly KernelRewrite[] = [boolStorage, expandErf, expandExpm1, powSigned, minMaxNaN, tanhClamped, isnanByBits];
+/**
+ * Rewrites every kernel gets before WGSL rendering, in order: they keep the IEEE contract
+ * (codegen/rewrite.ts). signIEEE follows expandErf (which calls sign), opaqueZeros follows
+ * every expansion (they write zero literals), isnanByBits comes last (several call isnan).
+ */
+export const WGSL_REWRITES: readonly KernelRewrite[] = [
+  boolStorage, divideByZeroLiteral, expandErf, expandExpm1, powSigned, logSubnormal, tanhClamped, signIEEE, expandAtan2, minMaxNaN,
+  opaqueZeros, isnanByBits,
+];
 
 export class WGSLRenderer extends CRenderer {
   readonly target = "webgpu" as const;
@@ -53,7 +62,7 @@ export class WGSLRenderer extends CRenderer {
    * literal), so such constants are read from module-scope private variables holding their bits.
    */
   protected override prelude(): string[] {
-    const bits: Record<string, string> = { f32_inf: "0x7f800000u", f32_neg_inf: "0xff800000u", f32_nan: "0x7fc00000u" };
+    const bits: Record<string, string> = { f32_inf: "0x7f800000u", f32_neg_inf: "0xff800000u", f32_nan: "0x7fc00000u", f32_neg_zero: "0x80000000u" };
     const lines = [...this.nonFinite].sort().map((n) => `var<private> ${n}_bits: u32 = ${bits[n]};`);
     return this.kernel?.subgroupSize ? ["enable subgroups;", ...lines] : lines;
   }
@@ -76,6 +85,8 @@ export class WGSLRenderer extends CRenderer {
         if (Number.isNaN(v)) return this.special("f32_nan");
         if (v === Infinity) return this.special("f32_inf");
         if (v === -Infinity) return this.special("f32_neg_inf");
+        // f32Decimal(-0) is "0.0"; "-0.0f" is folded to +0 by lavapipe, so −0 is read from its bits.
+        if (Object.is(v, -0)) return this.special("f32_neg_zero");
         return `${f32Decimal(v)}f`;
       default: return t satisfies never;
     }

@@ -11,7 +11,8 @@ fn main(@builtin(local_invocation_id) local_id: vec3<u32>,
     return;
   }
   let erf_x: f32 = in0[gid];
-  let erf_t: f32 = 1.0f / (1.0f + (0.3275911f * abs(erf_x)));
-  let value: f32 = sign(erf_x) * (1.0f - ((erf_t * (0.2548296f + (erf_t * (-0.28449672f + (erf_t * (1.4214138f + (erf_t * (-1.4531521f + (erf_t * 1.0614054f))))))))) * exp((0.0f - erf_x) * erf_x)));
+  let erf_ax: f32 = abs(erf_x);
+  let erf_t: f32 = 1.0f / (1.0f + (0.3275911f * erf_ax));
+  let value: f32 = select(select(select(erf_x, -1.0f, erf_x < 0.0f), 1.0f, erf_x > 0.0f) * (1.0f - ((erf_t * (0.2548296f + (erf_t * (-0.28449672f + (erf_t * (1.4214138f + (erf_t * (-1.4531521f + (erf_t * 1.0614054f))))))))) * exp((f32(num_groups.x == 0u) - erf_x) * erf_x))), erf_x * (1.1283792f + ((erf_x * erf_x) * (-0.37612638f + ((erf_x * erf_x) * (0.11283792f + ((erf_x * erf_x) * (-0.026866172f + ((erf_x * erf_x) * (0.005223978f + ((erf_x * erf_x) * -0.0008548327f)))))))))), erf_ax < 0.5f);
   out[gid] = value;
 }

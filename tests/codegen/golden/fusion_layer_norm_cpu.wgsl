@@ -31,43 +31,69 @@ fn main(@builtin(local_invocation_id) local_id: vec3<u32>,
   let row: u32 = (group_id.x * 64u) + local_id.x;
   var row_in0: array<f32, 1024>;
   var row_sub: array<f32, 1024>;
+  var acc_block: f32 = 0.0f;
+  var acc_mid: f32 = 0.0f;
   var acc: f32 = 0.0f;
+  var acc_steps: u32 = 0u;
   for (var g: u32 = 0u; g < 256u; g += 1u) {
     let in0_4: vec4<f32> = in0[(row * 256u) + g];
-    acc = acc + in0_4.x;
-    acc = acc + in0_4.y;
-    acc = acc + in0_4.z;
-    acc = acc + in0_4.w;
+    acc_block = acc_block + in0_4.x;
+    acc_block = acc_block + in0_4.y;
+    acc_block = acc_block + in0_4.z;
+    acc_block = acc_block + in0_4.w;
+    acc_steps = acc_steps + 1u;
+    if ((acc_steps % 64u) == 0u) {
+      acc_mid = acc_mid + acc_block;
+      acc_block = 0.0f;
+      if ((acc_steps % 16384u) == 0u) {
+        acc = acc + acc_mid;
+        acc_mid = 0.0f;
+      }
+    }
     row_in0[g * 4u] = in0_4.x;
     row_in0[(g * 4u) + 1u] = in0_4.y;
     row_in0[(g * 4u) + 2u] = in0_4.z;
     row_in0[(g * 4u) + 3u] = in0_4.w;
   }
+  let acc_sum: f32 = acc + (acc_mid + acc_block);
+  var acc_block_1: f32 = 0.0f;
+  var acc_mid_1: f32 = 0.0f;
   var acc_1: f32 = 0.0f;
-  let div: f32 = acc / 1024.0f;
+  var acc_steps_1: u32 = 0u;
+  let div: f32 = acc_sum / 1024.0f;
   for (var g_1: u32 = 0u; g_1 < 256u; g_1 += 1u) {
     let row_in0_j: f32 = row_in0[g_1 * 4u];
     let sub: f32 = row_in0_j - div;
     let mul: f32 = sub * sub;
-    acc_1 = acc_1 + mul;
+    acc_block_1 = acc_block_1 + mul;
     let row_in0_j_1: f32 = row_in0[(g_1 * 4u) + 1u];
     let sub_1: f32 = row_in0_j_1 - div;
     let mul_1: f32 = sub_1 * sub_1;
-    acc_1 = acc_1 + mul_1;
+    acc_block_1 = acc_block_1 + mul_1;
     let row_in0_j_2: f32 = row_in0[(g_1 * 4u) + 2u];
     let sub_2: f32 = row_in0_j_2 - div;
     let mul_2: f32 = sub_2 * sub_2;
-    acc_1 = acc_1 + mul_2;
+    acc_block_1 = acc_block_1 + mul_2;
     let row_in0_j_3: f32 = row_in0[(g_1 * 4u) + 3u];
     let sub_3: f32 = row_in0_j_3 - div;
     let mul_3: f32 = sub_3 * sub_3;
-    acc_1 = acc_1 + mul_3;
+    acc_block_1 = acc_block_1 + mul_3;
+    acc_steps_1 = acc_steps_1 + 1u;
+    if ((acc_steps_1 % 64u) == 0u) {
+      acc_mid_1 = acc_mid_1 + acc_block_1;
+      acc_block_1 = 0.0f;
+      if ((acc_steps_1 % 16384u) == 0u) {
+        acc_1 = acc_1 + acc_mid_1;
+        acc_mid_1 = 0.0f;
+      }
+    }
     row_sub[g_1 * 4u] = sub;
     row_sub[(g_1 * 4u) + 1u] = sub_1;
     row_sub[(g_1 * 4u) + 2u] = sub_2;
     row_sub[(g_1 * 4u) + 3u] = sub_3;
   }
-  let div_1: f32 = acc_1 / 1024.0f;
+  let acc_sum_1: f32 = acc_1 + (acc_mid_1 + acc_block_1);
+  let div_1: f32 = acc_sum_1 / 1024.0f;
   let add: f32 = div_1 + 0.00001f;
   let rsqrt: f32 = inverseSqrt(add);
   for (var g_2: u32 = 0u; g_2 < 256u; g_2 += 1u) {

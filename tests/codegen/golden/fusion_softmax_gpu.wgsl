@@ -24,61 +24,61 @@ fn main(@builtin(local_invocation_id) local_id: vec3<u32>,
   var acc: f32 = bitcast<f32>(f32_neg_inf_bits);
   let in0_4: vec4<f32> = in0[(row * 256u) + lane];
   let max_b: f32 = in0_4.x;
-  acc = select(max(acc, max_b), acc + max_b, ((bitcast<u32>(acc) & 2147483647u) > 2139095040u) || ((bitcast<u32>(max_b) & 2147483647u) > 2139095040u));
+  acc = select(select(max(acc, max_b), bitcast<f32>(bitcast<u32>(acc) & bitcast<u32>(max_b)), acc == max_b), acc + max_b, ((bitcast<u32>(acc) & 2147483647u) > 2139095040u) || ((bitcast<u32>(max_b) & 2147483647u) > 2139095040u));
   let max_b_1: f32 = in0_4.y;
-  acc = select(max(acc, max_b_1), acc + max_b_1, ((bitcast<u32>(acc) & 2147483647u) > 2139095040u) || ((bitcast<u32>(max_b_1) & 2147483647u) > 2139095040u));
+  acc = select(select(max(acc, max_b_1), bitcast<f32>(bitcast<u32>(acc) & bitcast<u32>(max_b_1)), acc == max_b_1), acc + max_b_1, ((bitcast<u32>(acc) & 2147483647u) > 2139095040u) || ((bitcast<u32>(max_b_1) & 2147483647u) > 2139095040u));
   let max_b_2: f32 = in0_4.z;
-  acc = select(max(acc, max_b_2), acc + max_b_2, ((bitcast<u32>(acc) & 2147483647u) > 2139095040u) || ((bitcast<u32>(max_b_2) & 2147483647u) > 2139095040u));
+  acc = select(select(max(acc, max_b_2), bitcast<f32>(bitcast<u32>(acc) & bitcast<u32>(max_b_2)), acc == max_b_2), acc + max_b_2, ((bitcast<u32>(acc) & 2147483647u) > 2139095040u) || ((bitcast<u32>(max_b_2) & 2147483647u) > 2139095040u));
   let max_b_3: f32 = in0_4.w;
-  acc = select(max(acc, max_b_3), acc + max_b_3, ((bitcast<u32>(acc) & 2147483647u) > 2139095040u) || ((bitcast<u32>(max_b_3) & 2147483647u) > 2139095040u));
+  acc = select(select(max(acc, max_b_3), bitcast<f32>(bitcast<u32>(acc) & bitcast<u32>(max_b_3)), acc == max_b_3), acc + max_b_3, ((bitcast<u32>(acc) & 2147483647u) > 2139095040u) || ((bitcast<u32>(max_b_3) & 2147483647u) > 2139095040u));
   partial0[lane] = acc;
   workgroupBarrier();
   if (lane < 128u) {
     let max_a: f32 = partial0[lane];
     let max_b_4: f32 = partial0[lane + 128u];
-    partial0[lane] = select(max(max_a, max_b_4), max_a + max_b_4, ((bitcast<u32>(max_a) & 2147483647u) > 2139095040u) || ((bitcast<u32>(max_b_4) & 2147483647u) > 2139095040u));
+    partial0[lane] = select(select(max(max_a, max_b_4), bitcast<f32>(bitcast<u32>(max_a) & bitcast<u32>(max_b_4)), max_a == max_b_4), max_a + max_b_4, ((bitcast<u32>(max_a) & 2147483647u) > 2139095040u) || ((bitcast<u32>(max_b_4) & 2147483647u) > 2139095040u));
   }
   workgroupBarrier();
   if (lane < 64u) {
     let max_a_1: f32 = partial0[lane];
     let max_b_5: f32 = partial0[lane + 64u];
-    partial0[lane] = select(max(max_a_1, max_b_5), max_a_1 + max_b_5, ((bitcast<u32>(max_a_1) & 2147483647u) > 2139095040u) || ((bitcast<u32>(max_b_5) & 2147483647u) > 2139095040u));
+    partial0[lane] = select(select(max(max_a_1, max_b_5), bitcast<f32>(bitcast<u32>(max_a_1) & bitcast<u32>(max_b_5)), max_a_1 == max_b_5), max_a_1 + max_b_5, ((bitcast<u32>(max_a_1) & 2147483647u) > 2139095040u) || ((bitcast<u32>(max_b_5) & 2147483647u) > 2139095040u));
   }
   workgroupBarrier();
   if (lane < 32u) {
     let max_a_2: f32 = partial0[lane];
     let max_b_6: f32 = partial0[lane + 32u];
-    partial0[lane] = select(max(max_a_2, max_b_6), max_a_2 + max_b_6, ((bitcast<u32>(max_a_2) & 2147483647u) > 2139095040u) || ((bitcast<u32>(max_b_6) & 2147483647u) > 2139095040u));
+    partial0[lane] = select(select(max(max_a_2, max_b_6), bitcast<f32>(bitcast<u32>(max_a_2) & bitcast<u32>(max_b_6)), max_a_2 == max_b_6), max_a_2 + max_b_6, ((bitcast<u32>(max_a_2) & 2147483647u) > 2139095040u) || ((bitcast<u32>(max_b_6) & 2147483647u) > 2139095040u));
   }
   workgroupBarrier();
   if (lane < 16u) {
     let max_a_3: f32 = partial0[lane];
     let max_b_7: f32 = partial0[lane + 16u];
-    partial0[lane] = select(max(max_a_3, max_b_7), max_a_3 + max_b_7, ((bitcast<u32>(max_a_3) & 2147483647u) > 2139095040u) || ((bitcast<u32>(max_b_7) & 2147483647u) > 2139095040u));
+    partial0[lane] = select(select(max(max_a_3, max_b_7), bitcast<f32>(bitcast<u32>(max_a_3) & bitcast<u32>(max_b_7)), max_a_3 == max_b_7), max_a_3 + max_b_7, ((bitcast<u32>(max_a_3) & 2147483647u) > 2139095040u) || ((bitcast<u32>(max_b_7) & 2147483647u) > 2139095040u));
   }
   workgroupBarrier();
   if (lane < 8u) {
     let max_a_4: f32 = partial0[lane];
     let max_b_8: f32 = partial0[lane + 8u];
-    partial0[lane] = select(max(max_a_4, max_b_8), max_a_4 + max_b_8, ((bitcast<u32>(max_a_4) & 2147483647u) > 2139095040u) || ((bitcast<u32>(max_b_8) & 2147483647u) > 2139095040u));
+    partial0[lane] = select(select(max(max_a_4, max_b_8), bitcast<f32>(bitcast<u32>(max_a_4) & bitcast<u32>(max_b_8)), max_a_4 == max_b_8), max_a_4 + max_b_8, ((bitcast<u32>(max_a_4) & 2147483647u) > 2139095040u) || ((bitcast<u32>(max_b_8) & 2147483647u) > 2139095040u));
   }
   workgroupBarrier();
   if (lane < 4u) {
     let max_a_5: f32 = partial0[lane];
     let max_b_9: f32 = partial0[lane + 4u];
-    partial0[lane] = select(max(max_a_5, max_b_9), max_a_5 + max_b_9, ((bitcast<u32>(max_a_5) & 2147483647u) > 2139095040u) || ((bitcast<u32>(max_b_9) & 2147483647u) > 2139095040u));
+    partial0[lane] = select(select(max(max_a_5, max_b_9), bitcast<f32>(bitcast<u32>(max_a_5) & bitcast<u32>(max_b_9)), max_a_5 == max_b_9), max_a_5 + max_b_9, ((bitcast<u32>(max_a_5) & 2147483647u) > 2139095040u) || ((bitcast<u32>(max_b_9) & 2147483647u) > 2139095040u));
   }
   workgroupBarrier();
   if (lane < 2u) {
     let max_a_6: f32 = partial0[lane];
     let max_b_10: f32 = partial0[lane + 2u];
-    partial0[lane] = select(max(max_a_6, max_b_10), max_a_6 + max_b_10, ((bitcast<u32>(max_a_6) & 2147483647u) > 2139095040u) || ((bitcast<u32>(max_b_10) & 2147483647u) > 2139095040u));
+    partial0[lane] = select(select(max(max_a_6, max_b_10), bitcast<f32>(bitcast<u32>(max_a_6) & bitcast<u32>(max_b_10)), max_a_6 == max_b_10), max_a_6 + max_b_10, ((bitcast<u32>(max_a_6) & 2147483647u) > 2139095040u) || ((bitcast<u32>(max_b_10) & 2147483647u) > 2139095040u));
   }
   workgroupBarrier();
   if (lane < 1u) {
     let max_a_7: f32 = partial0[lane];
     let max_b_11: f32 = partial0[lane + 1u];
-    partial0[lane] = select(max(max_a_7, max_b_11), max_a_7 + max_b_11, ((bitcast<u32>(max_a_7) & 2147483647u) > 2139095040u) || ((bitcast<u32>(max_b_11) & 2147483647u) > 2139095040u));
+    partial0[lane] = select(select(max(max_a_7, max_b_11), bitcast<f32>(bitcast<u32>(max_a_7) & bitcast<u32>(max_b_11)), max_a_7 == max_b_11), max_a_7 + max_b_11, ((bitcast<u32>(max_a_7) & 2147483647u) > 2139095040u) || ((bitcast<u32>(max_b_11) & 2147483647u) > 2139095040u));
   }
   workgroupBarrier();
   let row_max: f32 = partial0[0u];

@@ -1,4 +1,4 @@
-__device__ __forceinline__ float smelt_max(float a, float b) { return (a != a || b != b) ? a + b : fmaxf(a, b); }
+__device__ __forceinline__ float smelt_max(float a, float b) { return (a != a || b != b) ? a + b : a == b ? __int_as_float(__float_as_int(a) & __float_as_int(b)) : fmaxf(a, b); }
 __device__ __forceinline__ int smelt_max(int a, int b) { return a > b ? a : b; }
 __device__ __forceinline__ unsigned int smelt_max(unsigned int a, unsigned int b) { return a > b ? a : b; }
 __device__ __forceinline__ float smelt_sign(float x) { return x > 0.0f ? 1.0f : (x < 0.0f ? -1.0f : x); }
