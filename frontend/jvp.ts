@@ -13,6 +13,7 @@ import {
   COMPARE_OPS, COMPOSITE_OPS, type CompareOp, type CompositeOp, type Primitive, type PrimitiveParams,
   REDUCE_OPS, compositeBody,
 } from "../ir/primitives.js";
+import { flashAttentionJvp } from "./attention-rules.js";
 import { type MainTrace, Tensor, Trace, Tracer, bind, withMainTrace } from "./core.js";
 import * as lax from "./lax.js";
 import { ruleFor } from "./rule-error.js";
@@ -272,6 +273,8 @@ export const jvpRules: { [P in Primitive]: JvpRule<P> } = {
   ],
   // Composite nodes (jit calls, fusions, ...) go through their bodies; see bodyRule.
   ...fromOps(COMPOSITE_OPS, bodyRule),
+  // Its own rule: the tangent is a node whose transpose is the tiled backward.
+  flash_attention: flashAttentionJvp(bodyRule("flash_attention")),
 };
 
 // ---------------------------------------------------------------------------
