@@ -17,6 +17,10 @@ import { Tensor, bind } from "./core.js";
 import type { JvpRule, Tangent } from "./jvp.js";
 import { jvpFlat } from "./jvp.js";
 import * as lax from "./lax.js";
+import { inlineCalls } from "../ir/inline.js";
+import { attentionPass } from "../passes/attention.js";
+import { canonicalizePass } from "../passes/canonicalize.js";
+import { jitSettings } from "./jit.js";
 import { evalGraphWithBind, stageGraph } from "./staging.js";
 import { type TransposeRule, transposeGraph } from "./transpose.js";
 
@@ -77,4 +81,28 @@ export function flashAttentionJvpTranspose(): TransposeRule<"flash_attention_jvp
     const grads = bind("flash_attention_bwd", [...fixed, ...ct], { ...params, body });
     return args.map((a, i) => (i >= n && !(a instanceof Tensor) ? grads[i - n]! : null));
   };
+}
+
+const rewritten = new WeakMap<Graph, Graph>();
+
+/**
+ * A jit-compiled function's graph with attention found in it before it is differentiated,
+ * so that grad(jit(f)) of hand-written attention runs the tiled backward: the attention pass
+ * runs after tracing, and jit(grad(f)) has already spelled the backward out in primitives
+ * by then (where the scores must exist). Applies where the function's jit options leave
+ * the attention pass on; the graph itself otherwise, or when the pass finds nothing.
+ */
+export function attentionBeforeDifferentiation(callee: Graph): Graph {
+  const hit = rewritten.get(callee);
+  if (hit) return hit;
+  const settings = jitSettings(callee);
+  let out = callee;
+  const candidate = callee.nodes.some((n) => n.prim === "exp") && callee.nodes.some((n) => n.prim === "dot_general" || n.prim === "jit");
+  if (settings && settings.fuse !== false && !settings.disablePasses?.includes("attention") && candidate) {
+    const ctx = { notes: [] };
+    const g = attentionPass.run(canonicalizePass.run(inlineCalls(callee), ctx), ctx);
+    if (g.nodes.some((n) => n.prim === "flash_attention")) out = g;
+  }
+  rewritten.set(callee, out);
+  return out;
 }

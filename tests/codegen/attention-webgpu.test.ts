@@ -6,7 +6,7 @@
  * inside a whole gradient graph, against the interpreter's materialised backward.
  */
 import fc from "fast-check";
-import { describe, test } from "vitest";
+import { describe, expect, test } from "vitest";
 import { lowerGraph } from "../../codegen/program.js";
 import { runPipeline } from "../../passes/pipeline.js";
 import type { Target } from "../../codegen/target.js";
@@ -77,4 +77,18 @@ describe.skipIf(!gpu)("grad through flash_attention on WebGPU matches the interp
   test("property: generated shapes and flags", async () => {
     await fc.assert(fc.asyncProperty(caseArb, async ({ c, seed }) => grad(c, seed)), { numRuns: 4 });
   }, 600_000);
+});
+
+describe.skipIf(!gpu)("flash-decoding on WebGPU matches the interpreter", () => {
+  const target = gpu?.target;
+  const decode = async (c: FlashCase) => {
+    const names = lowerGraph(flashGraph(c), target!).launches.map((l) => l.kernel.name);
+    expect(names.some((n) => n.endsWith("_split")) && names.some((n) => n.endsWith("_merge")), names.join()).toBe(true);
+    await expectFlash(c, target!, 2);
+  };
+  test("one query row × 700 keys (a partial last chunk)", () => decode({ g: 2, rep: 1, sq: 1, sk: 700, d: 64, dv: 64, causal: false }));
+  test("three rows × 1030 keys, grouped-query 4:1, head dims 32 and 80, bias and mask", () =>
+    decode({ g: 4, rep: 4, sq: 3, sk: 1030, d: 32, dv: 80, causal: false, bias: [4, 3, 1030], mask: [1, 1, 1030] }));
+  test("causal (top-left): chunks past the rows' diagonal are fully masked", () =>
+    decode({ g: 1, rep: 1, sq: 4, sk: 600, d: 32, dv: 32, causal: true }));
 });

@@ -7,7 +7,12 @@
 import { describe, expect, it } from "vitest";
 import { type Tensor, bind } from "../../frontend/core.js";
 import { init } from "../../frontend/init.js";
+import { type JitOptions, jit } from "../../frontend/jit.js";
 import { jvp } from "../../frontend/jvp.js";
+import * as lax from "../../frontend/lax.js";
+import * as nn from "../../frontend/nn.js";
+import { grad } from "../../frontend/vjp.js";
+import { inlineCalls } from "../../ir/inline.js";
 import { evalGraphWithBind, stageGraph } from "../../frontend/staging.js";
 import { runPipeline } from "../../passes/pipeline.js";
 import { evalGraph } from "../../runtime/interp.js";
@@ -58,3 +63,21 @@ describe("grad through flash_attention", () => {
   });
 });
 
+
+describe("grad of a jit-compiled function with hand-written attention", () => {
+  const types = [[2, 3, 13, 8], [2, 3, 13, 8], [2, 3, 13, 8], [2, 3, 13, 8]].map((shape) => ({ dtype: "f32" as const, shape }));
+  const loss = (q: Tensor, k: Tensor, v: Tensor, w: Tensor) => {
+    const y = nn.attention(q, k, v, { causal: true });
+    return lax.reduceSum(lax.mul(y, w), [0, 1, 2, 3]);
+  };
+  const gradGraph = (options: JitOptions) =>
+    inlineCalls(stageGraph("g", types, (xs) => grad(jit(loss, options), { argnums: [0, 1, 2] })(...(xs as [Tensor, Tensor, Tensor, Tensor])) as Tensor[]).graph);
+
+  it("finds the attention before differentiating, so the backward is flash_attention_bwd", () => {
+    const flash = gradGraph({}), plain = gradGraph({ disablePasses: ["attention"] });
+    expect(flash.nodes.map((n) => n.prim)).toContain("flash_attention_bwd");
+    expect(plain.nodes.map((n) => n.prim)).not.toContain("flash_attention_bwd");
+    const xs = flashInputs(flash, 9);
+    expectClose(evalGraph(flash, xs), evalGraph(plain, xs), 1e-5);
+  });
+});
