@@ -31,6 +31,9 @@ export const variantsOf = (w: WorkloadId): readonly SmeltVariant[] =>
   w === "W6-long" || w === "W6-long8k" ? ["fused"]
     : w === "W6" || w === "W6-decode" || w === "W8" || w === "W9" ? ["fused", "materialised", "unfused"] : VARIANTS;
 
+/** A workload id as part of a jit name (an identifier: W6-long → W6_long). */
+const jitName = (id: WorkloadId) => id.replace(/-/g, "_");
+
 /** An error in one line, for a table note (a first line ending in ':' keeps the line it introduces). */
 function reason(e: unknown): string {
   const err = e as Error;
@@ -49,7 +52,7 @@ function toTensors(host: readonly HostInput[]): Tensor[] {
 }
 
 async function interpreterOutput(w: Workload, xs: Tensor[]): Promise<Float32Array> {
-  const y = jit(w.fn, { backend: "interp", name: `${w.id}_reference` })(...xs);
+  const y = jit(w.fn, { backend: "interp", name: `${jitName(w.id)}_reference` })(...xs);
   try {
     return (await y.data()) as Float32Array;
   } finally {
@@ -60,7 +63,7 @@ async function interpreterOutput(w: Workload, xs: Tensor[]): Promise<Float32Arra
 async function smeltVariant(w: Workload, xs: Tensor[], variant: SmeltVariant,
   expected: Float32Array | undefined, runs: number, progress: Progress): Promise<BenchRow> {
   const backend = getBackend();
-  const f = jit(w.fnFor?.(variant) ?? w.fn, { fuse: variant !== "unfused", name: `${w.id}_${variant}`, ...(variant === "materialised" ? { disablePasses: ["attention"] } : {}) });
+  const f = jit(w.fnFor?.(variant) ?? w.fn, { fuse: variant !== "unfused", name: `${jitName(w.id)}_${variant}`, ...(variant === "materialised" ? { disablePasses: ["attention"] } : {}) });
   let err: number | null = null;
   let calls = 0;
   // The first call is timed before `lower`: lower traces and compiles, and both are cached.
