@@ -62,18 +62,28 @@ function splitKernel(spec: FlashSpec, target: Target, splits: number): Kernel {
   const kvg = b.let("kvg", kvGroup(spec, g));
   const tid = b.let("tid", id("local", 0));
   const rows = Array.from({ length: sq }, (_, i) => i);
+  const vec = D % 4 === 0;
   const at = (i: number, jj: Expr) => iadd(u32(i * CHUNK), jj);
 
   // Scores in log2 units, MASKED outside the keys or where masked.
   b.for("jj", tid, u32(CHUNK), (jj, x) => {
     const key = x.let("key", iadd(k0, jj));
     const kc = x.let("key_c", clampTo(key, sk));
-    const kBase = x.let("k_base", imul(iadd(imul(kvg, u32(sk)), kc), u32(D)));
+    // q·kᵀ for every row at once, each k element loaded once; as 4-vectors when D allows
+    // (a CPU adapter pays per load, and these addresses differ across invocations).
+    const w = vec ? 4 : 1;
+    const kRow = x.let("k_row", imul(iadd(imul(kvg, u32(sk)), kc), u32(D / w)));
+    const dots = rows.map(() => x.var("dot", f32(0)));
+    x.for("d", u32(0), u32(D / w), (d, y) => {
+      const kv = vec ? y.load4("kv", "f32", "k", iadd(kRow, d)) : [y.let("kv", load("f32", "k", iadd(kRow, d)))];
+      for (const i of rows) {
+        const qAt = iadd(imul(iadd(imul(g, u32(sq)), u32(i)), u32(D / w)), d);
+        const qv = vec ? y.load4("qv", "f32", "q", qAt) : [load("f32", "q", qAt)];
+        kv.forEach((kx, u) => y.assign(dots[i]!, call("fma", qv[u]!, kx, dots[i]!)));
+      }
+    });
     for (const i of rows) {
-      const qBase = imul(iadd(imul(g, u32(sq)), u32(i)), u32(D));
-      const dot = x.var("dot", f32(0));
-      x.for("d", u32(0), u32(D), (d, y) => y.assign(dot, call("fma", load("f32", "q", iadd(qBase, d)), load("f32", "k", iadd(kBase, d)), dot)));
-      const { score } = scoreAt(x, spec, dot, g, u32(i), kc, spec.causal);
+      const { score } = scoreAt(x, spec, dots[i]!, g, u32(i), kc, spec.causal);
       x.store("Ps", at(i, jj), select(lt(key, u32(sk)), score, f32(MASKED)), "workgroup");
     }
   }, WIDTH);
@@ -113,7 +123,8 @@ function splitKernel(spec: FlashSpec, target: Target, splits: number): Kernel {
     }
   });
   return {
-    name: spec.name, source: spec.source, bindings: spec.bindings, workgroupSize: [WIDTH, 1, 1], grid,
+    name: spec.name, source: spec.source, workgroupSize: [WIDTH, 1, 1], grid,
+    bindings: spec.bindings.map((x) => (vec && (x.name === "q" || x.name === "k") ? { ...x, width: 4 as const } : x)),
     shared: [{ name: "Ps", t: "f32", size: sq * CHUNK }], body: b.stmts,
   };
 }
