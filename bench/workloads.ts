@@ -1,13 +1,15 @@
 /**
- * The benchmark workloads W1–W8 of DESIGN.md, written as a user writes them:
+ * The benchmark workloads W1–W9 of DESIGN.md (W6-long, W6-long8k and W6-decode are W6's
+ * long-sequence and decode shapes), written as a user writes them:
  * plain functions over smelt's public API. Each workload is a factory over its
  * sizes (the defaults are DESIGN's; tests shrink them), produces seeded host
  * inputs so smelt, the interpreter and the peers (bench/peers.ts) all see the
  * same numbers.
  */
-import { type Tensor, nn, np } from "../index.js";
+import { type JitOptions, type Tensor, jit, nn, np, valueAndGrad } from "../index.js";
+import type { SmeltVariant } from "./report.js";
 
-export const WORKLOAD_IDS = ["W1", "W2", "W3", "W4", "W5", "W6", "W7", "W8"] as const;
+export const WORKLOAD_IDS = ["W1", "W2", "W3", "W4", "W5", "W6", "W6-long", "W6-long8k", "W6-decode", "W7", "W8", "W9"] as const;
 export type WorkloadId = (typeof WORKLOAD_IDS)[number];
 /** What `smelt bench` runs without arguments; W6 and W7 run when named. */
 export const DEFAULT_WORKLOADS: readonly WorkloadId[] = ["W1", "W2", "W3", "W4", "W5", "W8"];
@@ -19,8 +21,12 @@ export interface Sizes {
   W4: { m: number; k: number; n: number };
   W5: { tokens: number; d: number; hidden: number };
   W6: { heads: number; seq: number; dHead: number };
+  "W6-long": { heads: number; seq: number; dHead: number };
+  "W6-long8k": { heads: number; seq: number; dHead: number };
+  "W6-decode": { heads: number; queries: number; keys: number; dHead: number };
   W7: { tokens: number; d: number; experts: number; k: number; hidden: number };
   W8: { seq: number; d: number; heads: number; hidden: number };
+  W9: { seq: number; d: number; heads: number; hidden: number };
 }
 
 export const DEFAULT_SIZES: Sizes = {
@@ -30,11 +36,15 @@ export const DEFAULT_SIZES: Sizes = {
   W4: { m: 1024, k: 1024, n: 1024 },
   W5: { tokens: 512, d: 768, hidden: 3072 },
   W6: { heads: 8, seq: 1024, dHead: 64 },
+  "W6-long": { heads: 8, seq: 4096, dHead: 64 },
+  "W6-long8k": { heads: 8, seq: 8192, dHead: 64 },
+  "W6-decode": { heads: 32, queries: 1, keys: 4096, dHead: 128 },
   // DESIGN fixes tokens, width, experts and top-k; an expert hidden width of 2·d keeps the
   // dense (unfused) form and the interpreter oracle within a benchmark's patience.
   W7: { tokens: 1024, d: 512, experts: 8, k: 2, hidden: 1024 },
   // GPT-2 small: d 768, 12 heads, MLP 4·d.
   W8: { seq: 256, d: 768, heads: 12, hidden: 3072 },
+  W9: { seq: 256, d: 768, heads: 12, hidden: 3072 },
 };
 
 /** Sizes small enough for the interpreter in a unit test, with every axis still distinct. */
@@ -45,8 +55,12 @@ export const TINY_SIZES: Sizes = {
   W4: { m: 7, k: 12, n: 5 },
   W5: { tokens: 4, d: 12, hidden: 20 },
   W6: { heads: 2, seq: 9, dHead: 8 },
+  "W6-long": { heads: 2, seq: 11, dHead: 8 },
+  "W6-long8k": { heads: 2, seq: 13, dHead: 8 },
+  "W6-decode": { heads: 3, queries: 1, keys: 600, dHead: 8 },
   W7: { tokens: 10, d: 8, experts: 4, k: 2, hidden: 12 },
   W8: { seq: 6, d: 16, heads: 2, hidden: 24 },
+  W9: { seq: 6, d: 16, heads: 2, hidden: 24 },
 };
 
 export interface HostInput {
@@ -64,6 +78,10 @@ export interface Workload<I extends WorkloadId = WorkloadId> {
   inputs(): HostInput[];
   /** The smelt program. */
   readonly fn: (...xs: Tensor[]) => Tensor;
+  /** The program for one variant, where the variant is more than jit options on `fn` (W9). */
+  readonly fnFor?: (variant: SmeltVariant) => (...xs: Tensor[]) => Tensor;
+  /** Why the interpreter cannot check this size, where it cannot (its scores would not fit). */
+  readonly noReference?: string;
 }
 
 /** mulberry32: a tiny seeded generator, so every run (and every peer) sees the same inputs. */
@@ -100,6 +118,40 @@ export function elementwiseChain(x: Tensor): Tensor {
   y = np.multiply(np.tanh(y), x);
   y = np.exp(np.subtract(y, 0.1));
   return np.add(np.multiply(y, 0.5), x);
+}
+
+/** Causal attention at long sequence lengths: flash only (the scores would be heads·seq² floats). */
+function longAttention(id: "W6-long" | "W6-long8k", { heads, seq, dHead }: Sizes["W6"]): Omit<Workload, "id" | "sizes"> {
+  const scores = heads * seq * seq * 4;
+  return {
+    title: `causal attention ${heads} heads × ${seq} × ${dHead} (flash only)`,
+    inputs: () => hostInputs(id, ["q", "k", "v"].map((name) => [name, [heads, seq, dHead], 1] as const)),
+    fn: (q, k, v) => nn.attention(q, k!, v!, { causal: true }),
+    ...(scores > 2 ** 28 ? { noReference: `no interpreter reference: its scores would take ${scores / 2 ** 20} MiB` } : {}),
+  };
+}
+
+/** W8's and W9's inputs: the residual stream and the block's 12 parameters. */
+function blockInputs(id: WorkloadId, { seq, d, hidden }: Sizes["W8"]): HostInput[] {
+  return hostInputs(id, [
+    ["x", [seq, d], 1], ["ln1_g", [d], 1], ["ln1_b", [d], 0.1],
+    ["w_qkv", [d, 3 * d], fanIn(d)], ["b_qkv", [3 * d], 0.1], ["w_o", [d, d], fanIn(d)], ["b_o", [d], 0.1],
+    ["ln2_g", [d], 1], ["ln2_b", [d], 0.1],
+    ["w_fc", [d, hidden], fanIn(d)], ["b_fc", [hidden], 0.1], ["w_proj", [hidden, d], fanIn(hidden)], ["b_proj", [d], 0.1],
+  ]);
+}
+
+/** A GPT-2 block (pre-LN, causal self-attention, tanh-GELU MLP) over the inputs blockInputs makes. */
+function gpt2Block({ seq, d, heads }: Sizes["W8"], xs: Tensor[]): Tensor {
+  const [x, ln1g, ln1b, wqkv, bqkv, wo, bo, ln2g, ln2b, wfc, bfc, wproj, bproj] = xs as [Tensor, ...Tensor[]];
+  const dHead = d / heads;
+  // [seq, d] → [heads, seq, dHead]: attention runs per head over the sequence.
+  const splitHeads = (t: Tensor) => np.transpose(np.reshape(t, [seq, heads, dHead]), [1, 0, 2]);
+  const qkv = np.add(np.matmul(nn.layerNorm(x, ln1g!, ln1b!), wqkv!), bqkv!);
+  const [q, k, v] = np.split(qkv, 3, 1).map(splitHeads) as [Tensor, Tensor, Tensor];
+  const attended = np.reshape(np.transpose(nn.attention(q, k, v, { causal: true }), [1, 0, 2]), [seq, d]);
+  const h = np.add(x, np.add(np.matmul(attended, wo!), bo!));
+  return np.add(h, mlp(nn.layerNorm(h, ln2g!, ln2b!), wfc!, bfc!, wproj!, bproj!));
 }
 
 type Factory<I extends WorkloadId> = (s: Sizes[I]) => Omit<Workload<I>, "id" | "sizes">;
@@ -139,6 +191,13 @@ const factories: { [I in WorkloadId]: Factory<I> } = {
     inputs: () => hostInputs("W6", ["q", "k", "v"].map((name) => [name, [heads, seq, dHead], 1] as const)),
     fn: (q, k, v) => nn.attention(q, k!, v!, { causal: true }),
   }),
+  "W6-long": (sizes) => longAttention("W6-long", sizes),
+  "W6-long8k": (sizes) => longAttention("W6-long8k", sizes),
+  "W6-decode": ({ heads, queries, keys, dHead }) => ({
+    title: `decode attention ${heads} heads × ${queries} quer${queries === 1 ? "y" : "ies"} × ${keys} keys × ${dHead}`,
+    inputs: () => hostInputs("W6-decode", [["q", [heads, queries, dHead], 1], ["k", [heads, keys, dHead], 1], ["v", [heads, keys, dHead], 1]]),
+    fn: (q, k, v) => nn.attention(q, k!, v!),
+  }),
   W7: ({ tokens, d, experts, k, hidden }) => ({
     title: `MoE FFN ${tokens} tokens × ${d}, ${experts} experts (hidden ${hidden}), top-${k}`,
     inputs: () =>
@@ -149,26 +208,26 @@ const factories: { [I in WorkloadId]: Factory<I> } = {
     // nn.moe's default expert activation is the exact (erf) GELU; the peers match it.
     fn: (x, gate, w1, w2) => nn.moe(x, gate!, { w1: w1!, w2: w2! }, k),
   }),
-  W8: ({ seq, d, heads, hidden }) => ({
-    title: `GPT-2 block (pre-LN, causal, ${heads} heads) at [${seq},${d}], MLP ${hidden}`,
-    inputs: () =>
-      hostInputs("W8", [
-        ["x", [seq, d], 1], ["ln1_g", [d], 1], ["ln1_b", [d], 0.1],
-        ["w_qkv", [d, 3 * d], fanIn(d)], ["b_qkv", [3 * d], 0.1], ["w_o", [d, d], fanIn(d)], ["b_o", [d], 0.1],
-        ["ln2_g", [d], 1], ["ln2_b", [d], 0.1],
-        ["w_fc", [d, hidden], fanIn(d)], ["b_fc", [hidden], 0.1], ["w_proj", [hidden, d], fanIn(hidden)], ["b_proj", [d], 0.1],
-      ]),
-    fn: (x, ln1g, ln1b, wqkv, bqkv, wo, bo, ln2g, ln2b, wfc, bfc, wproj, bproj) => {
-      const dHead = d / heads;
-      // [seq, d] → [heads, seq, dHead]: attention runs per head over the sequence.
-      const splitHeads = (t: Tensor) => np.transpose(np.reshape(t, [seq, heads, dHead]), [1, 0, 2]);
-      const qkv = np.add(np.matmul(nn.layerNorm(x, ln1g, ln1b), wqkv!), bqkv!);
-      const [q, k, v] = np.split(qkv, 3, 1).map(splitHeads) as [Tensor, Tensor, Tensor];
-      const attended = np.reshape(np.transpose(nn.attention(q, k, v, { causal: true }), [1, 0, 2]), [seq, d]);
-      const h = np.add(x, np.add(np.matmul(attended, wo!), bo!));
-      return np.add(h, mlp(nn.layerNorm(h, ln2g, ln2b), wfc!, bfc!, wproj!, bproj!));
-    },
+  W8: (sizes) => ({
+    title: `GPT-2 block (pre-LN, causal, ${sizes.heads} heads) at [${sizes.seq},${sizes.d}], MLP ${sizes.hidden}`,
+    inputs: () => blockInputs("W8", sizes),
+    fn: (...xs) => gpt2Block(sizes, xs),
   }),
+  W9: (sizes) => {
+    // The loss is its own jit, so grad finds the attention in it before differentiating.
+    const loss = (options: JitOptions) => jit((...xs: Tensor[]) => np.mean(np.square(gpt2Block(sizes, xs))), options);
+    const step = (f: (...xs: Tensor[]) => Tensor) => (...xs: Tensor[]) => {
+      const [value, grads] = valueAndGrad(f, { argnums: xs.map((_, i) => i) })(...xs) as [Tensor, Tensor[]];
+      return np.concatenate([np.reshape(value, [1]), ...grads.map((g) => np.reshape(g, [-1]))]);
+    };
+    const flash = step(loss({})), materialised = step(loss({ disablePasses: ["attention"] })), unfused = step(loss({ fuse: false }));
+    return {
+      title: `training step: valueAndGrad of mean((W8 block)²) at [${sizes.seq},${sizes.d}], all 13 inputs`,
+      inputs: () => blockInputs("W9", sizes),
+      fn: flash,
+      fnFor: (variant) => (variant === "materialised" ? materialised : variant === "unfused" ? unfused : flash),
+    };
+  },
 };
 
 export function isWorkloadId(s: string): s is WorkloadId {

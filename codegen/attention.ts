@@ -3,10 +3,12 @@
  * materialises the Sq×Sk scores, writing the output and each row's log-sum-exp. The
  * template family follows the matmul's (matmulStrategy): the subgroup template for CPU
  * adapters with a fixed subgroup size (codegen/attention-cpu.ts), and otherwise the
- * workgroup-memory template below.
+ * workgroup-memory template below. Decode shapes (a few query rows, many keys) split the
+ * keys across workgroups instead (codegen/attention-decode.ts).
  */
 import type { Node } from "../ir/graph.js";
 import { subgroupAttention } from "./attention-cpu.js";
+import { decodeKernels, isDecode } from "./attention-decode.js";
 import { MASKED, type FlashSpec, clampTo, flashSpec, kvGroup, naturalLse, probability, scoreAt } from "./attention-spec.js";
 import { gridFor, groupIndex } from "./indexing.js";
 import { type Expr, type Kernel, BodyBuilder, bin, call, f32, iadd, id, idiv, imul, irem, isConst, load, lt, u32 } from "./kernel.js";
@@ -17,6 +19,7 @@ import type { Target } from "./target.js";
 export function lowerFlashAttention(node: Node<"flash_attention">, ctx: LowerContext): LoweredKernel[] {
   const spec = flashSpec(node, ctx.name, ctx.source);
   if (spec.g * spec.sq === 0) return [];
+  if (isDecode(spec)) return decodeKernels(spec, ctx.target, node.inputs.length);
   const kernel = flashAttentionKernel(spec, ctx.target);
   const args = [
     ...node.inputs.map((_, index) => ({ kind: "in" as const, index })),

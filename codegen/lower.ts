@@ -15,6 +15,7 @@ import {
   bin, cast, eq, ge, iadd, id, idiv, imul, irem, load, u32,
 } from "./kernel.js";
 import { lowerFlashAttention } from "./attention.js";
+import { lowerFlashAttentionBwd } from "./attention-bwd.js";
 import { type MatmulSpec, matmulKernel, operandStrides } from "./matmul.js";
 import { argmaxKernel, cumsumKernel, reduceKernel, topKKernel, type KernelHead } from "./reduce.js";
 import type { Target } from "./target.js";
@@ -26,7 +27,11 @@ export interface LoweredKernel {
   readonly kernel: Kernel;
   /** One per kernel binding, in binding order. */
   readonly args: readonly Arg[];
-  /** Scratch arrays the kernel needs for the duration of its launch (`temp` args index them). */
+  /**
+   * Scratch arrays the kernel needs. `temp` args index the node's scratch list: every kernel's
+   * temps in kernel order, so a later kernel of the node can read an earlier one's (flash-decoding's
+   * partial results).
+   */
   readonly temps?: readonly AbstractValue[];
 }
 
@@ -230,6 +235,10 @@ const LOWERINGS: { readonly [P in Primitive]: LowerRule<P> } = {
   dot_general: dotGeneral,
   scatter_add: scatterAdd,
   flash_attention: (node, ctx) => lowerFlashAttention(node as Node<"flash_attention">, ctx),
+  flash_attention_bwd: (node, ctx) => lowerFlashAttentionBwd(node as Node<"flash_attention_bwd">, ctx),
+  flash_attention_jvp: (node) => {
+    throw new LoweringError(`a flash_attention_jvp node (body @${node.params.body.name}) reached lowering: forward-mode tangents run as their body, inlined first (passes/inline.ts)`);
+  },
   argmax: (node, ctx) => {
     const x = node.inputs[0]!.type;
     if (sizeOf(node.outputs[0]!.shape) === 0) return [];

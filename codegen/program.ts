@@ -139,9 +139,9 @@ function bindLaunches(g: Graph, kernels: readonly LoweredKernel[][], plan: Memor
   const launches: LaunchStep[] = [];
   g.nodes.forEach((n, i) => {
     const scratchSlots = plan.scratch.get(n) ?? [];
-    let scratchUsed = 0;
+    // One list for the node: a kernel may read what an earlier kernel of its node wrote there.
+    const scratch = kernels[i]!.flatMap((k) => k.temps ?? []).map((t, j) => table.add(t, "temp", { slot: scratchSlots[j]! }));
     for (const k of kernels[i]!) {
-      const scratch = (k.temps ?? []).map((t) => table.add(t, "temp", { slot: scratchSlots[scratchUsed++]! }));
       const args = k.args.map((a) => (a.kind === "temp" ? scratch[a.index]! : table.of.get(a.kind === "in" ? n.inputs[a.index]! : n.outputs[a.index]!)!));
       launches.push({ op: "launch", kernel: k.kernel, args });
     }

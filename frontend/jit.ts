@@ -33,6 +33,9 @@ export interface JitOptions {
 /** Settings attached to each traced graph, read when the `jit` primitive runs eagerly. */
 const graphSettings = new WeakMap<Graph, JitOptions>();
 
+/** The options a graph was traced under by `jit` (undefined for graphs built otherwise). */
+export const jitSettings = (g: Graph): JitOptions | undefined => graphSettings.get(g);
+
 interface CacheEntry {
   staged: StagedGraph;
   outDef: TreeDef;

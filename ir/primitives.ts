@@ -22,7 +22,7 @@ export const REDUCE_OPS = ["reduce_sum", "reduce_max", "reduce_min"] as const;
  * graph-kind attribute is listed here, and only those: `define` checks it when the
  * registry loads, and the type `CompositeOp` is checked against `PrimitiveParams`.
  */
-export const COMPOSITE_OPS = ["jit", "fusion", "flash_attention"] as const;
+export const COMPOSITE_OPS = ["jit", "fusion", "flash_attention", "flash_attention_jvp", "flash_attention_bwd"] as const;
 
 export type UnaryOp = (typeof UNARY_OPS)[number];
 export type BinaryOp = (typeof BINARY_OPS)[number];
@@ -65,6 +65,13 @@ export type PrimitiveParams = { [K in UnaryOp | BinaryOp | CompareOp]: NoParams 
    * found by passes/attention.ts; `body` is that decomposition.
    */
   flash_attention: { body: Graph; scale: number; causal: boolean; bias: boolean; mask: boolean };
+  /**
+   * The tangent of flash_attention (frontend/attention-rules.ts): linear in dq, dk, dv; its
+   * transpose is flash_attention_bwd. `body` is the forward-mode derivative of the forward's body.
+   */
+  flash_attention_jvp: { body: Graph; scale: number; causal: boolean; bias: boolean; mask: boolean };
+  /** FlashAttention-2's backward (Dao 2023, Algorithm 2); `body` is the materialised backward. */
+  flash_attention_bwd: { body: Graph; scale: number; causal: boolean; bias: boolean; mask: boolean };
 };
 
 export type Primitive = keyof PrimitiveParams;
@@ -584,3 +591,36 @@ define({
     return outs;
   },
 });
+
+/**
+ * The backward nodes of flash_attention take the forward's operands, then its results
+ * out [G, Sq, Dv] and lse [G, Sq], then (flash_attention_jvp) the tangents dq, dk, dv of q, k, v,
+ * returning the tangents of out and lse; or (flash_attention_bwd) the cotangents of out and
+ * lse, returning the cotangents of q, k and v. The shape checks are the forward's.
+ */
+function flashBackwardRule(prim: "flash_attention_jvp" | "flash_attention_bwd") {
+  return (inputs: AbstractValue[], params: PrimitiveParams["flash_attention"]): AbstractValue[] => {
+    const nFwd = 3 + Number(params.bias) + Number(params.mask);
+    const fwd = inputs.slice(0, nFwd);
+    const [q, k, v] = fwd as [AbstractValue, AbstractValue, AbstractValue];
+    const [g, sq] = q.shape as [number, number];
+    const results = [{ dtype: "f32" as DType, shape: [g, sq, v.shape[2]!] }, { dtype: "f32" as DType, shape: [g, sq] }];
+    const rest = prim === "flash_attention_jvp" ? [...results, q, k, v] : [...results, ...results];
+    const want = nFwd + rest.length;
+    if (inputs.length !== want || q.shape.length !== 3 || k.shape.length !== 3 || v.shape.length !== 3)
+      fail(prim, inputs, `takes the forward's ${nFwd} operands, out, lse and ${prim === "flash_attention_jvp" ? "dq, dk, dv" : "the cotangents of out and lse"} (${want} operands), got ${inputs.length}`);
+    rest.forEach((r, i) => {
+      const x = inputs[nFwd + i]!;
+      if (formatType(x) !== formatType(r)) fail(prim, inputs, `operand ${nFwd + i} is ${formatType(x)}, expected ${formatType(r)}`);
+    });
+    const outs = callRule(prim, inputs, params.body);
+    const expect = prim === "flash_attention_jvp" ? results : [q, k, v];
+    if (outs.length !== expect.length || outs.some((o, i) => formatType(o) !== formatType(expect[i]!)))
+      fail(prim, inputs, `@${params.body.name} must return (${expect.map(formatType).join(", ")}), returns (${outs.map(formatType).join(", ")})`);
+    return outs;
+  };
+}
+
+const FLASH_PARAMS = { body: "graph", scale: "number", causal: "bool", bias: "bool", mask: "bool" } as const;
+define({ name: "flash_attention_jvp", arity: "variadic", params: FLASH_PARAMS, rule: flashBackwardRule("flash_attention_jvp") });
+define({ name: "flash_attention_bwd", arity: "variadic", params: FLASH_PARAMS, rule: flashBackwardRule("flash_attention_bwd") });

@@ -47,6 +47,8 @@ const STRUCTURAL_ROLES: { readonly [P in Structural]: Role } = {
   jit: "opaque",
   fusion: "opaque",
   flash_attention: "opaque",
+  flash_attention_jvp: "opaque",
+  flash_attention_bwd: "opaque",
 };
 
 const ELEMENTWISE: ReadonlySet<string> = new Set([...UNARY_OPS, ...BINARY_OPS, ...COMPARE_OPS]);

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { getBackend, memoryStats } from "../../index.js";
-import { runBench, runBenchCommand } from "../../bench/run.js";
+import { runBench, runBenchCommand, variantsOf } from "../../bench/run.js";
 import { type BenchRow, formatTable, toJSON } from "../../bench/report.js";
 import { median, maxAbsErr } from "../../bench/timing.js";
 import { DEFAULT_SIZES, DEFAULT_WORKLOADS, TINY_SIZES, WORKLOAD_IDS, workload } from "../../bench/workloads.js";
@@ -43,7 +43,9 @@ describe("smelt bench on the interpreter", () => {
     const rows = await tinyRun();
     for (const id of WORKLOAD_IDS)
       expect(rows.filter((r) => r.workload === id).map((r) => r.variant))
-        .toEqual(id === "W6" || id === "W8" ? ["fused", "materialised", "unfused"] : ["fused", "unfused"]);
+        .toEqual(variantsOf(id));
+    expect(variantsOf("W6")).toEqual(["fused", "materialised", "unfused"]);
+    expect(variantsOf("W6-long8k")).toEqual(["fused"]);
   });
 
   it("fills every measurement of a row it could run", async () => {
@@ -84,12 +86,12 @@ describe("smelt bench arguments", () => {
     const saved = console.error;
     console.error = (m: string) => void errors.push(m);
     try {
-      expect(await runBenchCommand(["W9"], {})).toBe(1);
+      expect(await runBenchCommand(["W10"], {})).toBe(1);
       expect(await runBenchCommand(["W1"], { runs: 0 })).toBe(1);
     } finally {
       console.error = saved;
     }
-    expect(errors[0]).toContain("unknown workload 'W9'");
+    expect(errors[0]).toContain("unknown workload 'W10'");
     expect(errors[1]).toContain("--runs");
   });
 });

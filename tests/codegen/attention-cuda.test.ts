@@ -1,14 +1,16 @@
 /**
  * The flash-attention templates rendered as CUDA C compile with nvcc and assemble with
  * ptxas for sm_80 and sm_90 without a warning: both templates (subgroup, workgroup), head
- * dims 32..256, lengths off the tile, grouped-query, causal, bias and mask.
+ * dims 32..256, lengths off the tile, grouped-query, causal, bias and mask; the tiled
+ * backward's kernels and flash-decoding's.
  */
 import { describe, expect, it } from "vitest";
 import { renderCuda } from "../../codegen/render/cuda.js";
 import type { Kernel } from "../../codegen/kernel.js";
 import { lowerGraph } from "../../codegen/program.js";
 import { CUDA_SM80_TARGET, type Target } from "../../codegen/target.js";
-import { flashGraph } from "./attention-cases.js";
+import { runPipeline } from "../../passes/pipeline.js";
+import { flashGradGraph, flashGraph } from "./attention-cases.js";
 import { REQUIRE_NVCC, checkKernels, nvccMissing } from "./cuda-nvcc.js";
 import { strategyTarget } from "./matmul-cases.js";
 
@@ -29,6 +31,15 @@ function kernels(): Kernel[] {
       out.push({ ...launch!.kernel, name: `flash_${strategy}_${i}` });
     });
   }
+  // The tiled backward's two kernels and flash-decoding's split and merge kernels.
+  const target = SUBGROUP_TARGET;
+  const extra = [
+    ...[{ g: 8, rep: 1, sq: 256, sk: 256, d: 64, dv: 64, causal: true }, { g: 4, rep: 2, sq: 37, sk: 20, d: 80, dv: 32, causal: false, bias: [4, 37, 20], mask: [1, 1, 20] }]
+      .flatMap((c) => lowerGraph(runPipeline(flashGradGraph(c, false), { target }).graph, target).launches),
+    ...lowerGraph(flashGraph({ g: 32, rep: 1, sq: 1, sk: 4096, d: 128, dv: 128, causal: false }), target).launches,
+    ...lowerGraph(flashGraph({ g: 4, rep: 4, sq: 3, sk: 1030, d: 32, dv: 80, causal: true, bias: [4, 3, 1030], mask: [1, 1, 1030] }), target).launches,
+  ].map((l) => l.kernel).filter((k) => /_(dkdv|dq|split|merge)$/.test(k.name));
+  extra.forEach((k, i) => out.push({ ...k, name: `${k.name.replace(/.*_/, "flash_")}_${i}` }));
   return out;
 }
 

@@ -2,23 +2,24 @@
  * The flash-attention kernels on WebGPU against the interpreter (which evaluates the node's
  * body, the materialised decomposition), for both template families: sequence lengths on
  * and off the tile, below one tile, Sq ≠ Sk, head dims 32..128, grouped-query ratios,
- * causal or not, bias and mask.
+ * causal or not, bias and mask; and the tiled backward (flash_attention_bwd's two kernels)
+ * inside a whole gradient graph, against the interpreter's materialised backward.
  */
 import fc from "fast-check";
-import { describe, test } from "vitest";
+import { describe, expect, test } from "vitest";
 import { lowerGraph } from "../../codegen/program.js";
+import { runPipeline } from "../../passes/pipeline.js";
 import type { Target } from "../../codegen/target.js";
 import { evalGraph } from "../../runtime/interp.js";
 import { WebGPUExecutable } from "../../runtime/webgpu.js";
-import { type FlashCase, flashGraph, flashInputs } from "./attention-cases.js";
+import { type FlashCase, flashGradGraph, flashGraph, flashInputs } from "./attention-cases.js";
 import { gpu, mismatch } from "../runtime/webgpu-helpers.js";
 import { strategyTarget } from "./matmul-cases.js";
 
 const TOL = { rtol: 2e-4, atol: 2e-4 };
 
-async function expectFlash(c: FlashCase, target: Target, seed = 1): Promise<void> {
+async function expectFlash(c: FlashCase, target: Target, seed = 1, g = flashGraph(c)): Promise<void> {
   const be = gpu!;
-  const g = flashGraph(c);
   const inputs = flashInputs(g, seed);
   const exe = new WebGPUExecutable(be, lowerGraph(g, target));
   const err = await exe.ready;
@@ -61,4 +62,33 @@ describe.skipIf(!gpu)("flash_attention on WebGPU matches the interpreter", () =>
       }, 600_000);
     });
   }
+});
+
+describe.skipIf(!gpu)("grad through flash_attention on WebGPU matches the interpreter", () => {
+  const target = gpu?.target;
+  // Fused first, so the loss around the node costs few kernels to compile.
+  const grad = (c: FlashCase, seed = 1) => expectFlash(c, target!, seed, runPipeline(flashGradGraph(c, false), { target: target! }).graph);
+  test("causal, 2 heads × 70 × 64 (off the tile)", () => grad({ g: 2, rep: 1, sq: 70, sk: 70, d: 64, dv: 64, causal: true }));
+  test("non-causal, Sq ≠ Sk, grouped-query 4:1, head dims 80 and 32", () =>
+    grad({ g: 4, rep: 4, sq: 21, sk: 45, d: 80, dv: 32, causal: false }));
+  test("causal (top-left) with Sq > Sk, bias and mask", () =>
+    grad({ g: 2, rep: 2, sq: 33, sk: 9, d: 32, dv: 32, causal: true, bias: [2, 33, 9], mask: [1, 1, 9] }));
+  test("one query row, one key", () => grad({ g: 1, rep: 1, sq: 1, sk: 1, d: 32, dv: 32, causal: false }));
+  test("property: generated shapes and flags", async () => {
+    await fc.assert(fc.asyncProperty(caseArb, async ({ c, seed }) => grad(c, seed)), { numRuns: 4 });
+  }, 600_000);
+});
+
+describe.skipIf(!gpu)("flash-decoding on WebGPU matches the interpreter", () => {
+  const target = gpu?.target;
+  const decode = async (c: FlashCase) => {
+    const names = lowerGraph(flashGraph(c), target!).launches.map((l) => l.kernel.name);
+    expect(names.some((n) => n.endsWith("_split")) && names.some((n) => n.endsWith("_merge")), names.join()).toBe(true);
+    await expectFlash(c, target!, 2);
+  };
+  test("one query row × 700 keys (a partial last chunk)", () => decode({ g: 2, rep: 1, sq: 1, sk: 700, d: 64, dv: 64, causal: false }));
+  test("three rows × 1030 keys, grouped-query 4:1, head dims 32 and 80, bias and mask", () =>
+    decode({ g: 4, rep: 4, sq: 3, sk: 1030, d: 32, dv: 80, causal: false, bias: [4, 3, 1030], mask: [1, 1, 1030] }));
+  test("causal (top-left): chunks past the rows' diagonal are fully masked", () =>
+    decode({ g: 1, rep: 1, sq: 4, sk: 600, d: 32, dv: 32, causal: true }));
 });

@@ -160,6 +160,16 @@ export function irCorpus(): { name: string; graph: Graph }[] {
   add("flash attention: grouped-query, causal, bias and mask", graph("attention",
     [ty("f32", 4, 5, 8), ty("f32", 2, 7, 8), ty("f32", 2, 7, 6), ty("f32", 1, 5, 7), ty("bool", 4, 1, 7)], (b, [q, k, v, bias, mask]) =>
       addFlashAttention(b, [q!, k!, v!, bias!, mask!], { scale: 0.125, causal: true, bias: true, mask: true })));
+  add("flash attention's tangent and backward nodes (stand-in bodies)", graph("attention_grad",
+    [ty("f32", 2, 5, 8), ty("f32", 1, 7, 8), ty("f32", 1, 7, 6), ty("f32", 2, 5, 6), ty("f32", 2, 5)], (b, [q, k, v, ct, ctLse]) => {
+      const flags = { scale: 0.25, causal: false, bias: false, mask: false };
+      const [out, lse] = addFlashAttention(b, [q!, k!, v!], flags);
+      const types = [q!, k!, v!, out, lse].map((x) => x.type);
+      const jvpBody = graph("attention_jvp", [...types, ...types.slice(0, 3)], (_b, xs) => [xs[3]!, xs[4]!]);
+      const bwdBody = graph("attention_bwd", [...types, ...types.slice(3)], (_b, xs) => xs.slice(0, 3));
+      const tangents = b.add("flash_attention_jvp", [q!, k!, v!, out, lse, q!, k!, v!], { body: jvpBody, ...flags });
+      return [...tangents, ...b.add("flash_attention_bwd", [q!, k!, v!, out, lse, ct!, ctLse!], { body: bwdBody, ...flags })];
+    }));
   const hinted = new GraphBuilder("not-an-identifier");
   const hs = [hinted.input(ty("f32", 2), "arg1"), hinted.input(ty("f32", 2), "9lives"), hinted.input(ty("f32", 2), "x"), hinted.input(ty("f32", 2), "x")];
   add("input names the printer must rename", hinted.build([one(hinted.add("add", [hs[1]!, hs[3]!], {})), hs[0]!]));

@@ -23,6 +23,10 @@ const body = graph("fused", [f32(4)], (b, [x]) => [b.add("exp", [b.add("neg", [x
 const FUSION = { body, kind: "elementwise", reason: "end of chain" };
 const FLASH_FLAGS = { scale: 0.5, causal: true, bias: true, mask: false };
 const FLASH = { body: flashAttentionBody([f32(4, 3, 8), f32(2, 5, 8), f32(2, 5, 6), f32(1, 3, 5)], FLASH_FLAGS), ...FLASH_FLAGS };
+/** Stand-in bodies of the backward nodes (the rule checks their types): identities over some operands. */
+const FLASH_FWD = [f32(4, 3, 8), f32(2, 5, 8), f32(2, 5, 6), f32(1, 3, 5)], FLASH_RES = [f32(4, 3, 6), f32(4, 3)];
+const FLASH_JVP = { ...FLASH_FLAGS, body: graph("attention_jvp", [...FLASH_FWD, ...FLASH_RES, ...FLASH_FWD.slice(0, 3)], (_b, xs) => [xs[4]!, xs[5]!]) };
+const FLASH_BWD = { ...FLASH_FLAGS, body: graph("attention_bwd", [...FLASH_FWD, ...FLASH_RES, ...FLASH_RES], (_b, xs) => xs.slice(0, 3)) };
 const DOT = { lhs_contract: [1], rhs_contract: [0], lhs_batch: [], rhs_batch: [] };
 
 const infer = (prim: Primitive, inputs: AbstractValue[], params: object) =>
@@ -78,6 +82,8 @@ const valid: Valid[] = [
   ["jit", [f32(2), i32()], { callee }, [f32(2), i32()]],
   ["fusion", [f32(4)], FUSION, [f32(4)]],
   ["flash_attention", [f32(4, 3, 8), f32(2, 5, 8), f32(2, 5, 6), f32(1, 3, 5)], FLASH, [f32(4, 3, 6), f32(4, 3)]],
+  ["flash_attention_jvp", [...FLASH_FWD, ...FLASH_RES, ...FLASH_FWD.slice(0, 3)], FLASH_JVP, FLASH_RES],
+  ["flash_attention_bwd", [...FLASH_FWD, ...FLASH_RES, ...FLASH_RES], FLASH_BWD, FLASH_FWD.slice(0, 3)],
 ];
 
 const invalid: Invalid[] = [
@@ -178,6 +184,8 @@ const invalid: Invalid[] = [
   ["flash_attention", [f32(4, 3, 8), f32(3, 5, 8), f32(3, 5, 6), f32(1, 3, 5)], FLASH, "q's 4 groups are not a multiple of k/v's 3"],
   ["flash_attention", [f32(4, 3, 8), f32(2, 5, 7), f32(2, 5, 6), f32(1, 3, 5)], FLASH, "q and k head_dim differ (8 vs 7)"],
   ["flash_attention", [f32(4, 3, 8), f32(2, 5, 8), f32(2, 5, 6), f32(2, 3, 5)], FLASH, "bias must be f32[4 or 1, 3 or 1, 5 or 1]"],
+  ["flash_attention_jvp", [...FLASH_FWD, ...FLASH_RES, ...FLASH_FWD.slice(0, 2)], FLASH_JVP, "takes the forward's 4 operands, out, lse and dq, dk, dv (9 operands), got 8"],
+  ["flash_attention_bwd", [...FLASH_FWD, ...FLASH_RES, f32(4, 3, 5), f32(4, 3)], FLASH_BWD, "operand 6 is f32[4,3,5], expected f32[4,3,6]"],
 ];
 
 const label = ([prim, inputs, params]: Valid | Invalid) =>
