@@ -93,10 +93,14 @@ export class CudaDevice {
     return this.adopt(dtype, shape, this.pool.acquire(deviceBytes(dtype) * sizeOf(shape)));
   }
 
+  /** Buffers with a read in flight, and how many: their memory stays theirs until the reads finish. */
+  private readonly reading = new Map<CudaBuffer, number>();
+
   disown(b: CudaBuffer): void {
     if (!this.live.delete(b)) return;
     b.freed = true;
-    this.pool.release(b.ptr);
+    // A read waiting for the stream still copies from b.ptr: the read gives it back.
+    if (!this.reading.has(b)) this.pool.release(b.ptr);
   }
 
   upload(a: HostArray): CudaBuffer {
@@ -108,10 +112,20 @@ export class CudaDevice {
   /** Waits for the work queued so far without blocking the event loop, then copies. */
   async read(b: CudaBuffer): Promise<HostArray> {
     if (b.freed) throw new Error(`cuda: read of a ${formatType(b)} buffer that was already freed`);
-    await this.settle();
-    const bytes = new Uint8Array(b.bytes);
-    this.driver.copyToHost(bytes, b.ptr, b.bytes);
-    return fromDevice(b.dtype, b.shape, bytes.buffer);
+    this.reading.set(b, (this.reading.get(b) ?? 0) + 1);
+    try {
+      await this.settle();
+      const bytes = new Uint8Array(b.bytes);
+      this.driver.copyToHost(bytes, b.ptr, b.bytes);
+      return fromDevice(b.dtype, b.shape, bytes.buffer);
+    } finally {
+      const n = this.reading.get(b)! - 1;
+      if (n > 0) this.reading.set(b, n);
+      else {
+        this.reading.delete(b);
+        if (b.freed) this.pool.release(b.ptr);
+      }
+    }
   }
 
   /** Resolves once all queued work is done, polling an event so other JS keeps running meanwhile. */

@@ -241,21 +241,26 @@ export class GPUDeviceContext {
     this.device.queue.writeBuffer(buf, 0, data.buffer, data.byteOffset, data.byteLength);
   }
 
-  /** Copies `bytes` from a buffer to the host through a pooled staging buffer. */
-  async read(src: GPUBuffer, bytes: number): Promise<ArrayBuffer> {
+  /**
+   * Copies `bytes` from a buffer to the host through a pooled staging buffer. The copy is
+   * submitted before this returns (the rest waits for the map), so later work that reuses
+   * `src` is ordered after it.
+   */
+  read(src: GPUBuffer, bytes: number): Promise<ArrayBuffer> {
     this.checkAlive();
     const cls = sizeClass(bytes);
     const stage = this.staging.get(cls)?.pop() ?? this.device.createBuffer({ size: cls, usage: USAGE.MAP_READ | USAGE.COPY_DST });
     const enc = this.device.createCommandEncoder({ label: "read" });
     enc.copyBufferToBuffer(src, 0, stage, 0, cls <= src.size ? cls : src.size);
     this.device.queue.submit([enc.finish()]);
-    await this.raceLost(stage.mapAsync(MAP_READ, 0, cls));
-    const out = stage.getMappedRange(0, cls).slice(0, bytes);
-    stage.unmap();
-    const list = this.staging.get(cls) ?? [];
-    list.push(stage);
-    this.staging.set(cls, list);
-    return out;
+    return this.raceLost(stage.mapAsync(MAP_READ, 0, cls)).then(() => {
+      const out = stage.getMappedRange(0, cls).slice(0, bytes);
+      stage.unmap();
+      const list = this.staging.get(cls) ?? [];
+      list.push(stage);
+      this.staging.set(cls, list);
+      return out;
+    });
   }
 
   /** Awaits `p`, or throws DeviceLostError if the device is lost first: never hangs on a dead device. */

@@ -77,12 +77,28 @@ export class WebGPUBackend implements Backend {
     return b;
   }
 
-  async read(buf: DeviceBuffer): Promise<HostArray> {
-    const b = this.own(buf, "read");
-    const err = await this.ctx.raceLost(b.status);
-    if (err) throw err;
-    if (b.bytes === 0) return fromDevice(b.dtype, b.shape, new ArrayBuffer(0));
-    return fromDevice(b.dtype, b.shape, await this.ctx.read(b.gpu, b.bytes));
+  /**
+   * Copies the buffer to a staging buffer in a submit issued before this returns, so a
+   * `dispose()` (or any other call) after `read` cannot change what it resolves to: the
+   * buffer may go back to the pool at once, and whatever reuses it is queued after the copy.
+   */
+  read(buf: DeviceBuffer): Promise<HostArray> {
+    let b: WebGPUBuffer;
+    let copied: Promise<ArrayBuffer>;
+    try {
+      b = this.own(buf, "read");
+      copied = b.bytes === 0 ? Promise.resolve(new ArrayBuffer(0)) : this.ctx.read(b.gpu, b.bytes);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return (async () => {
+      const err = await this.ctx.raceLost(b.status);
+      if (err) {
+        copied.catch(() => undefined);
+        throw err;
+      }
+      return fromDevice(b.dtype, b.shape, await copied);
+    })();
   }
 
   free(buf: DeviceBuffer): void {
