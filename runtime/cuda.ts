@@ -20,7 +20,7 @@ import { type CompileResult, compileCudaModule, compileCudaModules, findNvcc, to
 import { CudaDriver, CudaError, CudaUnavailableError, type DevicePtr, type DeviceInfo } from "./cuda-driver.js";
 import { debugLevel, debugLog } from "./debug.js";
 import { checkInputs, execute } from "./executor.js";
-import { BufferPool, LiveBuffers, fromDevice, toDevice } from "./memory.js";
+import { BufferPool, LiveBuffers, fromDevice, ownResources, toDevice } from "./memory.js";
 
 export { CudaUnavailableError, CudaError } from "./cuda-driver.js";
 
@@ -210,8 +210,10 @@ export class CudaDevice {
 export class CudaExecutable implements Executable {
   readonly kernels: readonly KernelInfo[];
   private readonly functions: unknown[];
-  /** Constant buffers, uploaded once and held for the executable's life. */
+  /** Constant buffers, uploaded once and held until `dispose` (or collection). */
   private readonly constants = new Map<number, DevicePtr>();
+  private readonly freeConstants: () => void;
+  disposed = false;
 
   constructor(
     private readonly device: CudaDevice,
@@ -224,6 +226,8 @@ export class CudaExecutable implements Executable {
       device.driver.copyToDevice(ptr, toDevice({ dtype: b.dtype, shape: b.shape, data: b.data! }), b.bytes);
       this.constants.set(b.id, ptr);
     }
+    const pool = device.pool, held = [...this.constants.values()];
+    this.freeConstants = ownResources(this, () => held.forEach((ptr) => pool.release(ptr)));
     const name = (id: number) => `$${id}`;
     this.kernels = program.launches.map((l) => {
       const writes = l.kernel.bindings.map((b) => b.access !== "read");
@@ -241,9 +245,15 @@ export class CudaExecutable implements Executable {
     return this.program.peakBytes;
   }
 
+  dispose(): void {
+    this.disposed = true;
+    this.freeConstants();
+  }
+
   run(inputs: readonly DeviceBuffer[], timing?: (launch: number, phase: "start" | "end") => void): DeviceBuffer[] {
     if (!timing && debugLevel() >= 2) return this.runLogged(inputs);
     const { program, device } = this;
+    if (this.disposed) throw new Error(`@${program.name} was disposed; compile it again`);
     const own = inputs.map((x, i) => unwrap(x, `@${program.name} input ${i}`));
     checkInputs(program, own);
     const bound = new Map(this.constants);

@@ -141,3 +141,25 @@ export function fromDevice(dtype: DType, shape: Shape, bytes: ArrayBuffer): Host
   else data.set(new (data.constructor as new (b: ArrayBuffer, o: number, n: number) => typeof data)(bytes, 0, n));
   return { dtype, shape: [...shape], data };
 }
+
+/**
+ * Runs the cleanup of an owner (an executable's constants) when the owner is garbage-collected
+ * without having been disposed. The cleanup must not refer to the owner, or it never is.
+ */
+const collected = new FinalizationRegistry<() => void>((cleanup) => cleanup());
+
+/** Registers `cleanup` to run when `owner` is collected; returns a `dispose` that runs it now, once. */
+export function ownResources(owner: object, cleanup: () => void): () => void {
+  let done = false;
+  const once = () => {
+    if (done) return;
+    done = true;
+    cleanup();
+  };
+  const token = {};
+  collected.register(owner, once, token);
+  return () => {
+    collected.unregister(token);
+    once();
+  };
+}

@@ -15,8 +15,8 @@ import { renderKernel } from "../codegen/render/index.js";
 import type { Backend, CompileOptions, DeviceBuffer, Executable, KernelInfo, MemoryStats, ProfileEntry } from "./backend.js";
 import { debugLevel, debugLog } from "./debug.js";
 import { checkInputs, execute } from "./executor.js";
-import { LiveBuffers, fromDevice, toDevice } from "./memory.js";
-import { BUFFER_USAGE, BindGroupCache, type CachedPipeline, DeviceError, GPUDeviceContext, type Launch } from "./webgpu-device.js";
+import { LiveBuffers, fromDevice, ownResources, toDevice } from "./memory.js";
+import { BUFFER_USAGE, BindGroupCache, type CachedPipeline, DeviceError, DeviceLostError, GPUDeviceContext, type Launch } from "./webgpu-device.js";
 
 export { DeviceError, DeviceLostError, KernelCompileError, NoAdapterError, GPUDeviceContext } from "./webgpu-device.js";
 export { DeviceLimitError } from "../codegen/indexing.js";
@@ -147,6 +147,10 @@ export class WebGPUExecutable implements Executable {
   /** Settles once every pipeline compiled, to the first compile error. */
   readonly ready: Status;
   private readonly constants = new Map<number, GPUBuffer>();
+  /** The device the constants and pipelines live on. */
+  private readonly ctx: GPUDeviceContext;
+  private readonly freeConstants: () => void;
+  private freed = false;
   /**
    * Pipelines looked up once (not by hashing the source per call), bind groups cached per
    * launch (the buffer pool returns the same buffers call after call, so a warm call creates none).
@@ -166,8 +170,15 @@ export class WebGPUExecutable implements Executable {
       return { source, access, pipeline: ctx.pipeline(l.kernel.name, source, access), bindGroups: new BindGroupCache() };
     });
     this.ready = firstError(this.sites.map((p) => p.pipeline.status));
-    for (const b of program.buffers)
-      if (b.role === "constant") this.constants.set(b.id, (backend.upload({ dtype: b.dtype, shape: b.shape, data: b.data! }) as WebGPUBuffer).gpu);
+    const held: WebGPUBuffer[] = [];
+    for (const b of program.buffers) {
+      if (b.role !== "constant") continue;
+      const c = backend.upload({ dtype: b.dtype, shape: b.shape, data: b.data! }) as WebGPUBuffer;
+      held.push(c);
+      this.constants.set(b.id, c.gpu);
+    }
+    this.ctx = ctx;
+    this.freeConstants = ownResources(this, () => held.forEach((c) => backend.free(c)));
     const describe = (ids: readonly number[]) => ids.map((id) => `$${id}: ${formatType(program.buffers[id]!)}`);
     this.kernels = launches.map((l, i) => {
       const nIn = l.kernel.bindings.filter((b) => b.access === "read").length;
@@ -180,6 +191,24 @@ export class WebGPUExecutable implements Executable {
       };
     });
     this.peakBytes = program.peakBytes;
+  }
+
+  get disposed(): boolean {
+    return this.freed || this.ctx !== this.backend.ctx;
+  }
+
+  dispose(): void {
+    this.freed = true;
+    this.freeConstants();
+  }
+
+  /** Throws unless this program can still run: not disposed, and its device is the backend's. */
+  private checkRunnable(): void {
+    if (this.freed) throw new Error(`@${this.program.name} was disposed; compile it again`);
+    this.ctx.checkAlive();
+    this.backend.ctx.checkAlive();
+    if (this.ctx !== this.backend.ctx)
+      throw new DeviceLostError("replaced", `@${this.program.name} was compiled for a WebGPU device that was lost; compile it again`);
   }
 
   /** Encodes one call through the executor; returns its outputs and the launches to submit. */
@@ -204,7 +233,7 @@ export class WebGPUExecutable implements Executable {
   }
 
   run(inputs: readonly DeviceBuffer[]): DeviceBuffer[] {
-    this.backend.ctx.checkAlive();
+    this.checkRunnable();
     const { outputs, launches, release, statuses } = this.encode(inputs);
     const submitted = launches.length ? this.backend.ctx.submit(launches, `@${this.program.name}`) : OK;
     release();
@@ -215,8 +244,8 @@ export class WebGPUExecutable implements Executable {
 
   /** Runs once with timestamp queries (one compute pass per kernel) and reports each kernel's time. */
   async profile(inputs: readonly DeviceBuffer[]): Promise<ProfileEntry[]> {
-    const ctx = this.backend.ctx;
-    ctx.checkAlive();
+    this.checkRunnable();
+    const ctx = this.ctx;
     const { outputs, launches, release, statuses } = this.encode(inputs);
     let entries: ProfileEntry[];
     try {
