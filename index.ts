@@ -25,6 +25,8 @@ export { parseIR, printIR, verify, Graph, GraphBuilder, ShapeError, IRParseError
 export type { DType, HostArray, AbstractValue } from "./ir/index.js";
 export type { DTypeName } from "./ir/dtype.js";
 export { setDebug, debugLevel } from "./runtime/debug.js";
+export { DeviceOutOfMemoryError } from "./runtime/memory.js";
+export { DeviceLostError, DeviceError, KernelCompileError, NoAdapterError } from "./runtime/webgpu-device.js";
 export type { Backend, BackendName, Executable, KernelInfo, MemoryStats } from "./runtime/backend.js";
 
 await init();

@@ -78,4 +78,10 @@ export interface Backend {
   memoryStats(since?: MemoryStats): MemoryStats;
   /** Waits until all submitted work is done. */
   synchronize(): Promise<void>;
+  /** Sets the device memory budget in bytes (`init({ memoryLimit })`); absent on the interpreter. */
+  setMemoryLimit?(bytes: number): void;
+  /** Whether the device was lost (a device backend); `reopen` then opens a new one. */
+  readonly deviceLost?: boolean;
+  /** Opens a new device after a loss; buffers and programs of the lost one stay unusable. */
+  reopen?(): Promise<void>;
 }

@@ -23,6 +23,7 @@ import { checkInputs, execute } from "./executor.js";
 import { BufferPool, LiveBuffers, fromDevice, ownResources, toDevice } from "./memory.js";
 
 export { CudaUnavailableError, CudaError } from "./cuda-driver.js";
+export { DeviceOutOfMemoryError } from "./memory.js";
 
 const CUDA_ERROR_OUT_OF_MEMORY = 2;
 export { CudaCompileError } from "./cuda-compile.js";
@@ -76,7 +77,7 @@ export class CudaDevice {
       create: (bytes) => driver.alloc(bytes),
       destroy: (ptr) => driver.free(ptr),
       isOutOfMemory: (e) => e instanceof CudaError && e.code === CUDA_ERROR_OUT_OF_MEMORY,
-    }, Math.min(2 ** 30, driver.device.totalBytes / 8));
+    }, Math.min(2 ** 30, driver.device.totalBytes / 8), "cuda");
   }
 
   get target(): Target {
@@ -353,6 +354,9 @@ export async function createCudaBackend(options: { ordinal?: number } = {}): Pro
       return new CudaExecutable(device, program);
     },
     memoryStats: (since) => device.memoryStats(since),
+    setMemoryLimit: (bytes) => {
+      device.pool.limitBytes = bytes;
+    },
     synchronize: () => device.settle(),
   };
 }
