@@ -80,6 +80,15 @@ class GraphCache<V> {
 
 /** Everything with a compile cache, for `clearCaches()`; weak, so a dropped function is not kept. */
 const cacheOwners = new Set<WeakRef<{ clearCache(): void }>>();
+let sweepAt = 1024;
+
+function rememberCacheOwner(owner: { clearCache(): void }): void {
+  cacheOwners.add(new WeakRef(owner));
+  // Functions made in a loop would grow the set without bound: drop the collected ones now and then.
+  if (cacheOwners.size < sweepAt) return;
+  for (const ref of cacheOwners) if (!ref.deref()) cacheOwners.delete(ref);
+  sweepAt = 2 * Math.max(1024, cacheOwners.size);
+}
 
 /**
  * Drops every traced and compiled program: every jitted function's signatures, every
@@ -282,7 +291,7 @@ export function jit<F extends (...args: any[]) => unknown>(fn: F, options: JitOp
   Object.defineProperty(wrapped, "traceCount", { get: () => traceCount });
   Object.defineProperty(wrapped, "cacheSize", { get: () => cache.size });
   wrapped.clearCache = () => cache.clear();
-  cacheOwners.add(new WeakRef(wrapped));
+  rememberCacheOwner(wrapped);
   (wrapped as { lower: unknown }).lower = (...args: unknown[]) => {
     const { entry } = prepare(args);
     const backend = getBackend(options.backend);
@@ -393,7 +402,7 @@ export function compileIR(graphOrText: Graph | string, options: Omit<JitOptions,
   /** Frees the programs compiled for this graph (their device constants); a later call compiles again. */
   call.dispose = () => disposeCompiled(graph);
   call.clearCache = call.dispose;
-  cacheOwners.add(new WeakRef(call));
+  rememberCacheOwner(call);
   call.lower = () => {
     const backend = getBackend(options.backend);
     return new Lowered(graph, compileGraph(graph, backend, settingsOf(options)), backend.name);
