@@ -9,7 +9,7 @@ export type { InitOptions } from "./frontend/init.js";
 export { Tensor, ConcreteTensor, TracerError, ConcretizationError } from "./frontend/core.js";
 export { ArgumentError } from "./frontend/arguments.js";
 export { PytreeError } from "./frontend/tree.js";
-export { jit, Lowered, compileIR, memoryStats, spec, ShapeDtype } from "./frontend/jit.js";
+export { jit, Lowered, compileIR, memoryStats, spec, ShapeDtype, clearCaches, DEFAULT_JIT_CACHE_SIZE } from "./frontend/jit.js";
 export type { JitOptions, JitFunction } from "./frontend/jit.js";
 export * as lax from "./frontend/lax.js";
 export * as np from "./frontend/np.js";
@@ -25,6 +25,8 @@ export { parseIR, printIR, verify, Graph, GraphBuilder, ShapeError, IRParseError
 export type { DType, HostArray, AbstractValue } from "./ir/index.js";
 export type { DTypeName } from "./ir/dtype.js";
 export { setDebug, debugLevel } from "./runtime/debug.js";
+export { DeviceOutOfMemoryError } from "./runtime/memory.js";
+export { DeviceLostError, DeviceError, KernelCompileError, NoAdapterError } from "./runtime/webgpu-device.js";
 export type { Backend, BackendName, Executable, KernelInfo, MemoryStats } from "./runtime/backend.js";
 
 await init();

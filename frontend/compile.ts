@@ -1,7 +1,8 @@
 /**
  * The compile step between the frontend and the backends: run the pass pipeline,
  * then hand the graph to a backend. Results are cached per graph object, backend
- * and options, so a jitted function compiles once per input signature.
+ * and options, so a jitted function compiles once per input signature; they live as long
+ * as the graph, or until `disposeCompiled` (jit's bounded cache evicting a signature).
  */
 import type { Graph } from "../ir/graph.js";
 import { type Stage, runPipeline } from "../passes/pipeline.js";
@@ -27,7 +28,8 @@ export function compileGraph(graph: Graph, backend: Backend, settings: CompileSe
   let perGraph = cache.get(graph);
   if (!perGraph) cache.set(graph, (perGraph = new Map()));
   const hit = perGraph.get(key);
-  if (hit) return hit;
+  // A disposed program (its cache entry evicted, or its device lost and replaced) compiles again.
+  if (hit && !hit.executable.disposed) return hit;
   const t0 = performance.now();
   const { graph: lowered, stages } = runPipeline(graph, {
     fuse: settings.fuse ?? true,
@@ -41,4 +43,12 @@ export function compileGraph(graph: Graph, backend: Backend, settings: CompileSe
   debugLog(1, () => `compiled @${graph.name} for ${backend.name}: ${executable.kernels.length} kernel(s) in ${compiled.compileMs.toFixed(1)} ms`);
   perGraph.set(key, compiled);
   return compiled;
+}
+
+/** Disposes every program compiled for `graph` (they free their constants); a later call compiles again. */
+export function disposeCompiled(graph: Graph): void {
+  const perGraph = cache.get(graph);
+  if (!perGraph) return;
+  cache.delete(graph);
+  for (const c of perGraph.values()) c.executable.dispose();
 }

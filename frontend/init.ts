@@ -12,6 +12,13 @@ export interface InitOptions {
   readonly backend?: BackendName;
   /** Make this backend the default for eager operations and jit (default true). */
   readonly setDefault?: boolean;
+  /**
+   * The device memory budget in bytes: an allocation past it throws DeviceOutOfMemoryError
+   * (after giving idle pooled buffers back). WebGPU's default is 4 × the adapter's
+   * maxBufferSize (on a software adapter, at most half the host's RAM); CUDA's is unbounded
+   * (the driver's own out-of-memory becomes the same error). Ignored by the interpreter.
+   */
+  readonly memoryLimit?: number;
 }
 
 const pending = new Map<BackendName, Promise<Backend>>();
@@ -33,9 +40,18 @@ async function create(name: BackendName): Promise<Backend> {
   }
 }
 
-/** Initialises a backend (once) and returns it. */
+/**
+ * Initialises a backend (once) and returns it. After its device was lost, opens a new one
+ * first: tensors of the lost device stay unusable, everything else carries on.
+ */
 export async function initBackend(name: BackendName): Promise<Backend> {
   checkBackendName("initBackend", "name", name);
+  const b = await openBackend(name);
+  if (b.deviceLost) await b.reopen!();
+  return b;
+}
+
+function openBackend(name: BackendName): Promise<Backend> {
   let p = pending.get(name);
   if (!p) {
     p = create(name).then((b) => {
@@ -55,7 +71,11 @@ let notified = false;
  * falls back to the interpreter, saying so once.
  */
 export async function init(options: InitOptions = {}): Promise<Backend> {
-  if (options === null || typeof options !== "object") throw new ArgumentError("init", "options", describe(options), "an object { backend?, setDefault? }");
+  if (options === null || typeof options !== "object")
+    throw new ArgumentError("init", "options", describe(options), "an object { backend?, setDefault?, memoryLimit? }");
+  const limit = options.memoryLimit;
+  if (limit !== undefined && !(typeof limit === "number" && Number.isSafeInteger(limit) && limit > 0))
+    throw new ArgumentError("init", "options.memoryLimit", describe(limit), "a positive whole number of bytes");
   registerBackend(interpBackend);
   const env = globalThis.process?.env?.SMELT_BACKEND;
   const wanted =
@@ -81,6 +101,7 @@ export async function init(options: InitOptions = {}): Promise<Backend> {
       }
     }
   }
+  if (limit !== undefined) backend.setMemoryLimit?.(limit);
   if (options.setDefault ?? true) setDefaultBackend(backend);
   return backend;
 }

@@ -9,7 +9,7 @@ import { parseIR } from "../ir/parse.js";
 import { printIR, formatNumber } from "../ir/print.js";
 import type { Primitive, PrimitiveParams } from "../ir/primitives.js";
 import type { Backend, BackendName, DeviceBuffer, KernelInfo, MemoryStats } from "../runtime/backend.js";
-import { type Compiled, compileGraph } from "./compile.js";
+import { type Compiled, compileGraph, disposeCompiled } from "./compile.js";
 import { ConcreteTensor, Tensor, Tracer, bind, getBackend, setPrimitiveExecutor } from "./core.js";
 import { type StagedGraph, stageGraph } from "./staging.js";
 import { Profile } from "./profile.js";
@@ -28,6 +28,80 @@ export interface JitOptions {
   readonly name?: string;
   /** Passes to switch off by name. */
   readonly disablePasses?: readonly string[];
+  /**
+   * Input signatures kept traced and compiled (default DEFAULT_JIT_CACHE_SIZE, 64); past it the
+   * least recently used is evicted and its programs freed on the device.
+   */
+  readonly cacheSize?: number;
+}
+
+/** Signatures one jitted function keeps compiled unless `JitOptions.cacheSize` says otherwise. */
+export const DEFAULT_JIT_CACHE_SIZE = 64;
+
+/**
+ * Traced graphs by key, least recently used evicted first. An evicted or cleared graph's
+ * compiled programs are disposed: their constants are freed on the device now, not at
+ * some later garbage collection.
+ */
+class GraphCache<V> {
+  private readonly entries = new Map<string, V>();
+  constructor(
+    readonly capacity: number,
+    private readonly graphOf: (v: V) => Graph,
+  ) {}
+
+  get(key: string): V | undefined {
+    const v = this.entries.get(key);
+    if (v !== undefined) {
+      this.entries.delete(key);
+      this.entries.set(key, v);
+    }
+    return v;
+  }
+
+  set(key: string, v: V): void {
+    this.entries.set(key, v);
+    for (const [k, old] of this.entries) {
+      if (this.entries.size <= this.capacity) break;
+      this.entries.delete(k);
+      disposeCompiled(this.graphOf(old));
+    }
+  }
+
+  clear(): void {
+    for (const v of this.entries.values()) disposeCompiled(this.graphOf(v));
+    this.entries.clear();
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+}
+
+/** Everything with a compile cache, for `clearCaches()`; weak, so a dropped function is not kept. */
+const cacheOwners = new Set<WeakRef<{ clearCache(): void }>>();
+let sweepAt = 1024;
+
+function rememberCacheOwner(owner: { clearCache(): void }): void {
+  cacheOwners.add(new WeakRef(owner));
+  // Functions made in a loop would grow the set without bound: drop the collected ones now and then.
+  if (cacheOwners.size < sweepAt) return;
+  for (const ref of cacheOwners) if (!ref.deref()) cacheOwners.delete(ref);
+  sweepAt = 2 * Math.max(1024, cacheOwners.size);
+}
+
+/**
+ * Drops every traced and compiled program: every jitted function's signatures, every
+ * `compileIR` result's programs and the eager per-primitive programs, freeing their
+ * device constants. Later calls trace and compile again.
+ */
+export function clearCaches(): void {
+  for (const ref of cacheOwners) {
+    const owner = ref.deref();
+    if (owner) owner.clearCache();
+    else cacheOwners.delete(ref);
+  }
+  oneNodeGraphs.clear();
 }
 
 /** Settings attached to each traced graph, read when the `jit` primitive runs eagerly. */
@@ -117,6 +191,10 @@ export interface JitFunction<F extends (...args: any[]) => unknown> {
   lower(...args: unknown[]): Lowered;
   /** Number of times the function has been traced (a new signature traces again). */
   readonly traceCount: number;
+  /** Input signatures cached now (at most `JitOptions.cacheSize`). */
+  readonly cacheSize: number;
+  /** Drops every cached signature and frees its compiled programs; later calls trace again. */
+  clearCache(): void;
 }
 
 /** An abstract argument for `lower` (like jax.ShapeDtypeStruct): traces without data. */
@@ -156,7 +234,7 @@ function funcName(fn: { name?: string }, fallback = "f"): string {
 export function jit<F extends (...args: any[]) => unknown>(fn: F, options: JitOptions = {}): JitFunction<F> {
   checkNotAsync("jit", fn);
   checkJitOptions(options);
-  const cache = new Map<string, CacheEntry>();
+  const cache = new GraphCache<CacheEntry>(options.cacheSize ?? DEFAULT_JIT_CACHE_SIZE, (e) => e.staged.graph);
   const name = options.name ?? funcName(fn as { name?: string }, "jitted");
   let traceCount = 0;
 
@@ -214,6 +292,9 @@ export function jit<F extends (...args: any[]) => unknown>(fn: F, options: JitOp
   }) as unknown as JitFunction<F>;
 
   Object.defineProperty(wrapped, "traceCount", { get: () => traceCount });
+  Object.defineProperty(wrapped, "cacheSize", { get: () => cache.size });
+  wrapped.clearCache = () => cache.clear();
+  rememberCacheOwner(wrapped);
   (wrapped as { lower: unknown }).lower = (...args: unknown[]) => {
     const { entry } = prepare(args);
     const backend = getBackend(options.backend);
@@ -248,6 +329,8 @@ function checkJitOptions(o: JitOptions): void {
     throw new ArgumentError("jit", "options.staticArgnums", describe(o.staticArgnums), "a list of non-negative integers");
   if (o.name !== undefined && !(typeof o.name === "string" && /^[A-Za-z_][A-Za-z0-9_.]*$/.test(o.name)))
     throw new ArgumentError("jit", "options.name", describe(o.name), "an identifier");
+  if (o.cacheSize !== undefined && !(Number.isInteger(o.cacheSize) && o.cacheSize >= 1))
+    throw new ArgumentError("jit", "options.cacheSize", describe(o.cacheSize), "a positive integer");
 }
 
 function settingsOf(o: JitOptions) {
@@ -257,7 +340,8 @@ function settingsOf(o: JitOptions) {
 // ---------------------------------------------------------------------------
 // eager execution: each primitive (or jit call) runs as a compiled graph
 
-const oneNodeGraphs = new Map<string, Graph>();
+/** Eager operations' one-node graphs (each compiled once per backend), the least recently used evicted. */
+const oneNodeGraphs = new GraphCache<Graph>(1024, (g) => g);
 
 function oneNodeGraph<P extends Primitive>(prim: P, avals: AbstractValue[], params: PrimitiveParams[P]): Graph {
   const key = `${prim}|${JSON.stringify(params, (_k, v) => (typeof v === "number" ? formatNumber(v) : v))}|${avals.map(formatType).join(",")}`;
@@ -318,6 +402,10 @@ export function compileIR(graphOrText: Graph | string, options: Omit<JitOptions,
     return (outs.length === 1 ? outs[0]! : outs) as R;
   };
   call.graph = graph;
+  /** Frees the programs compiled for this graph (their device constants); a later call compiles again. */
+  call.dispose = () => disposeCompiled(graph);
+  call.clearCache = call.dispose;
+  rememberCacheOwner(call);
   call.lower = () => {
     const backend = getBackend(options.backend);
     return new Lowered(graph, compileGraph(graph, backend, settingsOf(options)), backend.name);

@@ -41,6 +41,13 @@ export interface Executable {
   readonly peakBytes: number;
   /** Runs once and measures each kernel (timestamp queries / events where the device has them). */
   profile?(inputs: readonly DeviceBuffer[]): Promise<ProfileEntry[]>;
+  /**
+   * Frees what the program holds on the device (its constants). An executable nobody
+   * disposes frees them when it is garbage-collected; running it after `dispose` throws.
+   */
+  dispose(): void;
+  /** Whether it was disposed, or its device was lost and replaced: it must be compiled again. */
+  readonly disposed: boolean;
 }
 
 export interface MemoryStats {
@@ -71,4 +78,10 @@ export interface Backend {
   memoryStats(since?: MemoryStats): MemoryStats;
   /** Waits until all submitted work is done. */
   synchronize(): Promise<void>;
+  /** Sets the device memory budget in bytes (`init({ memoryLimit })`); absent on the interpreter. */
+  setMemoryLimit?(bytes: number): void;
+  /** Whether the device was lost (a device backend); `reopen` then opens a new one. */
+  readonly deviceLost?: boolean;
+  /** Opens a new device after a loss; buffers and programs of the lost one stay unusable. */
+  reopen?(): Promise<void>;
 }

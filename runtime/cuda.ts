@@ -20,9 +20,10 @@ import { type CompileResult, compileCudaModule, compileCudaModules, findNvcc, to
 import { CudaDriver, CudaError, CudaUnavailableError, type DevicePtr, type DeviceInfo } from "./cuda-driver.js";
 import { debugLevel, debugLog } from "./debug.js";
 import { checkInputs, execute } from "./executor.js";
-import { BufferPool, LiveBuffers, fromDevice, toDevice } from "./memory.js";
+import { BufferPool, LiveBuffers, fromDevice, ownResources, toDevice } from "./memory.js";
 
 export { CudaUnavailableError, CudaError } from "./cuda-driver.js";
+export { DeviceOutOfMemoryError } from "./memory.js";
 
 const CUDA_ERROR_OUT_OF_MEMORY = 2;
 export { CudaCompileError } from "./cuda-compile.js";
@@ -76,7 +77,7 @@ export class CudaDevice {
       create: (bytes) => driver.alloc(bytes),
       destroy: (ptr) => driver.free(ptr),
       isOutOfMemory: (e) => e instanceof CudaError && e.code === CUDA_ERROR_OUT_OF_MEMORY,
-    }, Math.min(2 ** 30, driver.device.totalBytes / 8));
+    }, Math.min(2 ** 30, driver.device.totalBytes / 8), "cuda");
   }
 
   get target(): Target {
@@ -93,10 +94,14 @@ export class CudaDevice {
     return this.adopt(dtype, shape, this.pool.acquire(deviceBytes(dtype) * sizeOf(shape)));
   }
 
+  /** Buffers with a read in flight, and how many: their memory stays theirs until the reads finish. */
+  private readonly reading = new Map<CudaBuffer, number>();
+
   disown(b: CudaBuffer): void {
     if (!this.live.delete(b)) return;
     b.freed = true;
-    this.pool.release(b.ptr);
+    // A read waiting for the stream still copies from b.ptr: the read gives it back.
+    if (!this.reading.has(b)) this.pool.release(b.ptr);
   }
 
   upload(a: HostArray): CudaBuffer {
@@ -108,10 +113,20 @@ export class CudaDevice {
   /** Waits for the work queued so far without blocking the event loop, then copies. */
   async read(b: CudaBuffer): Promise<HostArray> {
     if (b.freed) throw new Error(`cuda: read of a ${formatType(b)} buffer that was already freed`);
-    await this.settle();
-    const bytes = new Uint8Array(b.bytes);
-    this.driver.copyToHost(bytes, b.ptr, b.bytes);
-    return fromDevice(b.dtype, b.shape, bytes.buffer);
+    this.reading.set(b, (this.reading.get(b) ?? 0) + 1);
+    try {
+      await this.settle();
+      const bytes = new Uint8Array(b.bytes);
+      this.driver.copyToHost(bytes, b.ptr, b.bytes);
+      return fromDevice(b.dtype, b.shape, bytes.buffer);
+    } finally {
+      const n = this.reading.get(b)! - 1;
+      if (n > 0) this.reading.set(b, n);
+      else {
+        this.reading.delete(b);
+        if (b.freed) this.pool.release(b.ptr);
+      }
+    }
   }
 
   /** Resolves once all queued work is done, polling an event so other JS keeps running meanwhile. */
@@ -196,8 +211,10 @@ export class CudaDevice {
 export class CudaExecutable implements Executable {
   readonly kernels: readonly KernelInfo[];
   private readonly functions: unknown[];
-  /** Constant buffers, uploaded once and held for the executable's life. */
+  /** Constant buffers, uploaded once and held until `dispose` (or collection). */
   private readonly constants = new Map<number, DevicePtr>();
+  private readonly freeConstants: () => void;
+  disposed = false;
 
   constructor(
     private readonly device: CudaDevice,
@@ -210,6 +227,8 @@ export class CudaExecutable implements Executable {
       device.driver.copyToDevice(ptr, toDevice({ dtype: b.dtype, shape: b.shape, data: b.data! }), b.bytes);
       this.constants.set(b.id, ptr);
     }
+    const pool = device.pool, held = [...this.constants.values()];
+    this.freeConstants = ownResources(this, () => held.forEach((ptr) => pool.release(ptr)));
     const name = (id: number) => `$${id}`;
     this.kernels = program.launches.map((l) => {
       const writes = l.kernel.bindings.map((b) => b.access !== "read");
@@ -227,9 +246,15 @@ export class CudaExecutable implements Executable {
     return this.program.peakBytes;
   }
 
+  dispose(): void {
+    this.disposed = true;
+    this.freeConstants();
+  }
+
   run(inputs: readonly DeviceBuffer[], timing?: (launch: number, phase: "start" | "end") => void): DeviceBuffer[] {
     if (!timing && debugLevel() >= 2) return this.runLogged(inputs);
     const { program, device } = this;
+    if (this.disposed) throw new Error(`@${program.name} was disposed; compile it again`);
     const own = inputs.map((x, i) => unwrap(x, `@${program.name} input ${i}`));
     checkInputs(program, own);
     const bound = new Map(this.constants);
@@ -329,6 +354,9 @@ export async function createCudaBackend(options: { ordinal?: number } = {}): Pro
       return new CudaExecutable(device, program);
     },
     memoryStats: (since) => device.memoryStats(since),
+    setMemoryLimit: (bytes) => {
+      device.pool.limitBytes = bytes;
+    },
     synchronize: () => device.settle(),
   };
 }

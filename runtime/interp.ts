@@ -138,7 +138,14 @@ class InterpExecutable implements Executable {
     this.peakBytes = peakBytes(graph);
   }
 
+  /** Constants stay in the graph on the host: nothing to free. */
+  disposed = false;
+  dispose(): void {
+    this.disposed = true;
+  }
+
   run(inputs: readonly DeviceBuffer[]): DeviceBuffer[] {
+    if (this.disposed) throw new Error(`@${this.graph.name} was disposed; compile it again`);
     const hosts = inputs.map((b, i) => unwrap(b, `@${this.graph.name} input ${i}`).host);
     const held = new Set<HostData>(hosts.map((h) => h.data));
     return evalGraph(this.graph, hosts).map((out) => {

@@ -9,6 +9,32 @@ import { type Target, type TargetLimits, webgpuTarget } from "../codegen/target.
 import { debugLevel, debugLog } from "./debug.js";
 import { BufferPool, sizeClass } from "./memory.js";
 
+export interface DeviceOptions {
+  /** The device memory budget in bytes (default: `defaultMemoryLimit`). */
+  readonly memoryLimit?: number;
+}
+
+const SOFTWARE_ADAPTER = /llvmpipe|lavapipe|swiftshader|software|cpu/i;
+
+/**
+ * The default device memory budget. WebGPU does not tell how much memory an adapter has;
+ * its largest buffer (`maxBufferSize`) is commonly a quarter to a half of it, so the budget
+ * is 4 × maxBufferSize; on a software adapter (lavapipe), whose buffers live in host memory,
+ * at most half the host's RAM.
+ */
+export async function defaultMemoryLimit(maxBufferSize: number, description: string): Promise<number> {
+  let limit = 4 * maxBufferSize;
+  if (SOFTWARE_ADAPTER.test(description)) {
+    try {
+      const { totalmem } = await import("node:os");
+      limit = Math.min(limit, Math.floor(totalmem() / 2));
+    } catch {
+      // Not in Node: keep the adapter-based budget.
+    }
+  }
+  return limit;
+}
+
 // Spec constants (GPUBufferUsage, GPUMapMode, GPUShaderStage), so no globals are needed in Node.
 const USAGE = { MAP_READ: 1, COPY_SRC: 4, COPY_DST: 8, STORAGE: 128, QUERY_RESOLVE: 512 } as const;
 const MAP_READ = 1;
@@ -167,10 +193,15 @@ export class GPUDeviceContext {
   readonly pool: BufferPool<GPUBuffer>;
   private readonly staging = new Map<number, GPUBuffer[]>();
   private readonly pipelines = new Map<string, CachedPipeline>();
+  /** Each storage buffer's allocation outcome: Dawn reports out-of-memory asynchronously, through an error scope. */
+  private readonly created = new WeakMap<GPUBuffer, Promise<Error | undefined>>();
+  /** Buffers whose allocation failed: never pooled. */
+  private readonly failed = new WeakSet<GPUBuffer>();
   private constructor(
     readonly adapter: GPUAdapter,
     readonly device: GPUDevice,
     readonly description: string,
+    memoryLimit: number,
   ) {
     const f = device.features;
     // A subgroup size is fixed only when the adapter reports one size (min = max).
@@ -179,7 +210,7 @@ export class GPUDeviceContext {
     this.target = webgpuTarget(
       Object.fromEntries(LIMIT_NAMES.map((k) => [k, device.limits[k] as number])),
       { f16: f.has("shader-f16"), subgroups: f.has("subgroups"), timestampQuery: f.has("timestamp-query") },
-      /llvmpipe|lavapipe|swiftshader|software|cpu/i.test(description),
+      SOFTWARE_ADAPTER.test(description),
       sg,
     );
     this.lost = device.lost.then((info) => {
@@ -188,15 +219,16 @@ export class GPUDeviceContext {
       return this.lostInfo;
     });
     this.pool = new BufferPool<GPUBuffer>({
-      create: (size) => this.device.createBuffer({ size, usage: USAGE.STORAGE | USAGE.COPY_SRC | USAGE.COPY_DST }),
+      create: (size) => this.createStorage(size),
       destroy: (b) => b.destroy(),
-    }, 512 * 2 ** 20);
+    }, 512 * 2 ** 20, "webgpu");
+    this.pool.limitBytes = memoryLimit;
     device.addEventListener?.("uncapturederror", (ev) => {
       debugLog(1, `webgpu: uncaptured error: ${(ev as GPUUncapturedErrorEvent).error.message}`);
     });
   }
 
-  static async open(): Promise<GPUDeviceContext> {
+  static async open(options: DeviceOptions = {}): Promise<GPUDeviceContext> {
     const gpu = await gpuEntry();
     const adapter = await gpu.requestAdapter({ powerPreference: "high-performance" });
     if (!adapter) throw new NoAdapterError(`no WebGPU adapter found; ${HOW_TO_GET_WEBGPU}`);
@@ -209,8 +241,9 @@ export class GPUDeviceContext {
     const device = await adapter.requestDevice({ requiredFeatures, requiredLimits });
     const info = adapter.info;
     const description = info ? [info.vendor, info.architecture, info.description].filter(Boolean).join(" / ") : "unknown adapter";
-    debugLog(1, `webgpu: ${description}; features ${requiredFeatures.join(", ") || "none"}`);
-    return new GPUDeviceContext(adapter, device, description);
+    const limit = options.memoryLimit ?? (await defaultMemoryLimit(adapter.limits.maxBufferSize, description));
+    debugLog(1, `webgpu: ${description}; features ${requiredFeatures.join(", ") || "none"}; memory budget ${limit} bytes`);
+    return new GPUDeviceContext(adapter, device, description, limit);
   }
 
   /** Throws DeviceLostError once the device is gone. */
@@ -225,6 +258,27 @@ export class GPUDeviceContext {
   // -------------------------------------------------------------------------
   // buffers
 
+  /** A new storage buffer, its allocation checked through an out-of-memory error scope. */
+  private createStorage(size: number): GPUBuffer {
+    this.device.pushErrorScope("out-of-memory");
+    const b = this.device.createBuffer({ size, usage: USAGE.STORAGE | USAGE.COPY_SRC | USAGE.COPY_DST });
+    const outcome = this.device.popErrorScope().then(
+      (err) => {
+        if (!err) return undefined;
+        this.failed.add(b);
+        return this.pool.outOfMemory(size, err.message);
+      },
+      () => undefined, // a lost device: calls report that instead
+    );
+    this.created.set(b, outcome);
+    return b;
+  }
+
+  /** Settles to the DeviceOutOfMemoryError of a buffer Dawn could not allocate, else undefined. */
+  allocation(b: GPUBuffer): Promise<Error | undefined> {
+    return this.created.get(b) ?? Promise.resolve(undefined);
+  }
+
   /** A storage buffer of at least `bytes` from the pool (its size is the size class). */
   acquire(bytes: number): GPUBuffer {
     this.checkAlive();
@@ -233,7 +287,7 @@ export class GPUDeviceContext {
 
   /** Returns a buffer to the pool. Safe right after encoding work that uses it: the queue orders later reuse. */
   release(buf: GPUBuffer): void {
-    this.pool.release(buf, !this.isLost);
+    this.pool.release(buf, !this.isLost && !this.failed.has(buf));
   }
 
   write(buf: GPUBuffer, data: ArrayBufferView & { buffer: ArrayBufferLike }): void {
@@ -241,21 +295,26 @@ export class GPUDeviceContext {
     this.device.queue.writeBuffer(buf, 0, data.buffer, data.byteOffset, data.byteLength);
   }
 
-  /** Copies `bytes` from a buffer to the host through a pooled staging buffer. */
-  async read(src: GPUBuffer, bytes: number): Promise<ArrayBuffer> {
+  /**
+   * Copies `bytes` from a buffer to the host through a pooled staging buffer. The copy is
+   * submitted before this returns (the rest waits for the map), so later work that reuses
+   * `src` is ordered after it.
+   */
+  read(src: GPUBuffer, bytes: number): Promise<ArrayBuffer> {
     this.checkAlive();
     const cls = sizeClass(bytes);
     const stage = this.staging.get(cls)?.pop() ?? this.device.createBuffer({ size: cls, usage: USAGE.MAP_READ | USAGE.COPY_DST });
     const enc = this.device.createCommandEncoder({ label: "read" });
     enc.copyBufferToBuffer(src, 0, stage, 0, cls <= src.size ? cls : src.size);
     this.device.queue.submit([enc.finish()]);
-    await this.raceLost(stage.mapAsync(MAP_READ, 0, cls));
-    const out = stage.getMappedRange(0, cls).slice(0, bytes);
-    stage.unmap();
-    const list = this.staging.get(cls) ?? [];
-    list.push(stage);
-    this.staging.set(cls, list);
-    return out;
+    return this.raceLost(stage.mapAsync(MAP_READ, 0, cls)).then(() => {
+      const out = stage.getMappedRange(0, cls).slice(0, bytes);
+      stage.unmap();
+      const list = this.staging.get(cls) ?? [];
+      list.push(stage);
+      this.staging.set(cls, list);
+      return out;
+    });
   }
 
   /** Awaits `p`, or throws DeviceLostError if the device is lost first: never hangs on a dead device. */

@@ -15,10 +15,12 @@ import { renderKernel } from "../codegen/render/index.js";
 import type { Backend, CompileOptions, DeviceBuffer, Executable, KernelInfo, MemoryStats, ProfileEntry } from "./backend.js";
 import { debugLevel, debugLog } from "./debug.js";
 import { checkInputs, execute } from "./executor.js";
-import { LiveBuffers, fromDevice, toDevice } from "./memory.js";
-import { BUFFER_USAGE, BindGroupCache, type CachedPipeline, DeviceError, GPUDeviceContext, type Launch } from "./webgpu-device.js";
+import { LiveBuffers, fromDevice, ownResources, toDevice } from "./memory.js";
+import { BUFFER_USAGE, BindGroupCache, type CachedPipeline, DeviceError, DeviceLostError, type DeviceOptions, GPUDeviceContext, type Launch } from "./webgpu-device.js";
 
-export { DeviceError, DeviceLostError, KernelCompileError, NoAdapterError, GPUDeviceContext } from "./webgpu-device.js";
+export { DeviceError, DeviceLostError, KernelCompileError, NoAdapterError, GPUDeviceContext, defaultMemoryLimit } from "./webgpu-device.js";
+export type { DeviceOptions } from "./webgpu-device.js";
+export { DeviceOutOfMemoryError } from "./memory.js";
 export { DeviceLimitError } from "../codegen/indexing.js";
 
 type Status = Promise<Error | undefined>;
@@ -35,6 +37,8 @@ export class WebGPUBuffer implements DeviceBuffer {
     readonly bytes: number,
     /** Set by the call that writes it. */
     public status: Status,
+    /** The device it lives on: after that device is lost, the buffer's data is gone. */
+    readonly ctx: GPUDeviceContext,
   ) {}
 }
 
@@ -42,59 +46,142 @@ function firstError(all: Status[]): Status {
   return Promise.all(all).then((es) => es.find((e) => e !== undefined));
 }
 
+/**
+ * The WebGPU backend. It outlives its device: after a device loss, `reopen()` (which
+ * `init()` calls, and a call on the lost device starts) opens a new device under the same
+ * backend; buffers and programs of the lost device say so when used, and programs compile again.
+ */
 export class WebGPUBackend implements Backend {
   readonly name = "webgpu" as const;
   private readonly live = new LiveBuffers<WebGPUBuffer>();
+  private device: GPUDeviceContext;
+  private reopening: Promise<void> | undefined;
+  /** The device memory budget, kept across a reopen. */
+  private memoryLimit: number;
 
-  constructor(readonly ctx: GPUDeviceContext) {}
+  constructor(ctx: GPUDeviceContext) {
+    this.device = ctx;
+    this.memoryLimit = ctx.pool.limitBytes;
+  }
+
+  /** The current device (after a loss, the lost one until a new one is open). */
+  get ctx(): GPUDeviceContext {
+    return this.device;
+  }
 
   get target(): Target {
-    return this.ctx.target;
+    return this.device.target;
+  }
+
+  get deviceLost(): boolean {
+    return this.device.isLost;
+  }
+
+  /** The current device if it is alive; else starts opening a new one and throws DeviceLostError. */
+  alive(): GPUDeviceContext {
+    const ctx = this.device;
+    if (!ctx.isLost) return ctx;
+    this.reopenInBackground();
+    const lost = (() => {
+      try {
+        ctx.checkAlive();
+      } catch (e) {
+        return e as DeviceLostError;
+      }
+      return new DeviceLostError("unknown", "");
+    })();
+    throw new DeviceLostError(lost.reason, `${lost.detail}; a new device is being opened (\`await init()\` waits for it), then calls run on it`);
+  }
+
+  private reopenInBackground(): void {
+    this.reopen().catch((e: Error) => debugLog(1, `webgpu: reopening after device loss failed: ${e.message}`));
+  }
+
+  /** Opens a new device if the current one was lost (once, however many callers ask). */
+  reopen(): Promise<void> {
+    if (!this.device.isLost) return Promise.resolve();
+    return (this.reopening ??= GPUDeviceContext.open({ memoryLimit: this.memoryLimit })
+      .then((ctx) => {
+        const lost = this.device;
+        this.device = ctx;
+        // Buffers of the lost device went with it: they no longer count as live.
+        this.live.drop((b) => b.ctx === lost);
+        debugLog(1, "webgpu: opened a new device after the previous one was lost");
+      })
+      .finally(() => (this.reopening = undefined)));
+  }
+
+  /** Sets the device memory budget in bytes (init({ memoryLimit })). */
+  setMemoryLimit(bytes: number): void {
+    this.memoryLimit = bytes;
+    this.device.pool.limitBytes = bytes;
   }
 
   /** A pooled buffer wrapped as a live DeviceBuffer (counted by memoryStats until freed). */
-  allocate(dtype: DType, shape: Shape, status: Status = OK): WebGPUBuffer {
+  allocate(dtype: DType, shape: Shape): WebGPUBuffer {
     checkArray("webgpu buffer", dtype, shape, this.target);
+    const ctx = this.alive();
     const bytes = sizeOf(shape) * deviceBytes(dtype);
-    return this.live.add(new WebGPUBuffer(dtype, [...shape], this.ctx.acquire(bytes), bytes, status));
+    const gpu = ctx.acquire(bytes);
+    return this.live.add(new WebGPUBuffer(dtype, [...shape], gpu, bytes, ctx.allocation(gpu), ctx));
   }
 
-  /** A buffer the executor took from the pool, handed to the caller as a result. */
-  adopt(dtype: DType, shape: Shape, gpu: GPUBuffer): WebGPUBuffer {
-    return this.live.add(new WebGPUBuffer(dtype, [...shape], gpu, sizeOf(shape) * deviceBytes(dtype), OK));
+  /** A buffer the executor took from the pool of `ctx`, handed to the caller as a result. */
+  adopt(dtype: DType, shape: Shape, gpu: GPUBuffer, ctx: GPUDeviceContext): WebGPUBuffer {
+    return this.live.add(new WebGPUBuffer(dtype, [...shape], gpu, sizeOf(shape) * deviceBytes(dtype), OK, ctx));
   }
 
   upload(a: HostArray): DeviceBuffer {
     const b = this.allocate(a.dtype, a.shape);
-    if (b.bytes > 0) this.ctx.write(b.gpu, toDevice(a));
+    if (b.bytes > 0) b.ctx.write(b.gpu, toDevice(a));
     return b;
   }
 
-  /** The live WebGPU buffer behind a DeviceBuffer; throws on foreign or freed buffers. */
+  /** The live WebGPU buffer behind a DeviceBuffer; throws on foreign, freed or lost buffers. */
   own(b: DeviceBuffer, what: string): WebGPUBuffer {
     if (!(b instanceof WebGPUBuffer)) throw new Error(`${what}: a ${b.backend} buffer was passed to the webgpu backend`);
     if (b.freed) throw new Error(`${what}: buffer ${formatType(b)} was already freed`);
+    if (b.ctx.isLost || b.ctx !== this.device) {
+      if (this.device.isLost) this.reopenInBackground();
+      throw new DeviceLostError("lost", `${what}: this ${formatType(b)} tensor belonged to a WebGPU device that was lost, and its data went with it; create it again on the new device`);
+    }
     return b;
   }
 
-  async read(buf: DeviceBuffer): Promise<HostArray> {
-    const b = this.own(buf, "read");
-    const err = await this.ctx.raceLost(b.status);
-    if (err) throw err;
-    if (b.bytes === 0) return fromDevice(b.dtype, b.shape, new ArrayBuffer(0));
-    return fromDevice(b.dtype, b.shape, await this.ctx.read(b.gpu, b.bytes));
+  /**
+   * Copies the buffer to a staging buffer in a submit issued before this returns, so a
+   * `dispose()` (or any other call) after `read` cannot change what it resolves to: the
+   * buffer may go back to the pool at once, and whatever reuses it is queued after the copy.
+   */
+  read(buf: DeviceBuffer): Promise<HostArray> {
+    let b: WebGPUBuffer;
+    let copied: Promise<ArrayBuffer>;
+    try {
+      b = this.own(buf, "read");
+      copied = b.bytes === 0 ? Promise.resolve(new ArrayBuffer(0)) : b.ctx.read(b.gpu, b.bytes);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return (async () => {
+      const err = await b.ctx.raceLost(b.status);
+      if (err) {
+        copied.catch(() => undefined);
+        throw err;
+      }
+      return fromDevice(b.dtype, b.shape, await copied);
+    })();
   }
 
   free(buf: DeviceBuffer): void {
     const b = buf as WebGPUBuffer;
     if (!(b instanceof WebGPUBuffer) || b.freed) return;
     b.freed = true;
-    this.ctx.release(b.gpu);
+    b.ctx.release(b.gpu);
     this.live.delete(b);
   }
 
   compile(graph: Graph, _options?: CompileOptions): WebGPUExecutable {
-    this.ctx.checkAlive();
+    this.alive();
     const program = lowerGraph(graph, this.target);
     debugLog(3, () => `${program}\n${program.kernelsText()}`);
     return new WebGPUExecutable(this, program);
@@ -103,17 +190,17 @@ export class WebGPUBackend implements Backend {
   /** Compiles and waits for every pipeline, throwing a KernelCompileError if one fails. */
   async compileAsync(graph: Graph, options?: CompileOptions): Promise<WebGPUExecutable> {
     const exe = this.compile(graph, options);
-    const err = await this.ctx.raceLost(exe.ready);
+    const err = await this.device.raceLost(exe.ready);
     if (err) throw err;
     return exe;
   }
 
   memoryStats(since?: MemoryStats): MemoryStats {
-    return this.live.stats(this.ctx.pool, since);
+    return this.live.stats(this.device.pool, since);
   }
 
   synchronize(): Promise<void> {
-    return this.ctx.synchronize();
+    return this.device.synchronize();
   }
 }
 
@@ -131,6 +218,10 @@ export class WebGPUExecutable implements Executable {
   /** Settles once every pipeline compiled, to the first compile error. */
   readonly ready: Status;
   private readonly constants = new Map<number, GPUBuffer>();
+  /** The device the constants and pipelines live on. */
+  private readonly ctx: GPUDeviceContext;
+  private readonly freeConstants: () => void;
+  private freed = false;
   /**
    * Pipelines looked up once (not by hashing the source per call), bind groups cached per
    * launch (the buffer pool returns the same buffers call after call, so a warm call creates none).
@@ -150,8 +241,15 @@ export class WebGPUExecutable implements Executable {
       return { source, access, pipeline: ctx.pipeline(l.kernel.name, source, access), bindGroups: new BindGroupCache() };
     });
     this.ready = firstError(this.sites.map((p) => p.pipeline.status));
-    for (const b of program.buffers)
-      if (b.role === "constant") this.constants.set(b.id, (backend.upload({ dtype: b.dtype, shape: b.shape, data: b.data! }) as WebGPUBuffer).gpu);
+    const held: WebGPUBuffer[] = [];
+    for (const b of program.buffers) {
+      if (b.role !== "constant") continue;
+      const c = backend.upload({ dtype: b.dtype, shape: b.shape, data: b.data! }) as WebGPUBuffer;
+      held.push(c);
+      this.constants.set(b.id, c.gpu);
+    }
+    this.ctx = ctx;
+    this.freeConstants = ownResources(this, () => held.forEach((c) => backend.free(c)));
     const describe = (ids: readonly number[]) => ids.map((id) => `$${id}: ${formatType(program.buffers[id]!)}`);
     this.kernels = launches.map((l, i) => {
       const nIn = l.kernel.bindings.filter((b) => b.access === "read").length;
@@ -166,6 +264,22 @@ export class WebGPUExecutable implements Executable {
     this.peakBytes = program.peakBytes;
   }
 
+  get disposed(): boolean {
+    return this.freed || this.ctx !== this.backend.ctx;
+  }
+
+  dispose(): void {
+    this.freed = true;
+    this.freeConstants();
+  }
+
+  /** Throws unless this program can still run: not disposed, and its device is the backend's. */
+  private checkRunnable(): void {
+    if (this.freed) throw new Error(`@${this.program.name} was disposed; compile it again`);
+    if (this.ctx !== this.backend.alive())
+      throw new DeviceLostError("replaced", `@${this.program.name} was compiled for a WebGPU device that was lost; compile it again`);
+  }
+
   /** Encodes one call through the executor; returns its outputs and the launches to submit. */
   private encode(inputs: readonly DeviceBuffer[]): { outputs: WebGPUBuffer[]; launches: Launch[]; release: () => void; statuses: Status[] } {
     const { program, backend } = this;
@@ -174,23 +288,28 @@ export class WebGPUExecutable implements Executable {
     const bound = new Map(this.constants);
     program.inputs.forEach((id, i) => bound.set(id, own[i]!.gpu));
     const launches: Launch[] = [];
+    const allocations: Status[] = [];
     const call = execute<GPUBuffer>(program, {
-      acquire: (bytes) => backend.ctx.acquire(bytes),
-      release: (b) => backend.ctx.release(b),
+      acquire: (bytes) => {
+        const b = this.ctx.acquire(bytes);
+        allocations.push(this.ctx.allocation(b));
+        return b;
+      },
+      release: (b) => this.ctx.release(b),
       launch: (i, step, buffers) => {
         const site = this.sites[i]!;
         launches.push({ name: step.kernel.name, source: site.source, access: site.access, grid: step.kernel.grid,
           buffers, pipeline: site.pipeline, bindGroups: site.bindGroups });
       },
     }, bound);
-    const outputs = program.outputs.map((id, k) => backend.adopt(program.buffers[id]!.dtype, program.buffers[id]!.shape, call.results[k]!));
-    return { outputs, launches, release: call.release, statuses: [this.ready, ...own.map((b) => b.status)] };
+    const outputs = program.outputs.map((id, k) => backend.adopt(program.buffers[id]!.dtype, program.buffers[id]!.shape, call.results[k]!, this.ctx));
+    return { outputs, launches, release: call.release, statuses: [this.ready, ...own.map((b) => b.status), ...allocations] };
   }
 
   run(inputs: readonly DeviceBuffer[]): DeviceBuffer[] {
-    this.backend.ctx.checkAlive();
+    this.checkRunnable();
     const { outputs, launches, release, statuses } = this.encode(inputs);
-    const submitted = launches.length ? this.backend.ctx.submit(launches, `@${this.program.name}`) : OK;
+    const submitted = launches.length ? this.ctx.submit(launches, `@${this.program.name}`) : OK;
     release();
     const status = firstError([...statuses, submitted]);
     for (const o of outputs) o.status = status;
@@ -199,8 +318,8 @@ export class WebGPUExecutable implements Executable {
 
   /** Runs once with timestamp queries (one compute pass per kernel) and reports each kernel's time. */
   async profile(inputs: readonly DeviceBuffer[]): Promise<ProfileEntry[]> {
-    const ctx = this.backend.ctx;
-    ctx.checkAlive();
+    this.checkRunnable();
+    const ctx = this.ctx;
     const { outputs, launches, release, statuses } = this.encode(inputs);
     let entries: ProfileEntry[];
     try {
@@ -256,6 +375,6 @@ async function hostTimedProfile(ctx: GPUDeviceContext, launches: readonly Launch
 }
 
 /** Opens the default adapter's device and returns a backend on it. */
-export async function createWebGPUBackend(): Promise<WebGPUBackend> {
-  return new WebGPUBackend(await GPUDeviceContext.open());
+export async function createWebGPUBackend(options: DeviceOptions = {}): Promise<WebGPUBackend> {
+  return new WebGPUBackend(await GPUDeviceContext.open(options));
 }

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { hostArray } from "../../ir/dtype.js";
 import { GraphBuilder } from "../../ir/graph.js";
 import { lowerGraph } from "../../codegen/program.js";
-import { type CudaBuffer, type CudaDevice, CudaUnavailableError, createCudaBackend } from "../../runtime/cuda.js";
+import { type CudaBuffer, type CudaDevice, CudaUnavailableError, DeviceOutOfMemoryError, createCudaBackend } from "../../runtime/cuda.js";
 import { NO_DRIVER_MESSAGE } from "../../runtime/cuda-driver.js";
 import type { Backend } from "../../runtime/backend.js";
 import { findNvcc } from "../../runtime/cuda-compile.js";
@@ -223,5 +223,43 @@ describe.skipIf(!CC || !NVCC)("against a fake libcuda", () => {
     const exe = backend.compile(g.build([g.add("exp", [x], {})[0]!]));
     expect(() => exe.run([])).toThrow(/@one takes 1 input/);
     expect(() => exe.run([{ backend: "interp", dtype: "f32", shape: [3] }])).toThrow(/interp buffer/);
+  });
+
+  it("a read pending when its buffer is freed resolves to that buffer's values, not the next upload's", async () => {
+    for (let i = 0; i < 20; i++) {
+      const y = backend.upload(hostArray("f32", [64], Array.from({ length: 64 }, (_, j) => i * 100 + j)));
+      const p = backend.read(y);
+      backend.free(y);
+      const z = backend.upload(hostArray("f32", [64], new Array(64).fill(-1)));
+      expect(Array.from((await p).data)).toEqual(Array.from({ length: 64 }, (_, j) => i * 100 + j));
+      backend.free(z);
+    }
+  });
+
+  it("an executable's dispose() gives its constants back to the pool, and running it afterwards is a clear error", () => {
+    const g = new GraphBuilder("withconst");
+    const x = g.input({ dtype: "f32", shape: [4] });
+    const [c] = g.add("constant", [], { value: [1, 2, 3, 4], shape: [4], dtype: "f32" });
+    const held = backend.device.pool.inUseBytes;
+    const exe = backend.compile(g.build([g.add("add", [x, c!], {})[0]!]));
+    expect(backend.device.pool.inUseBytes).toBe(held + 16);
+    exe.dispose();
+    expect(exe.disposed).toBe(true);
+    expect(backend.device.pool.inUseBytes).toBe(held);
+    expect(() => exe.run([])).toThrow(/@withconst was disposed/);
+  });
+
+  it("an allocation past the memory budget is a DeviceOutOfMemoryError, and smaller ones still succeed", async () => {
+    backend.setMemoryLimit!(backend.device.pool.inUseBytes + 4096);
+    try {
+      backend.device.pool.trim();
+      expect(() => backend.upload(hostArray("f32", [4096], []))).toThrow(DeviceOutOfMemoryError);
+      expect(() => backend.upload(hostArray("f32", [4096], []))).toThrow(/cuda: out of device memory allocating 16\.0 KiB/);
+      const b = backend.upload(hostArray("f32", [4], [1, 2, 3, 4]));
+      expect(Array.from((await backend.read(b)).data)).toEqual([1, 2, 3, 4]);
+      backend.free(b);
+    } finally {
+      backend.setMemoryLimit!(Infinity);
+    }
   });
 });
