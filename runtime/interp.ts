@@ -9,7 +9,7 @@
  */
 import { type HostArray, type HostData, deviceBytes, formatType, sameShape, sizeOf } from "../ir/dtype.js";
 import { ShapeError } from "../ir/errors.js";
-import { type Graph, type Node, type Value, verify } from "../ir/graph.js";
+import { type Graph, type Node, type Value, graphsInCallOrder, verify } from "../ir/graph.js";
 import { COMPOSITE_OPS, type CompositeOp, type Primitive, compositeBody } from "../ir/primitives.js";
 import type { Backend, CompileOptions, DeviceBuffer, Executable, MemoryStats } from "./backend.js";
 import { debugLog } from "./debug.js";
@@ -105,12 +105,19 @@ const bytesOf = (v: Value) => deviceBytes(v.type.dtype) * sizeOf(v.type.shape);
  * copies them.
  */
 export function peakBytes(g: Graph): number {
+  // Callees first, so each jit node finds its callee's peak: no recursion per nesting level.
+  const peaks = new Map<Graph, number>();
+  for (const h of graphsInCallOrder(g)) peaks.set(h, peakOfOne(h, peaks));
+  return peaks.get(g)!;
+}
+
+function peakOfOne(g: Graph, calleePeaks: ReadonlyMap<Graph, number>): number {
   const last = lastUses(g);
   const inputs = new Set(g.inputs);
   let live = 0, peak = 0;
   g.nodes.forEach((n, i) => {
     const made = n.outputs.reduce((s, v) => s + bytesOf(v), 0);
-    const running = n.prim === "jit" ? Math.max(made, peakBytes((n as Node<"jit">).params.callee)) : made;
+    const running = n.prim === "jit" ? Math.max(made, calleePeaks.get((n as Node<"jit">).params.callee)!) : made;
     peak = Math.max(peak, live + running);
     live += made;
     for (const v of new Set([...n.inputs, ...n.outputs])) if (last.get(v) === i && !inputs.has(v)) live -= bytesOf(v);
