@@ -46,9 +46,13 @@ export class Graph {
   callees(): Graph[] {
     const out: Graph[] = [];
     for (const n of this.nodes) {
+      // An unknown primitive or a missing attribute is for `verify` to report, not to crash on.
+      if (!isPrimitive(n.prim)) continue;
       const def = primitiveDef(n.prim);
-      for (const [k, kind] of Object.entries(def.params))
-        if (kind === "graph") out.push((n.params as Record<string, unknown>)[k] as Graph);
+      for (const [k, kind] of Object.entries(def.params)) {
+        const callee = (n.params as Record<string, unknown>)[k];
+        if (kind === "graph" && callee instanceof Graph) out.push(callee);
+      }
     }
     return out;
   }
