@@ -33,9 +33,19 @@ export const site = (at: Index, given?: (v: Value) => Expr | undefined): Site =>
 
 const VIEW_HINT: Partial<Record<string, string>> = { broadcast_in_dim: "bcast", reshape: "reshaped" };
 
+/**
+ * Evaluation is demand-driven and recursive, one level per value on the longest path
+ * to an input. Past this depth, a value's operands at the same position are evaluated
+ * first, in an explicit post-order, so the recursion finds them named: a fused chain of
+ * any length then recurses only through views. Shallower bodies keep the plain order.
+ */
+const MAX_EVAL_DEPTH = 256;
+
 export class BodyEval {
   private readonly producer = new Map<Value, Node>();
   private readonly inputIndex = new Map<Value, number>();
+  /** Longest path from each value to a body input or source, in nodes. */
+  private readonly depth = new Map<Value, number>();
 
   constructor(
     readonly body: Graph,
@@ -43,7 +53,13 @@ export class BodyEval {
     readonly inputNames: readonly string[],
   ) {
     body.inputs.forEach((v, i) => this.inputIndex.set(v, i));
-    for (const n of body.nodes) for (const v of n.outputs) this.producer.set(v, n);
+    for (const n of body.nodes) {
+      const d = 1 + Math.max(0, ...n.inputs.map((u) => this.depth.get(u) ?? 0));
+      for (const v of n.outputs) {
+        this.producer.set(v, n);
+        this.depth.set(v, d);
+      }
+    }
   }
 
   producerOf(v: Value): Node | undefined {
@@ -70,6 +86,7 @@ export class BodyEval {
     const home = at === s.at;
     const hit = home ? s.memo.get(v) : undefined;
     if (hit) return hit;
+    if (home && (this.depth.get(v) ?? 0) > MAX_EVAL_DEPTH) this.evalOperandsFirst(v, b, s);
     const i = this.inputIndex.get(v);
     let e: Expr, hint: string;
     if (i !== undefined) {
@@ -85,6 +102,32 @@ export class BodyEval {
     const named = b.let(hint, e);
     if (home) s.memo.set(v, named);
     return named;
+  }
+
+  /**
+   * Names, at `s`'s own position, every value `v` reads at that position (through
+   * elementwise operands, not views), operands before readers, without recursing.
+   */
+  private evalOperandsFirst(v: Value, b: BodyBuilder, s: Site): void {
+    const order: Value[] = [];
+    const seen = new Set<Value>([v]);
+    const samePosition = (u: Value): Value[] => {
+      const n = this.producer.get(u);
+      return !n || n.prim === "broadcast_in_dim" || n.prim === "reshape" ? [] : [...n.inputs];
+    };
+    const stack = [{ value: v, operands: samePosition(v).reverse() }];
+    while (stack.length) {
+      const top = stack[stack.length - 1]!;
+      const u = top.operands.pop();
+      if (u === undefined) {
+        stack.pop();
+        if (top.value !== v) order.push(top.value);
+      } else if (!seen.has(u) && !s.memo.has(u) && !s.given?.(u)) {
+        seen.add(u);
+        stack.push({ value: u, operands: samePosition(u).reverse() });
+      }
+    }
+    for (const u of order) this.eval(u, b, s.at, s);
   }
 }
 

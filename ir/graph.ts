@@ -46,9 +46,13 @@ export class Graph {
   callees(): Graph[] {
     const out: Graph[] = [];
     for (const n of this.nodes) {
+      // An unknown primitive or a missing attribute is for `verify` to report, not to crash on.
+      if (!isPrimitive(n.prim)) continue;
       const def = primitiveDef(n.prim);
-      for (const [k, kind] of Object.entries(def.params))
-        if (kind === "graph") out.push((n.params as Record<string, unknown>)[k] as Graph);
+      for (const [k, kind] of Object.entries(def.params)) {
+        const callee = (n.params as Record<string, unknown>)[k];
+        if (kind === "graph" && callee instanceof Graph) out.push(callee);
+      }
     }
     return out;
   }
@@ -93,12 +97,42 @@ function describe(n: Node, index: number): string {
 }
 
 /**
+ * Every graph reachable from `g` through sub-graph attributes, callees before their
+ * callers (post-order), each once. Iterative: a module may nest calls thousands deep.
+ */
+export function graphsInCallOrder(g: Graph): Graph[] {
+  const order: Graph[] = [];
+  const seen = new Set<Graph>([g]);
+  const stack: { graph: Graph; callees: Graph[] }[] = [{ graph: g, callees: g.callees().reverse() }];
+  while (stack.length) {
+    const top = stack[stack.length - 1]!;
+    const next = top.callees.pop();
+    if (next === undefined) {
+      order.push(top.graph);
+      stack.pop();
+    } else if (!seen.has(next)) {
+      seen.add(next);
+      stack.push({ graph: next, callees: next.callees().reverse() });
+    }
+  }
+  return order;
+}
+
+/**
  * Checks SSA (each value defined once, before use), that every node's output types
- * are what its primitive's rule says, and recursively every sub-graph.
+ * are what its primitive's rule says, and every sub-graph (callees first, so a caller's
+ * rule reads checked callees).
  */
 export function verify(g: Graph, seen = new Set<Graph>()): void {
-  if (seen.has(g)) return;
-  seen.add(g);
+  for (const h of graphsInCallOrder(g)) {
+    if (seen.has(h)) continue;
+    seen.add(h);
+    verifyOne(h);
+  }
+}
+
+/** Checks one graph, not its sub-graphs. */
+function verifyOne(g: Graph): void {
   const defined = new Set<Value>();
   for (const v of g.inputs) {
     if (defined.has(v)) throw new VerifyError(`@${g.name} input`, `value %${v.hint ?? v.id} is an input twice`);
@@ -114,7 +148,6 @@ export function verify(g: Graph, seen = new Set<Graph>()): void {
     const def = primitiveDef(n.prim);
     for (const [k, kind] of Object.entries(def.params)) {
       if (!(k in (n.params as object))) throw new VerifyError(where, `attribute '${k}' is missing`);
-      if (kind === "graph") verify((n.params as Record<string, unknown>)[k] as Graph, seen);
     }
     let want: AbstractValue[];
     try {

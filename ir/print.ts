@@ -10,7 +10,7 @@
  * Sub-graphs print first, as functions of the same module, referenced by `@name`.
  */
 import { formatType } from "./dtype.js";
-import type { Graph, Node, Value } from "./graph.js";
+import { type Graph, type Node, type Value, graphsInCallOrder } from "./graph.js";
 import { type ParamKind, primitiveDef } from "./primitives.js";
 import { block, render, type Doc } from "./pretty.js";
 
@@ -45,23 +45,19 @@ function formatParam(kind: ParamKind, v: unknown, names?: ReadonlyMap<Graph, str
   }
 }
 
-/** Post-order list of every graph reachable from `g`, with unique names. */
+/** Every graph reachable from `g`, callees first, with unique names. */
 function moduleOrder(g: Graph): Map<Graph, string> {
-  const order: Graph[] = [];
-  const seen = new Set<Graph>();
-  const visit = (h: Graph) => {
-    if (seen.has(h)) return;
-    seen.add(h);
-    for (const c of h.callees()) visit(c);
-    order.push(h);
-  };
-  visit(g);
+  const order = graphsInCallOrder(g);
   const names = new Map<Graph, string>();
   const used = new Set<string>();
+  // The next suffix to try per base name: thousands of graphs may share one name.
+  const nextSuffix = new Map<string, number>();
   for (const h of order) {
     const base = IDENT.test(h.name) ? h.name : "f";
     let name = base;
-    for (let i = 1; used.has(name); i++) name = `${base}_${i}`;
+    let i = nextSuffix.get(base) ?? 1;
+    for (; used.has(name); i++) name = `${base}_${i}`;
+    nextSuffix.set(base, i);
     used.add(name);
     names.set(h, name);
   }

@@ -82,6 +82,13 @@ const isReduce = (n: Node) => (REDUCE_OPS as readonly string[]).includes(n.prim)
  */
 export const MAX_ROW_FOR_EPILOGUE = 16384;
 
+/**
+ * The most primitives one kernel holds. Checking a group costs time in its size, and a
+ * group grows one node at a time, so without a bound a chain of n ops fuses in O(n²);
+ * past a hundred ops a kernel saves no memory traffic worth its compile time.
+ */
+export const MAX_FUSION_OPS = 128;
+
 /** The graph as the fuse pass reads it: producers, users, and paths through views. */
 export class FusionGraph {
   readonly producer = new Map<Value, Node>();
@@ -164,6 +171,7 @@ interface Edge {
  * (distinct values loaded, in first-use order) and outputs (member values read outside).
  */
 export function checkGroup(fg: FusionGraph, members: ReadonlySet<Node>, limit: number): GroupCheck {
+  if (members.size > MAX_FUSION_OPS) return fail(`a kernel holds at most ${MAX_FUSION_OPS} ops`);
   const sorted = [...members].sort((a, b) => fg.index.get(a)! - fg.index.get(b)!);
   const inputs = new Set<Value>();
   const outputs: Value[] = [];

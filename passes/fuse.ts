@@ -195,6 +195,9 @@ function mergeGroups(fg: FusionGraph, a: Group, b: Group, groupOf: Map<Node, Gro
   return closesCycle(fg, union, union, groupOf) ? "the two would wait on each other" : c;
 }
 
+/** The most nodes one cycle check visits before it refuses the fusion instead. */
+const MAX_CYCLE_SEARCH = 1024;
+
 /**
  * Whether making `union` one kernel closes a cycle between kernels: a path from a node of
  * `from` (those whose outgoing edges are new to the kernel) leaving `union` and coming
@@ -206,6 +209,9 @@ function closesCycle(fg: FusionGraph, union: ReadonlySet<Node>, from: Iterable<N
   const seen = new Set<Node>(start);
   const queue = [...start];
   while (queue.length) {
+    // The search walks everything downstream; on a graph of 100,000 ops, once per candidate,
+    // that is quadratic. Past a bound, answer as if it closed a cycle: the kernels stay apart.
+    if (seen.size > MAX_CYCLE_SEARCH) return true;
     const reached = queue.pop()!;
     if (union.has(reached)) return true;
     const owner = groupOf.get(reached);
