@@ -15,6 +15,7 @@ import {
   bin, cast, eq, ge, iadd, id, idiv, imul, irem, load, u32,
 } from "./kernel.js";
 import { lowerFlashAttention } from "./attention.js";
+import { lowerMoe } from "./moe.js";
 import { type MatmulSpec, matmulKernel, operandStrides } from "./matmul.js";
 import { argmaxKernel, cumsumKernel, reduceKernel, topKKernel, type KernelHead } from "./reduce.js";
 import type { Target } from "./target.js";
@@ -26,7 +27,10 @@ export interface LoweredKernel {
   readonly kernel: Kernel;
   /** One per kernel binding, in binding order. */
   readonly args: readonly Arg[];
-  /** Scratch arrays the kernel needs for the duration of its launch (`temp` args index them). */
+  /**
+   * Scratch arrays the kernel needs: they live while the node's kernels run, and `temp` args
+   * index the node's scratch in declaration order (this kernel's and its predecessors').
+   */
   readonly temps?: readonly AbstractValue[];
 }
 
@@ -230,6 +234,8 @@ const LOWERINGS: { readonly [P in Primitive]: LowerRule<P> } = {
   dot_general: dotGeneral,
   scatter_add: scatterAdd,
   flash_attention: (node, ctx) => lowerFlashAttention(node as Node<"flash_attention">, ctx),
+  // Routed: route, align, two grouped matmuls, combine (codegen/moe.ts).
+  moe_ffn: (node, ctx) => lowerMoe(node as Node<"moe_ffn">, ctx),
   argmax: (node, ctx) => {
     const x = node.inputs[0]!.type;
     if (sizeOf(node.outputs[0]!.shape) === 0) return [];

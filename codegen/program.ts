@@ -139,9 +139,10 @@ function bindLaunches(g: Graph, kernels: readonly LoweredKernel[][], plan: Memor
   const launches: LaunchStep[] = [];
   g.nodes.forEach((n, i) => {
     const scratchSlots = plan.scratch.get(n) ?? [];
-    let scratchUsed = 0;
+    // A node's kernels share its scratch arrays (moe_ffn's route writes what align reads).
+    const scratch: number[] = [];
     for (const k of kernels[i]!) {
-      const scratch = (k.temps ?? []).map((t) => table.add(t, "temp", { slot: scratchSlots[scratchUsed++]! }));
+      for (const t of k.temps ?? []) scratch.push(table.add(t, "temp", { slot: scratchSlots[scratch.length]! }));
       const args = k.args.map((a) => (a.kind === "temp" ? scratch[a.index]! : table.of.get(a.kind === "in" ? n.inputs[a.index]! : n.outputs[a.index]!)!));
       launches.push({ op: "launch", kernel: k.kernel, args });
     }

@@ -47,6 +47,7 @@ const STRUCTURAL_ROLES: { readonly [P in Structural]: Role } = {
   jit: "opaque",
   fusion: "opaque",
   flash_attention: "opaque",
+  moe_ffn: "opaque",
 };
 
 const ELEMENTWISE: ReadonlySet<string> = new Set([...UNARY_OPS, ...BINARY_OPS, ...COMPARE_OPS]);

@@ -7,6 +7,7 @@ import { type AbstractValue, type DType, formatType } from "../../ir/dtype.js";
 import { ShapeError } from "../../ir/errors.js";
 import { type Primitive, type PrimitiveParams, allPrimitives, inferTypes, UNARY_OPS, BINARY_OPS, COMPARE_OPS, REDUCE_OPS } from "../../ir/primitives.js";
 import { flashAttentionBody } from "../../passes/attention-body.js";
+import { moeFfnBody } from "../../passes/moe-body.js";
 import { graph, ty } from "./corpus.js";
 
 type Case = readonly [prim: Primitive, inputs: AbstractValue[], params: object];
@@ -22,6 +23,8 @@ const callee = graph("g", [f32(2), i32()], (b, [x, y]) => [b.add("neg", [x!], {}
 const body = graph("fused", [f32(4)], (b, [x]) => [b.add("exp", [b.add("neg", [x!], {})[0]!], {})[0]!]);
 const FUSION = { body, kind: "elementwise", reason: "end of chain" };
 const FLASH_FLAGS = { scale: 0.5, causal: true, bias: true, mask: false };
+const MOE_TYPES = [f32(5, 8), f32(8, 4), f32(4, 8, 6), f32(4, 6, 8)];
+const MOE = { body: moeFfnBody(MOE_TYPES, { k: 2, b1: false, b2: false }), k: 2, b1: false, b2: false };
 const FLASH = { body: flashAttentionBody([f32(4, 3, 8), f32(2, 5, 8), f32(2, 5, 6), f32(1, 3, 5)], FLASH_FLAGS), ...FLASH_FLAGS };
 const DOT = { lhs_contract: [1], rhs_contract: [0], lhs_batch: [], rhs_batch: [] };
 
@@ -78,6 +81,7 @@ const valid: Valid[] = [
   ["jit", [f32(2), i32()], { callee }, [f32(2), i32()]],
   ["fusion", [f32(4)], FUSION, [f32(4)]],
   ["flash_attention", [f32(4, 3, 8), f32(2, 5, 8), f32(2, 5, 6), f32(1, 3, 5)], FLASH, [f32(4, 3, 6), f32(4, 3)]],
+  ["moe_ffn", MOE_TYPES, MOE, [f32(5, 8)]],
 ];
 
 const invalid: Invalid[] = [
@@ -178,6 +182,9 @@ const invalid: Invalid[] = [
   ["flash_attention", [f32(4, 3, 8), f32(3, 5, 8), f32(3, 5, 6), f32(1, 3, 5)], FLASH, "q's 4 groups are not a multiple of k/v's 3"],
   ["flash_attention", [f32(4, 3, 8), f32(2, 5, 7), f32(2, 5, 6), f32(1, 3, 5)], FLASH, "q and k head_dim differ (8 vs 7)"],
   ["flash_attention", [f32(4, 3, 8), f32(2, 5, 8), f32(2, 5, 6), f32(2, 3, 5)], FLASH, "bias must be f32[4 or 1, 3 or 1, 5 or 1]"],
+  ["moe_ffn", [f32(5, 8), f32(8, 4), f32(4, 8, 6)], MOE, "takes x, gate, w1, w2 (4 operands), got 3"],
+  ["moe_ffn", [f32(5, 8), f32(8, 4), f32(4, 8, 6), f32(4, 6, 7)], MOE, "w2 must be [4,6,8] for T = 5, d = 8, E = 4, h = 6, got [4,6,7]"],
+  ["moe_ffn", MOE_TYPES, { ...MOE, k: 5 }, "k = 5 must be in [1, 4]"],
 ];
 
 const label = ([prim, inputs, params]: Valid | Invalid) =>
