@@ -27,7 +27,10 @@ export interface BenchOptions {
 
 const VARIANTS: readonly SmeltVariant[] = ["fused", "unfused"];
 /** Workloads holding attention also run without the attention pass, to show what flash buys. */
-const variantsOf = (w: WorkloadId): readonly SmeltVariant[] => (w === "W6" || w === "W8" ? ["fused", "materialised", "unfused"] : VARIANTS);
+const variantsOf = (w: WorkloadId): readonly SmeltVariant[] =>
+  w === "W6" || w === "W8" ? ["fused", "materialised", "unfused"] : w === "W7" ? ["fused", "dense", "unfused"] : VARIANTS;
+/** W7 routed (the moe pass on) is "fused"; its "dense" row keeps nn.moe's dense form, fused. */
+const DISABLED: Partial<Record<SmeltVariant, string[]>> = { materialised: ["attention"], dense: ["moe"] };
 
 /** An error in one line, for a table note (a first line ending in ':' keeps the line it introduces). */
 function reason(e: unknown): string {
@@ -58,7 +61,7 @@ async function interpreterOutput(w: Workload, xs: Tensor[]): Promise<Float32Arra
 async function smeltVariant(w: Workload, xs: Tensor[], variant: SmeltVariant,
   expected: Float32Array | undefined, runs: number, progress: Progress): Promise<BenchRow> {
   const backend = getBackend();
-  const f = jit(w.fn, { fuse: variant !== "unfused", name: `${w.id}_${variant}`, ...(variant === "materialised" ? { disablePasses: ["attention"] } : {}) });
+  const f = jit(w.fn, { fuse: variant !== "unfused", name: `${w.id}_${variant}`, ...(DISABLED[variant] ? { disablePasses: DISABLED[variant] } : {}) });
   let err: number | null = null;
   let calls = 0;
   // The first call is timed before `lower`: lower traces and compiles, and both are cached.

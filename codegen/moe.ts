@@ -189,8 +189,15 @@ export function lowerMoe(node: Node<"moe_ffn">, ctx: LowerContext): LoweredKerne
     const list: [string, "in" | "out" | "temp", number, boolean][] = which === 1
       ? [inp("x"), inp("w1"), ...(b1 ? [inp("b1")] : []), tmp("sorted"), tmp("plan"), tmp("hidden", true)]
       : [tmp("hidden"), inp("w2"), ...(b2 ? [inp("b2")] : []), tmp("sorted"), tmp("plan"), tmp("weights"), tmp("slots", true)];
-    const { bindings, args } = bind(list);
-    const colBlocks = Math.ceil(n / COLS);
+    const [aName, bName] = which === 1 ? ["x", "w1"] : ["hidden", "w2"];
+    // Four columns and four contraction steps per load where the sizes allow: 16-byte loads
+    // are what a CPU adapter pays for, not bytes.
+    const V = kDim % 4 === 0 && n % 4 === 0 ? 4 : 1;
+    const bound = bind(list);
+    const bindings = bound.bindings.map((x) => (V === 4 && (x.name === aName || x.name === bName) ? { ...x, width: 4 as const } : x));
+    const args = bound.args;
+    const nV = n / V;
+    const colBlocks = Math.ceil(nV / COLS);
     const grid = gridFor(tiles * colBlocks, ctx.target);
     const b = new BodyBuilder(new Map(bindings.map((x) => [x.name, 1])));
     const wg = groupIndex(b, "wg", grid, tiles * colBlocks);
@@ -199,41 +206,50 @@ export function lowerMoe(node: Node<"moe_ffn">, ctx: LowerContext): LoweredKerne
     b.comment("tiles past the padded count (kept on the device) exit at once");
     b.if(ge(row0, load("u32", "plan", u32(0))), (x) => x.return());
     const e = b.let("expert", load("u32", "plan", iadd(tile, u32(1))));
-    const col = b.let("col", iadd(imul(irem(wg, u32(colBlocks)), u32(COLS)), id("local", 0)));
-    const colC = n % COLS ? b.let("col_c", bin("min", col, u32(n - 1))) : col;
-    const slot = b.array("slot", "u32", MOE_TILE);
-    const aRow = b.array("a_row", "u32", MOE_TILE);
-    b.for("r", u32(0), u32(MOE_TILE), (r, x) => {
-      const sl = x.let("s", load("u32", "sorted", iadd(row0, r)));
-      x.store(slot, r, sl, "private");
-      // expert1 gathers token rows of x (padding rows read token 0); expert2 reads its own rows.
-      const a = which === 1 ? select(eq(sl, u32(SENTINEL)), u32(0), idiv(sl, u32(k))) : iadd(row0, r);
-      x.store(aRow, r, imul(a, u32(kDim)), "private");
-    });
-    const acc = b.array("acc", "f32", MOE_TILE);
-    b.for("r", u32(0), u32(MOE_TILE), (r, x) => x.store(acc, r, f32(0), "private"));
-    const [aName, bName] = which === 1 ? ["x", "w1"] : ["hidden", "w2"];
-    b.for("c", u32(0), u32(kDim), (c, x) => {
-      const w = x.let("w", load("f32", bName, iadd(imul(iadd(imul(e, u32(kDim)), c), u32(n)), colC)));
-      x.for("r", u32(0), u32(MOE_TILE), (r, y) =>
-        y.store(acc, r, call("fma", load("f32", aName, iadd(load("u32", aRow, r, "private"), c)), w, load("f32", acc, r, "private")), "private"));
-    });
-    const bias = (which === 1 ? b1 : b2) ? b.let("bias", load("f32", which === 1 ? "b1" : "b2", iadd(imul(e, u32(n)), colC))) : undefined;
-    const store = (x: BodyBuilder) => x.for("r", u32(0), u32(MOE_TILE), (r, y) => {
-      let v = load("f32", acc, r, "private");
-      if (bias) v = bin("add", v, bias);
-      if (which === 1) {
-        const p = y.let("pre", v);
-        const at = new Index(y, hidden.shape, { idx: [e, u32(0), col] });
-        const act = bodyEval.eval(hidden, y, at, site(at, (u) => (u === pre ? p : undefined)));
-        y.store("hidden", iadd(imul(iadd(row0, r), u32(h)), col), act);
-      } else {
-        const sl = y.let("s", load("u32", slot, r, "private"));
-        y.if(bin("ne", sl, u32(SENTINEL)), (z) =>
-          z.store("slots", iadd(imul(sl, u32(d)), col), bin("mul", v, load("f32", "weights", sl))));
+    const colV = b.let("col_v", iadd(imul(irem(wg, u32(colBlocks)), u32(COLS)), id("local", 0)));
+    const colVC = nV % COLS ? b.let("col_vc", bin("min", colV, u32(nV - 1))) : colV;
+    // Rows and columns unrolled into registers: a private array indexed in a loop lives in memory on CPU adapters.
+    const rowsOf = [...Array(MOE_TILE).keys()], colsOf = [...Array(V).keys()];
+    const slots = rowsOf.map((r) => b.let(`s${r}`, load("u32", "sorted", iadd(row0, u32(r)))));
+    // expert1 gathers token rows of x (padding rows read token 0); expert2 reads its own rows.
+    const aBase = rowsOf.map((r) => b.let(`a${r}`, imul(which === 1
+      ? select(eq(slots[r]!, u32(SENTINEL)), u32(0), idiv(slots[r]!, u32(k)))
+      : iadd(row0, u32(r)), u32(kDim / V))));
+    const acc = rowsOf.map((r) => colsOf.map((j) => b.var(`acc${r}_${j}`, f32(0))));
+    const wBase = b.let("w_base", iadd(imul(e, u32(kDim * nV)), colVC));
+    if (V === 4) {
+      b.for("c4", u32(0), u32(kDim / 4), (c4, x) => {
+        const a = rowsOf.map((r) => x.load4(`x${r}`, "f32", aName, iadd(aBase[r]!, c4)));
+        for (let cc = 0; cc < 4; cc++) {
+          const w = x.load4("w", "f32", bName, iadd(wBase, imul(iadd(imul(c4, u32(4)), u32(cc)), u32(nV))));
+          for (const r of rowsOf) for (const j of colsOf) x.assign(acc[r]![j]!, call("fma", a[r]![cc]!, w[j]!, acc[r]![j]!));
+        }
+      });
+    } else {
+      b.for("c", u32(0), u32(kDim), (c, x) => {
+        const w = x.let("w", load("f32", bName, iadd(wBase, imul(c, u32(n)))));
+        for (const r of rowsOf) x.assign(acc[r]![0]!, call("fma", load("f32", aName, iadd(aBase[r]!, c)), w, acc[r]![0]!));
+      });
+    }
+    const store = (y: BodyBuilder) => {
+      for (const j of colsOf) {
+        const col = y.let(`col${j}`, iadd(imul(colV, u32(V)), u32(j)));
+        const bias = (which === 1 ? b1 : b2) ? y.let("bias", load("f32", which === 1 ? "b1" : "b2", iadd(imul(e, u32(n)), col))) : undefined;
+        for (const r of rowsOf) {
+          const v = bias ? bin("add", acc[r]![j]!, bias) : acc[r]![j]!;
+          if (which === 1) {
+            const p = y.let("pre", v);
+            const at = new Index(y, hidden.shape, { idx: [e, u32(0), col] });
+            const act = bodyEval.eval(hidden, y, at, site(at, (u) => (u === pre ? p : undefined)));
+            y.store("hidden", iadd(imul(iadd(row0, u32(r)), u32(h)), col), act);
+          } else {
+            y.if(bin("ne", slots[r]!, u32(SENTINEL)), (z) =>
+              z.store("slots", iadd(imul(slots[r]!, u32(d)), col), bin("mul", v, load("f32", "weights", slots[r]!))));
+          }
+        }
       }
-    });
-    if (n % COLS) b.if(lt(col, u32(n)), store);
+    };
+    if (nV % COLS) b.if(lt(colV, u32(nV)), store);
     else store(b);
     return { kernel: kernelOf(`${ctx.name}_expert${which}`, src, bindings, grid, b, [], COLS), args };
   };

@@ -165,8 +165,9 @@ export function routeMoe(g: Graph, notes: string[] = []): Graph {
   const finder = new MoeFinder(g);
   const matches = new Map<Node, MoeMatch>();
   for (const n of g.nodes) {
-    // Candidates worth a note: a sum over the leading axis of a product.
-    if (n.prim !== "reduce_sum" || finder.producer.get(n.inputs[0]!)?.prim !== "mul" || n.inputs[0]!.shape.length !== 3) continue;
+    // Candidates worth a note: a sum over the leading (expert) axis of a product.
+    if (n.prim !== "reduce_sum" || (n.params as PrimitiveParams["reduce_sum"]).axes.join() !== "0") continue;
+    if (finder.producer.get(n.inputs[0]!)?.prim !== "mul" || n.inputs[0]!.shape.length !== 3) continue;
     try {
       const m = finder.match(n);
       matches.set(n, m);
