@@ -5,8 +5,8 @@
  */
 import type { WorkloadId } from "./workloads.js";
 
-/** "materialised": fused, but with the attention pass off (the scores exist in memory). */
-export type SmeltVariant = "fused" | "materialised" | "unfused";
+/** "materialised": fused, but with the attention pass off (the scores exist in memory); "dense": fused, the moe pass off. */
+export type SmeltVariant = "fused" | "materialised" | "dense" | "unfused";
 export type Variant = SmeltVariant | "jax-js" | "tfjs" | "template";
 
 export interface BenchRow {

@@ -29,7 +29,10 @@ const VARIANTS: readonly SmeltVariant[] = ["fused", "unfused"];
 /** Workloads holding attention also run without the attention pass, to show what flash buys. */
 export const variantsOf = (w: WorkloadId): readonly SmeltVariant[] =>
   w === "W6-long" || w === "W6-long8k" ? ["fused"]
-    : w === "W6" || w === "W6-decode" || w === "W8" || w === "W9" ? ["fused", "materialised", "unfused"] : VARIANTS;
+    : w === "W6" || w === "W6-decode" || w === "W8" || w === "W9" ? ["fused", "materialised", "unfused"]
+      : w === "W7" ? ["fused", "dense", "unfused"] : VARIANTS;
+/** W7 routed (the moe pass on) is "fused"; its "dense" row keeps nn.moe's dense form, fused. */
+const DISABLED: Partial<Record<SmeltVariant, string[]>> = { materialised: ["attention"], dense: ["moe"] };
 
 /** A workload id as part of a jit name (an identifier: W6-long → W6_long). */
 const jitName = (id: WorkloadId) => id.replace(/-/g, "_");
@@ -63,7 +66,7 @@ async function interpreterOutput(w: Workload, xs: Tensor[]): Promise<Float32Arra
 async function smeltVariant(w: Workload, xs: Tensor[], variant: SmeltVariant,
   expected: Float32Array | undefined, runs: number, progress: Progress): Promise<BenchRow> {
   const backend = getBackend();
-  const f = jit(w.fnFor?.(variant) ?? w.fn, { fuse: variant !== "unfused", name: `${jitName(w.id)}_${variant}`, ...(variant === "materialised" ? { disablePasses: ["attention"] } : {}) });
+  const f = jit(w.fnFor?.(variant) ?? w.fn, { fuse: variant !== "unfused", name: `${jitName(w.id)}_${variant}`, ...(DISABLED[variant] ? { disablePasses: DISABLED[variant] } : {}) });
   let err: number | null = null;
   let calls = 0;
   // The first call is timed before `lower`: lower traces and compiles, and both are cached.

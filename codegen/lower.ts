@@ -16,6 +16,7 @@ import {
 } from "./kernel.js";
 import { lowerFlashAttention } from "./attention.js";
 import { lowerFlashAttentionBwd } from "./attention-bwd.js";
+import { lowerMoe } from "./moe.js";
 import { type MatmulSpec, matmulKernel, operandStrides } from "./matmul.js";
 import { argmaxKernel, cumsumKernel, reduceKernel, topKKernel, type KernelHead } from "./reduce.js";
 import type { Target } from "./target.js";
@@ -239,6 +240,8 @@ const LOWERINGS: { readonly [P in Primitive]: LowerRule<P> } = {
   flash_attention_jvp: (node) => {
     throw new LoweringError(`a flash_attention_jvp node (body @${node.params.body.name}) reached lowering: forward-mode tangents run as their body, inlined first (passes/inline.ts)`);
   },
+  // Routed: route, align, two grouped matmuls, combine (codegen/moe.ts).
+  moe_ffn: (node, ctx) => lowerMoe(node as Node<"moe_ffn">, ctx),
   argmax: (node, ctx) => {
     const x = node.inputs[0]!.type;
     if (sizeOf(node.outputs[0]!.shape) === 0) return [];

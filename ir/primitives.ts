@@ -22,7 +22,7 @@ export const REDUCE_OPS = ["reduce_sum", "reduce_max", "reduce_min"] as const;
  * graph-kind attribute is listed here, and only those: `define` checks it when the
  * registry loads, and the type `CompositeOp` is checked against `PrimitiveParams`.
  */
-export const COMPOSITE_OPS = ["jit", "fusion", "flash_attention", "flash_attention_jvp", "flash_attention_bwd"] as const;
+export const COMPOSITE_OPS = ["jit", "fusion", "flash_attention", "flash_attention_jvp", "flash_attention_bwd", "moe_ffn"] as const;
 
 export type UnaryOp = (typeof UNARY_OPS)[number];
 export type BinaryOp = (typeof BINARY_OPS)[number];
@@ -72,6 +72,12 @@ export type PrimitiveParams = { [K in UnaryOp | BinaryOp | CompareOp]: NoParams 
   flash_attention_jvp: { body: Graph; scale: number; causal: boolean; bias: boolean; mask: boolean };
   /** FlashAttention-2's backward (Dao 2023, Algorithm 2); `body` is the materialised backward. */
   flash_attention_bwd: { body: Graph; scale: number; causal: boolean; bias: boolean; mask: boolean };
+  /**
+   * A top-k mixture-of-experts FFN over canonical operands (see moeFfnRule), found by
+   * passes/moe.ts; `body` is the dense decomposition it replaced (every expert on every
+   * token), the codegen lowering routes each token to its k experts only.
+   */
+  moe_ffn: { body: Graph; k: number; b1: boolean; b2: boolean };
 };
 
 export type Primitive = keyof PrimitiveParams;
@@ -624,3 +630,39 @@ function flashBackwardRule(prim: "flash_attention_jvp" | "flash_attention_bwd") 
 const FLASH_PARAMS = { body: "graph", scale: "number", causal: "bool", bias: "bool", mask: "bool" } as const;
 define({ name: "flash_attention_jvp", arity: "variadic", params: FLASH_PARAMS, rule: flashBackwardRule("flash_attention_jvp") });
 define({ name: "flash_attention_bwd", arity: "variadic", params: FLASH_PARAMS, rule: flashBackwardRule("flash_attention_bwd") });
+
+/**
+ * moe_ffn's operands are canonical: tokens x [T, d], router weights gate [d, E], w1 [E, d, h],
+ * then b1 [E, h] when its flag is set, w2 [E, h, d], then b2 [E, d] when set; all f32. The
+ * result is [T, d]: each token's sum over its top-k experts (by x·gate) of the expert FFN,
+ * weighted by the softmax of the k router logits, as the body spells out.
+ */
+define({
+  name: "moe_ffn",
+  arity: "variadic",
+  params: { body: "graph", k: "int", b1: "bool", b2: "bool" },
+  rule: (inputs, params) => {
+    const prim = "moe_ffn";
+    const names = ["x", "gate", "w1", ...(params.b1 ? ["b1"] : []), "w2", ...(params.b2 ? ["b2"] : [])];
+    if (inputs.length !== names.length)
+      fail(prim, inputs, `takes ${names.join(", ")} (${names.length} operands), got ${inputs.length}`);
+    if (inputs.some((x) => x.dtype !== "f32")) fail(prim, inputs, `operands must be f32`);
+    const at = (name: string) => inputs[names.indexOf(name)]!;
+    const [x, gate, w1, w2] = [at("x"), at("gate"), at("w1"), at("w2")];
+    if (x.shape.length !== 2 || gate.shape.length !== 2 || w1.shape.length !== 3)
+      fail(prim, inputs, `x must be [T, d], gate [d, E] and w1 [E, d, h]`);
+    const [T, d] = x.shape as [number, number];
+    const E = gate.shape[1]!, h = w1.shape[2]!;
+    const want: [AbstractValue, number[], string][] = [[gate, [d, E], "gate"], [w1, [E, d, h], "w1"], [w2, [E, h, d], "w2"]];
+    if (params.b1) want.push([at("b1"), [E, h], "b1"]);
+    if (params.b2) want.push([at("b2"), [E, d], "b2"]);
+    for (const [v, shape, what] of want)
+      if (v.shape.length !== shape.length || v.shape.some((s, i) => s !== shape[i]))
+        fail(prim, inputs, `${what} must be [${shape}] for T = ${T}, d = ${d}, E = ${E}, h = ${h}, got [${v.shape}]`);
+    if (!Number.isInteger(params.k) || params.k < 1 || params.k > E) fail(prim, inputs, `k = ${params.k} must be in [1, ${E}] (the number of experts)`);
+    const outs = callRule(prim, inputs, params.body);
+    if (outs.length !== 1 || formatType(outs[0]!) !== formatType(x))
+      fail(prim, inputs, `@${params.body.name} must return (${formatType(x)}), returns (${outs.map(formatType).join(", ")})`);
+    return outs;
+  },
+});

@@ -49,6 +49,7 @@ const STRUCTURAL_ROLES: { readonly [P in Structural]: Role } = {
   flash_attention: "opaque",
   flash_attention_jvp: "opaque",
   flash_attention_bwd: "opaque",
+  moe_ffn: "opaque",
 };
 
 const ELEMENTWISE: ReadonlySet<string> = new Set([...UNARY_OPS, ...BINARY_OPS, ...COMPARE_OPS]);

@@ -14,6 +14,7 @@ import { attentionPass } from "./attention.js";
 import { canonicalizePass } from "./canonicalize.js";
 import { fusePass } from "./fuse.js";
 import { inlinePass } from "./inline.js";
+import { moePass } from "./moe.js";
 import { type MemoryPlan, memoryPlanPass, planMemory } from "./memory-plan.js";
 
 export interface PassContext {
@@ -52,7 +53,7 @@ export interface Stage {
  * moe → route/align/grouped matmul). They run before fuse, which would otherwise split
  * the pattern into generic kernels.
  */
-const PATTERN_PASSES: readonly Pass[] = [attentionPass];
+const PATTERN_PASSES: readonly Pass[] = [attentionPass, moePass];
 
 /** Names each pass's stage: its name, with `.n` for the n-th run of the same pass. */
 function stageNames(passes: readonly Pass[]): string[] {

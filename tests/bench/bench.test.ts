@@ -39,13 +39,14 @@ describe("benchmark workloads", () => {
 });
 
 describe("smelt bench on the interpreter", () => {
-  it("reports a fused and an unfused row for every workload, and a materialised one where attention is", async () => {
+  it("reports a fused and an unfused row for every workload, a materialised one where attention is, a dense one for MoE", async () => {
     const rows = await tinyRun();
     for (const id of WORKLOAD_IDS)
       expect(rows.filter((r) => r.workload === id).map((r) => r.variant))
         .toEqual(variantsOf(id));
     expect(variantsOf("W6")).toEqual(["fused", "materialised", "unfused"]);
     expect(variantsOf("W6-long8k")).toEqual(["fused"]);
+    expect(variantsOf("W7")).toEqual(["fused", "dense", "unfused"]);
   });
 
   it("fills every measurement of a row it could run", async () => {
@@ -68,7 +69,7 @@ describe("smelt bench on the interpreter", () => {
     const rows = JSON.parse(toJSON(await tinyRun())) as Record<string, unknown>[];
     for (const r of rows) {
       expect(Object.keys(r).filter((k) => k !== "note").sort()).toEqual([...JSON_KEYS].sort());
-      expect(["fused", "materialised", "unfused"]).toContain(r.variant);
+      expect(["fused", "materialised", "dense", "unfused"]).toContain(r.variant);
       for (const k of JSON_KEYS.slice(3)) expect(r[k] === null || typeof r[k] === "number").toBe(true);
     }
   });

@@ -8,6 +8,7 @@ import type { AbstractValue, DType } from "../../ir/dtype.js";
 import { type Graph, GraphBuilder, type Value } from "../../ir/graph.js";
 import { BINARY_OPS, COMPARE_OPS, REDUCE_OPS, UNARY_OPS } from "../../ir/primitives.js";
 import { addFlashAttention } from "../../passes/attention-body.js";
+import { addMoeFfn } from "../../passes/moe-body.js";
 
 export const ty = (dtype: DType, ...shape: number[]): AbstractValue => ({ dtype, shape });
 
@@ -170,6 +171,9 @@ export function irCorpus(): { name: string; graph: Graph }[] {
       const tangents = b.add("flash_attention_jvp", [q!, k!, v!, out, lse, q!, k!, v!], { body: jvpBody, ...flags });
       return [...tangents, ...b.add("flash_attention_bwd", [q!, k!, v!, out, lse, ct!, ctLse!], { body: bwdBody, ...flags })];
     }));
+  add("routed mixture of experts: top-2 of 4, biases", graph("moe",
+    [ty("f32", 5, 8), ty("f32", 8, 4), ty("f32", 4, 8, 6), ty("f32", 4, 6), ty("f32", 4, 6, 8), ty("f32", 4, 8)], (b, xs) =>
+      [addMoeFfn(b, xs, { k: 2, b1: true, b2: true })]));
   const hinted = new GraphBuilder("not-an-identifier");
   const hs = [hinted.input(ty("f32", 2), "arg1"), hinted.input(ty("f32", 2), "9lives"), hinted.input(ty("f32", 2), "x"), hinted.input(ty("f32", 2), "x")];
   add("input names the printer must rename", hinted.build([one(hinted.add("add", [hs[1]!, hs[3]!], {})), hs[0]!]));

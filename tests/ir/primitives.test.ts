@@ -7,6 +7,7 @@ import { type AbstractValue, type DType, formatType } from "../../ir/dtype.js";
 import { ShapeError } from "../../ir/errors.js";
 import { type Primitive, type PrimitiveParams, allPrimitives, inferTypes, UNARY_OPS, BINARY_OPS, COMPARE_OPS, REDUCE_OPS } from "../../ir/primitives.js";
 import { flashAttentionBody } from "../../passes/attention-body.js";
+import { moeFfnBody } from "../../passes/moe-body.js";
 import { graph, ty } from "./corpus.js";
 
 type Case = readonly [prim: Primitive, inputs: AbstractValue[], params: object];
@@ -22,6 +23,8 @@ const callee = graph("g", [f32(2), i32()], (b, [x, y]) => [b.add("neg", [x!], {}
 const body = graph("fused", [f32(4)], (b, [x]) => [b.add("exp", [b.add("neg", [x!], {})[0]!], {})[0]!]);
 const FUSION = { body, kind: "elementwise", reason: "end of chain" };
 const FLASH_FLAGS = { scale: 0.5, causal: true, bias: true, mask: false };
+const MOE_TYPES = [f32(5, 8), f32(8, 4), f32(4, 8, 6), f32(4, 6, 8)];
+const MOE = { body: moeFfnBody(MOE_TYPES, { k: 2, b1: false, b2: false }), k: 2, b1: false, b2: false };
 const FLASH = { body: flashAttentionBody([f32(4, 3, 8), f32(2, 5, 8), f32(2, 5, 6), f32(1, 3, 5)], FLASH_FLAGS), ...FLASH_FLAGS };
 /** Stand-in bodies of the backward nodes (the rule checks their types): identities over some operands. */
 const FLASH_FWD = [f32(4, 3, 8), f32(2, 5, 8), f32(2, 5, 6), f32(1, 3, 5)], FLASH_RES = [f32(4, 3, 6), f32(4, 3)];
@@ -84,6 +87,7 @@ const valid: Valid[] = [
   ["flash_attention", [f32(4, 3, 8), f32(2, 5, 8), f32(2, 5, 6), f32(1, 3, 5)], FLASH, [f32(4, 3, 6), f32(4, 3)]],
   ["flash_attention_jvp", [...FLASH_FWD, ...FLASH_RES, ...FLASH_FWD.slice(0, 3)], FLASH_JVP, FLASH_RES],
   ["flash_attention_bwd", [...FLASH_FWD, ...FLASH_RES, ...FLASH_RES], FLASH_BWD, FLASH_FWD.slice(0, 3)],
+  ["moe_ffn", MOE_TYPES, MOE, [f32(5, 8)]],
 ];
 
 const invalid: Invalid[] = [
@@ -186,6 +190,9 @@ const invalid: Invalid[] = [
   ["flash_attention", [f32(4, 3, 8), f32(2, 5, 8), f32(2, 5, 6), f32(2, 3, 5)], FLASH, "bias must be f32[4 or 1, 3 or 1, 5 or 1]"],
   ["flash_attention_jvp", [...FLASH_FWD, ...FLASH_RES, ...FLASH_FWD.slice(0, 2)], FLASH_JVP, "takes the forward's 4 operands, out, lse and dq, dk, dv (9 operands), got 8"],
   ["flash_attention_bwd", [...FLASH_FWD, ...FLASH_RES, f32(4, 3, 5), f32(4, 3)], FLASH_BWD, "operand 6 is f32[4,3,5], expected f32[4,3,6]"],
+  ["moe_ffn", [f32(5, 8), f32(8, 4), f32(4, 8, 6)], MOE, "takes x, gate, w1, w2 (4 operands), got 3"],
+  ["moe_ffn", [f32(5, 8), f32(8, 4), f32(4, 8, 6), f32(4, 6, 7)], MOE, "w2 must be [4,6,8] for T = 5, d = 8, E = 4, h = 6, got [4,6,7]"],
+  ["moe_ffn", MOE_TYPES, { ...MOE, k: 5 }, "k = 5 must be in [1, 4]"],
 ];
 
 const label = ([prim, inputs, params]: Valid | Invalid) =>

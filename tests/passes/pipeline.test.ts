@@ -17,15 +17,15 @@ beforeAll(async () => {
 const GRAPHS = { w1, softmax, keepdimsSoftmax: () => softmax(4, 8, true), layerNorm, mlp, sum12: () => sumOf(12) };
 
 describe("pipeline", () => {
-  it("runs inline → canonicalize → attention → fuse → canonicalize → memory-plan, and the same without attention and fuse when unfused", () => {
-    expect(pipeline().map((p) => p.stage)).toEqual(["inline", "canonicalize", "attention", "fuse", "canonicalize.2", "memory-plan"]);
+  it("runs inline → canonicalize → attention → moe → fuse → canonicalize → memory-plan, and the same without attention, moe and fuse when unfused", () => {
+    expect(pipeline().map((p) => p.stage)).toEqual(["inline", "canonicalize", "attention", "moe", "fuse", "canonicalize.2", "memory-plan"]);
     expect(pipeline({ fuse: false }).map((p) => p.stage)).toEqual(["inline", "canonicalize", "canonicalize.2", "memory-plan"]);
-    expect(passNames()).toEqual(["inline", "canonicalize", "attention", "fuse", "memory-plan"]);
+    expect(passNames()).toEqual(["inline", "canonicalize", "attention", "moe", "fuse", "memory-plan"]);
   });
 
   it("switches a pass off by name (both runs) or by stage name (one run)", () => {
-    expect(pipeline({ disable: ["canonicalize"] }).map((p) => p.stage)).toEqual(["inline", "attention", "fuse", "memory-plan"]);
-    expect(pipeline({ disable: ["canonicalize.2", "fuse"] }).map((p) => p.stage)).toEqual(["inline", "canonicalize", "attention", "memory-plan"]);
+    expect(pipeline({ disable: ["canonicalize"] }).map((p) => p.stage)).toEqual(["inline", "attention", "moe", "fuse", "memory-plan"]);
+    expect(pipeline({ disable: ["canonicalize.2", "fuse"] }).map((p) => p.stage)).toEqual(["inline", "canonicalize", "attention", "moe", "memory-plan"]);
     expect(fusions(runPipeline(w1(), { disable: ["fuse"] }).graph)).toEqual([]);
   });
 

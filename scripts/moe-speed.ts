@@ -1,0 +1,37 @@
+/**
+ * W7 routed against its dense form on the default WebGPU adapter: steady time (median of
+ * `runs` after 2 warm-ups, waiting for the result), kernels, and the routed result's max
+ * |difference| from the dense one. `npx tsx scripts/moe-speed.ts [tokens d experts hidden k runs]`.
+ */
+import { init, getBackend } from "../frontend/init.js";
+import { jit } from "../frontend/jit.js";
+import * as nn from "../frontend/nn.js";
+import * as np from "../frontend/np.js";
+import * as random from "../frontend/random.js";
+import { maxAbsErr, median } from "../bench/timing.js";
+
+const [T, d, E, h, k, runs] = (process.argv.slice(2).length ? process.argv.slice(2) : ["1024", "512", "8", "1024", "2", "5"]).map(Number) as number[];
+await init({ backend: "webgpu" });
+const key = random.key(1);
+const u = (i: number, shape: number[], scale: number) => np.multiply(random.uniform(random.foldIn(key, i), shape, { minval: -1, maxval: 1 }), scale);
+const xs = [u(0, [T!, d!], 1), u(1, [d!, E!], 1 / Math.sqrt(d!)), u(2, [E!, d!, h!], 1 / Math.sqrt(d!)), u(3, [E!, h!, d!], 1 / Math.sqrt(h!))];
+const layer = (x: any, gate: any, w1: any, w2: any) => nn.moe(x, gate, { w1, w2 }, k!);
+const out: Record<string, Float32Array> = {};
+for (const [name, opts] of [["routed", {}], ["dense", { disablePasses: ["moe"] }]] as const) {
+  const f = jit(layer, { name, ...opts });
+  const times: number[] = [];
+  const t0 = performance.now();
+  for (let r = 0; r < runs! + 2; r++) {
+    const t = performance.now();
+    const y = f(...(xs as [any, any, any, any]));
+    out[name] = (await y.data()) as Float32Array;
+    y.dispose();
+    if (r >= 2) times.push(performance.now() - t);
+    if (r === 0) console.log(`${name}: first call ${(performance.now() - t0).toFixed(0)} ms`);
+  }
+  const prof = await f.lower(...(xs as [any, any, any, any])).profile(...xs);
+  console.log(prof.entries.map((e) => `  ${e.kernel} ${(e.durUs / 1000).toFixed(1)} ms`).join("\n"));
+  console.log(`${name}: ${median(times).toFixed(1)} ms median of ${runs}, ${f.lower(...(xs as [any, any, any, any])).kernels.length} kernels`);
+}
+console.log(`max |routed - dense| = ${maxAbsErr(out.routed!, out.dense!)}; routed[0..3] ${Array.from(out.routed!.slice(0, 3))} dense[0..3] ${Array.from(out.dense!.slice(0, 3))}`);
+void getBackend;

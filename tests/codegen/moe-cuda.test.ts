@@ -1,0 +1,26 @@
+/** The routed moe_ffn kernels render to CUDA C that nvcc compiles without a warning for sm_80 and sm_90. */
+import { describe, expect, test } from "vitest";
+import { lowerGraph } from "../../codegen/program.js";
+import { CUDA_SM80_TARGET } from "../../codegen/target.js";
+import { checkKernels, nvccMissing, REQUIRE_NVCC } from "./cuda-nvcc.js";
+import { moeGraph } from "./moe-cases.js";
+
+const missing = nvccMissing();
+if (missing && REQUIRE_NVCC) throw new Error(`SMELT_REQUIRE_NVCC=1 but ${missing}`);
+
+describe.skipIf(!!missing)("moe_ffn routed kernels compile with nvcc", () => {
+  const cases = [
+    { T: 40, d: 32, E: 8, h: 64, k: 2, b1: true, b2: true },
+    { T: 7, d: 6, E: 3, h: 5, k: 1, activation: "silu" as const },
+  ];
+  for (const arch of [80, 90])
+    test(`sm_${arch}: vector and scalar grouped matmuls, biases, relu and silu`, () => {
+      for (const c of cases) {
+        const kernels = lowerGraph(moeGraph(c), CUDA_SM80_TARGET).launches.map((l) => l.kernel);
+        expect(kernels.map((k) => k.name)).toEqual(["route", "align", "expert1", "expert2", "combine"].map((s) => `moe_ffn_0_${s}`));
+        const r = checkKernels(kernels, arch);
+        expect(r.diagnostics).toBe("");
+        expect(r.ok).toBe(true);
+      }
+    }, 120_000);
+});
