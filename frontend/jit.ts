@@ -13,6 +13,7 @@ import { type Compiled, compileGraph, disposeCompiled } from "./compile.js";
 import { ConcreteTensor, Tensor, Tracer, bind, getBackend, setPrimitiveExecutor } from "./core.js";
 import { type StagedGraph, stageGraph } from "./staging.js";
 import { Profile } from "./profile.js";
+import { scratchNote } from "../passes/memory-plan.js";
 import { type TreeDef, flatten, treeKey, unflatten } from "./tree.js";
 import { scalar } from "./creation.js";
 import { ArgumentError, checkBackendName, checkDType, checkNotAsync, checkShape, checkNotPromise, describe } from "./arguments.js";
@@ -142,11 +143,16 @@ export class Lowered {
     if (!s) throw new Error(`no pass named '${pass}' ran; passes: ${this.passes.join(", ")}`);
     return s;
   }
-  /** The IR after one pass, or after every pass with a header per pass ("all"). */
+  /**
+   * The IR after one pass, or after every pass with a header per pass ("all"). The
+   * memory-plan stage's notes end with the compiled program's peak where kernel scratch
+   * raised it, so the peak a dump states is the one a call takes.
+   */
   dump(after: string = "all"): string {
     const stages = after === "all" ? this.compiled.stages : [this.stage(after)];
+    const notesOf = (s: (typeof stages)[number]) => (s.pass === "memory-plan" ? [...s.notes, ...scratchNote(s.graph, this.peakBytes)] : s.notes);
     return stages
-      .map((s) => [`// ---- after ${s.pass}`, ...s.notes.map((n) => `// ${n}`), printIR(s.graph)].join("\n"))
+      .map((s) => [`// ---- after ${s.pass}`, ...notesOf(s).map((n) => `// ${n}`), printIR(s.graph)].join("\n"))
       .join("\n");
   }
   /** The final graph that codegen saw. */

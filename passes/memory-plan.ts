@@ -2,16 +2,24 @@
  * The memory-plan pass: reports the plan (ir/memory-plan.ts) that the lowering and the
  * runtime's executor allocate from, for the graph as it leaves the pipeline.
  */
+import type { Graph } from "../ir/graph.js";
 import { inlineCalls } from "../ir/inline.js";
 import { planMemory } from "../ir/memory-plan.js";
 import type { Pass } from "./pipeline.js";
 
 export { type MemoryPlan, type MemorySlot, bytesOf, planMemory } from "../ir/memory-plan.js";
 
-function formatBytes(n: number): string {
+export function formatBytes(n: number): string {
   if (n < 1024) return `${n} B`;
   if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;
   return `${(n / 1024 / 1024).toFixed(1)} MiB`;
+}
+
+/** The note for a lowered program whose kernel scratch raised the peak above the pass's plan. */
+export function scratchNote(graph: Graph, programPeak: number): string[] {
+  const planned = planMemory(inlineCalls(graph)).peakBytes;
+  if (programPeak === planned) return [];
+  return [`memory-plan: lowered, peak ${formatBytes(programPeak)} with kernel scratch (split-K partials, routing tables, unstored products)`];
 }
 
 /**

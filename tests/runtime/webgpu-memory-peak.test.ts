@@ -1,7 +1,8 @@
 /**
  * One memory story: the bytes a call takes from the device's pool at its peak are the
  * memory plan's peak, which is what the compiled program and the memory-plan pass report,
- * for every benchmark workload at test sizes, fused and unfused.
+ * for every benchmark workload at test sizes, fused and unfused (with kernel scratch, which
+ * the lowering adds and the dump then reports).
  */
 import { beforeAll, describe, expect, test } from "vitest";
 import { WORKLOAD_IDS, TINY_SIZES, workload } from "../../bench/workloads.js";
@@ -35,8 +36,12 @@ describe.skipIf(!gpu)("memory plan on webgpu", () => {
         for (const b of [...inputs, ...outs]) be.free(b);
         console.log(`${id} ${fuse ? "fused" : "unfused"}: plan peak ${lowered.peakBytes} B, pool high-water ${callPeak} B`);
         expect(callPeak).toBe(lowered.peakBytes);
-        expect(lowered.peakBytes).toBe(planMemory(inlineCalls(lowered.optimized)).peakBytes);
-        expect(lowered.dump("memory-plan")).toContain(`peak ${formatPeak(lowered.peakBytes)}`);
+        // Kernel scratch (flash-decoding's partials, MoE's routing tables) joins the plan at lowering;
+        // the dump then states the raised peak, so what it says is what a call takes.
+        const passPeak = planMemory(inlineCalls(lowered.optimized)).peakBytes;
+        expect(lowered.peakBytes).toBeGreaterThanOrEqual(passPeak);
+        const dumped = [...lowered.dump("memory-plan").matchAll(/peak ([\d.]+ (?:B|KiB|MiB))/g)].map((m) => m[1]);
+        expect(dumped.at(-1)).toBe(formatPeak(lowered.peakBytes));
       });
 });
 
