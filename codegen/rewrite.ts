@@ -4,7 +4,7 @@
  * rewrites it needs; the renderers then only print.
  */
 import {
-  type Binding, type Expr, type Kernel,
+  type Binding, type Expr, type Kernel, type MathFn,
   bin, call, f32, lit, load, mul, select, sub, u32,
 } from "./kernel.js";
 import { type Hoist, declaredNames, mapExpr, mapStmts, readNames, renameStmts } from "./traverse.js";
@@ -13,6 +13,20 @@ export type KernelRewrite = (k: Kernel) => Kernel;
 
 /** Rewrites one expression node (its children already rewritten); `hoist` names a value. */
 type ExprRule = (e: Expr, hoist: Hoist) => Expr | undefined;
+
+type CallExpr = Extract<Expr, { k: "call" }>;
+
+/**
+ * The rewrite of every call of `fn`: its operands hoisted into locals named `${fn}_${name}`
+ * (one name per operand), then replaced by what `expand` builds from them.
+ */
+function expandCalls(fn: MathFn, names: readonly string[], expand: (args: Expr[], hoist: Hoist, e: CallExpr) => Expr): KernelRewrite {
+  return (k) =>
+    rewriteExprs(k, (e, hoist) => {
+      if (e.k !== "call" || e.fn !== fn) return undefined;
+      return expand(names.map((n, i) => hoist(`${fn}_${n}`, e.args[i]!)), hoist, e);
+    });
+}
 
 /** A namer of fresh locals for kernel `k`: never one of its bindings, shared arrays or locals. */
 function freshNames(k: Kernel): (hint: string) => string {
@@ -76,18 +90,15 @@ const ERF_SERIES = [0, 1, 2, 3, 4, 5].map((n) => (2 / Math.sqrt(Math.PI)) * (-1)
  * 7.1.26 beyond (|error| <= 1.5e-7, absolute):
  * erf(x) = sign(x) (1 - t (a1 + t (a2 + t (a3 + t (a4 + t a5)))) e^{-x^2}), t = 1 / (1 + p|x|).
  */
-export const expandErf: KernelRewrite = (k) =>
-  rewriteExprs(k, (e, hoist) => {
-    if (e.k !== "call" || e.fn !== "erf") return undefined;
-    const x = hoist("erf_x", e.args[0]!);
-    const ax = hoist("erf_ax", call("abs", x));
-    const t = hoist("erf_t", bin("div", f32(1), bin("add", f32(1), mul(f32(0.3275911), ax))));
-    const [a1, a2, a3, a4, a5] = [0.254829592, -0.284496736, 1.421413741, -1.453152027, 1.061405429].map(f32) as [Expr, Expr, Expr, Expr, Expr];
-    const poly = mul(t, bin("add", a1, mul(t, bin("add", a2, mul(t, bin("add", a3, mul(t, bin("add", a4, mul(t, a5)))))))));
-    const y = sub(f32(1), mul(poly, call("exp", mul(bin("sub", f32(0), x), x))));
-    const series = mul(x, horner(mul(x, x), ERF_SERIES));
-    return select(bin("lt", ax, f32(0.5)), series, mul(call("sign", x), y));
-  });
+export const expandErf = expandCalls("erf", ["x"], ([x], hoist) => {
+  const ax = hoist("erf_ax", call("abs", x));
+  const t = hoist("erf_t", bin("div", f32(1), bin("add", f32(1), mul(f32(0.3275911), ax))));
+  const [a1, a2, a3, a4, a5] = [0.254829592, -0.284496736, 1.421413741, -1.453152027, 1.061405429].map(f32) as [Expr, Expr, Expr, Expr, Expr];
+  const poly = mul(t, bin("add", a1, mul(t, bin("add", a2, mul(t, bin("add", a3, mul(t, bin("add", a4, mul(t, a5)))))))));
+  const y = sub(f32(1), mul(poly, call("exp", mul(bin("sub", f32(0), x), x))));
+  const series = mul(x, horner(mul(x, x), ERF_SERIES));
+  return select(bin("lt", ax, f32(0.5)), series, mul(call("sign", x), y));
+});
 
 /**
  * expm1 without the cancellation of exp(x) − 1 near 0: a degree-8 Taylor polynomial for
@@ -95,14 +106,11 @@ export const expandErf: KernelRewrite = (k) =>
  * costs at most a factor e^0.5 / (e^0.5 − 1) ≈ 2.5 of exp's error). Kahan's
  * (u − 1)·x / log(u) is not used: WGSL only bounds log's absolute error near 1.
  */
-export const expandExpm1: KernelRewrite = (k) =>
-  rewriteExprs(k, (e, hoist) => {
-    if (e.k !== "call" || e.fn !== "expm1") return undefined;
-    const x = hoist("expm1_x", e.args[0]!);
-    let poly = f32(1 / 40320);
-    for (const n of [7, 6, 5, 4, 3, 2, 1]) poly = bin("add", f32(1 / factorial(n)), mul(x, poly));
-    return select(bin("lt", call("abs", x), f32(0.5)), mul(x, poly), sub(call("exp", x), f32(1)));
-  });
+export const expandExpm1 = expandCalls("expm1", ["x"], ([x]) => {
+  let poly = f32(1 / 40320);
+  for (const n of [7, 6, 5, 4, 3, 2, 1]) poly = bin("add", f32(1 / factorial(n)), mul(x, poly));
+  return select(bin("lt", call("abs", x), f32(0.5)), mul(x, poly), sub(call("exp", x), f32(1)));
+});
 
 function factorial(n: number): number {
   let r = 1;
@@ -119,31 +127,27 @@ function factorial(n: number): number {
  * result (−0 included), and a finite negative base with a non-integral exponent is NaN.
  * pow(x, 0) = 1, pow(1, y) = 1 and pow(−1, ±inf) = 1, even for NaN.
  */
-export const powSigned: KernelRewrite = (k) =>
-  rewriteExprs(k, (e, hoist) => {
-    if (e.k !== "call" || e.fn !== "pow") return undefined;
-    const x = hoist("pow_x", e.args[0]!);
-    const y = hoist("pow_y", e.args[1]!);
-    const ax = hoist("pow_ax", call("abs", x));
-    const tiny = hoist("pow_tiny", bin("lt", ax, f32(SMALLEST_NORMAL)));
-    const scaled = call("pow", select(tiny, mul(ax, f32(SUBNORMAL_SCALE)), ax), y);
-    // pow(1, ±inf) is NaN in WGSL, so the outer select; a literal base would let WGSL
-    // evaluate pow(2^-24, y) for a constant y at compile time, where overflow is an error.
-    const unscale = select(tiny, call("pow", select(tiny, f32(1 / SUBNORMAL_SCALE), f32(1)), y), f32(1));
-    const yNeg = bin("lt", y, f32(0));
-    const magnitude = select(bin("eq", ax, f32(0)), select(yNeg, f32(Infinity), f32(0)),
-      select(bin("eq", ax, f32(Infinity)), select(yNeg, f32(0), f32(Infinity)), mul(scaled, unscale)));
-    const r = hoist("pow_r", magnitude);
-    const integral = hoist("pow_int", bin("eq", call("floor", y), y));
-    const half = hoist("pow_half", mul(y, f32(0.5)));
-    const odd = bin("and", integral, bin("ne", call("floor", half), half));
-    const signed = select(bin("and", signBit(x), odd), NEG(r), r);
-    const finiteNegative = bin("and", bin("lt", x, f32(0)), bin("ne", ax, f32(Infinity)));
-    const nan = bin("or", bin("or", call("isnan", x), call("isnan", y)), bin("and", finiteNegative, not(integral)));
-    const one = bin("or", bin("or", bin("eq", y, f32(0)), bin("eq", x, f32(1))),
-      bin("and", bin("eq", x, f32(-1)), bin("eq", call("abs", y), f32(Infinity))));
-    return select(one, f32(1), select(nan, f32(NaN), signed));
-  });
+export const powSigned = expandCalls("pow", ["x", "y"], ([x, y], hoist) => {
+  const ax = hoist("pow_ax", call("abs", x));
+  const tiny = hoist("pow_tiny", bin("lt", ax, f32(SMALLEST_NORMAL)));
+  const scaled = call("pow", select(tiny, mul(ax, f32(SUBNORMAL_SCALE)), ax), y);
+  // pow(1, ±inf) is NaN in WGSL, so the outer select; a literal base would let WGSL
+  // evaluate pow(2^-24, y) for a constant y at compile time, where overflow is an error.
+  const unscale = select(tiny, call("pow", select(tiny, f32(1 / SUBNORMAL_SCALE), f32(1)), y), f32(1));
+  const yNeg = bin("lt", y, f32(0));
+  const magnitude = select(bin("eq", ax, f32(0)), select(yNeg, f32(Infinity), f32(0)),
+    select(bin("eq", ax, f32(Infinity)), select(yNeg, f32(0), f32(Infinity)), mul(scaled, unscale)));
+  const r = hoist("pow_r", magnitude);
+  const integral = hoist("pow_int", bin("eq", call("floor", y), y));
+  const half = hoist("pow_half", mul(y, f32(0.5)));
+  const odd = bin("and", integral, bin("ne", call("floor", half), half));
+  const signed = select(bin("and", signBit(x), odd), NEG(r), r);
+  const finiteNegative = bin("and", bin("lt", x, f32(0)), bin("ne", ax, f32(Infinity)));
+  const nan = bin("or", bin("or", call("isnan", x), call("isnan", y)), bin("and", finiteNegative, not(integral)));
+  const one = bin("or", bin("or", bin("eq", y, f32(0)), bin("eq", x, f32(1))),
+    bin("and", bin("eq", x, f32(-1)), bin("eq", call("abs", y), f32(Infinity))));
+  return select(one, f32(1), select(nan, f32(NaN), signed));
+});
 
 /** Below this |x| tanh is its odd Taylor polynomial (truncation below 1e-12 relative). */
 const TANH_SERIES_BOUND = 0.0625;
@@ -156,14 +160,11 @@ const TANH_SERIES = [1, -1 / 3, 2 / 15, -17 / 315];
  * error (lavapipe: 3e-8 at 1e-45), so small arguments take x·(1 + x²·p(x²)), which keeps
  * −0 and subnormals.
  */
-export const tanhClamped: KernelRewrite = (k) =>
-  rewriteExprs(k, (e, hoist) => {
-    if (e.k !== "call" || e.fn !== "tanh") return undefined;
-    const x = hoist("tanh_x", e.args[0]!);
-    const clamped = select(bin("gt", x, f32(15)), f32(15), select(bin("lt", x, f32(-15)), f32(-15), x));
-    const series = mul(x, horner(mul(x, x), TANH_SERIES));
-    return select(bin("lt", call("abs", x), f32(TANH_SERIES_BOUND)), series, { ...e, args: [clamped] });
-  });
+export const tanhClamped = expandCalls("tanh", ["x"], ([x], _hoist, e) => {
+  const clamped = select(bin("gt", x, f32(15)), f32(15), select(bin("lt", x, f32(-15)), f32(-15), x));
+  const series = mul(x, horner(mul(x, x), TANH_SERIES));
+  return select(bin("lt", call("abs", x), f32(TANH_SERIES_BOUND)), series, { ...e, args: [clamped] });
+});
 
 /** sign(x) as numpy and the interpreter: ±1, ±0 kept, NaN for NaN (WGSL's sign(NaN) is 0 on lavapipe). */
 export const signIEEE: KernelRewrite = (k) =>
@@ -178,14 +179,11 @@ export const signIEEE: KernelRewrite = (k) =>
  * (lavapipe: log(2^-149) = −88.03, the log of 2^-127). Below the smallest normal the
  * argument is scaled by 2^24 and 24·ln 2 taken back; zero and negatives keep their −inf / NaN.
  */
-export const logSubnormal: KernelRewrite = (k) =>
-  rewriteExprs(k, (e, hoist) => {
-    if (e.k !== "call" || e.fn !== "log") return undefined;
-    const x = hoist("log_x", e.args[0]!);
-    const tiny = hoist("log_tiny", bin("lt", x, f32(SMALLEST_NORMAL)));
-    const l = call("log", select(tiny, mul(x, f32(SUBNORMAL_SCALE)), x));
-    return sub(l, select(tiny, f32(24 * Math.LN2), f32(0)));
-  });
+export const logSubnormal = expandCalls("log", ["x"], ([x], hoist) => {
+  const tiny = hoist("log_tiny", bin("lt", x, f32(SMALLEST_NORMAL)));
+  const l = call("log", select(tiny, mul(x, f32(SUBNORMAL_SCALE)), x));
+  return sub(l, select(tiny, f32(24 * Math.LN2), f32(0)));
+});
 
 /**
  * x / 0 where 0 is a literal: WGSL lets the compiler assume finite math, and lavapipe folds
@@ -208,26 +206,22 @@ const ATAN_SERIES = Array.from({ length: 11 }, (_, n) => (-1) ** n / (2 * n + 1)
  * reduced to |a| <= tan(π/8) by atan(a) = π/4 + atan((a − 1)/(a + 1)); the octant and the
  * quadrant follow (x's sign bit picks π − θ, so −0 does too), and y's sign bit signs it.
  */
-export const expandAtan2: KernelRewrite = (k) =>
-  rewriteExprs(k, (e, hoist) => {
-    if (e.k !== "call" || e.fn !== "atan2") return undefined;
-    const y = hoist("atan2_y", e.args[0]!);
-    const x = hoist("atan2_x", e.args[1]!);
-    const ax = hoist("atan2_ax", call("abs", x));
-    const ay = hoist("atan2_ay", call("abs", y));
-    const hi = hoist("atan2_hi", select(bin("gt", ay, ax), ay, ax));
-    const lo = select(bin("gt", ay, ax), ax, ay);
-    const ratio = select(bin("eq", hi, f32(0)), f32(0),
-      select(bin("eq", hi, f32(Infinity)), select(bin("eq", lo, f32(Infinity)), f32(1), f32(0)), bin("div", lo, hi)));
-    const a = hoist("atan2_a", ratio);
-    const far = hoist("atan2_far", bin("gt", a, f32(Math.SQRT2 - 1)));
-    const r = hoist("atan2_r", select(far, bin("div", sub(a, f32(1)), bin("add", a, f32(1))), a));
-    const base = bin("add", mul(r, horner(mul(r, r), ATAN_SERIES)), select(far, f32(Math.PI / 4), f32(0)));
-    const octant = hoist("atan2_t", select(bin("gt", ay, ax), sub(f32(Math.PI / 2), base), base));
-    const quadrant = hoist("atan2_q", select(signBit(x), sub(f32(Math.PI), octant), octant));
-    const signed = select(signBit(y), NEG(quadrant), quadrant);
-    return select(bin("or", call("isnan", x), call("isnan", y)), f32(NaN), signed);
-  });
+export const expandAtan2 = expandCalls("atan2", ["y", "x"], ([y, x], hoist) => {
+  const ax = hoist("atan2_ax", call("abs", x));
+  const ay = hoist("atan2_ay", call("abs", y));
+  const hi = hoist("atan2_hi", select(bin("gt", ay, ax), ay, ax));
+  const lo = select(bin("gt", ay, ax), ax, ay);
+  const ratio = select(bin("eq", hi, f32(0)), f32(0),
+    select(bin("eq", hi, f32(Infinity)), select(bin("eq", lo, f32(Infinity)), f32(1), f32(0)), bin("div", lo, hi)));
+  const a = hoist("atan2_a", ratio);
+  const far = hoist("atan2_far", bin("gt", a, f32(Math.SQRT2 - 1)));
+  const r = hoist("atan2_r", select(far, bin("div", sub(a, f32(1)), bin("add", a, f32(1))), a));
+  const base = bin("add", mul(r, horner(mul(r, r), ATAN_SERIES)), select(far, f32(Math.PI / 4), f32(0)));
+  const octant = hoist("atan2_t", select(bin("gt", ay, ax), sub(f32(Math.PI / 2), base), base));
+  const quadrant = hoist("atan2_q", select(signBit(x), sub(f32(Math.PI), octant), octant));
+  const signed = select(signBit(y), NEG(quadrant), quadrant);
+  return select(bin("or", call("isnan", x), call("isnan", y)), f32(NaN), signed);
+});
 
 /**
  * A zero literal as an operand of f32 arithmetic becomes a value the compiler cannot see:
