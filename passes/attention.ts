@@ -37,7 +37,11 @@ function indexGraph(g: Graph): GraphIndex {
   const producer = new Map<Value, Node>(), users = new Map<Value, Node[]>();
   for (const n of g.nodes) {
     for (const v of n.outputs) producer.set(v, n);
-    for (const v of n.inputs) users.set(v, [...(users.get(v) ?? []), n]);
+    for (const v of n.inputs) {
+      const list = users.get(v);
+      if (list) list.push(n);
+      else users.set(v, [n]);
+    }
   }
   return { producer, users, outputs: new Set(g.outputs) };
 }

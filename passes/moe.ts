@@ -56,7 +56,11 @@ class MoeFinder {
   constructor(readonly g: Graph) {
     for (const n of g.nodes) {
       for (const v of n.outputs) this.producer.set(v, n);
-      for (const v of n.inputs) this.users.set(v, [...(this.users.get(v) ?? []), n]);
+      for (const v of n.inputs) {
+        const list = this.users.get(v);
+        if (list) list.push(n);
+        else this.users.set(v, [n]);
+      }
     }
     this.outputs = new Set(g.outputs);
   }
