@@ -21,10 +21,15 @@ import {
 } from "./kernel.js";
 import type { Target } from "./target.js";
 
-/** Query rows per subgroup: as many as keep the accumulators near 128 registers per lane. */
+/**
+ * Query rows per subgroup: as many as keep the accumulators near 128 registers per lane (the
+ * subgroup matmul's best tile). On lavapipe, W6 (8 × 1024² × 64, causal) took 500–790 ms with
+ * 16 rows against 750–1040 ms with 8 in the same runs; 16 rows cost 12 s of LLVM at the first
+ * dispatch against 7 s (the block is unrolled per row).
+ */
 export function cpuRows(spec: FlashSpec, sg: number): number {
   const dimsPerLane = Math.ceil(spec.dv / sg);
-  return dimsPerLane <= 16 ? 8 : 4;
+  return dimsPerLane <= 8 ? 16 : dimsPerLane <= 16 ? 8 : 4;
 }
 
 export function subgroupAttention(spec: FlashSpec, target: Target, sg: number, rows = cpuRows(spec, sg)): Kernel {
