@@ -14,7 +14,7 @@
  * tile) rather than written by a third kernel.
  */
 import type { Node } from "../ir/graph.js";
-import { type FlashSpec, clampTo, flashSpec, kvGroup, probability, scoreAt } from "./attention-spec.js";
+import { type FlashSpec, clampTo, flashSpec, probability, queryRowTile, scoreAt } from "./attention-spec.js";
 import { keyTile } from "./attention.js";
 import { gridFor, groupIndex } from "./indexing.js";
 import { type Binding, type Expr, type Kernel, BodyBuilder, and, bin, call, f32, iadd, id, idiv, imul, irem, load, lt, select, u32 } from "./kernel.js";
@@ -166,14 +166,7 @@ function queryKernel(spec: FlashSpec, target: Target): Kernel {
   const { sq, d: D, sk, dv: Dv } = spec;
   const BQ = Math.min(64, target.limits.maxComputeInvocationsPerWorkgroup);
   const BK = keyTile(spec, target);
-  const tilesM = Math.ceil(sq / BQ);
-  const groups = spec.g * tilesM;
-  const grid = gridFor(groups, target);
-  const b = new BodyBuilder();
-  const wg = groupIndex(b, "wg", grid, groups);
-  const g = b.let("g", idiv(wg, u32(tilesM)));
-  const m0 = b.let("m0", imul(irem(wg, u32(tilesM)), u32(BQ)));
-  const kvg = b.let("kvg", kvGroup(spec, g));
+  const { b, grid, g, kvg, m0 } = queryRowTile(spec, target, BQ);
   const tid = b.let("tid", id("local", 0));
   const row = b.let("row", iadd(m0, tid));
   const rowC = b.let("row_c", clampTo(row, sq));

@@ -15,30 +15,27 @@
  * multiply-add (see subgroupMatmul). Causal key blocks past the rows' diagonal are never
  * visited and only blocks crossing it (or the end of the keys) test bounds.
  */
-import { MASKED, type FlashSpec, clampTo, kvGroup, naturalLse, probability, scoreAt } from "./attention-spec.js";
-import { gridFor, groupIndex } from "./indexing.js";
+import { MASKED, type FlashSpec, clampTo, naturalLse, probability, queryRowTile, scoreAt, scoreMax } from "./attention-spec.js";
 import {
-  type Expr, type Kernel, BodyBuilder, bin, broadcast, call, eq, f32, iadd, id, idiv, imul, irem, load, lt, select, u32,
+  type Expr, type Kernel, BodyBuilder, bin, broadcast, call, eq, f32, iadd, id, idiv, imul, load, lt, select, u32,
 } from "./kernel.js";
 import type { Target } from "./target.js";
 
-/** Query rows per subgroup: as many as keep the accumulators near 128 registers per lane. */
+/**
+ * Query rows per subgroup: as many as keep the accumulators near 128 registers per lane (the
+ * subgroup matmul's best tile). On lavapipe, W6 (8 × 1024² × 64, causal) took 500–790 ms with
+ * 16 rows against 750–1040 ms with 8 in the same runs; 16 rows cost 12 s of LLVM at the first
+ * dispatch against 7 s (the block is unrolled per row).
+ */
 export function cpuRows(spec: FlashSpec, sg: number): number {
   const dimsPerLane = Math.ceil(spec.dv / sg);
-  return dimsPerLane <= 16 ? 8 : 4;
+  return dimsPerLane <= 8 ? 16 : dimsPerLane <= 16 ? 8 : 4;
 }
 
 export function subgroupAttention(spec: FlashSpec, target: Target, sg: number, rows = cpuRows(spec, sg)): Kernel {
   const { sq, d: D, sk, dv: Dv } = spec;
   const TM = rows, KB = 4 * sg;
-  const tilesM = Math.ceil(sq / TM);
-  const groups = spec.g * tilesM;
-  const grid = gridFor(groups, target);
-  const b = new BodyBuilder();
-  const wg = groupIndex(b, "wg", grid, groups);
-  const g = b.let("g", idiv(wg, u32(tilesM)));
-  const m0 = b.let("m0", imul(irem(wg, u32(tilesM)), u32(TM)));
-  const kvg = b.let("kvg", kvGroup(spec, g));
+  const { b, grid, g, kvg, m0 } = queryRowTile(spec, target, TM);
   const lane = b.let("lane", id("subgroup_lane"));
   const rowIds = Array.from({ length: TM }, (_, i) => b.let(`row${i}`, iadd(m0, u32(i))));
   // Rows past Sq (a partial last tile) compute on the last row and are never stored.
@@ -90,12 +87,10 @@ export function subgroupAttention(spec: FlashSpec, target: Target, sg: number, r
     // Online softmax, once per block and row (FlashAttention-2 §3.1).
     const p = rowAt.map((row, i) => {
       const sc = [0, 1, 2, 3].map((j) => scoreAt(x, spec, s[i]![j]!, g, row, keys[j]!, bounds));
-      let local = sc[0]!.score;
-      for (let j = 1; j < 4; j++) local = bin("max", local, sc[j]!.score);
-      const mine = x.let(`mloc${i}`, local);
+      const mine = sc.slice(1).reduce((a, t) => scoreMax(x, `mloc${i}`, a, t.score), sc[0]!.score);
       let blockMax: Expr = broadcast(mine, 0);
-      for (let ln = 1; ln < sg; ln++) blockMax = bin("max", blockMax, broadcast(mine, ln));
-      const mNew = x.let(`m_new${i}`, bin("max", m[i]!, blockMax));
+      for (let ln = 1; ln < sg; ln++) blockMax = scoreMax(x, `mblk${i}`, blockMax, broadcast(mine, ln));
+      const mNew = scoreMax(x, `m_new${i}`, m[i]!, blockMax);
       const alpha = x.let(`alpha${i}`, call("exp2", bin("sub", m[i]!, mNew)));
       x.assign(m[i]!, mNew);
       const ps = sc.map((t) => probability(x, t.score, mNew, t.keep));

@@ -8,7 +8,7 @@
  * per chunk, and p·v runs with invocations over the value head dim: reads of v rows are
  * contiguous across invocations.
  */
-import { MASKED, type FlashSpec, clampTo, kvGroup, naturalLse, scoreAt } from "./attention-spec.js";
+import { MASKED, type FlashSpec, clampTo, kvGroup, naturalLse, scoreAt, scoreMax } from "./attention-spec.js";
 import { gridFor, groupIndex } from "./indexing.js";
 import {
   type Binding, type Expr, type Kernel, BodyBuilder, bin, call, eq, f32, iadd, id, idiv, imul, irem, load, lt, select, u32,
@@ -90,7 +90,7 @@ function splitKernel(spec: FlashSpec, target: Target, splits: number): Kernel {
   b.barrier();
   const m = rows.map((i) => {
     const mi = b.var(`m${i}`, f32(MASKED));
-    b.for("jj", u32(0), u32(CHUNK), (jj, x) => x.assign(mi, bin("max", mi, load("f32", "Ps", at(i, jj), "workgroup"))));
+    b.for("jj", u32(0), u32(CHUNK), (jj, x) => x.assign(mi, scoreMax(x, "mx", mi, load("f32", "Ps", at(i, jj), "workgroup"))));
     return mi;
   });
   b.barrier();
@@ -142,7 +142,7 @@ function mergeKernel(spec: FlashSpec, target: Target, splits: number): Kernel {
     const row = x.let("row", idiv(idx, u32(Dv)));
     const base = x.let("part_base", imul(row, u32(splits)));
     const mMax = x.var("m_max", f32(MASKED));
-    x.for("s", u32(0), u32(splits), (s, y) => y.assign(mMax, bin("max", mMax, load("f32", "part_m", iadd(base, s)))));
+    x.for("s", u32(0), u32(splits), (s, y) => y.assign(mMax, scoreMax(y, "mx", mMax, load("f32", "part_m", iadd(base, s)))));
     const l = x.var("l", f32(0)), o = x.var("o", f32(0));
     x.for("s", u32(0), u32(splits), (s, y) => {
       const w = y.let("w", call("exp2", bin("sub", load("f32", "part_m", iadd(base, s)), mMax)));

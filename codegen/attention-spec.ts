@@ -5,10 +5,12 @@
  * scale, FlashAttention-2 §3.1) so every exponential is one exp2.
  */
 import type { Node } from "../ir/graph.js";
+import { gridFor, groupIndex } from "./indexing.js";
 import {
-  type Binding, type BodyBuilder, type Expr,
-  and, bin, call, f32, iadd, imul, load, lt, select, u32,
+  type Binding, type Expr, BodyBuilder,
+  and, bin, call, f32, iadd, idiv, imul, irem, load, lt, select, u32,
 } from "./kernel.js";
+import type { Target } from "./target.js";
 
 /** A masked score in log2 units: finite, since WGSL compilers may assume finite math. */
 export const MASKED = -3.0e38;
@@ -51,6 +53,22 @@ export function flashSpec(node: Node<"flash_attention">, name: string, source: s
 /** The key/value group a query group reads (grouped-query attention). */
 export const kvGroup = (spec: FlashSpec, g: Expr): Expr => (spec.gk === spec.g ? g : bin("div", g, u32(spec.g / spec.gk)));
 
+/**
+ * The prologue of every kernel that gives a workgroup a tile of `rows` query rows of one
+ * query group: the grid, and in a new body the tile's query group `g`, the key/value group
+ * it reads and its first row `m0`.
+ */
+export function queryRowTile(spec: FlashSpec, target: Target, rows: number): { b: BodyBuilder; grid: [number, number, number]; g: Expr; kvg: Expr; m0: Expr } {
+  const tiles = Math.ceil(spec.sq / rows);
+  const groups = spec.g * tiles;
+  const grid = gridFor(groups, target);
+  const b = new BodyBuilder();
+  const wg = groupIndex(b, "wg", grid, groups);
+  const g = b.let("g", idiv(wg, u32(tiles)));
+  const m0 = b.let("m0", imul(irem(wg, u32(tiles)), u32(rows)));
+  return { b, grid, g, kvg: b.let("kvg", kvGroup(spec, g)), m0 };
+}
+
 /** Address of element (g, i, j) of a [G | 1, Sq | 1, Sk | 1] operand. */
 function extraAddress(shape: readonly number[], g: Expr, i: Expr, j: Expr): Expr {
   const [bg, bq, bk] = shape as [number, number, number];
@@ -86,5 +104,16 @@ export function probability(b: BodyBuilder, t: Expr, m: Expr, keep?: Expr): Expr
 /** The log-sum-exp in natural-log units from a running max (log2 units) and sum. */
 export const naturalLse = (m: Expr, l: Expr): Expr =>
   bin("add", bin("mul", m, f32(Math.LN2)), call("log", l));
+
+/**
+ * The larger of two scores, named, for running and block maxima. A NaN score need not
+ * propagate through the max (its exp2 carries it to the output), so this is a compare and
+ * select rather than WGSL's NaN-propagating max (codegen/rewrite.ts, minMaxNaN), which
+ * costs a dozen operations per max in the loop lavapipe compiles and runs.
+ */
+export function scoreMax(b: BodyBuilder, hint: string, x: Expr, y: Expr): Expr {
+  const xs = b.let(`${hint}_a`, x), ys = b.let(`${hint}_b`, y);
+  return b.let(hint, select(bin("gt", ys, xs), ys, xs));
+}
 
 export const clampTo = (e: Expr, n: number): Expr => (n <= 1 ? u32(0) : bin("min", e, u32(n - 1)));

@@ -9,8 +9,7 @@
 import type { Node } from "../ir/graph.js";
 import { subgroupAttention } from "./attention-cpu.js";
 import { decodeKernels, isDecode } from "./attention-decode.js";
-import { MASKED, type FlashSpec, clampTo, flashSpec, kvGroup, naturalLse, probability, scoreAt } from "./attention-spec.js";
-import { gridFor, groupIndex } from "./indexing.js";
+import { MASKED, type FlashSpec, clampTo, flashSpec, naturalLse, probability, queryRowTile, scoreAt, scoreMax } from "./attention-spec.js";
 import { type Expr, type Kernel, BodyBuilder, bin, call, f32, iadd, id, idiv, imul, irem, isConst, load, lt, u32 } from "./kernel.js";
 import type { LowerContext, LoweredKernel } from "./lower.js";
 import { matmulStrategy } from "./matmul.js";
@@ -57,14 +56,7 @@ function workgroupAttention(spec: FlashSpec, target: Target): Kernel {
   const { sq, d: D, sk, dv: Dv } = spec;
   const BQ = Math.min(64, target.limits.maxComputeInvocationsPerWorkgroup);
   const BK = keyTile(spec, target);
-  const tilesM = Math.ceil(sq / BQ);
-  const groups = spec.g * tilesM;
-  const grid = gridFor(groups, target);
-  const b = new BodyBuilder();
-  const wg = groupIndex(b, "wg", grid, groups);
-  const g = b.let("g", idiv(wg, u32(tilesM)));
-  const m0 = b.let("m0", imul(irem(wg, u32(tilesM)), u32(BQ)));
-  const kvg = b.let("kvg", kvGroup(spec, g));
+  const { b, grid, g, kvg, m0 } = queryRowTile(spec, target, BQ);
   const tid = b.let("tid", id("local", 0));
   const row = b.let("row", iadd(m0, tid));
   const rowC = b.let("row_c", clampTo(row, sq));
@@ -96,9 +88,9 @@ function workgroupAttention(spec: FlashSpec, target: Target): Kernel {
         z.assign(dot, call("fma", load("f32", q, d, "private"), load("f32", "Ks", iadd(imul(j, u32(D)), d), "workgroup"), dot)));
       const { score } = scoreAt(y, spec, dot, g, rowC, iadd(kb, j), bounds);
       y.store(s, j, score, "private");
-      y.assign(tMax, bin("max", tMax, score));
+      y.assign(tMax, scoreMax(y, "mx", tMax, score));
     });
-    const mNew = x.let("m_new", bin("max", m, tMax));
+    const mNew = scoreMax(x, "m_new", m, tMax);
     const alpha = x.let("alpha", call("exp2", bin("sub", m, mNew)));
     x.assign(m, mNew);
     x.assign(l, bin("mul", l, alpha));

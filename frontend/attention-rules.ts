@@ -11,9 +11,10 @@
  * The rules are function declarations: jvp.ts and transpose.ts import them while this module
  * imports jvpFlat and transposeGraph back (an import cycle that only calls at run time).
  */
+import type { Target } from "../codegen/target.js";
 import type { Graph } from "../ir/graph.js";
 import type { PrimitiveParams } from "../ir/primitives.js";
-import { Tensor, bind } from "./core.js";
+import { Tensor, bind, getBackend } from "./core.js";
 import type { JvpRule, Tangent } from "./jvp.js";
 import { jvpFlat } from "./jvp.js";
 import * as lax from "./lax.js";
@@ -85,6 +86,15 @@ export function flashAttentionJvpTranspose(): TransposeRule<"flash_attention_jvp
 
 const rewritten = new WeakMap<Graph, Graph>();
 
+/** The target of the backend a jit runs on, so the pass applies its device policy (CPU adapters); none before init. */
+function backendTarget(name: string | undefined): Target | undefined {
+  try {
+    return getBackend(name).target;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * A jit-compiled function's graph with attention found in it before it is differentiated,
  * so that grad(jit(f)) of hand-written attention runs the tiled backward: the attention pass
@@ -99,7 +109,8 @@ export function attentionBeforeDifferentiation(callee: Graph): Graph {
   let out = callee;
   const candidate = callee.nodes.some((n) => n.prim === "exp") && callee.nodes.some((n) => n.prim === "dot_general" || n.prim === "jit");
   if (settings && settings.fuse !== false && !settings.disablePasses?.includes("attention") && candidate) {
-    const ctx = { notes: [] };
+    const target = backendTarget(settings.backend);
+    const ctx = { notes: [], ...(target ? { target } : {}) };
     const g = attentionPass.run(canonicalizePass.run(inlineCalls(callee), ctx), ctx);
     if (g.nodes.some((n) => n.prim === "flash_attention")) out = g;
   }

@@ -11,13 +11,24 @@
  *
  * Operands are made canonical around the node (transposes and free reshapes of q, k, v:
  * O(N·D), not O(N²)); the rejected near-matches are explained in the pass's notes.
+ *
+ * On a CPU adapter (target.cpuAdapter) attention whose scores take under
+ * CPU_MATERIALISED_SCORES stays materialised, and the notes say so: scores that small stay
+ * in the CPU's caches, where the materialised path's subgroup matmuls beat the flash
+ * kernels (lavapipe, 2 loaded cores: W6-decode, 32 heads × 1 × 4096, 408 ms against 1385;
+ * W9, a GPT-2 block's training step at 12 × 256², 4444 ms against 9699), and flash's saving
+ * is memory that is not short there.
  */
 import { sizeOf } from "../ir/dtype.js";
 import { type Graph, GraphBuilder, type Node, type Value } from "../ir/graph.js";
 import type { PrimitiveParams } from "../ir/primitives.js";
 import { addFlashAttention } from "./attention-body.js";
 import { eliminateDeadCode } from "./canonicalize.js";
+import type { Target } from "../codegen/target.js";
 import type { Pass } from "./pipeline.js";
+
+/** Scores (bytes) below which a CPU adapter keeps attention materialised. */
+export const CPU_MATERIALISED_SCORES = 16 * 2 ** 20;
 
 /** A fill at or below this (f16's lowest finite value) masks a score out as −∞ would. */
 const MASK_FILL = -65504;
@@ -475,8 +486,11 @@ function rewrite(g: Graph, ix: GraphIndex, matches: Map<Node, AttentionMatch>): 
   return eliminateDeadCode(b.build(g.outputs.map(get))).graph;
 }
 
-/** Finds every attention in `g`; `notes` receives one line per match and per rejected candidate. */
-export function fuseAttention(g: Graph, notes: string[] = []): Graph {
+/**
+ * Finds every attention in `g`; `notes` receives one line per match and per rejected
+ * candidate. With a CPU-adapter target, attention with small scores is left as it is.
+ */
+export function fuseAttention(g: Graph, notes: string[] = [], target?: Target): Graph {
   const ix = indexGraph(g);
   const matches = new Map<Node, AttentionMatch>();
   for (const n of g.nodes) {
@@ -487,9 +501,16 @@ export function fuseAttention(g: Graph, notes: string[] = []): Graph {
     try {
       const m = matchAttention(ix, n);
       checkPrivate(ix, m);
-      matches.set(n, m);
       const [G, sq] = m.q.value.shape.length ? [m.q.batch.map((a) => m.q.value.shape[a]!), m.q.value.shape[m.q.seq]!] : [[], 0];
-      notes.push(`attention: flash_attention over [${G}] × ${sq} queries × ${m.k.value.shape[m.k.seq]} keys, scale ${m.scale}` +
+      const sk = m.k.value.shape[m.k.seq]!;
+      const scores = 4 * G.reduce((a, x) => a * x, 1) * sq * sk;
+      if (target?.cpuAdapter && scores < CPU_MATERIALISED_SCORES) {
+        notes.push(`attention: kept materialised over [${G}] × ${sq} queries × ${sk} keys: on a CPU adapter its ` +
+          `${(scores / 2 ** 20).toFixed(1)} MiB of scores are below ${CPU_MATERIALISED_SCORES / 2 ** 20} MiB, where flash does not pay`);
+        continue;
+      }
+      matches.set(n, m);
+      notes.push(`attention: flash_attention over [${G}] × ${sq} queries × ${sk} keys, scale ${m.scale}` +
         `${m.causal ? ", causal" : ""}${m.bias ? ", bias" : ""}${m.mask ? ", mask" : ""}`);
     } catch (e) {
       if (!(e instanceof Reject)) throw e;
@@ -501,4 +522,4 @@ export function fuseAttention(g: Graph, notes: string[] = []): Graph {
 
 const typeText = (v: Value) => `${v.dtype}[${v.shape}]`;
 
-export const attentionPass: Pass = { name: "attention", run: (g, ctx) => fuseAttention(g, ctx.notes) };
+export const attentionPass: Pass = { name: "attention", run: (g, ctx) => fuseAttention(g, ctx.notes, ctx.target) };

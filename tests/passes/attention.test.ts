@@ -7,6 +7,9 @@ import * as np from "../../frontend/np.js";
 import { stageGraph } from "../../frontend/staging.js";
 import type { AbstractValue } from "../../ir/dtype.js";
 import type { Graph, Node } from "../../ir/graph.js";
+import { webgpuTarget } from "../../codegen/target.js";
+import { CPU_MATERIALISED_SCORES } from "../../passes/attention.js";
+import { runPipeline } from "../../passes/pipeline.js";
 import { expectClose, inputsFor, run, stagesOf } from "./graphs.js";
 
 beforeAll(async () => {
@@ -193,4 +196,26 @@ it("can be switched off by name", () => {
   const last = stagesOf(g, { disable: ["attention"] }).at(-1)!.graph;
   expect(flashNodes(last)).toHaveLength(0);
   expect(flashNodes(stagesOf(g).at(-1)!.graph)).toHaveLength(1);
+});
+
+describe("on a CPU adapter", () => {
+  const cpu = webgpuTarget({}, { subgroups: true }, true, 8);
+  const attention = (heads: number, sq: number, sk: number) =>
+    trace((q, k, v) => nn.attention(q!, k!, v!, { causal: true }), [f32(heads, sq, 64), f32(heads, sk, 64), f32(heads, sk, 64)]);
+  const stage = (g: Graph) => runPipeline(g, { target: cpu }).stages.find((s) => s.pass === "attention")!;
+
+  it("keeps attention with scores below CPU_MATERIALISED_SCORES materialised, and says why", () => {
+    const { graph, notes } = stage(attention(12, 256, 256));
+    expect(flashNodes(graph)).toHaveLength(0);
+    expect(notes.join("\n")).toMatch(/kept materialised .* 3\.0 MiB of scores are below 16 MiB/);
+  });
+
+  it("still rewrites attention whose scores reach it (W6: 8 × 1024²)", () => {
+    expect(8 * 1024 * 1024 * 4).toBeGreaterThanOrEqual(CPU_MATERIALISED_SCORES);
+    expect(flashNodes(stage(attention(8, 1024, 1024)).graph)).toHaveLength(1);
+  });
+
+  it("rewrites every size for a GPU target", () => {
+    expect(flashNodes(runPipeline(attention(12, 256, 256), { target: { ...cpu, cpuAdapter: false } }).graph)).toHaveLength(1);
+  });
 });
