@@ -125,7 +125,7 @@ function operandModes(spec: MatmulSpec, tileRows: number, sg: number): OperandMo
   return { lhs, rhs, vectorOut };
 }
 
-const clampTo = (e: Expr, n: number) => (n === 1 ? u32(0) : bin("min", e, u32(n - 1)));
+const clamp = (e: Expr, n: number) => (n === 1 ? u32(0) : bin("min", e, u32(n - 1)));
 
 /** One k step's loads of an operand: `kq` counts 4-deep steps, `k` elements, `us` the depths inside the step. */
 type KStep = (body: BodyBuilder, kq: Expr, k: Expr, us: readonly number[]) => (i: number, u: number) => Expr;
@@ -136,11 +136,12 @@ function lhsStep(tile: SubgroupTile, mode: OperandModes["lhs"]): KStep {
   const a = spec.lhs.strides;
   const M = spec.m;
   const lhsRow = spec.grouped?.lhsRow;
-  const clamp = (e: Expr, n: number) => (lhsRow ? lhsRow(b, clampTo(e, n)) : clampTo(e, n));
+  // A's row of a row of C: a grouped matmul's gather, behind the clamp.
+  const clampRow = (e: Expr, n: number) => (lhsRow ? lhsRow(b, clamp(e, n)) : clamp(e, n));
   if (mode === "k4") {
     const base4 = b.let("a_base4", idiv(spec.lhs.addr(b, batch, u32(0), u32(0)), u32(4)));
     const rows = Array.from({ length: tileRows / sg }, (_, r) =>
-      b.let(`a_row${r}`, iadd(base4, imul(clamp(iadd(m0, iadd(u32(r * sg), lane)), M), u32(a!.row / 4)))));
+      b.let(`a_row${r}`, iadd(base4, imul(clampRow(iadd(m0, iadd(u32(r * sg), lane)), M), u32(a!.row / 4)))));
     return (body, kq) => {
       const v = rows.map((r, i) => body.load4(`a${i}`, t, spec.lhs.name, iadd(r, kq)));
       return (i, u) => broadcast(v[Math.floor(i / sg)]![u]!, i % sg);
@@ -149,13 +150,13 @@ function lhsStep(tile: SubgroupTile, mode: OperandModes["lhs"]): KStep {
   if (mode === "m4") {
     const base4 = b.let("a_base4", idiv(spec.lhs.addr(b, batch, u32(0), u32(0)), u32(4)));
     const quads = Array.from({ length: tileRows / (4 * sg) }, (_, r) =>
-      b.let(`a_quad${r}`, iadd(base4, clampTo(iadd(idiv(m0, u32(4)), iadd(u32(r * sg), lane)), M / 4))));
+      b.let(`a_quad${r}`, iadd(base4, clamp(iadd(idiv(m0, u32(4)), iadd(u32(r * sg), lane)), M / 4))));
     return (body, _kq, k, us) => {
       const v = us.map((u) => quads.map((q, r) => body.load4(`a${u}_${r}`, t, spec.lhs.name, iadd(q, imul(iadd(k, u32(u)), u32(a!.col / 4))))));
       return (i, u) => broadcast(v[us.indexOf(u)]![Math.floor(i / (4 * sg))]![i % 4]!, Math.floor(i / 4) % sg);
     };
   }
-  const rows = Array.from({ length: tileRows / sg }, (_, r) => b.let(`a_row${r}`, clamp(iadd(m0, iadd(u32(r * sg), lane)), M)));
+  const rows = Array.from({ length: tileRows / sg }, (_, r) => b.let(`a_row${r}`, clampRow(iadd(m0, iadd(u32(r * sg), lane)), M)));
   const bases = a ? rows.map((r, i) => b.let(`a_base${i}`, iadd(spec.lhs.addr(b, batch, u32(0), u32(0)), imul(r, u32(a.row))))) : [];
   return (body, _kq, k, us) => {
     const v = rows.map((r, ri) => us.map((u) => {
@@ -169,7 +170,6 @@ function lhsStep(tile: SubgroupTile, mode: OperandModes["lhs"]): KStep {
 /** B: per k step, a function (u, j) -> B[k + u, col0 + j], this lane's own values. */
 function rhsStep(tile: SubgroupTile, mode: OperandModes["rhs"]): KStep {
   const { spec, t, b, rhsBatch: batch, col0 } = tile;
-  const clamp = clampTo;
   const bs = spec.rhs.strides;
   const N = spec.n;
   if (mode === "n4") {
