@@ -7,7 +7,7 @@
  */
 import { gridFor, groupIndex } from "./indexing.js";
 import {
-  type Expr, type Kernel, type Scalar, BodyBuilder, bin, broadcast, id, idiv, iadd, imul, irem, lit, load, lt, u32,
+  type Expr, type Kernel, type Scalar, BodyBuilder, bin, broadcast, id, idiv, iadd, imul, lit, load, lt, u32,
 } from "./kernel.js";
 import { type MatmulSpec, type MatmulTile, OutputWriter, groupedTile, kernelBindings, madd, scalarType, tileOrigin } from "./matmul-spec.js";
 import type { Target } from "./target.js";
