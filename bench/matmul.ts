@@ -92,6 +92,31 @@ async function timeAlternating(ctx: GPUDeviceContext, a: Launch, b: Launch, runs
   return [ta, tb];
 }
 
+/**
+ * The copy kernel's bandwidth over `bytes` (read and written, as benchMatmul's copyGBs):
+ * median of `runs` launches after two warm-ups, on a device of its own.
+ */
+export async function copyBandwidth(bytes: number, runs: number): Promise<{ gbs: number; ms: number }> {
+  const ctx = await GPUDeviceContext.open();
+  const n = Math.ceil(bytes / 4);
+  const src = ctx.acquire(4 * n), dst = ctx.acquire(4 * n);
+  try {
+    ctx.write(src, new Float32Array(n).fill(1));
+    const ck = copyKernel(n, ctx);
+    const copy: Launch = { name: "copy", source: renderWGSL(ck), access: ["read", "read_write"], grid: ck.grid, buffers: [src, dst] };
+    const times: number[] = [];
+    for (let r = -2; r < runs; r++) {
+      const t = await timeOnce(ctx, copy);
+      if (r >= 0) times.push(t.wallMs);
+    }
+    const ms = median(times);
+    return { gbs: (2 * 4 * n) / (ms * 1e6), ms };
+  } finally {
+    src.destroy(), dst.destroy();
+    ctx.destroy();
+  }
+}
+
 export async function benchMatmul(options: { size?: number; runs?: number; tile?: MatmulTile; quiet?: boolean } = {}): Promise<MatmulBenchResult> {
   const size = options.size ?? 1024;
   const runs = options.runs ?? 11;

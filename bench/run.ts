@@ -30,7 +30,7 @@ const VARIANTS: readonly SmeltVariant[] = ["fused", "unfused"];
 export const variantsOf = (w: WorkloadId): readonly SmeltVariant[] =>
   w === "W6-long" || w === "W6-long8k" ? ["fused"]
     : w === "W6" || w === "W6-decode" || w === "W8" || w === "W9" ? ["fused", "materialised", "unfused"]
-      : w === "W7" ? ["fused", "dense", "unfused"] : VARIANTS;
+      : w === "W7" ? ["fused", "dense", "unfused"] : w === "W7-wide" || w === "W7-decode" ? ["fused", "dense"] : VARIANTS;
 /** W7 routed (the moe pass on) is "fused"; its "dense" row keeps nn.moe's dense form, fused. */
 const DISABLED: Partial<Record<SmeltVariant, string[]>> = { materialised: ["attention"], dense: ["moe"] };
 
@@ -94,6 +94,29 @@ function memoryLine(): string {
   return stats.map((s) => `${s.liveBuffers}/${s.liveBytes}`).join(",");
 }
 
+/**
+ * A decode step's floor: the time to read its weights once at the copy kernel's bandwidth,
+ * measured now (same machine load), noted on the fused row with the row's multiple of it.
+ */
+async function noteWeightFloor(w: Workload, bytes: number, rows: BenchRow[], runs: number): Promise<void> {
+  const path = "./matmul.js";
+  const fused = rows.findIndex((r) => r.workload === w.id && r.variant === "fused");
+  if (fused < 0) return;
+  let note: string;
+  try {
+    const { copyBandwidth } = (await import(path)) as { copyBandwidth(bytes: number, runs: number): Promise<{ gbs: number }> };
+    const { gbs } = await copyBandwidth(bytes, runs);
+    const floorMs = bytes / (gbs * 1e6);
+    const row = rows[fused]!;
+    note = `reads ${(bytes / 2 ** 20).toFixed(1)} MiB of weights: ${floorMs.toFixed(2)} ms at the copy bandwidth of this run (${gbs.toFixed(2)} GB/s)` +
+      (row.steadyMs !== null ? `; ${(row.steadyMs / floorMs).toFixed(1)}× that` : "");
+  } catch (e) {
+    note = `no copy bandwidth: ${reason(e)}`;
+  }
+  const row = rows[fused]!;
+  rows[fused] = { ...row, note: row.note ? `${row.note}; ${note}` : note };
+}
+
 /** Everything one workload reports: smelt's two variants, then the peers. */
 async function benchWorkload(w: Workload, options: Required<Pick<BenchOptions, "runs" | "progress">>,
   peers: Map<PeerName, Peer | string>): Promise<BenchRow[]> {
@@ -127,6 +150,8 @@ async function benchWorkload(w: Workload, options: Required<Pick<BenchOptions, "
   } finally {
     for (const x of xs) x.dispose();
   }
+  // The copy kernel measures a WebGPU adapter: a yardstick only for rows that ran on one.
+  if (w.weightBytes && backend === "webgpu") await noteWeightFloor(w, w.weightBytes, rows, runs);
   const after = memoryLine();
   if (after !== before)
     progress.note(`bench: warning: ${w.id} left device memory behind (live buffers/bytes ${before} before, ${after} after)`);

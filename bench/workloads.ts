@@ -1,6 +1,6 @@
 /**
  * The benchmark workloads W1–W9 of DESIGN.md (W6-long, W6-long8k and W6-decode are W6's
- * long-sequence and decode shapes), written as a user writes them:
+ * long-sequence and decode shapes; W7-wide and W7-decode W7's with 64 experts), written as a user writes them:
  * plain functions over smelt's public API. Each workload is a factory over its
  * sizes (the defaults are DESIGN's; tests shrink them), produces seeded host
  * inputs so smelt, the interpreter and the peers (bench/peers.ts) all see the
@@ -9,7 +9,7 @@
 import { type JitOptions, type Tensor, jit, nn, np, valueAndGrad } from "../index.js";
 import type { SmeltVariant } from "./report.js";
 
-export const WORKLOAD_IDS = ["W1", "W2", "W3", "W4", "W5", "W6", "W6-long", "W6-long8k", "W6-decode", "W7", "W8", "W9"] as const;
+export const WORKLOAD_IDS = ["W1", "W2", "W3", "W4", "W5", "W6", "W6-long", "W6-long8k", "W6-decode", "W7", "W7-wide", "W7-decode", "W8", "W9"] as const;
 export type WorkloadId = (typeof WORKLOAD_IDS)[number];
 /** What `smelt bench` runs without arguments; W6 and W7 run when named. */
 export const DEFAULT_WORKLOADS: readonly WorkloadId[] = ["W1", "W2", "W3", "W4", "W5", "W8"];
@@ -25,6 +25,8 @@ export interface Sizes {
   "W6-long8k": { heads: number; seq: number; dHead: number };
   "W6-decode": { heads: number; queries: number; keys: number; dHead: number };
   W7: { tokens: number; d: number; experts: number; k: number; hidden: number };
+  "W7-wide": { tokens: number; d: number; experts: number; k: number; hidden: number };
+  "W7-decode": { tokens: number; d: number; experts: number; k: number; hidden: number };
   W8: { seq: number; d: number; heads: number; hidden: number };
   W9: { seq: number; d: number; heads: number; hidden: number };
 }
@@ -42,6 +44,9 @@ export const DEFAULT_SIZES: Sizes = {
   // DESIGN fixes tokens, width, experts and top-k; an expert hidden width of 2·d keeps the
   // dense (unfused) form and the interpreter oracle within a benchmark's patience.
   W7: { tokens: 1024, d: 512, experts: 8, k: 2, hidden: 1024 },
+  // The MoE issue's wide and decode shapes: 64 experts of hidden 256, top-8.
+  "W7-wide": { tokens: 1024, d: 512, experts: 64, k: 8, hidden: 256 },
+  "W7-decode": { tokens: 4, d: 512, experts: 64, k: 8, hidden: 256 },
   // GPT-2 small: d 768, 12 heads, MLP 4·d.
   W8: { seq: 256, d: 768, heads: 12, hidden: 3072 },
   W9: { seq: 256, d: 768, heads: 12, hidden: 3072 },
@@ -59,6 +64,8 @@ export const TINY_SIZES: Sizes = {
   "W6-long8k": { heads: 2, seq: 13, dHead: 8 },
   "W6-decode": { heads: 3, queries: 1, keys: 600, dHead: 8 },
   W7: { tokens: 10, d: 8, experts: 4, k: 2, hidden: 12 },
+  "W7-wide": { tokens: 12, d: 8, experts: 9, k: 3, hidden: 12 },
+  "W7-decode": { tokens: 2, d: 8, experts: 9, k: 3, hidden: 12 },
   W8: { seq: 6, d: 16, heads: 2, hidden: 24 },
   W9: { seq: 6, d: 16, heads: 2, hidden: 24 },
 };
@@ -82,6 +89,22 @@ export interface Workload<I extends WorkloadId = WorkloadId> {
   readonly fnFor?: (variant: SmeltVariant) => (...xs: Tensor[]) => Tensor;
   /** Why the interpreter cannot check this size, where it cannot (its scores would not fit). */
   readonly noReference?: string;
+  /** Bytes the workload must read at least once (a decode step's weights): its row notes the time to copy them at the copy bandwidth measured in the same run. */
+  readonly weightBytes?: number;
+}
+
+/** nn.moe (W7 and its wide and decode shapes). */
+function moe(id: "W7" | "W7-wide" | "W7-decode", { tokens, d, experts, k, hidden }: Sizes["W7"]): Omit<Workload, "id" | "sizes"> {
+  return {
+    title: `MoE FFN ${tokens} tokens × ${d}, ${experts} experts (hidden ${hidden}), top-${k}`,
+    inputs: () =>
+      hostInputs(id, [
+        ["x", [tokens, d], 1], ["gate", [d, experts], fanIn(d)],
+        ["w1", [experts, d, hidden], fanIn(d)], ["w2", [experts, hidden, d], fanIn(hidden)],
+      ]),
+    // nn.moe's default expert activation is the exact (erf) GELU; the peers match it.
+    fn: (x, gate, w1, w2) => nn.moe(x, gate!, { w1: w1!, w2: w2! }, k),
+  };
 }
 
 /** mulberry32: a tiny seeded generator, so every run (and every peer) sees the same inputs. */
@@ -198,15 +221,12 @@ const factories: { [I in WorkloadId]: Factory<I> } = {
     inputs: () => hostInputs("W6-decode", [["q", [heads, queries, dHead], 1], ["k", [heads, keys, dHead], 1], ["v", [heads, keys, dHead], 1]]),
     fn: (q, k, v) => nn.attention(q, k!, v!),
   }),
-  W7: ({ tokens, d, experts, k, hidden }) => ({
-    title: `MoE FFN ${tokens} tokens × ${d}, ${experts} experts (hidden ${hidden}), top-${k}`,
-    inputs: () =>
-      hostInputs("W7", [
-        ["x", [tokens, d], 1], ["gate", [d, experts], fanIn(d)],
-        ["w1", [experts, d, hidden], fanIn(d)], ["w2", [experts, hidden, d], fanIn(hidden)],
-      ]),
-    // nn.moe's default expert activation is the exact (erf) GELU; the peers match it.
-    fn: (x, gate, w1, w2) => nn.moe(x, gate!, { w1: w1!, w2: w2! }, k),
+  W7: (sizes) => moe("W7", sizes),
+  "W7-wide": (sizes) => moe("W7-wide", sizes),
+  "W7-decode": (sizes) => ({
+    ...moe("W7-decode", sizes),
+    // Decode reads weights, not arithmetic: the yardstick is k experts' w1 and w2 read once.
+    weightBytes: sizes.k * 2 * sizes.d * sizes.hidden * 4,
   }),
   W8: (sizes) => ({
     title: `GPT-2 block (pre-LN, causal, ${sizes.heads} heads) at [${sizes.seq},${sizes.d}], MLP ${sizes.hidden}`,

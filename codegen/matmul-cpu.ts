@@ -7,9 +7,9 @@
  */
 import { gridFor, groupIndex } from "./indexing.js";
 import {
-  type Expr, type Kernel, type Scalar, BodyBuilder, bin, broadcast, id, idiv, iadd, imul, irem, lit, load, lt, u32,
+  type Expr, type Kernel, type Scalar, BodyBuilder, bin, broadcast, id, idiv, iadd, imul, lit, load, lt, u32,
 } from "./kernel.js";
-import { type MatmulSpec, type MatmulTile, OutputWriter, kernelBindings, madd, scalarType } from "./matmul-spec.js";
+import { type MatmulSpec, type MatmulTile, OutputWriter, groupedTile, kernelBindings, madd, scalarType, tileOrigin } from "./matmul-spec.js";
 import type { Target } from "./target.js";
 
 /**
@@ -41,9 +41,12 @@ import type { Target } from "./target.js";
  * last step unrolled at compile time, so the k-loop has no checks for any shape.
  */
 export function subgroupMatmul(spec: MatmulSpec, target: Target, sg: number, rows = 32): Kernel {
-  // A short C (a matrix-vector product) gets fewer rows per tile, not 32 rows of clamped copies.
+  const grouped = spec.grouped;
+  if (grouped) rows = grouped.tileRows;
   if (rows % sg) throw new Error(`matmul ${spec.name}: subgroup tiles need a multiple of ${sg} rows, got ${rows}`);
-  const tileRows = Math.min(rows, Math.ceil(spec.m / sg) * sg);
+  // A short C (a matrix-vector product) gets fewer rows per tile, not 32 rows of clamped copies;
+  // a grouped matmul's tiles are the groups' (its rows are padded to them).
+  const tileRows = grouped ? rows : Math.min(rows, Math.ceil(spec.m / sg) * sg);
   const tileCols = 4 * sg;
   const tilesN = Math.ceil(spec.n / tileCols), tilesM = Math.ceil(spec.m / tileRows);
   const groups = spec.batch * tilesM * tilesN;
@@ -52,13 +55,10 @@ export function subgroupMatmul(spec: MatmulSpec, target: Target, sg: number, row
 
   const b = new BodyBuilder();
   const wg = groupIndex(b, "wg", grid, groups);
-  const tileN = b.let("tile_n", irem(wg, u32(tilesN)));
-  const tileM = b.let("tile_m", irem(idiv(wg, u32(tilesN)), u32(tilesM)));
-  const batch = b.let("batch", idiv(wg, u32(tilesN * tilesM)));
+  const { tileN, batch, rhsBatch, m0 } = tileOrigin(spec, b, wg, tilesM, tilesN, tileRows);
   const lane = b.let("lane", id("subgroup_lane"));
-  const m0 = b.let("m0", imul(tileM, u32(tileRows)));
   const col0 = b.let("col0", iadd(imul(tileN, u32(tileCols)), imul(lane, u32(4))));
-  const tile: SubgroupTile = { spec, t: scalarType(spec), sg, tileRows, tileCols, b, batch, lane, m0, col0 };
+  const tile: SubgroupTile = { spec, t: scalarType(spec), sg, tileRows, tileCols, b, batch, rhsBatch, lane, m0, col0 };
 
   const lhs = lhsStep(tile, modes.lhs);
   const rhs = rhsStep(tile, modes.rhs);
@@ -85,7 +85,9 @@ interface SubgroupTile {
   /** Columns of C per subgroup (TN = 4 per lane). */
   readonly tileCols: number;
   readonly b: BodyBuilder;
+  /** A's and C's batch; B's is `rhsBatch` (the same except in a grouped matmul). */
   readonly batch: Expr;
+  readonly rhsBatch: Expr;
   readonly lane: Expr;
   /** First row of the tile. */
   readonly m0: Expr;
@@ -110,7 +112,7 @@ function operandModes(spec: MatmulSpec, tileRows: number, sg: number): OperandMo
   const four = (x: number) => x % 4 === 0;
   let lhs: OperandModes["lhs"] =
     a && a.col === 1 && four(a.row) && four(a.baseAlign) && four(k) ? "k4"
-    : a && a.row === 1 && four(a.col) && four(a.baseAlign) && four(m) && tileRows % (4 * sg) === 0 ? "m4"
+    : a && a.row === 1 && four(a.col) && four(a.baseAlign) && four(m) && tileRows % (4 * sg) === 0 && !spec.grouped?.lhsRow ? "m4"
     : "scalar";
   let rhs: OperandModes["rhs"] =
     bs && bs.col === 1 && four(bs.row) && four(bs.baseAlign) && four(n) ? "n4"
@@ -133,10 +135,13 @@ function lhsStep(tile: SubgroupTile, mode: OperandModes["lhs"]): KStep {
   const { spec, t, sg, tileRows, b, batch, lane, m0 } = tile;
   const a = spec.lhs.strides;
   const M = spec.m;
+  const lhsRow = spec.grouped?.lhsRow;
+  // A's row of a row of C: a grouped matmul's gather, behind the clamp.
+  const clampRow = (e: Expr, n: number) => (lhsRow ? lhsRow(b, clamp(e, n)) : clamp(e, n));
   if (mode === "k4") {
     const base4 = b.let("a_base4", idiv(spec.lhs.addr(b, batch, u32(0), u32(0)), u32(4)));
     const rows = Array.from({ length: tileRows / sg }, (_, r) =>
-      b.let(`a_row${r}`, iadd(base4, imul(clamp(iadd(m0, iadd(u32(r * sg), lane)), M), u32(a!.row / 4)))));
+      b.let(`a_row${r}`, iadd(base4, imul(clampRow(iadd(m0, iadd(u32(r * sg), lane)), M), u32(a!.row / 4)))));
     return (body, kq) => {
       const v = rows.map((r, i) => body.load4(`a${i}`, t, spec.lhs.name, iadd(r, kq)));
       return (i, u) => broadcast(v[Math.floor(i / sg)]![u]!, i % sg);
@@ -151,7 +156,7 @@ function lhsStep(tile: SubgroupTile, mode: OperandModes["lhs"]): KStep {
       return (i, u) => broadcast(v[us.indexOf(u)]![Math.floor(i / (4 * sg))]![i % 4]!, Math.floor(i / 4) % sg);
     };
   }
-  const rows = Array.from({ length: tileRows / sg }, (_, r) => b.let(`a_row${r}`, clamp(iadd(m0, iadd(u32(r * sg), lane)), M)));
+  const rows = Array.from({ length: tileRows / sg }, (_, r) => b.let(`a_row${r}`, clampRow(iadd(m0, iadd(u32(r * sg), lane)), M)));
   const bases = a ? rows.map((r, i) => b.let(`a_base${i}`, iadd(spec.lhs.addr(b, batch, u32(0), u32(0)), imul(r, u32(a.row))))) : [];
   return (body, _kq, k, us) => {
     const v = rows.map((r, ri) => us.map((u) => {
@@ -164,7 +169,7 @@ function lhsStep(tile: SubgroupTile, mode: OperandModes["lhs"]): KStep {
 
 /** B: per k step, a function (u, j) -> B[k + u, col0 + j], this lane's own values. */
 function rhsStep(tile: SubgroupTile, mode: OperandModes["rhs"]): KStep {
-  const { spec, t, b, batch, col0 } = tile;
+  const { spec, t, b, rhsBatch: batch, col0 } = tile;
   const bs = spec.rhs.strides;
   const N = spec.n;
   if (mode === "n4") {
@@ -223,9 +228,10 @@ function accumulate(tile: SubgroupTile, lhs: KStep, rhs: KStep): Expr[][] {
  * (a GELU epilogue: ~100 s per kernel on a loaded 2-core machine).
  */
 function storeTile(tile: SubgroupTile, acc: Expr[][], vectorOut: boolean): void {
-  const { spec, t, b, batch, m0, col0, tileRows, tileCols } = tile;
+  const { spec, t, b, batch, rhsBatch, m0, col0, tileRows, tileCols } = tile;
   const { m: M, n: N } = spec;
-  const out = new OutputWriter(spec, b, batch);
+  const out = new OutputWriter(spec, b, batch, rhsBatch);
+  const outRow = spec.grouped?.outRow;
   const colsIn = N % tileCols === 0;
   const col4 = b.let("col4", idiv(col0, u32(4)));
   const rowAt = (row: Expr) => iadd(imul(batch, u32((M * N) / 4)), imul(row, u32(N / 4)));
@@ -249,16 +255,23 @@ function storeTile(tile: SubgroupTile, acc: Expr[][], vectorOut: boolean): void 
       }
     }
   };
-  const guardRow = (x: BodyBuilder, row: Expr, emit: (y: BodyBuilder) => void) =>
-    M % tileRows === 0 ? emit(x) : x.if(lt(row, u32(M)), emit);
+  // Emits a row's stores under its guards: inside C, and where a scatter stores it.
+  const guardRow = (x: BodyBuilder, row: Expr, emit: (y: BodyBuilder, row: Expr) => void) => {
+    const scattered = (y: BodyBuilder) => {
+      if (!outRow) return emit(y, row);
+      const to = outRow(y, row);
+      y.if(to.store, (z) => emit(z, to.row));
+    };
+    M % tileRows === 0 ? scattered(x) : x.if(lt(row, u32(M)), scattered);
+  };
   for (let i = 0; i < tileRows; i++) {
     const row = b.let(`row${i}`, iadd(m0, u32(i)));
-    guardRow(b, row, (x) => storeRow(x, row, (_y, js) => js.map((j) => acc[i]![j]!), `c${i}_`));
+    guardRow(b, row, (x, to) => storeRow(x, to, (_y, js) => js.map((j) => acc[i]![j]!), `c${i}_`));
   }
   if (!spec.epilogue) return;
   b.for("ep_i", u32(0), u32(tileRows), (i, body) => {
     const row = body.let("ep_row", iadd(m0, i));
-    guardRow(body, row, (x) => storeRow(x, row, (y, js, cols) => {
+    guardRow(body, row, (x, row) => storeRow(x, row, (y, js, cols) => {
       const raw = vectorOut
         ? y.load4("ep_raw", t, spec.out, iadd(rowAt(row), col4))
         : [y.let("ep_raw", load(t, spec.out, out.linear(row, cols[0]!)))];
@@ -278,7 +291,7 @@ export const REGISTER_TILE: MatmulTile = { bm: 64, bn: 64, bk: 1, rm: 8, rn: 8 }
  * columns are clamped on load (always a valid address, no branch) and masked on store.
  */
 export function registerMatmul(spec: MatmulSpec, target: Target, tile: MatmulTile): Kernel {
-  const { bm, bn, rm, rn } = tile;
+  const { bm, bn, rm, rn } = groupedTile(spec, tile);
   const tx = bn / rn, ty = bm / rm;
   const { m: M, n: N, k: K } = spec;
   const tilesN = Math.ceil(N / bn), tilesM = Math.ceil(M / bm);
@@ -287,30 +300,35 @@ export function registerMatmul(spec: MatmulSpec, target: Target, tile: MatmulTil
   const t = scalarType(spec);
   const b = new BodyBuilder();
   const wg = groupIndex(b, "wg", grid, groups);
-  const tileN = b.let("tile_n", irem(wg, u32(tilesN)));
-  const tileM = b.let("tile_m", irem(idiv(wg, u32(tilesN)), u32(tilesM)));
-  const bat = b.let("batch", idiv(wg, u32(tilesN * tilesM)));
-  const row0 = b.let("row0", iadd(imul(tileM, u32(bm)), imul(id("local", 1), u32(rm))));
+  const { tileN, batch: bat, rhsBatch, m0 } = tileOrigin(spec, b, wg, tilesM, tilesN, bm);
+  const row0 = b.let("row0", iadd(m0, imul(id("local", 1), u32(rm))));
   const col0 = b.let("col0", iadd(imul(tileN, u32(bn)), imul(id("local", 0), u32(rn))));
   const clampTo = (e: Expr, n: number) => (n === 1 ? u32(0) : bin("min", e, u32(n - 1)));
-  const rows = Array.from({ length: rm }, (_, i) => b.let(`r${i}`, clampTo(iadd(row0, u32(i)), M)));
+  const lhsRow = spec.grouped?.lhsRow ?? ((_b: BodyBuilder, r: Expr) => r);
+  const rows = Array.from({ length: rm }, (_, i) => b.let(`r${i}`, lhsRow(b, clampTo(iadd(row0, u32(i)), M))));
   const cols = Array.from({ length: rn }, (_, j) => b.let(`c${j}`, clampTo(iadd(col0, u32(j)), N)));
   const acc = rows.map((_, i) => cols.map((_, j) => b.var(`acc_${i}_${j}`, lit(t, 0))));
   b.for("k", u32(0), u32(K), (k, body) => {
-    const bv = cols.map((c, j) => body.let(`b${j}`, load(t, spec.rhs.name, spec.rhs.addr(body, bat, k, c))));
+    const bv = cols.map((c, j) => body.let(`b${j}`, load(t, spec.rhs.name, spec.rhs.addr(body, rhsBatch, k, c))));
     rows.forEach((r, i) => {
       const a = body.let(`a${i}`, load(t, spec.lhs.name, spec.lhs.addr(body, bat, r, k)));
       bv.forEach((bj, j) => body.assign(acc[i]![j]!, madd(acc[i]![j]!, a, bj)));
     });
   });
-  const out = new OutputWriter(spec, b, bat);
+  const out = new OutputWriter(spec, b, bat, rhsBatch);
+  const outRow = spec.grouped?.outRow;
   for (let i = 0; i < rm; i++) {
-    const row = b.let(`row${i}`, iadd(row0, u32(i)));
-    b.if(lt(row, u32(M)), (x) => {
+    const row0i = b.let(`row${i}`, iadd(row0, u32(i)));
+    const storeRow = (x: BodyBuilder, row: Expr) => {
       for (let j = 0; j < rn; j++) {
         const col = x.let(`col${i}_${j}`, iadd(col0, u32(j)));
         x.if(lt(col, u32(N)), (y) => y.store(spec.out, out.linear(row, col), out.value(y, acc[i]![j]!, row, col)));
       }
+    };
+    b.if(lt(row0i, u32(M)), (w) => {
+      if (!outRow) return storeRow(w, row0i);
+      const to = outRow(w, row0i);
+      w.if(to.store, (x) => storeRow(x, to.row));
     });
   }
   return {

@@ -8,7 +8,7 @@ import { type DType, stridesOf } from "../ir/dtype.js";
 import { unravel } from "./indexing.js";
 import {
   type Binding, type Expr, type Scalar, type Stmt, BodyBuilder,
-  bin, call, iadd, imul, mul, u32,
+  bin, call, iadd, idiv, imul, irem, mul, u32,
 } from "./kernel.js";
 import { renameLocals } from "./traverse.js";
 
@@ -76,6 +76,23 @@ export interface MatmulEpilogue {
   readonly apply: (acc: Expr, idx: MatmulEpilogueIndex) => { stmts: readonly Stmt[]; value: Expr };
 }
 
+/**
+ * A grouped matmul (the experts of a mixture of experts; MegaBlocks' and vLLM fused_moe's
+ * grouped GEMM): C's rows come in tiles of `tileRows`, each tile multiplying its own matrix
+ * of B chosen on the device, so `batch` is 1 and the batch rhs.addr and the epilogue see is
+ * the tile's. A's rows may be gathered and C's rows scattered through index buffers, so
+ * the token permutation costs no copies.
+ */
+export interface GroupedRows {
+  readonly tileRows: number;
+  /** Emitted once per workgroup for tile `tile` (first row `m0`): its batch of B, and when the workgroup exits at once. */
+  readonly tile: (b: BodyBuilder, tile: Expr, m0: Expr) => { readonly batch: Expr; readonly exit?: Expr };
+  /** A's row for C's row `row` (a gather; `row` is in range). */
+  readonly lhsRow?: (b: BodyBuilder, row: Expr) => Expr;
+  /** The row of `out` that C's row `row` goes to, and whether it is stored (a scatter); the epilogue sees that row. */
+  readonly outRow?: (b: BodyBuilder, row: Expr) => { readonly row: Expr; readonly store: Expr };
+}
+
 export interface MatmulSpec {
   readonly name: string;
   readonly source: string;
@@ -93,6 +110,7 @@ export interface MatmulSpec {
   /** C is written row-major as [batch, m, n]. */
   readonly out: string;
   readonly epilogue?: MatmulEpilogue;
+  readonly grouped?: GroupedRows;
 }
 
 /**
@@ -119,6 +137,32 @@ export function operandStrides(shape: readonly number[], batchDims: readonly num
   return { row, col, baseAlign: batchDims.filter((d) => shape[d] !== 1).reduce((g, d) => gcd(g, st[d]!), 0) };
 }
 
+/** A grouped matmul's tile: `bm` is a group's rows (a workgroup's rows share one batch of B), the invocations unchanged. */
+export function groupedTile(spec: MatmulSpec, tile: MatmulTile): MatmulTile {
+  const g = spec.grouped;
+  if (!g) return tile;
+  const ty = tile.bm / tile.rm;
+  if (g.tileRows % ty) throw new Error(`matmul ${spec.name}: groups of ${g.tileRows} rows do not divide among ${ty} rows of invocations`);
+  return { ...tile, bm: g.tileRows, rm: g.tileRows / ty };
+}
+
+/**
+ * Where a workgroup's tile starts and what it multiplies: `batch` indexes A and C, `rhsBatch`
+ * B and the epilogue (a grouped matmul's tile's group; the same otherwise). A grouped tile
+ * with nothing to do has returned before anything else is emitted.
+ */
+export function tileOrigin(spec: MatmulSpec, b: BodyBuilder, wg: Expr, tilesM: number, tilesN: number, bm: number) {
+  const tileN = b.let("tile_n", irem(wg, u32(tilesN)));
+  const tileM = b.let("tile_m", irem(idiv(wg, u32(tilesN)), u32(tilesM)));
+  const g = spec.grouped;
+  const batch = g ? u32(0) : b.let("batch", idiv(wg, u32(tilesN * tilesM)));
+  const m0 = b.let("m0", imul(tileM, u32(bm)));
+  if (!g) return { tileN, tileM, batch, rhsBatch: batch, m0 };
+  const t = g.tile(b, tileM, m0);
+  if (t.exit) b.if(t.exit, (x) => x.return());
+  return { tileN, tileM, batch, rhsBatch: b.let("group", t.batch), m0 };
+}
+
 export function scalarType(spec: MatmulSpec): Scalar {
   return spec.dtype === "bool" ? "u32" : spec.dtype;
 }
@@ -143,15 +187,17 @@ export class OutputWriter {
   private readonly batchIndex: Expr[];
   private readonly rowBase: Expr;
 
+  /** `epilogueBatch`: the batch the epilogue sees when it is not C's (a grouped matmul's tile's batch of B). */
   constructor(
     private readonly spec: MatmulSpec,
     b: BodyBuilder,
     bat: Expr,
+    epilogueBatch = bat,
   ) {
     const { m: M, n: N } = spec;
     this.rowBase = b.let("out_base", imul(bat, u32(M * N)));
     this.batchIndex = spec.epilogue
-      ? spec.batchShape && spec.batchShape.length > 1 ? unravel(b, bat, spec.batchShape, "ep_b") : [bat]
+      ? spec.batchShape && spec.batchShape.length > 1 ? unravel(b, epilogueBatch, spec.batchShape, "ep_b") : [epilogueBatch]
       : [];
   }
 

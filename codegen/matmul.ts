@@ -22,7 +22,7 @@
 import { gridFor, groupIndex } from "./indexing.js";
 import { type Expr, type Kernel, BodyBuilder, and, id, idiv, iadd, imul, irem, lit, load, lt, u32 } from "./kernel.js";
 import { REGISTER_TILE, registerMatmul, subgroupMatmul } from "./matmul-cpu.js";
-import { type MatmulSpec, type MatmulTile, DEFAULT_TILE, OutputWriter, kernelBindings, madd, scalarType } from "./matmul-spec.js";
+import { type MatmulSpec, type MatmulTile, DEFAULT_TILE, OutputWriter, groupedTile, kernelBindings, madd, scalarType, tileOrigin } from "./matmul-spec.js";
 import type { Target } from "./target.js";
 
 export * from "./matmul-spec.js";
@@ -96,6 +96,8 @@ interface TileStaging {
   readonly slot: (row: Expr, col: Expr) => Expr;
   readonly batch: Expr;
   readonly zero: Expr;
+  /** The operand's row for a tile row (a grouped matmul's gather). */
+  readonly row?: (b: BodyBuilder, row: Expr) => Expr;
 }
 
 /** Copies a tile of an operand to workgroup memory, zero past the operand's edges. */
@@ -105,13 +107,14 @@ function stageTile(body: BodyBuilder, s: TileStaging): void {
     const gr = body.let(s.names[0], iadd(s.origin[0], row));
     const gc = body.let(s.names[1], iadd(s.origin[1], col));
     const v = body.var(s.value, s.zero);
-    body.if(and(lt(gr, u32(s.extent[0])), lt(gc, u32(s.extent[1]))), (x) => x.assign(v, load(v.t, s.operand.name, s.operand.addr(x, s.batch, gr, gc))));
+    body.if(and(lt(gr, u32(s.extent[0])), lt(gc, u32(s.extent[1]))), (x) =>
+      x.assign(v, load(v.t, s.operand.name, s.operand.addr(x, s.batch, s.row ? s.row(x, gr) : gr, gc))));
     body.store(s.shared, s.slot(row, col), v, "workgroup");
   }
 }
 
 function workgroupMatmul(spec: MatmulSpec, target: Target, tile: MatmulTile): Kernel {
-  const { bm, bn, bk, rm, rn } = tile;
+  const { bm, bn, bk, rm, rn } = tile = groupedTile(spec, tile);
   const tx = bn / rn, ty = bm / rm, nt = tx * ty;
   if (!Number.isInteger(tx) || !Number.isInteger(ty) || (bm * bk) % nt || (bk * bn) % nt)
     throw new Error(`matmul tile ${JSON.stringify(tile)} does not divide evenly among invocations`);
@@ -124,13 +127,10 @@ function workgroupMatmul(spec: MatmulSpec, target: Target, tile: MatmulTile): Ke
 
   const b = new BodyBuilder();
   const wg = groupIndex(b, "wg", grid, groups);
-  const tileN = b.let("tile_n", irem(wg, u32(tilesN)));
-  const tileM = b.let("tile_m", irem(idiv(wg, u32(tilesN)), u32(tilesM)));
-  const bat = b.let("batch", idiv(wg, u32(tilesN * tilesM)));
+  const { tileN, batch: bat, rhsBatch, m0 } = tileOrigin(spec, b, wg, tilesM, tilesN, bm);
   const lx = b.let("tx", id("local", 0));
   const ly = b.let("ty", id("local", 1));
   const tid = b.let("tid", iadd(imul(ly, u32(tx)), lx));
-  const m0 = b.let("m0", imul(tileM, u32(bm)));
   const n0 = b.let("n0", imul(tileN, u32(bn)));
   const acc: Expr[][] = [];
   for (let i = 0; i < rm; i++) {
@@ -146,11 +146,12 @@ function workgroupMatmul(spec: MatmulSpec, target: Target, tile: MatmulTile): Ke
       // (row, col) of the tile: A's rows are m, its columns k; As is k-major.
       split: (e) => (spec.lhs.kContiguous ? [idiv(e, u32(bk)), irem(e, u32(bk))] : [irem(e, u32(bm)), idiv(e, u32(bm))]),
       origin: [m0, k0], extent: [M, K], slot: (row, col) => iadd(imul(col, u32(bm)), row), batch: bat, zero,
+      ...(spec.grouped?.lhsRow ? { row: spec.grouped.lhsRow } : {}),
     });
     stageTile(body, {
       count: (bk * bn) / nt, tid, threads: nt, operand: spec.rhs, shared: "Bs", value: "b", names: ["b_row", "b_col"],
       split: (e) => (spec.rhs.nContiguous ? [idiv(e, u32(bn)), irem(e, u32(bn))] : [irem(e, u32(bk)), idiv(e, u32(bk))]),
-      origin: [k0, n0], extent: [K, N], slot: (row, col) => iadd(imul(row, u32(bn)), col), batch: bat, zero,
+      origin: [k0, n0], extent: [K, N], slot: (row, col) => iadd(imul(row, u32(bn)), col), batch: rhsBatch, zero,
     });
     body.barrier();
     body.for("kk", u32(0), u32(bk), (kk, inner) => {
@@ -164,9 +165,23 @@ function workgroupMatmul(spec: MatmulSpec, target: Target, tile: MatmulTile): Ke
     body.barrier();
   }, bk);
 
-  const out = new OutputWriter(spec, b, bat);
+  const out = new OutputWriter(spec, b, bat, rhsBatch);
+  const outRow = spec.grouped?.outRow;
   for (let i = 0; i < rm; i++) {
     const row = b.let(`row${i}`, iadd(m0, iadd(ly, u32(i * ty))));
+    if (outRow) {
+      // A scattered row: stored where the map says, if it does.
+      b.if(lt(row, u32(M)), (w) => {
+        const to = outRow(w, row);
+        w.if(to.store, (x) => {
+          for (let j = 0; j < rn; j++) {
+            const col = x.let(`col${j}_${i}`, iadd(n0, iadd(lx, u32(j * tx))));
+            x.if(lt(col, u32(N)), (y) => y.store(spec.out, out.linear(to.row, col), out.value(y, acc[i]![j]!, to.row, col)));
+          }
+        });
+      });
+      continue;
+    }
     for (let j = 0; j < rn; j++) {
       const col = b.let(`col${j}_${i}`, iadd(n0, iadd(lx, u32(j * tx))));
       b.if(and(lt(row, u32(M)), lt(col, u32(N))), (x) =>

@@ -32,3 +32,8 @@ export function causalAttention(q: Tensor, k: Tensor, v: Tensor): Tensor {
   return nn.attention(q, k, v, { causal: true });
 }
 causalAttention.inputs = ["f32[2,16,8]", "f32[2,16,8]", "f32[2,16,8]"];
+
+export function moe(x: Tensor, gate: Tensor, w1: Tensor, w2: Tensor): Tensor {
+  return nn.moe(x, gate, { w1, w2 }, 2, { activation: nn.relu });
+}
+moe.inputs = ["f32[6,8]", "f32[8,4]", "f32[4,8,16]", "f32[4,16,8]"];

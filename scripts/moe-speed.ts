@@ -31,6 +31,13 @@ for (const [name, opts] of [["routed", {}], ["dense", { disablePasses: ["moe"] }
   }
   const prof = await f.lower(...(xs as [any, any, any, any])).profile(...xs);
   console.log(prof.entries.map((e) => `  ${e.kernel} ${(e.durUs / 1000).toFixed(1)} ms`).join("\n"));
+  // The expert layers: routed, the two grouped matmuls (useful work T·k rows); dense, its two
+  // longest kernels (every expert on every token, E·T rows).
+  const layers = name === "routed"
+    ? prof.entries.filter((e) => /expert[12]$/.test(e.kernel))
+    : [...prof.entries].sort((a, b) => b.durUs - a.durUs).slice(0, 2);
+  const flop = 2 * (name === "routed" ? T! * k! : E! * T!) * d! * h!;
+  console.log(`${name}: expert layers ${layers.map((e) => `${e.kernel} ${(flop / (e.durUs * 1e3)).toFixed(2)} GFLOP/s`).join(", ")}`);
   console.log(`${name}: ${median(times).toFixed(1)} ms median of ${runs}, ${f.lower(...(xs as [any, any, any, any])).kernels.length} kernels`);
 }
 console.log(`max |routed - dense| = ${maxAbsErr(out.routed!, out.dense!)}; routed[0..3] ${Array.from(out.routed!.slice(0, 3))} dense[0..3] ${Array.from(out.dense!.slice(0, 3))}`);

@@ -17,7 +17,7 @@ describe.skipIf(!!missing)("moe_ffn routed kernels compile with nvcc", () => {
     test(`sm_${arch}: vector and scalar grouped matmuls, biases, relu and silu`, () => {
       for (const c of cases) {
         const kernels = lowerGraph(moeGraph(c), CUDA_SM80_TARGET).launches.map((l) => l.kernel);
-        expect(kernels.map((k) => k.name)).toEqual(["route", "align", "expert1", "expert2", "combine"].map((s) => `moe_ffn_0_${s}`));
+        expect(kernels.map((k) => k.name)).toEqual(["logits", "route", "align", "expert1", "expert2", "combine"].map((s) => `moe_ffn_0_${s}`));
         const r = checkKernels(kernels, arch);
         expect(r.diagnostics).toBe("");
         expect(r.ok).toBe(true);

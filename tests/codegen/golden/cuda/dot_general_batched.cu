@@ -11,10 +11,10 @@ extern "C" __global__ void __launch_bounds__(256) dot_general_batched(
   const unsigned int tile_n = wg % 2u;
   const unsigned int tile_m = (wg / 2u) % 2u;
   const unsigned int batch = wg / 4u;
+  const unsigned int m0 = tile_m * 64u;
   const unsigned int tx = threadIdx.x;
   const unsigned int ty = threadIdx.y;
   const unsigned int tid = (ty * 16u) + tx;
-  const unsigned int m0 = tile_m * 64u;
   const unsigned int n0 = tile_n * 64u;
   float acc_0_0 = 0.0f;
   float acc_0_1 = 0.0f;

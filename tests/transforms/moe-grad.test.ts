@@ -1,0 +1,50 @@
+/**
+ * Gradients of a loss through nn.moe compiled on WebGPU with the moe pass (the routed
+ * moe_ffn node) equal the dense form's (the pass disabled) and the interpreter's. The loss
+ * is its own jit, so the pass rewrites it before grad differentiates (as bench W9 does).
+ */
+import { beforeAll, describe, expect, test } from "vitest";
+import type { Tensor } from "../../frontend/core.js";
+import { fromHost } from "../../frontend/creation.js";
+import { init, initBackend } from "../../frontend/init.js";
+import { jit } from "../../frontend/jit.js";
+import * as nn from "../../frontend/nn.js";
+import * as np from "../../frontend/np.js";
+import { valueAndGrad } from "../../frontend/vjp.js";
+import { fill } from "../runtime/webgpu-arbitraries.js";
+import { gpu } from "../runtime/webgpu-helpers.js";
+import { expectClose } from "./helpers.js";
+
+const T = 9, d = 8, E = 4, h = 12, k = 2;
+const data = [fill("f32", [T, d], 1, -1, 1), fill("f32", [d, E], 2, -1, 1), fill("f32", [E, d, h], 3, -0.4, 0.4), fill("f32", [E, h, d], 4, -0.4, 0.4), fill("f32", [T, d], 5, -1, 1)];
+
+describe.skipIf(!gpu)("grad through nn.moe on WebGPU", () => {
+  beforeAll(async () => {
+    await initBackend("interp");
+    await initBackend("webgpu");
+  });
+
+  const gradients = async (backend: "webgpu" | "interp", disablePasses: string[]): Promise<number[][]> => {
+    await init({ backend }); // grad's cotangent seed is made on the default backend
+    const [x, gate, w1, w2, c] = data.map((a) => fromHost(a.dtype, a.shape, a.data.slice(), backend)) as Tensor[];
+    const loss = jit((x: Tensor, gate: Tensor, w1: Tensor, w2: Tensor) => np.sum(np.multiply(nn.moe(x, gate, { w1, w2 }, k), c!)), { backend, disablePasses });
+    if (backend === "webgpu") {
+      const routedKernels = loss.lower(x!, gate!, w1!, w2!).kernels.filter((n) => n.name.startsWith("moe_ffn")).length;
+      expect(routedKernels > 0, "the loss's own program is routed exactly when the pass is on").toBe(disablePasses.length === 0);
+    }
+    const [value, grads] = valueAndGrad(loss, { argnums: [0, 1, 2, 3] })(x!, gate!, w1!, w2!) as [Tensor, Tensor[]];
+    return Promise.all([value, ...grads].map(async (t) => Array.from((await t.data()) as Float32Array)));
+  };
+
+  test("value and gradients for x, the router and both expert weights: routed == dense == interpreter", async () => {
+    const want = await gradients("interp", ["moe"]);
+    const routed = await gradients("webgpu", []), dense = await gradients("webgpu", ["moe"]);
+    expect(routed).toHaveLength(5);
+    for (const [i, w] of want.entries()) {
+      expectClose(routed[i]!, w, 1e-4, 1e-5);
+      expectClose(dense[i]!, w, 1e-4, 1e-5);
+    }
+    // The router's gradient flows through the gate weights only: it is not zero.
+    expect(routed[2]!.some((g) => g !== 0)).toBe(true);
+  }, 600_000);
+});
