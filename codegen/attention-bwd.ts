@@ -14,10 +14,9 @@
  * tile) rather than written by a third kernel.
  */
 import type { Node } from "../ir/graph.js";
-import { type FlashSpec, clampTo, flashSpec, probability, queryRowTile, scoreAt } from "./attention-spec.js";
-import { keyTile } from "./attention.js";
-import { gridFor, groupIndex } from "./indexing.js";
-import { type Binding, type Expr, type Kernel, BodyBuilder, and, bin, call, f32, iadd, id, idiv, imul, irem, load, lt, select, u32 } from "./kernel.js";
+import { type FlashSpec, clampTo, flashSpec, probability, rowTiles, scoreAt, stageRows, storageTile } from "./attention-spec.js";
+import { workgroupRows } from "./attention.js";
+import { type Binding, type Expr, type Kernel, BodyBuilder, and, bin, call, f32, iadd, id, idiv, imul, load, lt, select, u32 } from "./kernel.js";
 import type { LowerContext, LoweredKernel } from "./lower.js";
 import type { Target } from "./target.js";
 
@@ -87,12 +86,7 @@ function recomputeP(b: BodyBuilder, spec: FlashSpec, dot: Expr, g: Expr, row: Ex
 }
 
 /** Query rows per staged tile of the key kernel: q, dO, lse and Δ of each row fit the storage. */
-function queryTile(spec: FlashSpec, target: Target): number {
-  const fit = Math.floor(target.limits.maxComputeWorkgroupStorageSize / (4 * (spec.d + spec.dv + 2)));
-  let t = 1;
-  while (t * 2 <= Math.min(fit, 32)) t *= 2;
-  return t;
-}
+const queryTile = (spec: FlashSpec, target: Target): number => storageTile(target, spec.d + spec.dv + 2, 32);
 
 /** dK and dV: a workgroup of BK invocations owns BK keys. */
 function keyKernel(spec: FlashSpec, target: Target): Kernel {
@@ -100,13 +94,7 @@ function keyKernel(spec: FlashSpec, target: Target): Kernel {
   const BK = Math.min(64, target.limits.maxComputeInvocationsPerWorkgroup);
   const BQ = queryTile(spec, target);
   const rep = spec.g / spec.gk;
-  const tilesK = Math.ceil(sk / BK);
-  const groups = spec.gk * tilesK;
-  const grid = gridFor(groups, target);
-  const b = new BodyBuilder();
-  const wg = groupIndex(b, "wg", grid, groups);
-  const kvg = b.let("kvg", idiv(wg, u32(tilesK)));
-  const k0 = b.let("k0", imul(irem(wg, u32(tilesK)), u32(BK)));
+  const { b, grid, group: kvg, first: k0 } = rowTiles(target, spec.gk, sk, BK, ["kvg", "k0"]);
   const tid = b.let("tid", id("local", 0));
   const key = b.let("key", iadd(k0, tid));
   const kBase = b.let("k_base", iadd(imul(kvg, u32(sk)), clampTo(key, sk)));
@@ -122,13 +110,8 @@ function keyKernel(spec: FlashSpec, target: Target): Kernel {
     const g = x.let("g", iadd(imul(kvg, u32(rep)), r));
     x.for("qb", firstTile, u32(sq), (qb, y) => {
       // Stage q and dO rows, lse in log2 units and Δ of the tile's rows (clamped past Sq).
-      const stage = (name: string, width: number, shared: string) =>
-        y.for("e", tid, u32(BQ * width), (e, z) => {
-          const row = clampTo(iadd(qb, idiv(e, u32(width))), sq);
-          z.store(shared, e, load("f32", name, iadd(imul(iadd(imul(g, u32(sq)), row), u32(width)), irem(e, u32(width)))), "workgroup");
-        }, BK);
-      stage("q", D, "Qs");
-      stage("d_out", Dv, "dOs");
+      stageRows(y, { name: "q", shared: "Qs", width: D }, g, qb, sq, BQ, tid, BK);
+      stageRows(y, { name: "d_out", shared: "dOs", width: Dv }, g, qb, sq, BQ, tid, BK);
       y.for("e", tid, u32(BQ), (e, z) => {
         const row = z.let("st_row", clampTo(iadd(qb, e), sq));
         z.store("Ls", e, bin("mul", load("f32", "lse", iadd(imul(g, u32(sq)), row)), f32(Math.LOG2E)), "workgroup");
@@ -164,12 +147,7 @@ function keyKernel(spec: FlashSpec, target: Target): Kernel {
 /** dQ: a workgroup of BQ invocations owns BQ query rows; K/V tiles as in the forward. */
 function queryKernel(spec: FlashSpec, target: Target): Kernel {
   const { sq, d: D, sk, dv: Dv } = spec;
-  const BQ = Math.min(64, target.limits.maxComputeInvocationsPerWorkgroup);
-  const BK = keyTile(spec, target);
-  const { b, grid, g, kvg, m0 } = queryRowTile(spec, target, BQ);
-  const tid = b.let("tid", id("local", 0));
-  const row = b.let("row", iadd(m0, tid));
-  const rowC = b.let("row_c", clampTo(row, sq));
+  const { b, grid, g, kvg, m0, BQ, BK, tid, row, rowC } = workgroupRows(spec, target);
   const rowId = b.let("row_id", iadd(imul(g, u32(sq)), rowC));
   const qRow = loadRow(b, "q_row", "q", imul(rowId, u32(D)), D);
   const doRow = loadRow(b, "do_row", "d_out", imul(rowId, u32(Dv)), Dv);
@@ -181,13 +159,8 @@ function queryKernel(spec: FlashSpec, target: Target): Kernel {
   const last = b.let("last_row", bin("min", iadd(m0, u32(BQ - 1)), u32(sq - 1)));
   const end = spec.causal ? b.let("key_end", bin("min", iadd(last, u32(1)), u32(sk))) : u32(sk);
   b.for("kb", u32(0), end, (kb, x) => {
-    const stage = (name: string, width: number, shared: string) =>
-      x.for("e", tid, u32(BK * width), (e, y) => {
-        const k = clampTo(iadd(kb, idiv(e, u32(width))), sk);
-        y.store(shared, e, load("f32", name, iadd(imul(iadd(imul(kvg, u32(sk)), k), u32(width)), irem(e, u32(width)))), "workgroup");
-      }, BQ);
-    stage("k", D, "Ks");
-    stage("v", Dv, "Vs");
+    stageRows(x, { name: "k", shared: "Ks", width: D }, kvg, kb, sk, BK, tid, BQ);
+    stageRows(x, { name: "v", shared: "Vs", width: Dv }, kvg, kb, sk, BK, tid, BQ);
     x.barrier();
     x.for("j", u32(0), u32(BK), (j, y) => {
       const dot = dotShared(y, "s_dot", qRow, "Ks", imul(j, u32(D)), D);

@@ -54,18 +54,58 @@ export function flashSpec(node: Node<"flash_attention">, name: string, source: s
 export const kvGroup = (spec: FlashSpec, g: Expr): Expr => (spec.gk === spec.g ? g : bin("div", g, u32(spec.g / spec.gk)));
 
 /**
+ * The largest power of two, at most `cap`, of rows of `floatsPerRow` f32s that fit in the
+ * target's workgroup storage: the size of a K/V or q/dO tile staged there.
+ */
+export function storageTile(target: Target, floatsPerRow: number, cap: number): number {
+  const fit = Math.floor(target.limits.maxComputeWorkgroupStorageSize / (4 * floatsPerRow));
+  let t = 1;
+  while (t * 2 <= Math.min(fit, cap)) t *= 2;
+  return t;
+}
+
+/** A [groups, rows, width] operand staged tile by tile: its name, the workgroup array, the row width. */
+export interface StagedRows {
+  readonly name: string;
+  readonly shared: string;
+  readonly width: number;
+}
+
+/**
+ * Copies `count` rows of `src`, from row `first` of row group `group` (each group `rows`
+ * long; rows past the end read the last row), into its workgroup array. The workgroup's
+ * `threads` invocations stride over the elements from `tid`, so neighbours load neighbours.
+ */
+export function stageRows(x: BodyBuilder, src: StagedRows, group: Expr, first: Expr, rows: number, count: number, tid: Expr, threads: number): void {
+  const { name, shared, width } = src;
+  x.for("e", tid, u32(count * width), (e, y) => {
+    const row = clampTo(iadd(first, idiv(e, u32(width))), rows);
+    y.store(shared, e, load("f32", name, iadd(imul(iadd(imul(group, u32(rows)), row), u32(width)), irem(e, u32(width)))), "workgroup");
+  }, threads);
+}
+
+/**
+ * A grid of workgroups each owning `rows` consecutive rows of one of `groups` groups of
+ * `length` rows: in a new body, the group (named `names[0]`) and the tile's first row (`names[1]`).
+ */
+export function rowTiles(target: Target, groups: number, length: number, rows: number, names: [string, string]): { b: BodyBuilder; grid: [number, number, number]; group: Expr; first: Expr } {
+  const tiles = Math.ceil(length / rows);
+  const total = groups * tiles;
+  const grid = gridFor(total, target);
+  const b = new BodyBuilder();
+  const wg = groupIndex(b, "wg", grid, total);
+  const group = b.let(names[0], idiv(wg, u32(tiles)));
+  const first = b.let(names[1], imul(irem(wg, u32(tiles)), u32(rows)));
+  return { b, grid, group, first };
+}
+
+/**
  * The prologue of every kernel that gives a workgroup a tile of `rows` query rows of one
  * query group: the grid, and in a new body the tile's query group `g`, the key/value group
  * it reads and its first row `m0`.
  */
 export function queryRowTile(spec: FlashSpec, target: Target, rows: number): { b: BodyBuilder; grid: [number, number, number]; g: Expr; kvg: Expr; m0: Expr } {
-  const tiles = Math.ceil(spec.sq / rows);
-  const groups = spec.g * tiles;
-  const grid = gridFor(groups, target);
-  const b = new BodyBuilder();
-  const wg = groupIndex(b, "wg", grid, groups);
-  const g = b.let("g", idiv(wg, u32(tiles)));
-  const m0 = b.let("m0", imul(irem(wg, u32(tiles)), u32(rows)));
+  const { b, grid, group: g, first: m0 } = rowTiles(target, spec.g, spec.sq, rows, ["g", "m0"]);
   return { b, grid, g, kvg: b.let("kvg", kvGroup(spec, g)), m0 };
 }
 

@@ -9,8 +9,8 @@
 import type { Node } from "../ir/graph.js";
 import { subgroupAttention } from "./attention-cpu.js";
 import { decodeKernels, isDecode } from "./attention-decode.js";
-import { MASKED, type FlashSpec, clampTo, flashSpec, naturalLse, probability, queryRowTile, scoreAt, scoreMax } from "./attention-spec.js";
-import { type Expr, type Kernel, BodyBuilder, bin, call, f32, iadd, id, idiv, imul, irem, isConst, load, lt, u32 } from "./kernel.js";
+import { MASKED, type FlashSpec, clampTo, flashSpec, naturalLse, probability, queryRowTile, scoreAt, scoreMax, stageRows, storageTile } from "./attention-spec.js";
+import { type Expr, type Kernel, BodyBuilder, bin, call, f32, iadd, id, idiv, imul, isConst, load, lt, u32 } from "./kernel.js";
 import type { LowerContext, LoweredKernel } from "./lower.js";
 import { matmulStrategy } from "./matmul.js";
 import type { Target } from "./target.js";
@@ -37,11 +37,20 @@ export function flashAttentionKernel(spec: FlashSpec, target: Target, strategy =
  * Keys per K/V tile from the workgroup storage the target grants: both tiles must fit
  * (16 KiB, WebGPU's default, holds 32 keys at head dim 64 and 8 at 256).
  */
-export function keyTile(spec: FlashSpec, target: Target): number {
-  const fit = Math.floor(target.limits.maxComputeWorkgroupStorageSize / (4 * (spec.d + spec.dv)));
-  let t = 1;
-  while (t * 2 <= Math.min(fit, 64)) t *= 2;
-  return t;
+export const keyTile = (spec: FlashSpec, target: Target): number => storageTile(target, spec.d + spec.dv, 64);
+
+/**
+ * The prologue of the workgroup templates (the forward and the backward's dQ): BQ query rows
+ * per workgroup, one per invocation (`row`, clamped to the last row as `rowC`), K/V tiles of BK keys.
+ */
+export function workgroupRows(spec: FlashSpec, target: Target) {
+  const BQ = Math.min(64, target.limits.maxComputeInvocationsPerWorkgroup);
+  const BK = keyTile(spec, target);
+  const { b, grid, g, kvg, m0 } = queryRowTile(spec, target, BQ);
+  const tid = b.let("tid", id("local", 0));
+  const row = b.let("row", iadd(m0, tid));
+  const rowC = b.let("row_c", clampTo(row, spec.sq));
+  return { b, grid, g, kvg, m0, BQ, BK, tid, row, rowC };
 }
 
 /**
@@ -54,12 +63,7 @@ export function keyTile(spec: FlashSpec, target: Target): number {
  */
 function workgroupAttention(spec: FlashSpec, target: Target): Kernel {
   const { sq, d: D, sk, dv: Dv } = spec;
-  const BQ = Math.min(64, target.limits.maxComputeInvocationsPerWorkgroup);
-  const BK = keyTile(spec, target);
-  const { b, grid, g, kvg, m0 } = queryRowTile(spec, target, BQ);
-  const tid = b.let("tid", id("local", 0));
-  const row = b.let("row", iadd(m0, tid));
-  const rowC = b.let("row_c", clampTo(row, sq));
+  const { b, grid, g, kvg, m0, BQ, BK, tid, row, rowC } = workgroupRows(spec, target);
 
   const q = b.array("q_row", "f32", D);
   const qBase = b.let("q_base", imul(iadd(imul(g, u32(sq)), rowC), u32(D)));
@@ -72,14 +76,8 @@ function workgroupAttention(spec: FlashSpec, target: Target): Kernel {
 
   const tile = (x: BodyBuilder, kb: Expr, bounds: boolean) => {
     // Stage K[kb .. kb+BK) and V likewise; keys past Sk read as zeros.
-    const stage = (name: string, width: number, shared: string) =>
-      x.for("e", tid, u32(BK * width), (e, y) => {
-        const key = y.let("st_key", iadd(kb, idiv(e, u32(width))));
-        const addr = iadd(imul(iadd(imul(kvg, u32(sk)), clampTo(key, sk)), u32(width)), irem(e, u32(width)));
-        y.store(shared, e, load("f32", name, addr), "workgroup");
-      }, BQ);
-    stage("k", D, "Ks");
-    stage("v", Dv, "Vs");
+    stageRows(x, { name: "k", shared: "Ks", width: D }, kvg, kb, sk, BK, tid, BQ);
+    stageRows(x, { name: "v", shared: "Vs", width: Dv }, kvg, kb, sk, BK, tid, BQ);
     x.barrier();
     const tMax = x.var("t_max", f32(MASKED));
     x.for("j", u32(0), u32(BK), (j, y) => {
