@@ -65,7 +65,7 @@ describe.skipIf(!gpu)("deep chains on WebGPU", () => {
     const want = await run(2000, "interp", fuse);
     const got = await run(2000, "webgpu", fuse);
     expect(mismatch(got, want, TOL)).toBeUndefined();
-  }, 120_000);
+  }, 600_000);
 
   it("one fusion node of 2,000 ops, written as IR text, round-trips and matches the interpreter", async () => {
     const text = fusionModule(2000);
@@ -74,7 +74,7 @@ describe.skipIf(!gpu)("deep chains on WebGPU", () => {
     expect((g.nodes[0] as Node<"fusion">).params.body.nodes.length).toBe(2000);
     const { got, want } = await runBoth(g, [X]);
     expect(mismatch(got[0]!, want[0]!, TOL)).toBeUndefined();
-  }, 120_000);
+  }, 600_000);
 
 });
 
