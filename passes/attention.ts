@@ -23,7 +23,7 @@ import { sizeOf } from "../ir/dtype.js";
 import { type Graph, GraphBuilder, type Node, type Value } from "../ir/graph.js";
 import type { PrimitiveParams } from "../ir/primitives.js";
 import { addFlashAttention } from "./attention-body.js";
-import { eliminateDeadCode } from "./canonicalize.js";
+import { replaceRoots } from "./replace.js";
 import type { Target } from "../codegen/target.js";
 import type { Pass } from "./pipeline.js";
 
@@ -441,16 +441,7 @@ function canonicalExtra(ix: GraphIndex, b: GraphBuilder, v: Value, nb: number, n
 }
 
 function rewrite(g: Graph, ix: GraphIndex, matches: Map<Node, AttentionMatch>): Graph {
-  const b = new GraphBuilder(g.name);
-  const env = new Map<Value, Value>();
-  for (const v of g.inputs) env.set(v, b.input(v.type, v.hint));
-  const get = (v: Value) => env.get(v)!;
-  for (const n of g.nodes) {
-    const m = matches.get(n);
-    if (!m) {
-      b.copy(n, n.inputs.map(get)).forEach((v, i) => env.set(n.outputs[i]!, v));
-      continue;
-    }
+  return replaceRoots(g, matches, (b, m, get) => {
     const nb = m.q.batch.length;
     const scores = [...m.q.batch.map((a) => m.q.value.shape[a]!), m.q.value.shape[m.q.seq]!, m.k.value.shape[m.k.seq]!];
     const batchShape = scores.slice(0, nb);
@@ -481,9 +472,8 @@ function rewrite(g: Graph, ix: GraphIndex, matches: Map<Node, AttentionMatch>): 
     // The root's result lists batch axes in lhs_batch order.
     const perm = [...m.outBatch, nb, nb + 1];
     if (!isIdentity(perm)) y = b.add("transpose", [y], { perm })[0]!;
-    env.set(n.outputs[0]!, y);
-  }
-  return eliminateDeadCode(b.build(g.outputs.map(get))).graph;
+    return y;
+  });
 }
 
 /**

@@ -12,10 +12,10 @@
  */
 import { type Graph, GraphBuilder, type Node, type Value } from "../ir/graph.js";
 import { BINARY_OPS, COMPARE_OPS, type PrimitiveParams, UNARY_OPS } from "../ir/primitives.js";
-import { eliminateDeadCode } from "./canonicalize.js";
 import { Matcher, type Pattern, capture, either, explainMiss, looseLayout, op } from "./match.js";
 import { softmaxPattern } from "./patterns.js";
 import type { Pass } from "./pipeline.js";
+import { replaceRoots } from "./replace.js";
 
 type Dot = PrimitiveParams["dot_general"];
 const dotIs = (p: Dot, lb: number[], rb: number[], lc: number[], rc: number[]) =>
@@ -183,20 +183,7 @@ export function routeMoe(g: Graph, notes: string[] = []): Graph {
     }
   }
   if (!matches.size) return g;
-  const b = new GraphBuilder(g.name);
-  const env = new Map<Value, Value>();
-  for (const v of g.inputs) env.set(v, b.input(v.type, v.hint));
-  const get = (v: Value) => env.get(v)!;
-  for (const n of g.nodes) {
-    const m = matches.get(n);
-    if (!m) {
-      b.copy(n, n.inputs.map(get)).forEach((v, i) => env.set(n.outputs[i]!, v));
-      continue;
-    }
-    const [out] = b.add("moe_ffn", m.operands.map(get), { body: moeBody(m), k: m.k, b1: m.b1, b2: m.b2 });
-    env.set(n.outputs[0]!, out!);
-  }
-  return eliminateDeadCode(b.build(g.outputs.map(get))).graph;
+  return replaceRoots(g, matches, (b, m, get) => b.add("moe_ffn", m.operands.map(get), { body: moeBody(m), k: m.k, b1: m.b1, b2: m.b2 })[0]!);
 }
 
 export const moePass: Pass = { name: "moe", run: (g, ctx) => routeMoe(g, ctx.notes) };
