@@ -14,7 +14,7 @@
  * tile) rather than written by a third kernel.
  */
 import type { Node } from "../ir/graph.js";
-import { type FlashSpec, clampTo, flashSpec, probability, rowTiles, scoreAt, stageRows, storageTile } from "./attention-spec.js";
+import { type FlashSpec, clampTo, contiguousRows, flashSpec, probability, rowTiles, scoreAt, stageRows, storageTile } from "./attention-spec.js";
 import { workgroupRows } from "./attention.js";
 import { type Binding, type Expr, type Kernel, BodyBuilder, and, bin, call, f32, iadd, id, idiv, imul, load, lt, select, u32 } from "./kernel.js";
 import type { LowerContext, LoweredKernel } from "./lower.js";
@@ -110,8 +110,8 @@ function keyKernel(spec: FlashSpec, target: Target): Kernel {
     const g = x.let("g", iadd(imul(kvg, u32(rep)), r));
     x.for("qb", firstTile, u32(sq), (qb, y) => {
       // Stage q and dO rows, lse in log2 units and Δ of the tile's rows (clamped past Sq).
-      stageRows(y, { name: "q", shared: "Qs", width: D }, g, qb, sq, BQ, tid, BK);
-      stageRows(y, { name: "d_out", shared: "dOs", width: Dv }, g, qb, sq, BQ, tid, BK);
+      stageRows(y, { name: "q", shared: "Qs", width: D, layout: contiguousRows(sq, D) }, g, qb, sq, BQ, tid, BK);
+      stageRows(y, { name: "d_out", shared: "dOs", width: Dv, layout: contiguousRows(sq, Dv) }, g, qb, sq, BQ, tid, BK);
       y.for("e", tid, u32(BQ), (e, z) => {
         const row = z.let("st_row", clampTo(iadd(qb, e), sq));
         z.store("Ls", e, bin("mul", load("f32", "lse", iadd(imul(g, u32(sq)), row)), f32(Math.LOG2E)), "workgroup");
@@ -159,8 +159,8 @@ function queryKernel(spec: FlashSpec, target: Target): Kernel {
   const last = b.let("last_row", bin("min", iadd(m0, u32(BQ - 1)), u32(sq - 1)));
   const end = spec.causal ? b.let("key_end", bin("min", iadd(last, u32(1)), u32(sk))) : u32(sk);
   b.for("kb", u32(0), end, (kb, x) => {
-    stageRows(x, { name: "k", shared: "Ks", width: D }, kvg, kb, sk, BK, tid, BQ);
-    stageRows(x, { name: "v", shared: "Vs", width: Dv }, kvg, kb, sk, BK, tid, BQ);
+    stageRows(x, { name: "k", shared: "Ks", width: D, layout: contiguousRows(sk, D) }, kvg, kb, sk, BK, tid, BQ);
+    stageRows(x, { name: "v", shared: "Vs", width: Dv, layout: contiguousRows(sk, Dv) }, kvg, kb, sk, BK, tid, BQ);
     x.barrier();
     x.for("j", u32(0), u32(BK), (j, y) => {
       const dot = dotShared(y, "s_dot", qRow, "Ks", imul(j, u32(D)), D);

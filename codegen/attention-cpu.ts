@@ -15,7 +15,9 @@
  * multiply-add (see subgroupMatmul). Causal key blocks past the rows' diagonal are never
  * visited and only blocks crossing it (or the end of the keys) test bounds.
  */
-import { MASKED, type FlashSpec, clampTo, naturalLse, probability, queryRowTile, scoreAt, scoreMax } from "./attention-spec.js";
+import {
+  MASKED, type FlashSpec, clampTo, naturalLse, probability, quarterRows, queryRowTile, rowStart, rowsAligned4, scoreAt, scoreMax,
+} from "./attention-spec.js";
 import {
   type Expr, type Kernel, BodyBuilder, bin, broadcast, call, eq, f32, iadd, id, idiv, imul, load, lt, select, u32,
 } from "./kernel.js";
@@ -42,10 +44,15 @@ export function subgroupAttention(spec: FlashSpec, target: Target, sg: number, r
   const rowAt = rowIds.map((r, i) => (sq % TM === 0 ? r : b.let(`row_c${i}`, clampTo(r, sq))));
 
   // q: row group r of this lane is row m0 + r·sg + lane (clamped), read along the head dim.
-  const qVec = D % 4 === 0, vVec = Dv % (4 * sg) === 0;
+  const { layout } = spec;
+  const qVec = D % 4 === 0 && rowsAligned4(layout.q) && rowsAligned4(layout.k);
+  const vVec = Dv % (4 * sg) === 0 && rowsAligned4(layout.v) && rowsAligned4(layout.out);
+  // Row starts in the units loads index by: 4-vectors where vectorised.
+  const [qRows, kRows] = [layout.q, layout.k].map((x) => (qVec ? quarterRows(x) : x)) as [typeof layout.q, typeof layout.q];
+  const [vRows, outRows] = [layout.v, layout.out].map((x) => (vVec ? quarterRows(x) : x)) as [typeof layout.q, typeof layout.q];
   const qGroups = Math.ceil(TM / sg);
   const qBase = Array.from({ length: qGroups }, (_, r) =>
-    b.let(`q_base${r}`, imul(iadd(imul(g, u32(sq)), clampTo(iadd(m0, iadd(u32(r * sg), lane)), sq)), u32(qVec ? D / 4 : D))));
+    b.let(`q_base${r}`, rowStart(qRows, g, clampTo(iadd(m0, iadd(u32(r * sg), lane)), sq))));
   // v: this lane's head dims, as 4-vector chunks (4·lane + 4·sg·c) or single dims (lane + sg·c).
   const vChunks = vVec ? Dv / (4 * sg) : Math.ceil(Dv / sg);
   const dimsPerLane = vVec ? 4 * vChunks : vChunks;
@@ -57,19 +64,19 @@ export function subgroupAttention(spec: FlashSpec, target: Target, sg: number, r
 
   const block = (x: BodyBuilder, kb: Expr, bounds: boolean) => {
     const keys = [0, 1, 2, 3].map((j) => x.let(`key${j}`, iadd(kb, iadd(lane, u32(j * sg)))));
-    const kRow = keys.map((key, j) => x.let(`k_row${j}`, iadd(imul(kvg, u32(sk)), bounds ? clampTo(key, sk) : key)));
+    const kRow = keys.map((key, j) => x.let(`k_row${j}`, rowStart(kRows, kvg, bounds ? clampTo(key, sk) : key)));
     const s = rowIds.map((_, i) => [0, 1, 2, 3].map((j) => x.var(`s${i}_${j}`, f32(0))));
     // q·kᵀ over the head dim, 4 at a time, with an unrolled tail when D is not a multiple of 4.
     const step = (y: BodyBuilder, d0: Expr, us: readonly number[]) => {
       let kv: ((j: number, u: number) => Expr), qv: ((i: number, u: number) => Expr);
       if (qVec) {
         const kq = idiv(d0, u32(4));
-        const kl = kRow.map((r, j) => y.load4(`kv${j}`, "f32", "k", iadd(imul(r, u32(D / 4)), kq)));
+        const kl = kRow.map((r, j) => y.load4(`kv${j}`, "f32", "k", iadd(r, kq)));
         const ql = qBase.map((q, r) => y.load4(`qv${r}`, "f32", "q", iadd(q, kq)));
         kv = (j, u) => kl[j]![u]!;
         qv = (i, u) => broadcast(ql[Math.floor(i / sg)]![u]!, i % sg);
       } else {
-        const kl = kRow.map((r, j) => us.map((u) => y.let(`kv${j}_${u}`, load("f32", "k", iadd(imul(r, u32(D)), iadd(d0, u32(u)))))));
+        const kl = kRow.map((r, j) => us.map((u) => y.let(`kv${j}_${u}`, load("f32", "k", iadd(r, iadd(d0, u32(u)))))));
         const ql = qBase.map((q, r) => us.map((u) => y.let(`qv${r}_${u}`, load("f32", "q", iadd(q, iadd(d0, u32(u)))))));
         kv = (j, u) => kl[j]![us.indexOf(u)]!;
         qv = (i, u) => broadcast(ql[Math.floor(i / sg)]![us.indexOf(u)]!, i % sg);
@@ -106,11 +113,11 @@ export function subgroupAttention(spec: FlashSpec, target: Target, sg: number, r
       const pj = p.map((ps, i) => y.let(`p_slot${i}`, select(eq(j, u32(0)), ps[0]!, select(eq(j, u32(1)), ps[1]!, select(eq(j, u32(2)), ps[2]!, ps[3]!)))));
       for (let ln = 0; ln < sg; ln++) {
         const key = iadd(kb, iadd(imul(j, u32(sg)), u32(ln)));
-        const vRow = y.let(`v_row`, iadd(imul(kvg, u32(sk)), bounds ? clampTo(key, sk) : key));
+        const vRow = y.let(`v_row`, rowStart(vRows, kvg, bounds ? clampTo(key, sk) : key));
         const vals: Expr[] = [];
         for (let c = 0; c < vChunks; c++) {
-          if (vVec) vals.push(...y.load4(`vv${c}`, "f32", "v", iadd(imul(vRow, u32(Dv / 4)), iadd(lane, u32(sg * c)))));
-          else vals.push(y.let(`vv${c}`, load("f32", "v", iadd(imul(vRow, u32(Dv)), clampTo(dimOf(c, 0), Dv)))));
+          if (vVec) vals.push(...y.load4(`vv${c}`, "f32", "v", iadd(vRow, iadd(lane, u32(sg * c)))));
+          else vals.push(y.let(`vv${c}`, load("f32", "v", iadd(vRow, clampTo(dimOf(c, 0), Dv)))));
         }
         for (let i = 0; i < TM; i++) {
           const pi = y.let(`pb${i}`, broadcast(pj[i]!, ln));
@@ -134,11 +141,11 @@ export function subgroupAttention(spec: FlashSpec, target: Target, sg: number, r
     const li = b.let(`l_total${i}`, total);
     const emit = (x: BodyBuilder) => {
       const inv = x.let(`inv${i}`, bin("div", f32(1), li));
-      const base = imul(iadd(imul(g, u32(sq)), row), u32(Dv));
+      const base = rowStart(outRows, g, row);
       for (let c = 0; c < vChunks; c++) {
         if (vVec) {
           const vals = [0, 1, 2, 3].map((u) => bin("mul", acc[i]![4 * c + u]!, inv)) as [Expr, Expr, Expr, Expr];
-          x.store4("out", iadd(idiv(base, u32(4)), iadd(lane, u32(sg * c))), vals);
+          x.store4("out", iadd(base, iadd(lane, u32(sg * c))), vals);
         } else {
           const dim = dimOf(c, 0);
           const st = (y: BodyBuilder) => y.store("out", iadd(base, dim), bin("mul", acc[i]![c]!, inv));

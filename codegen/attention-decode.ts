@@ -8,7 +8,9 @@
  * per chunk, and p·v runs with invocations over the value head dim: reads of v rows are
  * contiguous across invocations.
  */
-import { MASKED, type FlashSpec, clampTo, kvGroup, naturalLse, scoreAt, scoreMax } from "./attention-spec.js";
+import {
+  MASKED, type FlashSpec, type RowLayout, clampTo, kvGroup, naturalLse, quarterRows, rowStart, rowsAligned4, scoreAt, scoreMax,
+} from "./attention-spec.js";
 import { gridFor, groupIndex } from "./indexing.js";
 import {
   type Binding, type Expr, type Kernel, BodyBuilder, bin, call, eq, f32, iadd, id, idiv, imul, irem, load, lt, select, u32,
@@ -62,7 +64,8 @@ function splitKernel(spec: FlashSpec, target: Target, splits: number): Kernel {
   const kvg = b.let("kvg", kvGroup(spec, g));
   const tid = b.let("tid", id("local", 0));
   const rows = Array.from({ length: sq }, (_, i) => i);
-  const vec = D % 4 === 0;
+  const vec = D % 4 === 0 && rowsAligned4(spec.layout.q) && rowsAligned4(spec.layout.k);
+  const [qRows, kRows] = [spec.layout.q, spec.layout.k].map((l) => (vec ? quarterRows(l) : l)) as [RowLayout, RowLayout];
   const at = (i: number, jj: Expr) => iadd(u32(i * CHUNK), jj);
 
   // Scores in log2 units, MASKED outside the keys or where masked.
@@ -72,12 +75,12 @@ function splitKernel(spec: FlashSpec, target: Target, splits: number): Kernel {
     // q·kᵀ for every row at once, each k element loaded once; as 4-vectors when D allows
     // (a CPU adapter pays per load, and these addresses differ across invocations).
     const w = vec ? 4 : 1;
-    const kRow = x.let("k_row", imul(iadd(imul(kvg, u32(sk)), kc), u32(D / w)));
+    const kRow = x.let("k_row", rowStart(kRows, kvg, kc));
     const dots = rows.map(() => x.var("dot", f32(0)));
     x.for("d", u32(0), u32(D / w), (d, y) => {
       const kv = vec ? y.load4("kv", "f32", "k", iadd(kRow, d)) : [y.let("kv", load("f32", "k", iadd(kRow, d)))];
       for (const i of rows) {
-        const qAt = iadd(imul(iadd(imul(g, u32(sq)), u32(i)), u32(D / w)), d);
+        const qAt = iadd(rowStart(qRows, g, u32(i)), d);
         const qv = vec ? y.load4("qv", "f32", "q", qAt) : [load("f32", "q", qAt)];
         kv.forEach((kx, u) => y.assign(dots[i]!, call("fma", qv[u]!, kx, dots[i]!)));
       }
@@ -111,7 +114,7 @@ function splitKernel(spec: FlashSpec, target: Target, splits: number): Kernel {
     const acc = rows.map((i) => x.var(`acc${i}`, f32(0)));
     x.for("jj", u32(0), u32(CHUNK), (jj, y) => {
       const vRow = clampTo(iadd(k0, jj), sk);
-      const vv = y.let("vv", load("f32", "v", iadd(imul(iadd(imul(kvg, u32(sk)), vRow), u32(Dv)), c)));
+      const vv = y.let("vv", load("f32", "v", iadd(rowStart(spec.layout.v, kvg, vRow), c)));
       for (const i of rows) y.assign(acc[i]!, call("fma", load("f32", "Ps", at(i, jj), "workgroup"), vv, acc[i]!));
     });
     for (const i of rows) x.store("part_o", iadd(imul(partRow(i), u32(Dv)), c), acc[i]!);
@@ -149,7 +152,9 @@ function mergeKernel(spec: FlashSpec, target: Target, splits: number): Kernel {
       y.assign(l, call("fma", load("f32", "part_l", iadd(base, s)), w, l));
       y.assign(o, call("fma", load("f32", "part_o", iadd(imul(iadd(base, s), u32(Dv)), c)), w, o));
     });
-    x.store("out", idx, bin("div", o, l));
+    const out = spec.layout.out;
+    const at = out.group === spec.sq * Dv && out.row === Dv && out.offset === 0 ? idx : iadd(rowStart(out, idiv(row, u32(spec.sq)), irem(row, u32(spec.sq))), c);
+    x.store("out", at, bin("div", o, l));
     x.if(eq(c, u32(0)), (y) => y.store("lse", row, naturalLse(mMax, l)));
   });
   return { name: spec.name, source: spec.source, bindings: spec.bindings, workgroupSize: [WIDTH, 1, 1], grid, shared: [], body: b.stmts };

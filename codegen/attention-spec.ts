@@ -15,6 +15,35 @@ import type { Target } from "./target.js";
 /** A masked score in log2 units: finite, since WGSL compilers may assume finite math. */
 export const MASKED = -3.0e38;
 
+/**
+ * Where a [groups, rows, width] operand's rows are: row (g, i) starts at element
+ * offset + g·group + i·row of its buffer, its elements consecutive. The contiguous layout
+ * (group = rows·width, row = width) unless the fuse pass folded a head split (a slice of a
+ * fused QKV projection, a transpose of heads) into the kernel's loads or a head merge into
+ * its store.
+ */
+export interface RowLayout {
+  readonly offset: number;
+  readonly group: number;
+  readonly row: number;
+}
+
+export const contiguousRows = (rows: number, width: number): RowLayout => ({ offset: 0, group: rows * width, row: width });
+
+/** Element 0 of row `i` of group `g`. */
+export function rowStart(l: RowLayout, g: Expr, i: Expr): Expr {
+  const e = iadd(imul(g, u32(l.group)), imul(i, u32(l.row)));
+  return l.offset ? iadd(u32(l.offset), e) : e;
+}
+
+/** The layout in units of 4-vectors (for a layout rowsAligned4 accepts). */
+export const quarterRows = (l: RowLayout): RowLayout => ({ offset: l.offset / 4, group: l.group / 4, row: l.row / 4 });
+
+/** Whether every row of a layout starts at a multiple of 4 (4-vector loads along rows of a width that is one too). */
+export const rowsAligned4 = (l: RowLayout): boolean => l.offset % 4 === 0 && l.group % 4 === 0 && l.row % 4 === 0;
+
+export type FlashLayouts = { readonly q: RowLayout; readonly k: RowLayout; readonly v: RowLayout; readonly out: RowLayout };
+
 export interface FlashSpec {
   readonly name: string;
   readonly source: string;
@@ -28,9 +57,11 @@ export interface FlashSpec {
   readonly bias?: readonly number[];
   readonly mask?: readonly number[];
   readonly bindings: readonly Binding[];
+  /** Where the rows of q, k, v and out are in their buffers. */
+  readonly layout: FlashLayouts;
 }
 
-export function flashSpec(node: Node<"flash_attention">, name: string, source: string): FlashSpec {
+export function flashSpec(node: Node<"flash_attention">, name: string, source: string, layout: Partial<FlashLayouts> = {}): FlashSpec {
   const [q, k, v] = node.inputs.map((x) => x.shape);
   const { scale, causal, bias, mask } = node.params;
   const bindings: Binding[] = [
@@ -47,6 +78,10 @@ export function flashSpec(node: Node<"flash_attention">, name: string, source: s
     ...(bias ? { bias: node.inputs[3]!.shape } : {}),
     ...(mask ? { mask: node.inputs[3 + Number(bias)]!.shape } : {}),
     bindings,
+    layout: {
+      q: layout.q ?? contiguousRows(q![1]!, q![2]!), k: layout.k ?? contiguousRows(k![1]!, k![2]!),
+      v: layout.v ?? contiguousRows(v![1]!, v![2]!), out: layout.out ?? contiguousRows(q![1]!, v![2]!),
+    },
   };
 }
 
@@ -64,11 +99,12 @@ export function storageTile(target: Target, floatsPerRow: number, cap: number): 
   return t;
 }
 
-/** A [groups, rows, width] operand staged tile by tile: its name, the workgroup array, the row width. */
+/** A [groups, rows, width] operand staged tile by tile: its name, the workgroup array, the row width, where its rows are. */
 export interface StagedRows {
   readonly name: string;
   readonly shared: string;
   readonly width: number;
+  readonly layout: RowLayout;
 }
 
 /**
@@ -77,10 +113,10 @@ export interface StagedRows {
  * `threads` invocations stride over the elements from `tid`, so neighbours load neighbours.
  */
 export function stageRows(x: BodyBuilder, src: StagedRows, group: Expr, first: Expr, rows: number, count: number, tid: Expr, threads: number): void {
-  const { name, shared, width } = src;
+  const { name, shared, width, layout } = src;
   x.for("e", tid, u32(count * width), (e, y) => {
     const row = clampTo(iadd(first, idiv(e, u32(width))), rows);
-    y.store(shared, e, load("f32", name, iadd(imul(iadd(imul(group, u32(rows)), row), u32(width)), irem(e, u32(width)))), "workgroup");
+    y.store(shared, e, load("f32", name, iadd(rowStart(layout, group, row), irem(e, u32(width)))), "workgroup");
   }, threads);
 }
 

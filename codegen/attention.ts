@@ -6,17 +6,22 @@
  * workgroup-memory template below. Decode shapes (a few query rows, many keys) split the
  * keys across workgroups instead (codegen/attention-decode.ts).
  */
-import type { Node } from "../ir/graph.js";
+import type { Node, Value } from "../ir/graph.js";
+import type { StridedView } from "../ir/view.js";
+import { BodyEval } from "./fused-body.js";
 import { subgroupAttention } from "./attention-cpu.js";
 import { decodeKernels, isDecode } from "./attention-decode.js";
-import { MASKED, type FlashSpec, clampTo, flashSpec, naturalLse, probability, queryRowTile, scoreAt, scoreMax, stageRows, storageTile } from "./attention-spec.js";
+import {
+  MASKED, type FlashLayouts, type FlashSpec, type RowLayout, clampTo, flashSpec, naturalLse, probability, queryRowTile, rowStart, scoreAt, scoreMax, stageRows, storageTile,
+} from "./attention-spec.js";
 import { type Expr, type Kernel, BodyBuilder, bin, call, f32, iadd, id, idiv, imul, isConst, load, lt, u32 } from "./kernel.js";
-import type { LowerContext, LoweredKernel } from "./lower.js";
+import { type LowerContext, type LoweredKernel, LoweringError } from "./lower.js";
 import { matmulStrategy } from "./matmul.js";
 import type { Target } from "./target.js";
 
-export function lowerFlashAttention(node: Node<"flash_attention">, ctx: LowerContext): LoweredKernel[] {
-  const spec = flashSpec(node, ctx.name, ctx.source);
+/** The kernels of a flash_attention node; `layout` where the fuse pass folded views of its operands or result. */
+export function lowerFlashAttention(node: Node<"flash_attention">, ctx: LowerContext, layout: Partial<FlashLayouts> = {}): LoweredKernel[] {
+  const spec = flashSpec(node, ctx.name, ctx.source, layout);
   if (spec.g * spec.sq === 0) return [];
   if (isDecode(spec)) return decodeKernels(spec, ctx.target, node.inputs.length);
   const kernel = flashAttentionKernel(spec, ctx.target);
@@ -25,6 +30,49 @@ export function lowerFlashAttention(node: Node<"flash_attention">, ctx: LowerCon
     { kind: "out" as const, index: 0 }, { kind: "out" as const, index: 1 },
   ];
   return [{ kernel, args }];
+}
+
+/**
+ * A fusion of kind "attention" (passes/fuse.ts): one flash_attention whose q, k, v are
+ * strided views of the fusion's inputs with contiguous rows, and whose output may be stored
+ * through transposes and reshapes. The kernels are flash_attention's with those row
+ * layouts; two operands viewing one buffer bind it twice (read-only).
+ */
+export function lowerAttentionFusion(node: Node<"fusion">, ctx: LowerContext): LoweredKernel[] {
+  const body = node.params.body;
+  const flash = body.nodes.find((n): n is Node<"flash_attention"> => n.prim === "flash_attention");
+  if (!flash) throw new LoweringError(`attention fusion @${body.name} holds no flash_attention`);
+  const ev = new BodyEval(body, []);
+  const inputOf: number[] = [];
+  const layout: { -readonly [K in keyof FlashLayouts]?: FlashLayouts[K] } = {};
+  flash.inputs.forEach((v, i) => {
+    const read = ev.stridedRead(v);
+    if (!read) throw new LoweringError(`attention fusion @${body.name}: operand ${i} of flash_attention is no strided view of an input`);
+    inputOf.push(body.inputs.indexOf(read.input));
+    if (i >= 3) {
+      if (read.chain.length) throw new LoweringError(`attention fusion @${body.name}: the bias and mask are read whole, not through views`);
+      return;
+    }
+    layout[(["q", "k", "v"] as const)[i]!] = rowLayout(read.view, `@${body.name} operand ${i}`);
+  });
+  const [out, lse] = flash.outputs as [Value, Value];
+  const stored = body.outputs.map((v) => (v === out || v === lse ? undefined : ev.storedThrough(v)));
+  const outIndex = body.outputs.findIndex((v, i) => v === out || stored[i]?.value === out);
+  const through = stored[outIndex];
+  if (through) layout.out = rowLayout(through.view, `@${body.name} result`);
+  const outputOf = [outIndex, body.outputs.indexOf(lse)];
+  if (outputOf.some((i) => i < 0)) throw new LoweringError(`attention fusion @${body.name} does not return flash_attention's two results`);
+  return lowerFlashAttention(flash, ctx, layout).map((k) => ({
+    ...k,
+    args: k.args.map((a) => (a.kind === "in" ? { kind: "in" as const, index: inputOf[a.index]! } : a.kind === "out" ? { kind: "out" as const, index: outputOf[a.index]! } : a)),
+  }));
+}
+
+/** A [G, S, W] view as rows: unit stride along W. */
+function rowLayout(view: StridedView, what: string): RowLayout {
+  const [group, row, col] = view.strides as [number, number, number];
+  if (view.shape[2]! > 1 && col !== 1) throw new LoweringError(`attention fusion ${what}: rows are not contiguous (stride ${col})`);
+  return { offset: view.offset, group: view.shape[0] === 1 ? 0 : group, row: view.shape[1] === 1 ? 0 : row };
 }
 
 export function flashAttentionKernel(spec: FlashSpec, target: Target, strategy = matmulStrategy(target)): Kernel {
@@ -66,7 +114,7 @@ function workgroupAttention(spec: FlashSpec, target: Target): Kernel {
   const { b, grid, g, kvg, m0, BQ, BK, tid, row, rowC } = workgroupRows(spec, target);
 
   const q = b.array("q_row", "f32", D);
-  const qBase = b.let("q_base", imul(iadd(imul(g, u32(sq)), rowC), u32(D)));
+  const qBase = b.let("q_base", rowStart(spec.layout.q, g, rowC));
   b.for("d", u32(0), u32(D), (d, x) => x.store(q, d, load("f32", "q", iadd(qBase, d)), "private"));
   const acc = b.array("acc", "f32", Dv);
   b.for("c", u32(0), u32(Dv), (c, x) => x.store(acc, c, f32(0), "private"));
@@ -76,8 +124,8 @@ function workgroupAttention(spec: FlashSpec, target: Target): Kernel {
 
   const tile = (x: BodyBuilder, kb: Expr, bounds: boolean) => {
     // Stage K[kb .. kb+BK) and V likewise; keys past Sk read as zeros.
-    stageRows(x, { name: "k", shared: "Ks", width: D }, kvg, kb, sk, BK, tid, BQ);
-    stageRows(x, { name: "v", shared: "Vs", width: Dv }, kvg, kb, sk, BK, tid, BQ);
+    stageRows(x, { name: "k", shared: "Ks", width: D, layout: spec.layout.k }, kvg, kb, sk, BK, tid, BQ);
+    stageRows(x, { name: "v", shared: "Vs", width: Dv, layout: spec.layout.v }, kvg, kb, sk, BK, tid, BQ);
     x.barrier();
     const tMax = x.var("t_max", f32(MASKED));
     x.for("j", u32(0), u32(BK), (j, y) => {
@@ -116,7 +164,7 @@ function workgroupAttention(spec: FlashSpec, target: Target): Kernel {
 
   b.if(lt(row, u32(sq)), (x) => {
     const inv = x.let("inv", bin("div", f32(1), l));
-    const base = x.let("out_base", imul(iadd(imul(g, u32(sq)), row), u32(Dv)));
+    const base = x.let("out_base", rowStart(spec.layout.out, g, row));
     x.for("c", u32(0), u32(Dv), (c, y) => y.store("out", iadd(base, c), bin("mul", load("f32", acc, c, "private"), inv)));
     x.store("lse", iadd(imul(g, u32(sq)), row), naturalLse(m, l));
   });

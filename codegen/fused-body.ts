@@ -13,6 +13,7 @@
  * which the fuse pass allows only for cheap values.
  */
 import { sameShape, stridesOf } from "../ir/dtype.js";
+import { type StridedView, storeView, viewThrough } from "../ir/view.js";
 import type { Graph, Node, Value } from "../ir/graph.js";
 import { printIR } from "../ir/print.js";
 import { type Index, type Reader, pointwiseExpr } from "./elementwise.js";
@@ -31,7 +32,23 @@ export interface Site {
 export const site = (at: Index, given?: (v: Value) => Expr | undefined): Site =>
   given ? { at, memo: new Map(), given } : { at, memo: new Map() };
 
-const VIEW_HINT: Partial<Record<string, string>> = { broadcast_in_dim: "bcast", reshape: "reshaped" };
+const VIEW_HINT: Partial<Record<string, string>> = {
+  broadcast_in_dim: "bcast", reshape: "reshaped", transpose: "transposed", slice: "sliced", pad: "padded",
+};
+
+/** Layout ops: a value one of them makes is read at another position of its operand. */
+const VIEWS: ReadonlySet<string> = new Set(["broadcast_in_dim", "reshape", "transpose", "slice", "pad"]);
+
+/** Ops evaluated at their operands' own position (elementwise math, select, cast). */
+const positionPreserving = (n: Node) => !VIEWS.has(n.prim) && n.prim !== "concatenate" && n.prim !== "iota" && n.prim !== "constant" && n.prim !== "gather";
+
+/** A body value read straight from an input's buffer through a strided view (a matmul operand). */
+export interface StridedRead {
+  readonly input: Value;
+  readonly view: StridedView;
+  /** The layout ops, nearest the input first (empty: the input itself). */
+  readonly chain: readonly Node[];
+}
 
 /**
  * Evaluation is demand-driven and recursive, one level per value on the longest path
@@ -73,10 +90,41 @@ export class BodyEval {
     return this.inputNames[i]!;
   }
 
-  /** Follows broadcast_in_dim/reshape back from `v` to the value they view. */
+  isView(n: Node): boolean {
+    return VIEWS.has(n.prim);
+  }
+
+  /** Follows layout ops back from `v` to the value they view. */
   throughViews(v: Value): Value {
-    for (let n = this.producer.get(v); n && (n.prim === "broadcast_in_dim" || n.prim === "reshape"); n = this.producer.get(v)) v = n.inputs[0]!;
+    for (let n = this.producer.get(v); n && VIEWS.has(n.prim); n = this.producer.get(v)) v = n.inputs[0]!;
     return v;
+  }
+
+  /**
+   * When `v` is made from a computed value by transposes and reshapes alone: that value and
+   * the view of v's buffer a kernel computing it stores through (ir/view.ts, storeView).
+   */
+  storedThrough(v: Value): { value: Value; view: StridedView } | undefined {
+    const chain: Node[] = [];
+    for (let n = this.producer.get(v); n && (n.prim === "transpose" || n.prim === "reshape"); n = this.producer.get(v)) {
+      chain.unshift(n);
+      v = n.inputs[0]!;
+    }
+    if (!chain.length || this.inputIndex.has(v) || !this.producer.has(v)) return undefined;
+    const view = storeView(v.shape, chain);
+    return view && { value: v, view };
+  }
+
+  /** `v` as a strided view of a body input, when layout ops alone make it from one. */
+  stridedRead(v: Value): StridedRead | undefined {
+    const chain: Node[] = [];
+    for (let n = this.producer.get(v); n; n = this.producer.get(v)) {
+      chain.unshift(n);
+      v = n.inputs[0]!;
+    }
+    if (!this.inputIndex.has(v)) return undefined;
+    const view = viewThrough(v.shape, chain);
+    return view && { input: v, view, chain };
   }
 
   /** Body value `v` at position `at` (of v's shape), emitting into `b`. */
@@ -113,7 +161,7 @@ export class BodyEval {
     const seen = new Set<Value>([v]);
     const samePosition = (u: Value): Value[] => {
       const n = this.producer.get(u);
-      return !n || n.prim === "broadcast_in_dim" || n.prim === "reshape" ? [] : [...n.inputs];
+      return !n || !positionPreserving(n) ? [] : [...n.inputs];
     };
     const stack = [{ value: v, operands: samePosition(v).reverse() }];
     while (stack.length) {
@@ -164,8 +212,7 @@ export class VectorReads {
       if (v.dtype === "bool") continue;
       const uses = ev.body.nodes.filter((n) => n.inputs.includes(v));
       const ok = uses.every((n) => {
-        if (n.prim === "reshape") return false;
-        if (!isNodeOf(n, "broadcast_in_dim")) return sameShape(v.shape, domain);
+        if (!isNodeOf(n, "broadcast_in_dim")) return positionPreserving(n) && sameShape(v.shape, domain);
         const p = n.params;
         return sameShape(p.shape, domain) && domain[last]! % 4 === 0 && p.dims.at(-1) === last && v.shape.at(-1) === domain[last];
       });

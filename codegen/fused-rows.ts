@@ -61,12 +61,19 @@ export class RowStructure {
     if (hit !== undefined) return hit;
     const p = this.ev.producerOf(v);
     let r: boolean;
-    if (this.isRowValue(this.ev.throughViews(v))) r = true;
-    else if (!p || p.prim === "iota" || p.prim === "broadcast_in_dim" || p.prim === "reshape") r = false;
+    if (this.isRowValue(this.throughBroadcasts(v))) r = true;
+    // A layout op moves values between positions, so its result is no longer the same across a row.
+    else if (!p || p.prim === "iota" || p.prim === "concatenate" || this.ev.isView(p)) r = false;
     else if (isNodeOf(p, "constant")) r = p.params.value.length === 1;
     else r = p.inputs.every((u) => this.invariant(u));
     this.invariantMemo.set(v, r);
     return r;
+  }
+
+  /** Follows broadcast_in_dim and reshape (which keep a row value the same along a row) back from `v`. */
+  private throughBroadcasts(v: Value): Value {
+    for (let n = this.ev.producerOf(v); n && (n.prim === "broadcast_in_dim" || n.prim === "reshape"); n = this.ev.producerOf(v)) v = n.inputs[0]!;
+    return v;
   }
 
   /** Roots of each pass: the reductions' operands, then the D-shaped results. */
@@ -87,7 +94,7 @@ export class RowStructure {
     const visit = (v: Value, p: number) => {
       const n = this.ev.producerOf(v);
       // Views of inputs and iota are index arithmetic and a load: recomputed, never kept.
-      if (this.invariant(v) || (n && ["broadcast_in_dim", "reshape", "iota", "constant"].includes(n.prim))) return;
+      if (this.invariant(v) || (n && (this.ev.isView(n) || n.prim === "iota" || n.prim === "constant"))) return;
       const seen = first.get(v);
       if (seen !== undefined) {
         if (seen < p) carried.set(v, seen);

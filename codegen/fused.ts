@@ -13,16 +13,20 @@ import type { Node, Value } from "../ir/graph.js";
 import { Index } from "./elementwise.js";
 import { BodyEval, VectorReads, fusionBindings, fusionBuilder, site } from "./fused-body.js";
 import { reductionKernel } from "./fused-reduction.js";
-import { checkArray, gridFor, linearGroupId, unravel } from "./indexing.js";
+import { checkArray, gridFor, groupAddress, linearGroupId, unravel } from "./indexing.js";
+import { type StridedView, contiguous, groupStride } from "../ir/view.js";
+import type { OutputLayout } from "./matmul-spec.js";
 import { type Expr, type Kernel, BodyBuilder, iadd, id, imul, lt, u32 } from "./kernel.js";
 import { renameLocals } from "./traverse.js";
 import { type LowerContext, type LoweredKernel, LoweringError, dotGeneralSpec } from "./lower.js";
 import { matmulKernel } from "./matmul.js";
+import { lowerAttentionFusion } from "./attention.js";
 
 /** The kernel of one fusion node (none when its results are empty). */
 export function lowerFusion(node: Node<"fusion">, ctx: LowerContext): LoweredKernel[] {
   if (node.outputs.every((v) => sizeOf(v.shape) === 0)) return [];
   const { body, kind } = node.params;
+  if (kind === "attention") return lowerAttentionFusion(node, ctx);
   for (const v of [...node.inputs, ...node.outputs]) checkArray(`fusion @${body.name} (${ctx.name})`, v.dtype, v.shape, ctx.target);
   const source = `${ctx.source}; ops: ${body.nodes.map((n) => n.prim).join(" ")}`;
   const c = { ...ctx, source };
@@ -118,35 +122,76 @@ function matmulFusionKernel(node: Node<"fusion">, ctx: LowerContext): { kernel: 
   if (dots.length !== 1) throw new LoweringError(`matmul fusion @${body.name} holds ${dots.length} dot_generals, expected one`);
   const dot = dots[0]!;
   const product = dot.outputs[0]!;
-  const operands = new Set(dot.inputs);
-  if (![...operands].every((v) => body.inputs.includes(v)))
-    throw new LoweringError(`matmul fusion @${body.name}: a dot_general operand is computed in the body (the contract loads them from memory)`);
-  // The template may read its operands as 4-vectors: an epilogue reading one too gets a scalar binding of its own.
   const ev0 = new BodyEval(body, []);
-  const aliased = new Set(body.nodes.filter((n) => n !== dot).flatMap((n) => n.inputs.map((u) => ev0.throughViews(u))).filter((u) => operands.has(u)));
+  const p = dot.params;
+  const sides = ["lhs", "rhs"] as const;
+  // Each operand is a body input, a strided view of one (the template's address map), or
+  // layout ops over inputs no stride describes (a pad, a concatenation): read per element.
+  const reads = dot.inputs.map((v) => ev0.stridedRead(v));
+  const chain = upstream(ev0, dot.inputs);
+  const strided = new Set(reads.flatMap((r) => (r ? [r.input] : [])));
+  // The template may read its operands as 4-vectors: an epilogue reading one too gets a scalar binding of its own.
+  const epilogue = body.nodes.filter((n) => n !== dot && !chain.has(n) && !ev0.isView(n));
+  const aliased = new Set(epilogue.flatMap((n) => n.inputs.map((u) => ev0.throughViews(u))).filter((u) => strided.has(u)));
   const name = (v: Value) => `in${body.inputs.indexOf(v)}`;
   const ev = new BodyEval(body, body.inputs.map((v) => (aliased.has(v) ? `${name(v)}_epilogue` : name(v))));
+  const generalInputs = sides.map((side, i) => (reads[i] ? [] : body.inputs.filter((u) => upstreamInputs(ev0, dot.inputs[i]!).has(u))));
   // The template stores one value per element to `out` itself, and may first keep the raw
   // accumulators there (matmul-cpu.ts reads them back for the epilogue), so `out` is a
   // result of the product's type; without one, a scratch array the size of C.
-  let stored = body.outputs.findIndex((v) => v !== product && v.dtype === product.dtype);
+  // A result stored through transposes and reshapes (the fuse pass folded them into the
+  // store) is the one `out` holds: the template writes it through its layout.
+  const layouts = body.outputs.map((v) => ev0.storedThrough(v));
+  let stored = layouts.findIndex((l) => l !== undefined);
+  if (layouts.filter((l) => l).length > 1) throw new LoweringError(`matmul fusion @${body.name} stores two results through layout ops; the template stores one`);
+  if (stored < 0) stored = body.outputs.findIndex((v) => v !== product && v.dtype === product.dtype);
   if (stored < 0) stored = body.outputs.indexOf(product);
+  const computed = (i: number) => layouts[i]?.value ?? body.outputs[i]!;
   const out = stored >= 0 ? `out${stored}` : "tmp0";
   const base = fusionBindings(node);
   const bindings = [
     ...base.filter((b) => b.access === "read"),
     ...[...aliased].map((v) => ({ name: `${name(v)}_epilogue`, dtype: v.dtype, access: "read" as const })),
+    ...sides.flatMap((side, i) => generalInputs[i]!.map((v) => ({ name: `${name(v)}_${side}`, dtype: v.dtype, access: "read" as const }))),
     ...base.filter((b) => b.access !== "read"),
     ...(stored < 0 ? [{ name: out, dtype: product.dtype, access: "read_write" as const }] : []),
   ];
-  const p = dot.params;
   const free = (shape: readonly number[], used: number[]) => shape.filter((_, i) => !used.includes(i));
   const [lhs, rhs] = dot.inputs as [Value, Value];
   const mShape = free(lhs.shape, [...p.lhs_batch, ...p.lhs_contract]), nShape = free(rhs.shape, [...p.rhs_batch, ...p.rhs_contract]);
-  const spec = dotGeneralSpec(dot, { name: ctx.name, source: ctx.source, bindings, out }, { lhs: name(lhs), rhs: name(rhs) });
+  const [lr, rr] = reads;
+  const base0 = dotGeneralSpec(dot, { name: ctx.name, source: ctx.source, bindings, out },
+    { lhs: lr ? name(lr.input) : "lhs_read", rhs: rr ? name(rr.input) : "rhs_read" },
+    { lhs: lr?.view ?? contiguous(lhs.shape), rhs: rr?.view ?? contiguous(rhs.shape) });
+  const free2 = (rank: number, used: number[]) => [...Array(rank).keys()].filter((d) => !used.includes(d));
+  const groups = [
+    [p.lhs_batch, free2(lhs.shape.length, [...p.lhs_batch, ...p.lhs_contract]), p.lhs_contract],
+    [p.rhs_batch, p.rhs_contract, free2(rhs.shape.length, [...p.rhs_batch, ...p.rhs_contract])],
+  ];
+  const readElementwise = (i: 0 | 1) => {
+    const v = dot.inputs[i]!;
+    const evg = new BodyEval(body, body.inputs.map((u) => `${name(u)}_${sides[i]}`));
+    return (b: BodyBuilder, batch: Expr, row: Expr, col: Expr): Expr => {
+      const idx = new Array<Expr>(v.shape.length);
+      [batch, row, col].forEach((x, g) => {
+        const dims = groups[i]![g]!;
+        unravel(b, x, dims.map((d) => v.shape[d]!), `${sides[i]![0]}${"brc"[g]}`).forEach((e, k) => (idx[dims[k]!] = e));
+      });
+      const at = new Index(b, v.shape, { idx });
+      return evg.eval(v, b, at, site(at));
+    };
+  };
+  const spec = {
+    ...base0,
+    lhs: lr ? base0.lhs : { name: "lhs_read", addr: base0.lhs.addr, kContiguous: true, read: readElementwise(0) },
+    rhs: rr ? base0.rhs : { name: "rhs_read", addr: base0.rhs.addr, nContiguous: true, read: readElementwise(1) },
+  };
+  const layout = stored >= 0 ? layouts[stored] : undefined;
+  const outLayout = layout && outputLayout(layout.view, [p.lhs_batch.length, mShape.length]);
   let calls = 0;
   const template = matmulKernel({
     ...spec,
+    ...(outLayout ? { outLayout } : {}),
     epilogue: {
       bindings: [],
       apply: (acc, at) => {
@@ -157,7 +202,7 @@ function matmulFusionKernel(node: Node<"fusion">, ctx: LowerContext): { kernel: 
         const c = b.let("acc", acc);
         const idx = [...(p.lhs_batch.length ? at.batch : []), ...unravel(b, at.row, mShape, "m"), ...unravel(b, at.col, nShape, "n")];
         const s = site(new Index(b, product.shape, { idx, linear: at.linear }), (v) => (v === product ? c : undefined));
-        const values = body.outputs.map((v) => ev.eval(v, b, s.at, s));
+        const values = body.outputs.map((_, i) => ev.eval(computed(i), b, s.at, s));
         values.forEach((v, i) => i !== stored && b.store(`out${i}`, at.linear, v));
         return renameLocals(b.stmts, stored >= 0 ? values[stored]! : c, (n) => `${n}_e${call}`);
       },
@@ -165,4 +210,51 @@ function matmulFusionKernel(node: Node<"fusion">, ctx: LowerContext): { kernel: 
   }, ctx.target);
   const kernel = { ...template, body: [...fusionBuilder(node, bindings).stmts, ...template.body] };
   return stored >= 0 ? { kernel } : { kernel, temps: [product.type] };
+}
+
+/** The template's store address for C written through a view of its buffer with the product's shape (batch, row, column axes in that order). */
+function outputLayout(view: StridedView, [nb, nm]: [number, number]): OutputLayout {
+  const axes = (from: number, to: number) => [...Array(to - from).keys()].map((i) => from + i);
+  const [batch, rows, cols] = [axes(0, nb), axes(nb, nb + nm), axes(nb + nm, view.shape.length)];
+  const stride = (dims: number[]) => {
+    const s = groupStride(view.shape, view.strides, dims);
+    if (s === undefined) throw new LoweringError(`a matmul result stored through a layout its rows or columns cannot take as one stride`);
+    return s;
+  };
+  const row = stride(rows), col = stride(cols);
+  const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
+  const baseAlign = batch.filter((d) => view.shape[d] !== 1).reduce((g, d) => gcd(g, view.strides[d]!), view.offset);
+  return {
+    row, col, baseAlign,
+    base: (b, bat) => {
+      const at = groupAddress(b, bat, batch, view.shape, "ob", view.strides);
+      return view.offset ? iadd(u32(view.offset), at) : at;
+    },
+  };
+}
+
+/** Body nodes the values are computed from (their operand chains). */
+function upstream(ev: BodyEval, values: readonly Value[]): Set<Node> {
+  const seen = new Set<Node>();
+  const stack = [...values];
+  for (let v = stack.pop(); v; v = stack.pop()) {
+    const n = ev.producerOf(v);
+    if (n && !seen.has(n)) {
+      seen.add(n);
+      stack.push(...n.inputs);
+    }
+  }
+  return seen;
+}
+
+/** Body inputs `v` is computed from. */
+function upstreamInputs(ev: BodyEval, v: Value): Set<Value> {
+  const out = new Set<Value>();
+  const stack = [v];
+  for (let u = stack.pop(); u; u = stack.pop()) {
+    const n = ev.producerOf(u);
+    if (n) stack.push(...n.inputs);
+    else out.add(u);
+  }
+  return out;
 }

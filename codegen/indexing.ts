@@ -88,12 +88,12 @@ export function ravel(index: readonly Expr[], strides: readonly number[], offset
 
 /**
  * The address contribution of `value`, a row-major linear index over `dims` (in that
- * order) of an array with `shape`. When the dims are adjacent in memory in that order
- * (each stride is the next one's stride times its size) it is one multiply; otherwise
- * the value is unravelled over the dims' sizes and re-ravelled with their strides.
+ * order) of an array with `shape` laid out with `strides` (row-major by default; a
+ * strided view's otherwise). When the dims are adjacent in memory in that order (each
+ * stride is the next one's stride times its size) it is one multiply; otherwise the value
+ * is unravelled over the dims' sizes and re-ravelled with their strides.
  */
-export function groupAddress(b: BodyBuilder, value: Expr, dims: readonly number[], shape: Shape, hint: string): Expr {
-  const strides = stridesOf(shape);
+export function groupAddress(b: BodyBuilder, value: Expr, dims: readonly number[], shape: Shape, hint: string, strides: readonly number[] = stridesOf(shape)): Expr {
   const live = dims.filter((d) => shape[d] !== 1);
   if (live.length === 0) return u32(0);
   const mergeable = live.every((d, i) => i === live.length - 1 || strides[d] === strides[live[i + 1]!]! * shape[live[i + 1]!]!);

@@ -5,13 +5,14 @@
  * contractions, reductions, scans and scatter have their own templates.
  */
 import { type AbstractValue, sizeOf, stridesOf } from "../ir/dtype.js";
+import { type StridedView, contiguous } from "../ir/view.js";
 import type { Node } from "../ir/graph.js";
 import { type Primitive, REDUCE_OPS, type ReduceOp } from "../ir/primitives.js";
 import { Index, POINTWISE_PRIMS, type PointwiseNode, type PointwisePrim, type Reader, pointwiseExpr } from "./elementwise.js";
 import { lowerFusion } from "./fused.js";
 import { DeviceLimitError, checkArray, gridFor, groupAddress, linearGroupId, ravel } from "./indexing.js";
 import {
-  type Access, type Binding, type Kernel, BodyBuilder,
+  type Access, type Binding, type Expr, type Kernel, BodyBuilder,
   bin, cast, eq, ge, iadd, id, idiv, imul, irem, load, u32,
 } from "./kernel.js";
 import { lowerFlashAttention } from "./attention.js";
@@ -145,31 +146,38 @@ const constant: LowerRule<"constant"> = (node, ctx) => {
 /**
  * The matmul template's view of a dot_general: batch, M, N, K and operand addresses, for
  * bindings named `lhs` and `rhs` (shared with the fused matmul lowering, codegen/fused.ts).
+ * Each operand is read through a strided view of its buffer (row-major unless `views`
+ * says otherwise: a transposed or sliced operand the fuse pass left to the loads).
  */
 export function dotGeneralSpec(
-  node: Pick<Node<"dot_general">, "inputs" | "params">, head: Pick<MatmulSpec, "name" | "source" | "bindings" | "out">, names = { lhs: "lhs", rhs: "rhs" },
+  node: Pick<Node<"dot_general">, "inputs" | "params">, head: Pick<MatmulSpec, "name" | "source" | "bindings" | "out">,
+  names = { lhs: "lhs", rhs: "rhs" }, views?: { lhs: StridedView; rhs: StridedView },
 ): MatmulSpec {
   const p = node.params;
   const [lhs, rhs] = node.inputs.map((v) => v.type) as [AbstractValue, AbstractValue];
+  const lv = views?.lhs ?? contiguous(lhs.shape), rv = views?.rhs ?? contiguous(rhs.shape);
   const free = (rank: number, used: number[]) => [...Array(rank).keys()].filter((i) => !used.includes(i));
   const lf = free(lhs.shape.length, [...p.lhs_batch, ...p.lhs_contract]);
   const rf = free(rhs.shape.length, [...p.rhs_batch, ...p.rhs_contract]);
   const size = (shape: readonly number[], dims: number[]) => sizeOf(dims.map((d) => shape[d]!));
   const [batch, m, n, k] = [size(lhs.shape, p.lhs_batch), size(lhs.shape, lf), size(rhs.shape, rf), size(lhs.shape, p.lhs_contract)];
-  const ls = stridesOf(lhs.shape), rs = stridesOf(rhs.shape);
   const innermost = (dims: number[], shape: readonly number[]) => dims.filter((d) => shape[d] !== 1).at(-1);
   const lk = innermost(p.lhs_contract, lhs.shape), rn = innermost(rf, rhs.shape);
+  const at = (v: StridedView, hint: string) => (b: BodyBuilder, value: Expr, dims: readonly number[], part: string) =>
+    groupAddress(b, value, dims, v.shape, `${hint}${part}`, v.strides);
+  const la = at(lv, "l"), ra = at(rv, "r");
+  const plus = (offset: number, e: Expr) => (offset ? iadd(u32(offset), e) : e);
   return {
     ...head, dtype: lhs.dtype, batch, m, n, k, batchShape: p.lhs_batch.map((d) => lhs.shape[d]!),
     lhs: {
-      name: names.lhs, kContiguous: lk === undefined || ls[lk] === 1, strides: operandStrides(lhs.shape, p.lhs_batch, lf, p.lhs_contract),
-      addr: (b, bat, row, col) => iadd(iadd(groupAddress(b, bat, p.lhs_batch, lhs.shape, "lb"), groupAddress(b, row, lf, lhs.shape, "lm")),
-        groupAddress(b, col, p.lhs_contract, lhs.shape, "lk")),
+      name: names.lhs, kContiguous: lk === undefined || lv.strides[lk] === 1,
+      strides: operandStrides(lhs.shape, p.lhs_batch, lf, p.lhs_contract, lv.strides, lv.offset),
+      addr: (b, bat, row, col) => plus(lv.offset, iadd(iadd(la(b, bat, p.lhs_batch, "b"), la(b, row, lf, "m")), la(b, col, p.lhs_contract, "k"))),
     },
     rhs: {
-      name: names.rhs, nContiguous: rn === undefined || rs[rn] === 1, strides: operandStrides(rhs.shape, p.rhs_batch, p.rhs_contract, rf),
-      addr: (b, bat, row, col) => iadd(iadd(groupAddress(b, bat, p.rhs_batch, rhs.shape, "rb"), groupAddress(b, row, p.rhs_contract, rhs.shape, "rk")),
-        groupAddress(b, col, rf, rhs.shape, "rn")),
+      name: names.rhs, nContiguous: rn === undefined || rv.strides[rn] === 1,
+      strides: operandStrides(rhs.shape, p.rhs_batch, p.rhs_contract, rf, rv.strides, rv.offset),
+      addr: (b, bat, row, col) => plus(rv.offset, iadd(iadd(ra(b, bat, p.rhs_batch, "b"), ra(b, row, p.rhs_contract, "k")), ra(b, col, rf, "n"))),
     },
   };
 }

@@ -9,7 +9,7 @@ import { gridFor, groupIndex } from "./indexing.js";
 import {
   type Expr, type Kernel, type Scalar, BodyBuilder, bin, broadcast, id, idiv, iadd, imul, lit, load, lt, u32,
 } from "./kernel.js";
-import { type MatmulSpec, type MatmulTile, OutputWriter, groupedTile, kernelBindings, madd, scalarType, tileOrigin } from "./matmul-spec.js";
+import { type MatmulSpec, type MatmulTile, OutputWriter, groupedTile, operandAt, vectorStorable, kernelBindings, madd, scalarType, tileOrigin } from "./matmul-spec.js";
 import type { Target } from "./target.js";
 
 /**
@@ -121,7 +121,7 @@ function operandModes(spec: MatmulSpec, tileRows: number, sg: number): OperandMo
   // One buffer read as both operands is one binding: one element type for both.
   if (spec.lhs.name === spec.rhs.name && (lhs === "scalar") !== (rhs === "scalar")) lhs = rhs = "scalar";
   // (A spec whose `out` is not one of its bindings rewrites the scalar stores itself.)
-  const vectorOut = four(n) && spec.out !== spec.lhs.name && spec.out !== spec.rhs.name && spec.bindings.some((x) => x.name === spec.out);
+  const vectorOut = vectorStorable(spec) && spec.out !== spec.lhs.name && spec.out !== spec.rhs.name && spec.bindings.some((x) => x.name === spec.out);
   return { lhs, rhs, vectorOut };
 }
 
@@ -161,7 +161,7 @@ function lhsStep(tile: SubgroupTile, mode: OperandModes["lhs"]): KStep {
   return (body, _kq, k, us) => {
     const v = rows.map((r, ri) => us.map((u) => {
       const kk = iadd(k, u32(u));
-      return body.let(`a${ri}_${u}`, load(t, spec.lhs.name, a ? iadd(bases[ri]!, imul(kk, u32(a.col))) : spec.lhs.addr(body, batch, r, kk)));
+      return body.let(`a${ri}_${u}`, a ? load(t, spec.lhs.name, iadd(bases[ri]!, imul(kk, u32(a.col)))) : operandAt(t, spec.lhs, body, batch, r, kk));
     }));
     return (i, u) => broadcast(v[Math.floor(i / sg)]![us.indexOf(u)]!, i % sg);
   };
@@ -192,7 +192,7 @@ function rhsStep(tile: SubgroupTile, mode: OperandModes["rhs"]): KStep {
   return (body, _kq, k, us) => {
     const v = us.map((u) => cols.map((c, j) => {
       const kk = iadd(k, u32(u));
-      return body.let(`b${u}_${j}`, load(t, spec.rhs.name, bs ? iadd(bases[j]!, imul(kk, u32(bs.row))) : spec.rhs.addr(body, batch, kk, c)));
+      return body.let(`b${u}_${j}`, bs ? load(t, spec.rhs.name, iadd(bases[j]!, imul(kk, u32(bs.row)))) : operandAt(t, spec.rhs, body, batch, kk, c));
     }));
     return (u, j) => v[us.indexOf(u)]![j]!;
   };
@@ -234,7 +234,7 @@ function storeTile(tile: SubgroupTile, acc: Expr[][], vectorOut: boolean): void 
   const outRow = spec.grouped?.outRow;
   const colsIn = N % tileCols === 0;
   const col4 = b.let("col4", idiv(col0, u32(4)));
-  const rowAt = (row: Expr) => iadd(imul(batch, u32((M * N) / 4)), imul(row, u32(N / 4)));
+  const rowAt = (row: Expr) => out.vectorRow(row);
   // Stores one row of the lane's 4 columns; `values(y, js, cols)` runs inside the guards
   // and gives the values of columns col0 + js.
   type RowValues = (y: BodyBuilder, js: readonly number[], cols: readonly Expr[]) => Expr[];
@@ -309,9 +309,9 @@ export function registerMatmul(spec: MatmulSpec, target: Target, tile: MatmulTil
   const cols = Array.from({ length: rn }, (_, j) => b.let(`c${j}`, clampTo(iadd(col0, u32(j)), N)));
   const acc = rows.map((_, i) => cols.map((_, j) => b.var(`acc_${i}_${j}`, lit(t, 0))));
   b.for("k", u32(0), u32(K), (k, body) => {
-    const bv = cols.map((c, j) => body.let(`b${j}`, load(t, spec.rhs.name, spec.rhs.addr(body, rhsBatch, k, c))));
+    const bv = cols.map((c, j) => body.let(`b${j}`, operandAt(t, spec.rhs, body, rhsBatch, k, c)));
     rows.forEach((r, i) => {
-      const a = body.let(`a${i}`, load(t, spec.lhs.name, spec.lhs.addr(body, bat, r, k)));
+      const a = body.let(`a${i}`, operandAt(t, spec.lhs, body, bat, r, k));
       bv.forEach((bj, j) => body.assign(acc[i]![j]!, madd(acc[i]![j]!, a, bj)));
     });
   });

@@ -5,10 +5,11 @@
  * The templates: codegen/matmul.ts (choice, GPU template), codegen/matmul-cpu.ts.
  */
 import { type DType, stridesOf } from "../ir/dtype.js";
+import { groupStride } from "../ir/view.js";
 import { unravel } from "./indexing.js";
 import {
   type Binding, type Expr, type Scalar, type Stmt, BodyBuilder,
-  bin, call, iadd, idiv, imul, irem, mul, u32,
+  bin, call, iadd, idiv, imul, irem, load, mul, u32,
 } from "./kernel.js";
 import { renameLocals } from "./traverse.js";
 
@@ -44,6 +45,17 @@ export interface MatmulOperand {
   readonly name: string;
   readonly addr: OperandAddress;
   readonly strides?: OperandStrides;
+  /**
+   * The element's value where it is no load of one buffer (a concatenation or pad of
+   * inputs, evaluated as an index expression): used instead of `addr`; such an operand
+   * has no `strides`, so templates read it element by element.
+   */
+  readonly read?: (b: BodyBuilder, batch: Expr, row: Expr, col: Expr) => Expr;
+}
+
+/** An operand's element (batch, row, col): its `read`, or a load at its address. */
+export function operandAt(t: Scalar, operand: MatmulOperand, b: BodyBuilder, batch: Expr, row: Expr, col: Expr): Expr {
+  return operand.read ? operand.read(b, batch, row, col) : load(t, operand.name, operand.addr(b, batch, row, col));
 }
 
 /** Where the epilogue is: the element's batch multi-index, its row and column in C, and its index in C. */
@@ -77,6 +89,24 @@ export interface MatmulEpilogue {
 }
 
 /**
+ * Where C goes when it is stored through a layout op (a transpose folded into the store):
+ * element (batch, row, col) at base(batch) + row·row + col·col, every base a multiple of
+ * `baseAlign` (0: every base is 0).
+ */
+export interface OutputLayout {
+  readonly base: (b: BodyBuilder, batch: Expr) => Expr;
+  readonly row: number;
+  readonly col: number;
+  readonly baseAlign: number;
+}
+
+/** Whether C may be stored as 4-vectors along its columns (n a multiple of 4 and, through a layout, unit column stride). */
+export function vectorStorable(spec: MatmulSpec): boolean {
+  const l = spec.outLayout;
+  return spec.n % 4 === 0 && (!l || (l.col === 1 && l.row % 4 === 0 && l.baseAlign % 4 === 0));
+}
+
+/**
  * A grouped matmul (the experts of a mixture of experts; MegaBlocks' and vLLM fused_moe's
  * grouped GEMM): C's rows come in tiles of `tileRows`, each tile multiplying its own matrix
  * of B chosen on the device, so `batch` is 1 and the batch rhs.addr and the epilogue see is
@@ -107,8 +137,9 @@ export interface MatmulSpec {
   readonly bindings: readonly Binding[];
   readonly lhs: MatmulOperand & { readonly kContiguous: boolean };
   readonly rhs: MatmulOperand & { readonly nContiguous: boolean };
-  /** C is written row-major as [batch, m, n]. */
+  /** C is written row-major as [batch, m, n], unless `outLayout` says where. */
   readonly out: string;
+  readonly outLayout?: OutputLayout;
   readonly epilogue?: MatmulEpilogue;
   readonly grouped?: GroupedRows;
 }
@@ -116,25 +147,18 @@ export interface MatmulSpec {
 /**
  * The strides of an operand of `shape` whose rows (columns) are the row-major linear index
  * over `rowDims` (`colDims`): defined when each group's dims are adjacent in memory in that
- * order, as groupAddress merges them; undefined otherwise.
+ * order, as groupAddress merges them; undefined otherwise. The operand is laid out with
+ * `st` from element `offset` (a strided view of its buffer; row-major from 0 by default).
  */
-export function operandStrides(shape: readonly number[], batchDims: readonly number[], rowDims: readonly number[], colDims: readonly number[]): OperandStrides | undefined {
-  const st = stridesOf(shape);
-  const group = (dims: readonly number[]): number | undefined => {
-    const live = dims.filter((d) => shape[d] !== 1);
-    if (live.length === 0) return 0;
-    const inner = st[live[live.length - 1]!]!;
-    let span = 1;
-    for (let i = live.length - 1; i >= 0; i--) {
-      if (st[live[i]!] !== inner * span) return undefined;
-      span *= shape[live[i]!]!;
-    }
-    return inner;
-  };
+export function operandStrides(
+  shape: readonly number[], batchDims: readonly number[], rowDims: readonly number[], colDims: readonly number[],
+  st: readonly number[] = stridesOf(shape), offset = 0,
+): OperandStrides | undefined {
+  const group = (dims: readonly number[]) => groupStride(shape, st, dims);
   const row = group(rowDims), col = group(colDims);
   if (row === undefined || col === undefined) return undefined;
   const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
-  return { row, col, baseAlign: batchDims.filter((d) => shape[d] !== 1).reduce((g, d) => gcd(g, st[d]!), 0) };
+  return { row, col, baseAlign: batchDims.filter((d) => shape[d] !== 1).reduce((g, d) => gcd(g, st[d]!), offset) };
 }
 
 /** A grouped matmul's tile: `bm` is a group's rows (a workgroup's rows share one batch of B), the invocations unchanged. */
@@ -185,31 +209,48 @@ export function kernelBindings(spec: MatmulSpec, vec4: ReadonlySet<string> = new
 /** The values of C stored at one row: the accumulators, through the epilogue when there is one. */
 export class OutputWriter {
   private readonly batchIndex: Expr[];
-  private readonly rowBase: Expr;
+  /** Where (batch, 0, 0) is stored, and its index in the row-major C. */
+  private readonly outBase: Expr;
+  private readonly indexBase: Expr;
 
   /** `epilogueBatch`: the batch the epilogue sees when it is not C's (a grouped matmul's tile's batch of B). */
   constructor(
     private readonly spec: MatmulSpec,
     b: BodyBuilder,
-    bat: Expr,
+    private readonly bat: Expr,
     epilogueBatch = bat,
   ) {
     const { m: M, n: N } = spec;
-    this.rowBase = b.let("out_base", imul(bat, u32(M * N)));
+    this.indexBase = b.let("out_base", imul(bat, u32(M * N)));
+    this.outBase = spec.outLayout ? b.let("out_at", spec.outLayout.base(b, bat)) : this.indexBase;
     this.batchIndex = spec.epilogue
       ? spec.batchShape && spec.batchShape.length > 1 ? unravel(b, epilogueBatch, spec.batchShape, "ep_b") : [epilogueBatch]
       : [];
   }
 
-  /** Index of (row, col) in C. */
+  /** Where (row, col) of C is stored in `out`. */
   linear(row: Expr, col: Expr): Expr {
-    return iadd(this.rowBase, iadd(imul(row, u32(this.spec.n)), col));
+    const l = this.spec.outLayout;
+    if (!l) return this.index(row, col);
+    return iadd(this.outBase, iadd(imul(row, u32(l.row)), l.col === 1 ? col : imul(col, u32(l.col))));
+  }
+
+  /** Index of (row, col) in the row-major C: what the epilogue's other results are stored at. */
+  index(row: Expr, col: Expr): Expr {
+    return iadd(this.indexBase, iadd(imul(row, u32(this.spec.n)), col));
+  }
+
+  /** The 4-vector index of (row, 0) in `out`, for vector stores (vectorStorable). */
+  vectorRow(row: Expr): Expr {
+    const l = this.spec.outLayout;
+    if (!l) return iadd(imul(this.bat, u32((this.spec.m * this.spec.n) / 4)), imul(row, u32(this.spec.n / 4)));
+    return iadd(idiv(this.outBase, u32(4)), imul(row, u32(l.row / 4)));
   }
 
   value(b: BodyBuilder, acc: Expr, row: Expr, col: Expr): Expr {
     const ep = this.spec.epilogue;
     if (!ep) return acc;
-    const linear = b.let("ep_linear", this.linear(row, col));
+    const linear = b.let("ep_linear", this.index(row, col));
     const r = ep.apply(acc, { batch: this.batchIndex, row, col, linear });
     const { stmts, value } = renameLocals(r.stmts, r.value, (n) => b.fresh(n));
     b.push(...stmts);

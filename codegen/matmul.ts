@@ -22,7 +22,7 @@
 import { gridFor, groupIndex } from "./indexing.js";
 import { type Expr, type Kernel, BodyBuilder, and, id, idiv, iadd, imul, irem, lit, load, lt, u32 } from "./kernel.js";
 import { REGISTER_TILE, registerMatmul, subgroupMatmul } from "./matmul-cpu.js";
-import { type MatmulSpec, type MatmulTile, DEFAULT_TILE, OutputWriter, groupedTile, kernelBindings, madd, scalarType, tileOrigin } from "./matmul-spec.js";
+import { type MatmulOperand, type MatmulSpec, type MatmulTile, DEFAULT_TILE, OutputWriter, operandAt, groupedTile, kernelBindings, madd, scalarType, tileOrigin } from "./matmul-spec.js";
 import type { Target } from "./target.js";
 
 export * from "./matmul-spec.js";
@@ -85,7 +85,7 @@ interface TileStaging {
   readonly count: number;
   readonly tid: Expr;
   readonly threads: number;
-  readonly operand: { readonly name: string; readonly addr: MatmulSpec["lhs"]["addr"] };
+  readonly operand: MatmulOperand;
   readonly shared: string;
   readonly value: string;
   readonly names: readonly [string, string];
@@ -108,7 +108,7 @@ function stageTile(body: BodyBuilder, s: TileStaging): void {
     const gc = body.let(s.names[1], iadd(s.origin[1], col));
     const v = body.var(s.value, s.zero);
     body.if(and(lt(gr, u32(s.extent[0])), lt(gc, u32(s.extent[1]))), (x) =>
-      x.assign(v, load(v.t, s.operand.name, s.operand.addr(x, s.batch, s.row ? s.row(x, gr) : gr, gc))));
+      x.assign(v, operandAt(v.t, s.operand, x, s.batch, s.row ? s.row(x, gr) : gr, gc)));
     body.store(s.shared, s.slot(row, col), v, "workgroup");
   }
 }

@@ -4,11 +4,15 @@
  * of nodes is one legal kernel of kind elementwise, reduction or matmul (the contract
  * codegen relies on; see passes/fuse.ts) or why not.
  *
- * Index-only nodes (broadcast_in_dim, reshape) and cheap sources (splat constants, iota)
- * never belong to a group: each kernel clones the ones it reads, so a broadcast bias or
- * a constant shared by two kernels is read by both instead of being materialised.
+ * Layout ops (broadcast_in_dim, reshape, transpose, slice, pad) and cheap sources (splat
+ * constants, iota, and small elementwise functions of them such as a causal mask
+ * iota ≥ iota) never belong to a group: each kernel clones the ones it reads into its
+ * body, where they are index expressions (a load's address, a test for pad), so a
+ * broadcast bias, a head split or a mask shared by two kernels is read by both instead of
+ * being materialised; concatenate too (one operand chosen per element by a test).
  */
 import { type AbstractValue, formatType, sameShape, sizeOf } from "../ir/dtype.js";
+import { viewThrough } from "../ir/view.js";
 import type { Graph, Node, Value } from "../ir/graph.js";
 import {
   BINARY_OPS, COMPARE_OPS, type Primitive, type PrimitiveParams, REDUCE_OPS, type ReduceOp, UNARY_OPS,
@@ -29,16 +33,14 @@ const STRUCTURAL_ROLES: { readonly [P in Structural]: Role } = {
   constant: "source",
   broadcast_in_dim: "view",
   reshape: "view",
+  transpose: "view",
+  slice: "view",
+  pad: "view",
+  concatenate: "view",
   reduce_sum: "reduce",
   reduce_max: "reduce",
   reduce_min: "reduce",
   dot_general: "contract",
-  // A transpose, slice or pad could be an index map too, but an uncoalesced load inside a
-  // fused loop costs more than the copy kernel it saves; they stay their own kernels.
-  transpose: "opaque",
-  slice: "opaque",
-  pad: "opaque",
-  concatenate: "opaque",
   argmax: "opaque",
   gather: "opaque",
   scatter_add: "opaque",
@@ -62,17 +64,23 @@ export function roleOf(n: Node): Role {
   return role;
 }
 
-/** Nodes a group may hold (everything else is cloned, lazily emitted, or its own kernel). */
-export const isGroupable = (n: Node) => {
+/** Nodes a group may hold by role (FusionGraph.groupable also keeps sources out). */
+const isGroupable = (n: Node) => {
   const r = roleOf(n);
   return r === "elementwise" || r === "reduce" || r === "contract";
 };
 
 /** Zero-operand nodes a kernel recomputes instead of loading: splat constants and iota. */
-export function isClonable(n: Node): boolean {
+function isZeroOperandSource(n: Node): boolean {
   if (n.prim === "iota") return true;
   return n.prim === "constant" && (n.params as PrimitiveParams["constant"]).value.length === 1;
 }
+
+/**
+ * The most nodes of a derived source (a mask built from iota): past this, recomputing it
+ * in every kernel that reads it costs more than one kernel storing it.
+ */
+export const MAX_SOURCE_OPS = 8;
 
 const isReduce = (n: Node) => (REDUCE_OPS as readonly string[]).includes(n.prim);
 
@@ -97,10 +105,13 @@ export class FusionGraph {
   private readonly users = new Map<Value, Node[]>();
   private readonly results: ReadonlySet<Value>;
   private readonly consumerMemo = new Map<Value, { nodes: Node[]; result: boolean }>();
+  /** Size of each source node (its own and its sources' nodes): see isSource. */
+  private readonly sourceSize = new Map<Node, number>();
 
   constructor(readonly graph: Graph) {
     graph.nodes.forEach((n, i) => {
       this.index.set(n, i);
+      this.noteSource(n);
       for (const v of n.outputs) this.producer.set(v, n);
       for (const v of n.inputs) {
         const us = this.users.get(v);
@@ -111,20 +122,63 @@ export class FusionGraph {
     this.results = new Set(graph.outputs);
   }
 
-  /** Follows index-only nodes back from `v`: the value a kernel loads, and the views passed. */
-  source(v: Value): { source: Value; views: Node[] } {
+  private noteSource(n: Node): void {
+    if (isZeroOperandSource(n)) return void this.sourceSize.set(n, 1);
+    const role = roleOf(n);
+    if ((role !== "elementwise" && role !== "view") || n.inputs.length === 0) return;
+    let size = 1;
+    for (const v of n.inputs) {
+      const s = this.sourceSize.get(this.producer.get(v)!);
+      if (s === undefined) return;
+      size += s;
+    }
+    if (size <= MAX_SOURCE_OPS) this.sourceSize.set(n, size);
+  }
+
+  /**
+   * Whether a kernel recomputes `n` instead of loading it: a splat constant, iota, or a
+   * small elementwise/layout function of those (a causal mask), never stored.
+   */
+  isSource(n: Node): boolean {
+    return this.sourceSize.has(n);
+  }
+
+  /** Nodes a group may hold: computed ops that are no source. */
+  groupable(n: Node): boolean {
+    return isGroupable(n) && !this.isSource(n);
+  }
+
+  /**
+   * Follows single-operand layout ops back from `v`: the value they view (a concatenation
+   * ends the chain), and the ops passed, nearest `v` first.
+   */
+  source(v: Value): Leaf {
     const views: Node[] = [];
-    for (let p = this.producer.get(v); p && roleOf(p) === "view"; p = this.producer.get(v)) {
+    for (let p = this.producer.get(v); p && roleOf(p) === "view" && p.inputs.length === 1; p = this.producer.get(v)) {
       views.push(p);
       v = p.inputs[0]!;
     }
     return { source: v, views };
   }
 
-  /** The producer of `v` when a kernel would clone it (after looking through views). */
-  clonable(v: Value): boolean {
-    const p = this.producer.get(this.source(v).source);
-    return p !== undefined && isClonable(p);
+  /**
+   * Every value a kernel reading `v` loads or clones, through layout ops and concatenations
+   * (each with the ops on one path to it, nearest `v` first); a value reached twice counts once.
+   */
+  sources(v: Value): Leaf[] {
+    const out: Leaf[] = [];
+    const seen = new Set<Value>();
+    const walk = (u: Value, views: Node[]) => {
+      const p = this.producer.get(u);
+      if (p && roleOf(p) === "view") {
+        for (const x of p.inputs) walk(x, [...views, p]);
+      } else if (!seen.has(u)) {
+        seen.add(u);
+        out.push({ source: u, views });
+      }
+    };
+    walk(v, []);
+    return out;
   }
 
   /** Every non-view node reading `v`, looking through views, and whether `v` reaches a result. */
@@ -145,6 +199,15 @@ export class FusionGraph {
     return out;
   }
 
+  /** The nodes reading `v` directly. */
+  readers(v: Value): readonly Node[] {
+    return this.users.get(v) ?? [];
+  }
+
+  isResult(v: Value): boolean {
+    return this.results.has(v);
+  }
+
   /** Whether `v` is read outside `members` (so a kernel of `members` must store it). */
   escapes(v: Value, members: ReadonlySet<Node>): boolean {
     const c = this.consumers(v);
@@ -152,13 +215,20 @@ export class FusionGraph {
   }
 }
 
-export type FusionKind = "elementwise" | "reduction" | "matmul";
+/** "attention": one flash_attention reading q, k, v through views and storing through a head merge (no group check makes it). */
+export type FusionKind = "elementwise" | "reduction" | "matmul" | "attention";
 
 export type GroupCheck =
   | { readonly ok: true; readonly kind: FusionKind; readonly inputs: readonly Value[]; readonly outputs: readonly Value[] }
   | { readonly ok: false; readonly reason: string };
 
 const fail = (reason: string): GroupCheck => ({ ok: false, reason });
+
+/** A value a kernel loads or clones, and the layout ops between it and the reader (nearest the reader first). */
+export interface Leaf {
+  readonly source: Value;
+  readonly views: readonly Node[];
+}
 
 /** An edge inside a group: `consumer` reads `source` (a member's value) through `views`. */
 interface Edge {
@@ -184,14 +254,22 @@ export function checkGroup(fg: FusionGraph, members: ReadonlySet<Node>, limit: n
 
   for (const m of sorted) {
     for (const v of m.inputs) {
-      const { source, views } = fg.source(v);
-      const p = fg.producer.get(source);
+      const leaves = fg.sources(v);
+      const inGroup = (l: Leaf) => {
+        const p = fg.producer.get(l.source);
+        return p !== undefined && members.has(p);
+      };
       if (m.prim === "dot_general") {
         // The tiled matmul template loads its operands from memory: no prologue.
-        if (p && members.has(p)) return fail("next op is a dot_general (its operands are read from memory)");
-        inputs.add(v);
-      } else if (p && members.has(p)) edges.push({ source, views, consumer: m });
-      else if (!(p && isClonable(p))) inputs.add(source);
+        if (leaves.some(inGroup)) return fail("next op is a dot_general (its operands are read from memory)");
+        for (const x of dotOperandLoads(fg, v, leaves)) inputs.add(x);
+        continue;
+      }
+      for (const l of leaves) {
+        const p = fg.producer.get(l.source);
+        if (inGroup(l)) edges.push({ source: l.source, views: l.views, consumer: m });
+        else if (!(p && fg.isSource(p))) inputs.add(l.source);
+      }
     }
     for (const v of m.outputs) if (fg.escapes(v, members)) outputs.push(v);
   }
@@ -205,6 +283,25 @@ export function checkGroup(fg: FusionGraph, members: ReadonlySet<Node>, limit: n
   const bindings = inputs.size + outputs.length;
   if (bindings > limit) return fail(`would bind ${bindings} buffers > limit ${limit}`);
   return { ok: true, kind, inputs: [...inputs], outputs };
+}
+
+/**
+ * What a matmul kernel binds to read operand `v` (whose `leaves` no member produces): the
+ * buffer a strided view reads (the template's address map); `v` itself when it is plain,
+ * or when transposes and reshapes merge axes no single stride describes (stored by its
+ * producer through them, or materialised); otherwise (pads, concatenations) the loaded
+ * values, the operand evaluated per element as an index expression.
+ */
+export function dotOperandLoads(fg: FusionGraph, v: Value, leaves: readonly Leaf[]): Value[] {
+  const [one] = leaves;
+  if (leaves.length === 1 && one!.views.length === 0) return [v];
+  // Recomputing iota or a constant per element of the k-loop costs more than storing it once.
+  if (leaves.some((l) => { const p = fg.producer.get(l.source); return p !== undefined && fg.isSource(p); })) return [v];
+  if (leaves.length === 1) {
+    if (viewThrough(one!.source.shape, [...one!.views].reverse())) return [one!.source];
+    if (one!.views.every((n) => n.prim === "transpose" || n.prim === "reshape")) return [v];
+  }
+  return leaves.map((l) => l.source);
 }
 
 function checkElementwise(outputs: readonly Value[]): string | undefined {

@@ -154,11 +154,11 @@ export function expectClose(actual: HostArray[], expected: HostArray[], tol = 1e
 export const run = (g: Graph, inputs: HostArray[]) => evalGraph(g, inputs);
 
 const REDUCES = new Set(["reduce_sum", "reduce_max", "reduce_min"]);
-const VIEWS = new Set(["broadcast_in_dim", "reshape"]);
+const VIEWS = new Set(["broadcast_in_dim", "reshape", "transpose", "slice", "pad", "concatenate"]);
 const ALLOWED = new Set([
   "neg", "abs", "sign", "exp", "log", "sin", "cos", "tanh", "logistic", "sqrt", "rsqrt", "erf", "floor", "ceil",
   "round", "not", "add", "sub", "mul", "div", "pow", "max", "min", "and", "or", "eq", "ne", "lt", "le", "gt", "ge",
-  "select", "cast", "iota", "broadcast_in_dim", "reshape",
+  "select", "cast", "iota", "broadcast_in_dim", "reshape", "transpose", "slice", "pad", "concatenate",
 ]);
 
 /**
@@ -178,7 +178,12 @@ export function contractViolations(n: Node<"fusion">, limit: number): string[] {
     if (!ok) bad.push(`${kind} body holds ${m.prim}`);
   }
   if (body.outputs.some((v) => !producer.has(v))) bad.push("an output is a body input");
-  const computed = body.nodes.filter((m) => !VIEWS.has(m.prim) && m.prim !== "constant" && m.prim !== "iota");
+  // Values made from iota and constants alone (a causal mask) are recomputed wherever they are read: any shape.
+  const sourceOnly = (v: Value): boolean => {
+    const p = producer.get(v);
+    return p !== undefined && (p.prim === "iota" || p.prim === "constant" || (p.inputs.length > 0 && p.inputs.every(sourceOnly)));
+  };
+  const computed = body.nodes.filter((m) => !VIEWS.has(m.prim) && !sourceOnly(m.outputs[0]!));
   if (kind === "elementwise") {
     const d = body.outputs[0]!;
     if (body.outputs.some((v) => !sameShape(v.shape, d.shape))) bad.push("outputs differ in shape");
@@ -186,7 +191,13 @@ export function contractViolations(n: Node<"fusion">, limit: number): string[] {
     const dots = body.nodes.filter((m) => m.prim === "dot_general");
     if (dots.length !== 1) bad.push(`${dots.length} dot_generals`);
     const dot = dots[0]!;
-    if (dot.inputs.some((v) => producer.has(v))) bad.push("a dot_general operand is computed in the kernel");
+    // An operand is made from inputs (and sources) by layout ops alone: the template's
+    // address map where they are strided, an index expression per element otherwise.
+    const loaded = (v: Value): boolean => {
+      const p = producer.get(v);
+      return !p || sourceOnly(v) || (VIEWS.has(p.prim) && p.inputs.every(loaded));
+    };
+    if (!dot.inputs.every(loaded)) bad.push("a dot_general operand is computed in the kernel");
     for (const m of computed) if (!sameShape(m.outputs[0]!.shape, dot.outputs[0]!.shape)) bad.push(`${m.prim} ${shapeOf(m.outputs[0]!)} in a matmul epilogue`);
   } else if (kind === "reduction") {
     const reds = body.nodes.filter((m) => REDUCES.has(m.prim));
@@ -201,7 +212,7 @@ export function contractViolations(n: Node<"fusion">, limit: number): string[] {
     for (const m of body.nodes) {
       if (!VIEWS.has(m.prim)) continue;
       const src = producer.get(m.inputs[0]!);
-      if (!src || src.prim === "constant" || src.prim === "iota" || VIEWS.has(src.prim)) continue;
+      if (!src || sourceOnly(m.inputs[0]!) || VIEWS.has(src.prim)) continue;
       const p = m.params as PrimitiveParams["broadcast_in_dim"];
       const kept = d.flatMap((_, i) => (axes.includes(i) ? [] : [i]));
       if (m.prim !== "broadcast_in_dim" || !sameShape(p.shape, d) || `${p.dims}` !== `${kept}`) bad.push(`${m.prim} of a computed value off the rows`);

@@ -1,6 +1,7 @@
 /**
  * Property-test programs: random chains of elementwise, broadcast, reshape, reduction,
- * dot_general and a few opaque ops over the shapes of a row structure ([R,C], [R], [C],
+ * dot_general, layout ops (transpose, strided slice, pad, concatenate) and a few opaque
+ * ops over the shapes of a row structure ([R,C], [R], [C],
  * scalars, [R*C], [C,C]), so fusion meets softmax-like, layer-norm-like and matmul-epilogue
  * patterns in every combination. Values stay finite-ish: exp only of -|x|, division only
  * by 1 + |x|.
@@ -19,7 +20,7 @@ export interface Program {
 export const programArb: fc.Arbitrary<Program> = fc.record({
   r: fc.integer({ min: 1, max: 4 }),
   c: fc.integer({ min: 1, max: 5 }),
-  ops: fc.array(fc.record({ k: fc.nat(15), a: fc.nat(999), b: fc.nat(999), c: fc.nat(999) }), { minLength: 1, maxLength: 30, size: "max" }),
+  ops: fc.array(fc.record({ k: fc.nat(19), a: fc.nat(999), b: fc.nat(999), c: fc.nat(999) }), { minLength: 1, maxLength: 30, size: "max" }),
   outs: fc.array(fc.nat(999), { minLength: 1, maxLength: 3 }),
 });
 
@@ -84,7 +85,36 @@ export function buildProgram(p: Program): Graph {
       case 12: add(t.op("exp", [t.op("neg", [t.op("abs", [pick(op.a)!])])])); break;
       case 13: add(t.op("transpose", [pick(op.a, W)!], { perm: [1, 0] })); break;
       case 14: add(t.op("cast", [t.op("iota", [], { shape: D, dim: op.b % 2, dtype: "i32" })], { dtype: "f32" })); break;
-      default: add(t.op("sqrt", [t.op("abs", [pick(op.a)!])])); break;
+      case 15: add(t.op("sqrt", [t.op("abs", [pick(op.a)!])])); break;
+      case 16: {
+        // Every other column (from 0 or 1), padded back to C with a constant.
+        const x = pick(op.a, D)!, from = c > 1 ? op.b % 2 : 0, kept = Math.ceil((c - from) / 2);
+        const s = t.op("slice", [x], { start: [0, from], limit: [r, c], strides: [1, 2] });
+        add(t.op("pad", [s], { low: [0, op.c % (c - kept + 1)], high: [0, c - kept - (op.c % (c - kept + 1))], value: (op.c % 5) - 2 }));
+        break;
+      }
+      case 17: {
+        // Columns [0, j) of one value and [j, C) of another, side by side.
+        const x = pick(op.a, D)!, y = pick(op.b, D)!, j = op.c % (c + 1);
+        const parts = [
+          ...(j > 0 ? [t.op("slice", [x], { start: [0, 0], limit: [r, j], strides: [1, 1] })] : []),
+          ...(j < c ? [t.op("slice", [y], { start: [0, j], limit: [r, c], strides: [1, 1] })] : []),
+        ];
+        add(parts.length === 1 ? parts[0] : t.op("concatenate", parts, { axis: 1 }));
+        break;
+      }
+      case 18: {
+        // [R,C] transposed and flattened: a view no single stride describes.
+        const x = pick(op.a, D)!;
+        add(t.op("reshape", [t.op("transpose", [x], { perm: [1, 0] })], { shape: F }));
+        break;
+      }
+      default: {
+        // W read transposed as both operands of a matmul.
+        const w = pick(op.a, W)!;
+        add(t.op("dot_general", [t.op("transpose", [w], { perm: [1, 0] }), pick(op.b, W)!], MATMUL));
+        break;
+      }
     }
   }
   // Results are drawn from the computed values (inputs only when nothing was computed).
