@@ -14,14 +14,15 @@
  * tile) rather than written by a third kernel.
  */
 import type { Node } from "../ir/graph.js";
-import { type FlashSpec, clampTo, contiguousRows, flashSpec, probability, rowTiles, scoreAt, stageRows, storageTile } from "./attention-spec.js";
+import { type FlashLayouts, type FlashSpec, clampTo, flashSpec, rowStart, probability, rowTiles, scoreAt, stageRows, storageTile } from "./attention-spec.js";
 import { workgroupRows } from "./attention.js";
 import { type Binding, type Expr, type Kernel, BodyBuilder, and, bin, call, f32, iadd, id, idiv, imul, load, lt, select, u32 } from "./kernel.js";
 import type { LowerContext, LoweredKernel } from "./lower.js";
 import type { Target } from "./target.js";
 
-export function lowerFlashAttentionBwd(node: Node<"flash_attention_bwd">, ctx: LowerContext): LoweredKernel[] {
-  const spec = flashSpec(node as unknown as Node<"flash_attention">, ctx.name, ctx.source);
+/** The kernels of a flash_attention_bwd node; `layout` where the fuse pass folded views of its operands. */
+export function lowerFlashAttentionBwd(node: Node<"flash_attention_bwd">, ctx: LowerContext, layout: Partial<FlashLayouts> = {}): LoweredKernel[] {
+  const spec = flashSpec(node as unknown as Node<"flash_attention">, ctx.name, ctx.source, layout);
   const ins = inputBindings(spec);
   const inArgs = node.inputs.map((_, index) => ({ kind: "in" as const, index }));
   const out = (name: string): Binding => ({ name, dtype: "f32", access: "read_write" });
@@ -50,10 +51,11 @@ function inputBindings(spec: FlashSpec): Binding[] {
 
 /** Δ of query row `row` (clamped) of group `g`: dO·O minus the lse cotangent. */
 function delta(b: BodyBuilder, spec: FlashSpec, g: Expr, row: Expr): Expr {
-  const base = b.let("o_base", imul(iadd(imul(g, u32(spec.sq)), row), u32(spec.dv)));
+  const oBase = b.let("o_base", rowStart(spec.layout.out, g, row));
+  const doBase = b.let("do_base", rowStart(spec.layout.dOut, g, row));
   const acc = b.var("delta", f32(0));
   b.for("c", u32(0), u32(spec.dv), (c, x) =>
-    x.assign(acc, call("fma", load("f32", "d_out", iadd(base, c)), load("f32", "out", iadd(base, c)), acc)));
+    x.assign(acc, call("fma", load("f32", "d_out", iadd(doBase, c)), load("f32", "out", iadd(oBase, c)), acc)));
   return bin("sub", acc, load("f32", "d_lse", iadd(imul(g, u32(spec.sq)), row)));
 }
 
@@ -98,8 +100,8 @@ function keyKernel(spec: FlashSpec, target: Target): Kernel {
   const tid = b.let("tid", id("local", 0));
   const key = b.let("key", iadd(k0, tid));
   const kBase = b.let("k_base", iadd(imul(kvg, u32(sk)), clampTo(key, sk)));
-  const kRow = loadRow(b, "k_row", "k", imul(kBase, u32(D)), D);
-  const vRow = loadRow(b, "v_row", "v", imul(kBase, u32(Dv)), Dv);
+  const kRow = loadRow(b, "k_row", "k", rowStart(spec.layout.k, kvg, clampTo(key, sk)), D);
+  const vRow = loadRow(b, "v_row", "v", rowStart(spec.layout.v, kvg, clampTo(key, sk)), Dv);
   const dk = b.array("dk_acc", "f32", D), dv = b.array("dv_acc", "f32", Dv);
   b.for("e", u32(0), u32(D), (e, x) => x.store(dk, e, f32(0), "private"));
   b.for("e", u32(0), u32(Dv), (e, x) => x.store(dv, e, f32(0), "private"));
@@ -110,8 +112,8 @@ function keyKernel(spec: FlashSpec, target: Target): Kernel {
     const g = x.let("g", iadd(imul(kvg, u32(rep)), r));
     x.for("qb", firstTile, u32(sq), (qb, y) => {
       // Stage q and dO rows, lse in log2 units and Δ of the tile's rows (clamped past Sq).
-      stageRows(y, { name: "q", shared: "Qs", width: D, layout: contiguousRows(sq, D) }, g, qb, sq, BQ, tid, BK);
-      stageRows(y, { name: "d_out", shared: "dOs", width: Dv, layout: contiguousRows(sq, Dv) }, g, qb, sq, BQ, tid, BK);
+      stageRows(y, { name: "q", shared: "Qs", width: D, layout: spec.layout.q }, g, qb, sq, BQ, tid, BK);
+      stageRows(y, { name: "d_out", shared: "dOs", width: Dv, layout: spec.layout.dOut }, g, qb, sq, BQ, tid, BK);
       y.for("e", tid, u32(BQ), (e, z) => {
         const row = z.let("st_row", clampTo(iadd(qb, e), sq));
         z.store("Ls", e, bin("mul", load("f32", "lse", iadd(imul(g, u32(sq)), row)), f32(Math.LOG2E)), "workgroup");
@@ -149,8 +151,8 @@ function queryKernel(spec: FlashSpec, target: Target): Kernel {
   const { sq, d: D, sk, dv: Dv } = spec;
   const { b, grid, g, kvg, m0, BQ, BK, tid, row, rowC } = workgroupRows(spec, target);
   const rowId = b.let("row_id", iadd(imul(g, u32(sq)), rowC));
-  const qRow = loadRow(b, "q_row", "q", imul(rowId, u32(D)), D);
-  const doRow = loadRow(b, "do_row", "d_out", imul(rowId, u32(Dv)), Dv);
+  const qRow = loadRow(b, "q_row", "q", rowStart(spec.layout.q, g, rowC), D);
+  const doRow = loadRow(b, "do_row", "d_out", rowStart(spec.layout.dOut, g, rowC), Dv);
   const lse2 = b.let("lse2", bin("mul", load("f32", "lse", rowId), f32(Math.LOG2E)));
   const dl = b.let("delta_row", delta(b, spec, g, rowC));
   const dq = b.array("dq_acc", "f32", D);
@@ -159,8 +161,8 @@ function queryKernel(spec: FlashSpec, target: Target): Kernel {
   const last = b.let("last_row", bin("min", iadd(m0, u32(BQ - 1)), u32(sq - 1)));
   const end = spec.causal ? b.let("key_end", bin("min", iadd(last, u32(1)), u32(sk))) : u32(sk);
   b.for("kb", u32(0), end, (kb, x) => {
-    stageRows(x, { name: "k", shared: "Ks", width: D, layout: contiguousRows(sk, D) }, kvg, kb, sk, BK, tid, BQ);
-    stageRows(x, { name: "v", shared: "Vs", width: Dv, layout: contiguousRows(sk, Dv) }, kvg, kb, sk, BK, tid, BQ);
+    stageRows(x, { name: "k", shared: "Ks", width: D, layout: spec.layout.k }, kvg, kb, sk, BK, tid, BQ);
+    stageRows(x, { name: "v", shared: "Vs", width: Dv, layout: spec.layout.v }, kvg, kb, sk, BK, tid, BQ);
     x.barrier();
     x.for("j", u32(0), u32(BK), (j, y) => {
       const dot = dotShared(y, "s_dot", qRow, "Ks", imul(j, u32(D)), D);

@@ -42,7 +42,8 @@ export const quarterRows = (l: RowLayout): RowLayout => ({ offset: l.offset / 4,
 /** Whether every row of a layout starts at a multiple of 4 (4-vector loads along rows of a width that is one too). */
 export const rowsAligned4 = (l: RowLayout): boolean => l.offset % 4 === 0 && l.group % 4 === 0 && l.row % 4 === 0;
 
-export type FlashLayouts = { readonly q: RowLayout; readonly k: RowLayout; readonly v: RowLayout; readonly out: RowLayout };
+/** Row layouts of q, k, v, the output, and (read by the backward) the output's cotangent. */
+export type FlashLayouts = { readonly q: RowLayout; readonly k: RowLayout; readonly v: RowLayout; readonly out: RowLayout; readonly dOut: RowLayout };
 
 export interface FlashSpec {
   readonly name: string;
@@ -81,6 +82,7 @@ export function flashSpec(node: Node<"flash_attention">, name: string, source: s
     layout: {
       q: layout.q ?? contiguousRows(q![1]!, q![2]!), k: layout.k ?? contiguousRows(k![1]!, k![2]!),
       v: layout.v ?? contiguousRows(v![1]!, v![2]!), out: layout.out ?? contiguousRows(q![1]!, v![2]!),
+      dOut: layout.dOut ?? contiguousRows(q![1]!, v![2]!),
     },
   };
 }

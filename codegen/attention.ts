@@ -9,6 +9,8 @@
 import type { Node, Value } from "../ir/graph.js";
 import type { StridedView } from "../ir/view.js";
 import { BodyEval } from "./fused-body.js";
+import { flashRowOperands } from "../ir/primitives.js";
+import { lowerFlashAttentionBwd } from "./attention-bwd.js";
 import { subgroupAttention } from "./attention-cpu.js";
 import { decodeKernels, isDecode } from "./attention-decode.js";
 import {
@@ -40,29 +42,31 @@ export function lowerFlashAttention(node: Node<"flash_attention">, ctx: LowerCon
  */
 export function lowerAttentionFusion(node: Node<"fusion">, ctx: LowerContext): LoweredKernel[] {
   const body = node.params.body;
-  const flash = body.nodes.find((n): n is Node<"flash_attention"> => n.prim === "flash_attention");
+  const flash = body.nodes.find((n): n is Node<"flash_attention" | "flash_attention_bwd"> => n.prim === "flash_attention" || n.prim === "flash_attention_bwd");
   if (!flash) throw new LoweringError(`attention fusion @${body.name} holds no flash_attention`);
+  const rows = flashRowOperands(flash.prim, flash.params);
   const ev = new BodyEval(body, []);
   const inputOf: number[] = [];
   const layout: { -readonly [K in keyof FlashLayouts]?: FlashLayouts[K] } = {};
   flash.inputs.forEach((v, i) => {
     const read = ev.stridedRead(v);
-    if (!read) throw new LoweringError(`attention fusion @${body.name}: operand ${i} of flash_attention is no strided view of an input`);
+    if (!read) throw new LoweringError(`attention fusion @${body.name}: operand ${i} of ${flash.prim} is no strided view of an input`);
     inputOf.push(body.inputs.indexOf(read.input));
-    if (i >= 3) {
-      if (read.chain.length) throw new LoweringError(`attention fusion @${body.name}: the bias and mask are read whole, not through views`);
-      return;
-    }
-    layout[(["q", "k", "v"] as const)[i]!] = rowLayout(read.view, `@${body.name} operand ${i}`);
+    const role = rows.get(i);
+    if (role) layout[role] = rowLayout(read.view, `@${body.name} operand ${i}`);
+    else if (read.chain.length) throw new LoweringError(`attention fusion @${body.name}: operand ${i} of ${flash.prim} is read whole, not through views`);
   });
-  const [out, lse] = flash.outputs as [Value, Value];
-  const stored = body.outputs.map((v) => (v === out || v === lse ? undefined : ev.storedThrough(v)));
-  const outIndex = body.outputs.findIndex((v, i) => v === out || stored[i]?.value === out);
-  const through = stored[outIndex];
-  if (through) layout.out = rowLayout(through.view, `@${body.name} result`);
-  const outputOf = [outIndex, body.outputs.indexOf(lse)];
-  if (outputOf.some((i) => i < 0)) throw new LoweringError(`attention fusion @${body.name} does not return flash_attention's two results`);
-  return lowerFlashAttention(flash, ctx, layout).map((k) => ({
+  const outputOf = flash.outputs.map((v, i) => {
+    const at = body.outputs.findIndex((o) => o === v || (i === 0 && ev.storedThrough(o)?.value === v));
+    if (at < 0) throw new LoweringError(`attention fusion @${body.name} does not return result ${i} of ${flash.prim}`);
+    const through = i === 0 && body.outputs[at] !== v ? ev.storedThrough(body.outputs[at]!) : undefined;
+    if (through) layout.out = rowLayout(through.view, `@${body.name} result`);
+    return at;
+  });
+  const kernels = flash.prim === "flash_attention"
+    ? lowerFlashAttention(flash as Node<"flash_attention">, ctx, layout)
+    : lowerFlashAttentionBwd(flash as Node<"flash_attention_bwd">, ctx, layout);
+  return kernels.map((k) => ({
     ...k,
     args: k.args.map((a) => (a.kind === "in" ? { kind: "in" as const, index: inputOf[a.index]! } : a.kind === "out" ? { kind: "out" as const, index: outputOf[a.index]! } : a)),
   }));

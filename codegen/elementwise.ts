@@ -171,6 +171,8 @@ export const POINTWISE: { readonly [P in PointwisePrim]: PointwiseRule<P> } = {
     const src = n.inputs[0]!.shape;
     const { low } = n.params;
     const idx = i.idx();
+    // A coordinate known at compile time to fall in the padding (a unit axis padded) reads no operand.
+    if (idx.some((e, k) => e.k === "const" && (e.v < low[k]! || e.v >= low[k]! + src[k]!))) return literalOf(n.output.dtype, n.params.value);
     let inside: Expr | undefined;
     const both = (c: Expr) => (inside = inside ? bin("and", inside, c) : c);
     idx.forEach((e, k) => {

@@ -599,6 +599,18 @@ define({
 });
 
 /**
+ * The operands of flash_attention (or its backward) that are [groups, rows, width] arrays
+ * read row by row, by index: q, k, v, and for the backward the forward's output and its
+ * cotangent. Their kernels may read them through views whose rows are contiguous.
+ */
+export function flashRowOperands(prim: "flash_attention" | "flash_attention_bwd", params: { bias: boolean; mask: boolean }): Map<number, "q" | "k" | "v" | "out" | "dOut"> {
+  const rows = new Map<number, "q" | "k" | "v" | "out" | "dOut">([[0, "q"], [1, "k"], [2, "v"]]);
+  const nFwd = 3 + Number(params.bias) + Number(params.mask);
+  if (prim === "flash_attention_bwd") rows.set(nFwd, "out").set(nFwd + 2, "dOut");
+  return rows;
+}
+
+/**
  * The backward nodes of flash_attention take the forward's operands, then its results
  * out [G, Sq, Dv] and lse [G, Sq], then (flash_attention_jvp) the tangents dq, dk, dv of q, k, v,
  * returning the tangents of out and lse; or (flash_attention_bwd) the cotangents of out and

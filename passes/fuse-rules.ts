@@ -288,9 +288,10 @@ export function checkGroup(fg: FusionGraph, members: ReadonlySet<Node>, limit: n
 /**
  * What a matmul kernel binds to read operand `v` (whose `leaves` no member produces): the
  * buffer a strided view reads (the template's address map); `v` itself when it is plain,
- * or when transposes and reshapes merge axes no single stride describes (stored by its
- * producer through them, or materialised); otherwise (pads, concatenations) the loaded
- * values, the operand evaluated per element as an index expression.
+ * or when transposes and reshapes of a matmul's or attention's result merge axes no single
+ * stride describes (that kernel stores it through them); otherwise (pads, concatenations,
+ * such merges of other values) the loaded values, the operand evaluated per element as an
+ * index expression.
  */
 export function dotOperandLoads(fg: FusionGraph, v: Value, leaves: readonly Leaf[]): Value[] {
   const [one] = leaves;
@@ -299,7 +300,10 @@ export function dotOperandLoads(fg: FusionGraph, v: Value, leaves: readonly Leaf
   if (leaves.some((l) => { const p = fg.producer.get(l.source); return p !== undefined && fg.isSource(p); })) return [v];
   if (leaves.length === 1) {
     if (viewThrough(one!.source.shape, [...one!.views].reverse())) return [one!.source];
-    if (one!.views.every((n) => n.prim === "transpose" || n.prim === "reshape")) return [v];
+    // A matmul or attention kernel producing the source stores it through these (fuse.ts, storeFolds).
+    const p = fg.producer.get(one!.source);
+    const stores = p && (p.prim === "dot_general" || p.prim === "flash_attention") && fg.readers(one!.source).length === 1;
+    if (stores && one!.views.every((n) => n.prim === "transpose" || n.prim === "reshape")) return [v];
   }
   return leaves.map((l) => l.source);
 }

@@ -43,7 +43,7 @@
 import { WEBGPU_DEFAULT_LIMITS } from "../codegen/target.js";
 import { formatType, sameShape } from "../ir/dtype.js";
 import { type Graph, GraphBuilder, type Node, type Value } from "../ir/graph.js";
-import type { PrimitiveParams } from "../ir/primitives.js";
+import { type PrimitiveParams, flashRowOperands } from "../ir/primitives.js";
 import { FusionGraph, type GroupCheck, checkGroup, roleOf } from "./fuse-rules.js";
 import { describeChain, groupStride, storeView, viewThrough } from "../ir/view.js";
 import type { Pass, PassContext } from "./pipeline.js";
@@ -281,7 +281,7 @@ function emit(g: Graph, partition: Partition, notes: string[]): Graph {
   let fused = 0;
   for (const unit of kernelOrder(units, unitOf, partition.graph)) {
     if ("node" in unit) {
-      if (unit.node.prim === "flash_attention" && emitAttention(top, unit.node, partition.graph, fused, notes)) fused++;
+      if ((unit.node.prim === "flash_attention" || unit.node.prim === "flash_attention_bwd") && emitAttention(top, unit.node, partition.graph, fused, notes)) fused++;
       else top.copy(unit.node);
       if (partition.graph.groupable(unit.node)) notes.push(`fuse: ${unit.node.prim} alone`);
     } else if (emitGroup(top, unit.group, partition, fused, notes)) fused++;
@@ -551,11 +551,13 @@ function endReasons(fg: FusionGraph, group: Group, check: Legal, groupOf: Map<No
  * Returns whether it did.
  */
 function emitAttention(top: TopLevel, node: Node, fg: FusionGraph, index: number, notes: string[]): boolean {
+  const prim = node.prim as "flash_attention" | "flash_attention_bwd";
+  const rowOperands = flashRowOperands(prim, node.params as PrimitiveParams["flash_attention"]);
   const loads: Value[] = [];
   const reads = node.inputs.map((v, i) => {
     const { source, views } = fg.source(v);
     const chain = [...views].reverse();
-    const view = i < 3 && views.length ? viewThrough(source.shape, chain) : undefined;
+    const view = rowOperands.has(i) && views.length ? viewThrough(source.shape, chain) : undefined;
     const p = fg.producer.get(source);
     const folded = view && (view.shape.at(-1) === 1 || view.strides.at(-1) === 1) && !(p && fg.isSource(p));
     const loaded = folded ? source : v;
@@ -564,7 +566,7 @@ function emitAttention(top: TopLevel, node: Node, fg: FusionGraph, index: number
   });
   const out = node.outputs[0]!;
   const chain: Node[] = [];
-  for (let y = out; !fg.isResult(y) && fg.readers(y).length === 1;) {
+  for (let y = out; prim === "flash_attention" && !fg.isResult(y) && fg.readers(y).length === 1;) {
     const u = fg.readers(y)[0]!;
     if (u.prim !== "transpose" && u.prim !== "reshape") break;
     chain.push(u);
@@ -580,14 +582,14 @@ function emitAttention(top: TopLevel, node: Node, fg: FusionGraph, index: number
   const body = new GraphBuilder(name);
   const local = new Map<Value, Value>(loads.map((v) => [v, body.input(v.type, fg.producer.has(v) ? undefined : v.hint)]));
   const operands = reads.map((r) => r.chain.reduce((x, n) => body.copy(n, [x])[0]!, local.get(r.loaded)!));
-  const [o, lse] = body.copy(node, operands) as [Value, Value];
-  const result = storeFold.reduce((x, n) => body.copy(n, [x])[0]!, o);
-  const outputs = [storeFold.length ? storeFold.at(-1)!.outputs[0]! : out, node.outputs[1]!];
-  const views = reads.flatMap((r, i) => (r.chain.length ? [`${["q", "k", "v"][i]} = ${describeChain(r.chain)}`] : []));
+  const results = [...body.copy(node, operands)];
+  results[0] = storeFold.reduce((x, n) => body.copy(n, [x])[0]!, results[0]!);
+  const outputs = [storeFold.length ? storeFold.at(-1)!.outputs[0]! : out, ...node.outputs.slice(1)];
+  const views = reads.flatMap((r, i) => (r.chain.length ? [`${rowOperands.get(i)} = ${describeChain(r.chain)}`] : []));
   if (storeFold.length) views.push(`out through ${describeChain(storeFold)}`);
-  const reason = `flash_attention with its layout ops folded: ${views.join("; ")}`;
-  top.fusion({ ok: true, kind: "attention", inputs: loads, outputs }, { body: body.build([result, lse]), kind: "attention", reason });
-  notes.push(`fuse: @${name} (attention, ${loads.length} in + 2 out); ${reason}`);
+  const reason = `${prim} with its layout ops folded: ${views.join("; ")}`;
+  top.fusion({ ok: true, kind: "attention", inputs: loads, outputs }, { body: body.build(results), kind: "attention", reason });
+  notes.push(`fuse: @${name} (attention, ${loads.length} in + ${outputs.length} out); ${reason}`);
   return true;
 }
 
