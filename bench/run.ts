@@ -29,7 +29,7 @@ const VARIANTS: readonly SmeltVariant[] = ["fused", "unfused"];
 /** Workloads holding attention also run without the attention pass, to show what flash buys. */
 export const variantsOf = (w: WorkloadId): readonly SmeltVariant[] =>
   w === "W6-long" || w === "W6-long8k" ? ["fused"]
-    : w === "W6" || w === "W6-decode" || w === "W8" || w === "W9" ? ["fused", "materialised", "unfused"]
+    : w === "W6" || w === "W6-decode" || w === "W8" || w === "W8-decode" || w === "W9" ? ["fused", "materialised", "unfused"]
       : w === "W7" ? ["fused", "dense", "unfused"] : w === "W7-wide" || w === "W7-decode" ? ["fused", "dense"] : VARIANTS;
 /** W7 routed (the moe pass on) is "fused"; its "dense" row keeps nn.moe's dense form, fused. */
 const DISABLED: Partial<Record<SmeltVariant, string[]>> = { materialised: ["attention"], dense: ["moe"] };

@@ -1,6 +1,7 @@
 /**
  * The benchmark workloads W1–W9 of DESIGN.md (W6-long, W6-long8k and W6-decode are W6's
- * long-sequence and decode shapes; W7-wide and W7-decode W7's with 64 experts), written as a user writes them:
+ * long-sequence and decode shapes; W7-wide and W7-decode W7's with 64 experts; W8-decode
+ * W8's block for one new token over a KV cache), written as a user writes them:
  * plain functions over smelt's public API. Each workload is a factory over its
  * sizes (the defaults are DESIGN's; tests shrink them), produces seeded host
  * inputs so smelt, the interpreter and the peers (bench/peers.ts) all see the
@@ -9,7 +10,7 @@
 import { type JitOptions, type Tensor, jit, nn, np, valueAndGrad } from "../index.js";
 import type { SmeltVariant } from "./report.js";
 
-export const WORKLOAD_IDS = ["W1", "W2", "W3", "W4", "W5", "W6", "W6-long", "W6-long8k", "W6-decode", "W7", "W7-wide", "W7-decode", "W8", "W9"] as const;
+export const WORKLOAD_IDS = ["W1", "W2", "W3", "W4", "W5", "W6", "W6-long", "W6-long8k", "W6-decode", "W7", "W7-wide", "W7-decode", "W8", "W8-decode", "W9"] as const;
 export type WorkloadId = (typeof WORKLOAD_IDS)[number];
 /** What `smelt bench` runs without arguments; W6 and W7 run when named. */
 export const DEFAULT_WORKLOADS: readonly WorkloadId[] = ["W1", "W2", "W3", "W4", "W5", "W8"];
@@ -28,6 +29,7 @@ export interface Sizes {
   "W7-wide": { tokens: number; d: number; experts: number; k: number; hidden: number };
   "W7-decode": { tokens: number; d: number; experts: number; k: number; hidden: number };
   W8: { seq: number; d: number; heads: number; hidden: number };
+  "W8-decode": { past: number; d: number; heads: number; hidden: number };
   W9: { seq: number; d: number; heads: number; hidden: number };
 }
 
@@ -49,6 +51,8 @@ export const DEFAULT_SIZES: Sizes = {
   "W7-decode": { tokens: 4, d: 512, experts: 64, k: 8, hidden: 256 },
   // GPT-2 small: d 768, 12 heads, MLP 4·d.
   W8: { seq: 256, d: 768, heads: 12, hidden: 3072 },
+  // One token through the same block over the keys and values of 1,024 earlier ones.
+  "W8-decode": { past: 1024, d: 768, heads: 12, hidden: 3072 },
   W9: { seq: 256, d: 768, heads: 12, hidden: 3072 },
 };
 
@@ -67,6 +71,7 @@ export const TINY_SIZES: Sizes = {
   "W7-wide": { tokens: 12, d: 8, experts: 9, k: 3, hidden: 12 },
   "W7-decode": { tokens: 2, d: 8, experts: 9, k: 3, hidden: 12 },
   W8: { seq: 6, d: 16, heads: 2, hidden: 24 },
+  "W8-decode": { past: 7, d: 16, heads: 2, hidden: 24 },
   W9: { seq: 6, d: 16, heads: 2, hidden: 24 },
 };
 
@@ -155,24 +160,34 @@ function longAttention(id: "W6-long" | "W6-long8k", { heads, seq, dHead }: Sizes
 }
 
 /** W8's and W9's inputs: the residual stream and the block's 12 parameters. */
-function blockInputs(id: WorkloadId, { seq, d, hidden }: Sizes["W8"]): HostInput[] {
-  return hostInputs(id, [
+function blockInputs(id: WorkloadId, sizes: Sizes["W8"]): HostInput[] {
+  return hostInputs(id, blockSpecs(sizes));
+}
+
+function blockSpecs({ seq, d, hidden }: Sizes["W8"]): [string, number[], number][] {
+  return [
     ["x", [seq, d], 1], ["ln1_g", [d], 1], ["ln1_b", [d], 0.1],
     ["w_qkv", [d, 3 * d], fanIn(d)], ["b_qkv", [3 * d], 0.1], ["w_o", [d, d], fanIn(d)], ["b_o", [d], 0.1],
     ["ln2_g", [d], 1], ["ln2_b", [d], 0.1],
     ["w_fc", [d, hidden], fanIn(d)], ["b_fc", [hidden], 0.1], ["w_proj", [hidden, d], fanIn(hidden)], ["b_proj", [d], 0.1],
-  ]);
+  ];
 }
 
-/** A GPT-2 block (pre-LN, causal self-attention, tanh-GELU MLP) over the inputs blockInputs makes. */
-function gpt2Block({ seq, d, heads }: Sizes["W8"], xs: Tensor[]): Tensor {
+/**
+ * A GPT-2 block (pre-LN, causal self-attention, tanh-GELU MLP) over the inputs blockInputs
+ * makes; with a KV cache (`past` keys and values, [heads, past, dHead] each), the new
+ * tokens' keys and values are appended to it, as a decode step does.
+ */
+function gpt2Block({ seq, d, heads }: Sizes["W8"], xs: Tensor[], cache?: { k: Tensor; v: Tensor }): Tensor {
   const [x, ln1g, ln1b, wqkv, bqkv, wo, bo, ln2g, ln2b, wfc, bfc, wproj, bproj] = xs as [Tensor, ...Tensor[]];
   const dHead = d / heads;
   // [seq, d] → [heads, seq, dHead]: attention runs per head over the sequence.
   const splitHeads = (t: Tensor) => np.transpose(np.reshape(t, [seq, heads, dHead]), [1, 0, 2]);
   const qkv = np.add(np.matmul(nn.layerNorm(x, ln1g!, ln1b!), wqkv!), bqkv!);
-  const [q, k, v] = np.split(qkv, 3, 1).map(splitHeads) as [Tensor, Tensor, Tensor];
-  const attended = np.reshape(np.transpose(nn.attention(q, k, v, { causal: true }), [1, 0, 2]), [seq, d]);
+  let [q, k, v] = np.split(qkv, 3, 1).map(splitHeads) as [Tensor, Tensor, Tensor];
+  if (cache) [k, v] = [np.concatenate([cache.k, k], 1), np.concatenate([cache.v, v], 1)];
+  // Every cached key precedes the new tokens, so a single new token sees them all unmasked.
+  const attended = np.reshape(np.transpose(nn.attention(q, k, v, { causal: !cache }), [1, 0, 2]), [seq, d]);
   const h = np.add(x, np.add(np.matmul(attended, wo!), bo!));
   return np.add(h, mlp(nn.layerNorm(h, ln2g!, ln2b!), wfc!, bfc!, wproj!, bproj!));
 }
@@ -232,6 +247,13 @@ const factories: { [I in WorkloadId]: Factory<I> } = {
     title: `GPT-2 block (pre-LN, causal, ${sizes.heads} heads) at [${sizes.seq},${sizes.d}], MLP ${sizes.hidden}`,
     inputs: () => blockInputs("W8", sizes),
     fn: (...xs) => gpt2Block(sizes, xs),
+  }),
+  "W8-decode": ({ past, d, heads, hidden }) => ({
+    title: `GPT-2 block decode step: 1 token over a KV cache of ${past} (${heads} heads), d ${d}, MLP ${hidden}`,
+    inputs: () => hostInputs("W8-decode", [
+      ...blockSpecs({ seq: 1, d, heads, hidden }), ["past_k", [heads, past, d / heads], 1], ["past_v", [heads, past, d / heads], 1],
+    ]),
+    fn: (...xs) => gpt2Block({ seq: 1, d, heads, hidden }, xs.slice(0, 13), { k: xs[13]!, v: xs[14]! }),
   }),
   W9: (sizes) => {
     // The loss is its own jit, so grad finds the attention in it before differentiating.

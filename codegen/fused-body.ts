@@ -13,7 +13,7 @@
  * which the fuse pass allows only for cheap values.
  */
 import { sameShape, stridesOf } from "../ir/dtype.js";
-import { type StridedView, storeView, viewThrough } from "../ir/view.js";
+import { type StridedView, describeChain, storeView, viewThrough } from "../ir/view.js";
 import type { Graph, Node, Value } from "../ir/graph.js";
 import { printIR } from "../ir/print.js";
 import { type Index, type Reader, pointwiseExpr } from "./elementwise.js";
@@ -187,11 +187,42 @@ export function fusionBindings(node: Node<"fusion">): Binding[] {
   ];
 }
 
-/** A builder whose names never shadow a binding, opened by the body's text as comments. */
+/**
+ * A builder whose names never shadow a binding, opened by the body's text as comments and
+ * a line per input read through layout ops (`in1 read as slice[.., 0:768] ∘ transpose[1,0,2]`)
+ * and per result stored through them.
+ */
 export function fusionBuilder(node: Node<"fusion">, bindings: readonly Binding[]): BodyBuilder {
   const b = new BodyBuilder(new Map(bindings.map((x) => [x.name, 1])));
   for (const line of printIR(node.params.body).trimEnd().split("\n")) b.comment(line);
+  for (const line of viewLines(node.params.body)) b.comment(line);
   return b;
+}
+
+/** What a kernel listing says of the views in a fusion body: inputs read, and results stored, through layout ops. */
+export function viewLines(body: Graph): string[] {
+  const producer = new Map<Value, Node>();
+  for (const n of body.nodes) for (const v of n.outputs) producer.set(v, n);
+  const lines = new Set<string>();
+  const readAs = (v: Value) => {
+    const chain: Node[] = [];
+    for (let n = producer.get(v); n && VIEWS.has(n.prim); n = producer.get(v)) {
+      chain.unshift(n);
+      v = n.inputs[0]!;
+    }
+    const i = body.inputs.indexOf(v);
+    if (chain.length && i >= 0) lines.add(`in${i} read as ${describeChain(chain)}`);
+  };
+  for (const n of body.nodes) if (!VIEWS.has(n.prim)) n.inputs.forEach(readAs);
+  body.outputs.forEach((v, i) => {
+    const chain: Node[] = [];
+    for (let n = producer.get(v); n && (n.prim === "transpose" || n.prim === "reshape"); n = producer.get(v)) {
+      chain.unshift(n);
+      v = n.inputs[0]!;
+    }
+    if (chain.length && producer.has(v)) lines.add(`out${i} stored through ${describeChain(chain)}`);
+  });
+  return [...lines];
 }
 
 /**
