@@ -37,3 +37,16 @@ export function moe(x: Tensor, gate: Tensor, w1: Tensor, w2: Tensor): Tensor {
   return nn.moe(x, gate, { w1, w2 }, 2, { activation: nn.relu });
 }
 moe.inputs = ["f32[6,8]", "f32[8,4]", "f32[4,8,16]", "f32[4,16,8]"];
+
+/**
+ * Attention over heads split from one fused QKV projection and merged back, as GPT-2 does:
+ * the slices, reshapes and transposes are views the kernels read and store through.
+ */
+export function headSplit(qkv: Tensor, wo: Tensor): Tensor {
+  const [seq, heads, dHead] = [8, 2, 4];
+  const head = (i: number) =>
+    np.transpose(np.reshape(np.slice(qkv, [null, [i * heads * dHead, (i + 1) * heads * dHead]]), [seq, heads, dHead]), [1, 0, 2]);
+  const attended = nn.attention(head(0), head(1), head(2), { causal: true });
+  return np.matmul(np.reshape(np.transpose(attended, [1, 0, 2]), [seq, heads * dHead]), wo);
+}
+headSplit.inputs = ["f32[8,24]", "f32[8,8]"];
