@@ -186,6 +186,13 @@ export const POINTWISE: { readonly [P in PointwisePrim]: PointwiseRule<P> } = {
   concatenate: (n, operands, b, i) => {
     const axis = n.params.axis;
     const idx = i.idx();
+    const along = idx[axis]!;
+    if (along.k === "const") {
+      // The operand is known at compile time (a unit axis, an unrolled position): read it alone.
+      let offset = 0, j = 0;
+      while (along.v >= offset + n.inputs[j]!.shape[axis]!) offset += n.inputs[j++]!.shape[axis]!;
+      return operands[j]!(b, at(b, n.inputs[j]!.shape, idx.map((e, k) => (k === axis ? u32(along.v - offset) : e))));
+    }
     const v = b.var("part", zero(n.output.dtype));
     // An if/else chain over the operands' ranges along `axis`, so only one operand is read.
     const branch = (j: number, offset: number, blk: BodyBuilder) => {

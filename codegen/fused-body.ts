@@ -211,7 +211,9 @@ export function viewLines(body: Graph): string[] {
       v = n.inputs[0]!;
     }
     const i = body.inputs.indexOf(v);
-    if (chain.length && i >= 0) lines.add(`in${i} read as ${describeChain(chain)}`);
+    // Broadcasts and reshapes alone (a bias, a layer-norm gain) are the everyday index maps: not listed.
+    const plain = chain.every((n) => n.prim === "broadcast_in_dim" || n.prim === "reshape");
+    if (chain.length && i >= 0 && !plain) lines.add(`in${i} read as ${describeChain(chain)}`);
   };
   for (const n of body.nodes) if (!VIEWS.has(n.prim)) n.inputs.forEach(readAs);
   body.outputs.forEach((v, i) => {

@@ -450,8 +450,17 @@ function rewrite(g: Graph, ix: GraphIndex, matches: Map<Node, AttentionMatch>): 
     const k = peelBroadcast(ix, m.k, batchShape), v = peelBroadcast(ix, m.v, batchShape);
     const sameGroups = k.groups.length === v.groups.length && k.groups.every((d, i) => d === v.groups[i]);
     const [kk, vv] = sameGroups ? [k, v] : [{ ...m.k, groups: batchShape }, { ...m.v, groups: batchShape }];
+    const q = canonical(b, remap(m.q), G);
+    const split = !m.causal && !m.bias && !m.mask ? keyParts(ix, kk, vv) : undefined;
+    if (split) {
+      // Keys and values concatenated along the sequence (a KV cache and the new tokens):
+      // attention over each part, merged by log-sum-exp, reads each part where it lies.
+      const parts = split.map(([kp, vp]) => addFlashAttention(b, [q, canonical(b, remap(kp), sizeOf(kk.groups)), canonical(b, remap(vp), sizeOf(vv.groups))],
+        { scale: m.scale, causal: false, bias: false, mask: false }));
+      return restore(b, m, mergeByLse(b, parts), batchShape, G, scores[nb]!);
+    }
     const operands = [
-      canonical(b, remap(m.q), G),
+      q,
       canonical(b, remap(kk), sizeOf(kk.groups)),
       canonical(b, remap(vv), sizeOf(vv.groups)),
     ];
@@ -466,14 +475,50 @@ function rewrite(g: Graph, ix: GraphIndex, matches: Map<Node, AttentionMatch>): 
     if (bias) operands.push(bias);
     if (mask) operands.push(mask);
     const [out] = addFlashAttention(b, operands, { scale: m.scale, causal: m.causal, bias: !!bias, mask: !!mask });
-    const dv = out.shape[2]!;
-    const shape = [...batchShape, scores[nb]!, dv];
-    let y = shape.length === 3 && shape[0] === G ? out : b.add("reshape", [out], { shape })[0]!;
-    // The root's result lists batch axes in lhs_batch order.
-    const perm = [...m.outBatch, nb, nb + 1];
-    if (!isIdentity(perm)) y = b.add("transpose", [y], { perm })[0]!;
-    return y;
+    return restore(b, m, out, batchShape, G, scores[nb]!);
   });
+}
+
+/** flash_attention's [G, Sq, Dv] output in the matched root's shape and axis order. */
+function restore(b: GraphBuilder, m: AttentionMatch, out: Value, batchShape: readonly number[], G: number, sq: number): Value {
+  const nb = batchShape.length;
+  const shape = [...batchShape, sq, out.shape[2]!];
+  let y = shape.length === 3 && shape[0] === G ? out : b.add("reshape", [out], { shape })[0]!;
+  // The root's result lists batch axes in lhs_batch order.
+  const perm = [...m.outBatch, nb, nb + 1];
+  if (!isIdentity(perm)) y = b.add("transpose", [y], { perm })[0]!;
+  return y;
+}
+
+/**
+ * When k and v are both concatenations along the sequence axis with the same part lengths,
+ * the parts, paired: attention over their concatenation is the parts' attentions merged by
+ * log-sum-exp (flash-decoding's merge; FlashInfer's cascade attention), so each part is
+ * read where it lies and the concatenation is never stored.
+ */
+function keyParts(ix: GraphIndex, k: Operand, v: Operand): [Operand, Operand][] | undefined {
+  const parts = (o: Operand) => {
+    const n = ix.producer.get(o.value);
+    return n?.prim === "concatenate" && (n.params as PrimitiveParams["concatenate"]).axis === o.seq ? n.inputs : undefined;
+  };
+  const [kp, vp] = [parts(k), parts(v)];
+  if (!kp || !vp || kp.length !== vp.length || kp.some((x, i) => x.shape[k.seq] !== vp[i]!.shape[v.seq])) return undefined;
+  return kp.map((x, i) => [{ ...k, value: x }, { ...v, value: vp[i]! }]);
+}
+
+/**
+ * Attention results over disjoint key sets merged into attention over their union: with
+ * M = max lseᵢ and wᵢ = exp(lseᵢ − M), out = Σ wᵢ·outᵢ / Σ wᵢ.
+ */
+function mergeByLse(b: GraphBuilder, parts: readonly [Value, Value][]): Value {
+  const op = (prim: "max" | "sub" | "exp" | "mul" | "add" | "div", ...xs: Value[]) => b.add(prim, xs, {})[0]!;
+  const [out0] = parts[0]!;
+  const rows = (x: Value) => b.add("broadcast_in_dim", [x], { shape: [...out0.shape], dims: [0, 1] })[0]!;
+  const top = parts.slice(1).reduce((a, [, lse]) => op("max", a, lse), parts[0]![1]);
+  const weights = parts.map(([, lse]) => op("exp", op("sub", lse, top)));
+  const num = parts.map(([o], i) => op("mul", o, rows(weights[i]!))).reduce((a, x) => op("add", a, x));
+  const den = weights.reduce((a, x) => op("add", a, x));
+  return op("div", num, rows(den));
 }
 
 /**
@@ -500,8 +545,10 @@ export function fuseAttention(g: Graph, notes: string[] = [], target?: Target): 
         continue;
       }
       matches.set(n, m);
+      const parts = !m.causal && !m.bias && !m.mask ? keyParts(ix, m.k, m.v) : undefined;
       notes.push(`attention: flash_attention over [${G}] × ${sq} queries × ${sk} keys, scale ${m.scale}` +
-        `${m.causal ? ", causal" : ""}${m.bias ? ", bias" : ""}${m.mask ? ", mask" : ""}`);
+        `${m.causal ? ", causal" : ""}${m.bias ? ", bias" : ""}${m.mask ? ", mask" : ""}` +
+        `${parts ? `; keys concatenated from ${parts.length} parts: one flash_attention each, merged by log-sum-exp` : ""}`);
     } catch (e) {
       if (!(e instanceof Reject)) throw e;
       notes.push(`attention: not rewritten (${n.inputs.map(typeText).join(" · ")}): ${e.message}`);

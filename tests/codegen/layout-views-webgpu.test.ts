@@ -130,6 +130,24 @@ describe.skipIf(!gpu)("layout ops are views, on WebGPU", () => {
     }
   }, 300_000);
 
+  test("attention over a KV cache with the new keys and values appended: one flash attention per part merged by log-sum-exp, no copy, under every template family", async () => {
+    const [H, P, T, Dh] = [2, 600, 3, 16];
+    const f = (q: Tensor, pastK: Tensor, pastV: Tensor, k: Tensor, v: Tensor) =>
+      nn.attention(q, np.concatenate([pastK, k], 1), np.concatenate([pastV, v], 1));
+    const xs: HostArray[] = [[H, T, Dh], [H, P, Dh], [H, P, Dh], [H, T, Dh], [H, T, Dh]].map((shape, s) => ({
+      dtype: "f32", shape, data: Float32Array.from({ length: shape.reduce((x, y) => x * y, 1) }, (_, i) => Math.sin(i * 0.31 + s)),
+    }));
+    const g = traced(f, xs);
+    const want = evalGraph(g, xs);
+    for (const [name, target] of targets()) {
+      const fused = runPipeline(g, { target: { ...target, cpuAdapter: false } }).graph;
+      const flash = fused.nodes.filter((n) => n.prim === "flash_attention" || (n.prim === "fusion" && (n.params as { kind: string }).kind === "attention"));
+      expect(flash, name).toHaveLength(2);
+      expect(dataOnlyKernels(fused), name).toEqual([]);
+      expectSame(await run(fused, target, xs), want, name);
+    }
+  }, 300_000);
+
   test("a causal mask built from iota is recomputed inside the softmax kernel, never stored", () => {
     const f = (s: Tensor) => {
       const keep = np.greaterEqual(np.reshape(np.arange(16), [16, 1]), np.reshape(np.arange(16), [1, 16]));
