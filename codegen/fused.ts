@@ -144,6 +144,8 @@ function matmulFusionKernel(node: Node<"fusion">, ctx: LowerContext): { kernel: 
   const layouts = body.outputs.map((v) => ev0.storedThrough(v));
   let stored = layouts.findIndex((l) => l !== undefined);
   if (layouts.filter((l) => l).length > 1) throw new LoweringError(`matmul fusion @${body.name} stores two results through layout ops; the template stores one`);
+  if (stored >= 0 && body.outputs[stored]!.dtype !== product.dtype)
+    throw new LoweringError(`matmul fusion @${body.name} stores a ${body.outputs[stored]!.dtype} result through layout ops; the template stores the product's type there`);
   if (stored < 0) stored = body.outputs.findIndex((v) => v !== product && v.dtype === product.dtype);
   if (stored < 0) stored = body.outputs.indexOf(product);
   const computed = (i: number) => layouts[i]?.value ?? body.outputs[i]!;

@@ -267,7 +267,8 @@ function storeFolds(fg: FusionGraph, group: Group, check: Legal, loadedElsewhere
   const nm = dot.inputs[0]!.shape.length - nb - p.lhs_contract.length;
   const groups = [[...Array(nb).keys()], [...Array(nm).keys()].map((i) => nb + i), [...Array(rank - nb - nm).keys()].map((i) => nb + nm + i)];
   for (const v of check.outputs) {
-    if (loadedElsewhere(v)) continue;
+    // The template keeps raw accumulators in the stored result: it has the product's type.
+    if (loadedElsewhere(v) || v.dtype !== dot.outputs[0]!.dtype) continue;
     const chain: Node[] = [];
     let y = v;
     while (!fg.isResult(y) && fg.readers(y).length === 1) {
