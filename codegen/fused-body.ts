@@ -19,7 +19,7 @@ import { printIR } from "../ir/print.js";
 import { type Index, type Reader, pointwiseExpr } from "./elementwise.js";
 import { ravel } from "./indexing.js";
 import { type Binding, type Expr, type Scalar, BodyBuilder, iadd, idiv, imul, load, u32 } from "./kernel.js";
-import { LoweringError, asPointwise, isNodeOf } from "./lower.js";
+import { type LoweredKernel, LoweringError, asPointwise, isNodeOf } from "./lower.js";
 
 export interface Site {
   /** The position this site stands for; values evaluated there are named and remembered. */
@@ -290,4 +290,25 @@ function quarter(e: Expr): Expr {
     if (!(a.k === "bin" && a.op === "div") && !(b.k === "bin" && b.op === "div")) return iadd(a, b);
   }
   return idiv(e, u32(4));
+}
+
+/**
+ * A template node (flash_attention, moe_ffn) inside a fusion body: for each operand, the
+ * fusion input it reads and the strided view it reads it through (an error naming the
+ * operand if it is computed); and `remap`, which rewrites the node's kernels' arguments from
+ * the node's operands and results to the fusion's.
+ */
+export function templateOperands(body: Graph, node: Node): { reads: StridedRead[]; remap: (ks: LoweredKernel[], outputOf: readonly number[]) => LoweredKernel[] } {
+  const ev = new BodyEval(body, []);
+  const reads = node.inputs.map((v, i) => {
+    const read = ev.stridedRead(v);
+    if (!read) throw new LoweringError(`${node.prim} fusion @${body.name}: operand ${i} is no strided view of an input`);
+    return read;
+  });
+  const inputOf = reads.map((r) => body.inputs.indexOf(r.input));
+  const remap = (ks: LoweredKernel[], outputOf: readonly number[]) => ks.map((k) => ({
+    ...k,
+    args: k.args.map((a) => (a.kind === "in" ? { kind: "in" as const, index: inputOf[a.index]! } : a.kind === "out" ? { kind: "out" as const, index: outputOf[a.index]! } : a)),
+  }));
+  return { reads, remap };
 }

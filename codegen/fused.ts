@@ -21,12 +21,14 @@ import { renameLocals } from "./traverse.js";
 import { type LowerContext, type LoweredKernel, LoweringError, dotGeneralSpec } from "./lower.js";
 import { matmulKernel } from "./matmul.js";
 import { lowerAttentionFusion } from "./attention.js";
+import { lowerMoeFusion } from "./moe.js";
 
 /** The kernel of one fusion node (none when its results are empty). */
 export function lowerFusion(node: Node<"fusion">, ctx: LowerContext): LoweredKernel[] {
   if (node.outputs.every((v) => sizeOf(v.shape) === 0)) return [];
   const { body, kind } = node.params;
   if (kind === "attention") return lowerAttentionFusion(node, ctx);
+  if (kind === "moe") return lowerMoeFusion(node, ctx);
   for (const v of [...node.inputs, ...node.outputs]) checkArray(`fusion @${body.name} (${ctx.name})`, v.dtype, v.shape, ctx.target);
   const source = `${ctx.source}; ops: ${body.nodes.map((n) => n.prim).join(" ")}`;
   const c = { ...ctx, source };

@@ -18,9 +18,10 @@
  * Workgroups of the grouped matmuls past the padded count exit at once.
  */
 import type { AbstractValue } from "../ir/dtype.js";
+import { type StridedView, contiguous } from "../ir/view.js";
 import type { Graph, Node, Value } from "../ir/graph.js";
 import { Index } from "./elementwise.js";
-import { BodyEval, site } from "./fused-body.js";
+import { BodyEval, site, templateOperands } from "./fused-body.js";
 import { gridFor, groupIndex } from "./indexing.js";
 import {
   type Binding, type Expr, type Kernel, BodyBuilder,
@@ -82,7 +83,36 @@ function kernelOf(name: string, source: string, bindings: Binding[], grid: [numb
   return { name, source, bindings, workgroupSize: [width, 1, 1], grid, shared, body: b.stmts };
 }
 
-export function lowerMoe(node: Node<"moe_ffn">, ctx: LowerContext): LoweredKernel[] {
+/** Where moe_ffn's x, gate, w1 and w2 are read from: strided views the fuse pass folded (row-major by default). */
+export type MoeViews = Partial<Record<"x" | "gate" | "w1" | "w2", StridedView>>;
+
+/** A matrix operand (batch, row, col) = offset + batch·s_b + row·s_r + col·s_c, with its strides for the templates. */
+function viewOperand(view: StridedView, batched: boolean) {
+  const [sb, sr, sc] = batched ? view.strides : [0, ...view.strides];
+  const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
+  const at = (base: Expr, row: Expr, col: Expr) => iadd(base, iadd(imul(row, u32(sr!)), sc === 1 ? col : imul(col, u32(sc!))));
+  return {
+    contiguous: sc === 1,
+    strides: { row: sr!, col: sc!, baseAlign: gcd(sb!, view.offset) },
+    addr: (batch: Expr, row: Expr, col: Expr) => at(iadd(u32(view.offset), imul(batch, u32(sb!))), row, col),
+  };
+}
+
+/** A fusion of kind "moe" (passes/fuse-emit.ts): one moe_ffn reading x, gate, w1 and w2 through strided views of the fusion's inputs. */
+export function lowerMoeFusion(node: Node<"fusion">, ctx: LowerContext): LoweredKernel[] {
+  const body = node.params.body;
+  const moe = body.nodes.find((n): n is Node<"moe_ffn"> => n.prim === "moe_ffn");
+  if (!moe) throw new LoweringError(`moe fusion @${body.name} holds no moe_ffn`);
+  const { reads, remap } = templateOperands(body, moe);
+  const named = { x: 0, gate: 1, w1: 2, w2: moe.params.b1 ? 4 : 3 } as const;
+  const views: MoeViews = Object.fromEntries(Object.entries(named).map(([k, i]) => [k, reads[i]!.view]));
+  reads.forEach((r, i) => {
+    if (r.chain.length && !Object.values(named).includes(i as 0)) throw new LoweringError(`moe fusion @${body.name}: operand ${i} of moe_ffn is read whole, not through views`);
+  });
+  return remap(lowerMoe(moe, ctx, views), moe.outputs.map((v) => body.outputs.indexOf(v)));
+}
+
+export function lowerMoe(node: Node<"moe_ffn">, ctx: LowerContext, views: MoeViews = {}): LoweredKernel[] {
   const { T, d, E, h, k, tile, rows, tiles } = moeShape(node, ctx.target);
   if (T * d === 0) return [];
   const { b1, b2 } = node.params;
@@ -105,10 +135,11 @@ export function lowerMoe(node: Node<"moe_ffn">, ctx: LowerContext): LoweredKerne
   // logits = x·gate through the target's matmul template
   {
     const { bindings, args } = bind([inp("x"), inp("gate"), tmp("logits", true)]);
+    const xv = viewOperand(views.x ?? contiguous([T, d]), false), gv = viewOperand(views.gate ?? contiguous([d, E]), false);
     const spec: MatmulSpec = {
       name: `${ctx.name}_logits`, source: src, dtype: "f32", batch: 1, m: T, n: E, k: d, bindings, out: "logits",
-      lhs: { name: "x", kContiguous: true, addr: (_b, _e, t, c) => iadd(imul(t, u32(d)), c), strides: { row: d, col: 1, baseAlign: 0 } },
-      rhs: { name: "gate", nContiguous: true, addr: (_b, _e, c, e) => iadd(imul(c, u32(E)), e), strides: { row: E, col: 1, baseAlign: 0 } },
+      lhs: { name: "x", kContiguous: xv.contiguous, addr: (_b, _e, t, c) => xv.addr(u32(0), t, c), strides: xv.strides },
+      rhs: { name: "gate", nContiguous: gv.contiguous, addr: (_b, _e, c, e) => gv.addr(u32(0), c, e), strides: gv.strides },
     };
     kernels.push({ kernel: matmulKernel(spec, ctx.target), args, temps });
   }
@@ -214,13 +245,13 @@ export function lowerMoe(node: Node<"moe_ffn">, ctx: LowerContext): LoweredKerne
     const { bindings, args } = bind(list);
     const slotOf = (b: BodyBuilder, row: Expr) => b.let("slot", load("u32", "sorted", row));
     let calls = 0;
+    // expert1's A is x (through its view); expert2's is the hidden rows, written here row-major.
+    const av = viewOperand((which === 1 ? views.x : undefined) ?? contiguous([rows, kDim]), false);
+    const bv = viewOperand((which === 1 ? views.w1 : views.w2) ?? contiguous([E, kDim, n]), true);
     const spec: MatmulSpec = {
       name: `${ctx.name}_expert${which}`, source: src, dtype: "f32", batch: 1, m: rows, n, k: kDim, bindings, out: outName,
-      lhs: { name: aName, kContiguous: true, addr: (_b, _e, row, c) => iadd(imul(row, u32(kDim)), c), strides: { row: kDim, col: 1, baseAlign: 0 } },
-      rhs: {
-        name: bName, nContiguous: true, addr: (_b, e, c, col) => iadd(imul(e, u32(kDim * n)), iadd(imul(c, u32(n)), col)),
-        strides: { row: n, col: 1, baseAlign: kDim * n },
-      },
+      lhs: { name: aName, kContiguous: av.contiguous, addr: (_b, _e, row, c) => av.addr(u32(0), row, c), strides: av.strides },
+      rhs: { name: bName, nContiguous: bv.contiguous, addr: (_b, e, c, col) => bv.addr(e, c, col), strides: bv.strides },
       grouped: {
         tileRows: tile,
         // Tiles past the padded count (kept on the device) exit at once.

@@ -8,7 +8,7 @@
 import { formatType } from "../ir/dtype.js";
 import { type Graph, GraphBuilder, type Node, type Value } from "../ir/graph.js";
 import { type PrimitiveParams, flashRowOperands } from "../ir/primitives.js";
-import { describeChain, groupStride, storeView, viewThrough } from "../ir/view.js";
+import { type StridedView, describeChain, groupStride, storeView, viewThrough } from "../ir/view.js";
 import { type FusionGraph, type GroupCheck, roleOf } from "./fuse-rules.js";
 
 export type Legal = Extract<GroupCheck, { ok: true }>;
@@ -44,7 +44,7 @@ export function emit(g: Graph, partition: Partitioned, notes: string[]): Graph {
   let fused = 0;
   for (const unit of kernelOrder(units, unitOf, partition.graph)) {
     if ("node" in unit) {
-      if ((unit.node.prim === "flash_attention" || unit.node.prim === "flash_attention_bwd") && emitAttention(top, unit.node, partition.graph, fused, notes)) fused++;
+      if (emitTemplate(top, unit.node, partition.graph, fused, notes)) fused++;
       else top.copy(unit.node);
       if (partition.graph.groupable(unit.node)) notes.push(`fuse: ${unit.node.prim} alone`);
     } else if (emitGroup(top, unit.group, partition, fused, notes)) fused++;
@@ -306,31 +306,52 @@ function endReasons(fg: FusionGraph, group: Group, check: Legal, groupOf: Map<No
   return [...out];
 }
 
+/** Template nodes whose kernels take operands through strided views: the fusion kind, and which operands (by name) take what view. */
+interface TemplateReads {
+  readonly kind: "attention" | "moe";
+  readonly operands: ReadonlyMap<number, string>;
+  readonly accepts: (v: StridedView) => boolean;
+}
+
+function templateReads(n: Node): TemplateReads | undefined {
+  if (n.prim === "flash_attention" || n.prim === "flash_attention_bwd") {
+    // The flash templates read rows of consecutive elements.
+    const rows = flashRowOperands(n.prim, n.params as PrimitiveParams["flash_attention"]);
+    return { kind: "attention", operands: rows, accepts: (v) => v.shape.at(-1) === 1 || v.strides.at(-1) === 1 };
+  }
+  if (n.prim === "moe_ffn") {
+    const { b1 } = n.params as PrimitiveParams["moe_ffn"];
+    return { kind: "moe", operands: new Map([[0, "x"], [1, "gate"], [2, "w1"], [b1 ? 4 : 3, "w2"]]), accepts: () => true };
+  }
+  return undefined;
+}
+
 /**
- * flash_attention reads its q, k and v rows through strided views whose rows are
- * contiguous (a head split: slices of a fused QKV projection, heads transposed to the
- * front) and stores its output through transposes and reshapes toward a reader that
- * cannot take it as a strided view (heads merged back for the output projection): then
- * it becomes a fusion of kind "attention" holding the views, and no copy kernel runs.
- * Returns whether it did.
+ * A template node (flash_attention and its backward, moe_ffn) whose operands are strided
+ * views its kernels can read in place (a head split: slices of a fused QKV projection,
+ * heads transposed to the front; a transposed expert weight) becomes a fusion of that
+ * kind holding the views, and flash_attention's result leaving through transposes and
+ * reshapes toward a reader that cannot take it as a strided view (heads merged back for
+ * the output projection) is stored through them: no copy kernel runs. Returns whether it
+ * made a fusion.
  */
-function emitAttention(top: TopLevel, node: Node, fg: FusionGraph, index: number, notes: string[]): boolean {
-  const prim = node.prim as "flash_attention" | "flash_attention_bwd";
-  const rowOperands = flashRowOperands(prim, node.params as PrimitiveParams["flash_attention"]);
+function emitTemplate(top: TopLevel, node: Node, fg: FusionGraph, index: number, notes: string[]): boolean {
+  const spec = templateReads(node);
+  if (!spec) return false;
   const loads: Value[] = [];
   const reads = node.inputs.map((v, i) => {
     const { source, views } = fg.source(v);
     const chain = [...views].reverse();
-    const view = rowOperands.has(i) && views.length ? viewThrough(source.shape, chain) : undefined;
+    const view = spec.operands.has(i) && views.length ? viewThrough(source.shape, chain) : undefined;
     const p = fg.producer.get(source);
-    const folded = view && (view.shape.at(-1) === 1 || view.strides.at(-1) === 1) && !(p && fg.isSource(p));
+    const folded = view && spec.accepts(view) && !(p && fg.isSource(p));
     const loaded = folded ? source : v;
     if (!loads.includes(loaded)) loads.push(loaded);
     return { loaded, chain: folded ? chain : [] };
   });
   const out = node.outputs[0]!;
   const chain: Node[] = [];
-  for (let y = out; prim === "flash_attention" && !fg.isResult(y) && fg.readers(y).length === 1;) {
+  for (let y = out; node.prim === "flash_attention" && !fg.isResult(y) && fg.readers(y).length === 1;) {
     const u = fg.readers(y)[0]!;
     if (u.prim !== "transpose" && u.prim !== "reshape") break;
     chain.push(u);
@@ -342,18 +363,18 @@ function emitAttention(top: TopLevel, node: Node, fg: FusionGraph, index: number
   const storeFold = chain.some((n) => n.prim === "transpose") && stored && stored.strides.at(-1) === 1 && needsLayout ? chain : [];
   if (!storeFold.length && reads.every((r) => !r.chain.length)) return false;
 
-  const name = `attention_${index}`;
+  const name = `${spec.kind}_${index}`;
   const body = new GraphBuilder(name);
   const local = new Map<Value, Value>(loads.map((v) => [v, body.input(v.type, fg.producer.has(v) ? undefined : v.hint)]));
   const operands = reads.map((r) => r.chain.reduce((x, n) => body.copy(n, [x])[0]!, local.get(r.loaded)!));
   const results = [...body.copy(node, operands)];
   results[0] = storeFold.reduce((x, n) => body.copy(n, [x])[0]!, results[0]!);
   const outputs = [storeFold.length ? storeFold.at(-1)!.outputs[0]! : out, ...node.outputs.slice(1)];
-  const views = reads.flatMap((r, i) => (r.chain.length ? [`${rowOperands.get(i)} = ${describeChain(r.chain)}`] : []));
+  const views = reads.flatMap((r, i) => (r.chain.length ? [`${spec.operands.get(i)} = ${describeChain(r.chain)}`] : []));
   if (storeFold.length) views.push(`out through ${describeChain(storeFold)}`);
-  const reason = `${prim} with its layout ops folded: ${views.join("; ")}`;
-  top.fusion({ ok: true, kind: "attention", inputs: loads, outputs }, { body: body.build(results), kind: "attention", reason });
-  notes.push(`fuse: @${name} (attention, ${loads.length} in + ${outputs.length} out); ${reason}`);
+  const reason = `${node.prim} with its layout ops folded: ${views.join("; ")}`;
+  top.fusion({ ok: true, kind: spec.kind, inputs: loads, outputs }, { body: body.build(results), kind: spec.kind, reason });
+  notes.push(`fuse: @${name} (${spec.kind}, ${loads.length} in + ${outputs.length} out); ${reason}`);
   return true;
 }
 

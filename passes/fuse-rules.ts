@@ -215,8 +215,12 @@ export class FusionGraph {
   }
 }
 
-/** "attention": one flash_attention reading q, k, v through views and storing through a head merge (no group check makes it). */
-export type FusionKind = "elementwise" | "reduction" | "matmul" | "attention";
+/**
+ * "attention": one flash_attention reading q, k, v through views and storing through a head
+ * merge; "moe": one moe_ffn reading its activations and weights through views (no group
+ * check makes these: fuse-emit.ts does).
+ */
+export type FusionKind = "elementwise" | "reduction" | "matmul" | "attention" | "moe";
 
 export type GroupCheck =
   | { readonly ok: true; readonly kind: FusionKind; readonly inputs: readonly Value[]; readonly outputs: readonly Value[] }

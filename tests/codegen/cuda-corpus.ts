@@ -84,14 +84,16 @@ function extras(): { name: string; graph: Graph }[] {
   ]));
   add("every unary op at rank 4", graph("rank4", [ty("f32", 2, 3, 1, 5)], (b, [x]) =>
     UNARY_OPS.filter((op) => op !== "not").map((op) => one(b.add(op, [one(b.add("transpose", [x!], { perm: [3, 1, 0, 2] }))], {})))));
-  add("layout views: a head split into flash attention, the head merge stored by its kernel, a KV-cache concatenation and a pad read by matmuls",
-    jit((qkv: Tensor, pastK: Tensor, wo: Tensor, x: Tensor) => {
+  add("layout views: a head split into flash attention, the head merge stored by its kernel, a KV-cache concatenation and a pad read by matmuls, transposed expert weights",
+    jit((qkv: Tensor, pastK: Tensor, wo: Tensor, x: Tensor, gate: Tensor, w1t: Tensor, w2t: Tensor) => {
       const [L, H, Dh] = [10, 2, 16];
       const head = (i: number) => np.transpose(np.reshape(np.slice(qkv, [null, [i * H * Dh, (i + 1) * H * Dh]]), [L, H, Dh]), [1, 0, 2]);
       const merged = np.reshape(np.transpose(nn.attention(head(0), head(1), head(2), { causal: true }), [1, 0, 2]), [L, H * Dh]);
       const scores = np.matmul(head(0), np.swapaxes(np.concatenate([pastK, head(1)], 1), 1, 2));
-      return [np.matmul(merged, wo), scores, np.matmul(np.pad(x, [[0, 0], [1, 2]]), np.slice(wo, [[0, 7], [0, 5]]))];
-    }, { backend: "interp" }).lower(new ShapeDtype([10, 96]), new ShapeDtype([2, 5, 16]), new ShapeDtype([32, 32]), new ShapeDtype([7, 4])).graph);
+      const experts = nn.moe(x, gate, { w1: np.transpose(w1t, [0, 2, 1]), w2: np.transpose(w2t, [0, 2, 1]) }, 2);
+      return [np.matmul(merged, wo), scores, np.matmul(np.pad(x, [[0, 0], [1, 2]]), np.slice(wo, [[0, 7], [0, 5]])), experts];
+    }, { backend: "interp" }).lower(new ShapeDtype([10, 96]), new ShapeDtype([2, 5, 16]), new ShapeDtype([32, 32]), new ShapeDtype([7, 4]),
+      new ShapeDtype([4, 3]), new ShapeDtype([3, 8, 4]), new ShapeDtype([3, 4, 8])).graph);
   return out;
 }
 

@@ -23,6 +23,7 @@ import { evalGraph } from "../../runtime/interp.js";
 import { WebGPUExecutable } from "../../runtime/webgpu.js";
 import { seedArb } from "../runtime/webgpu-arbitraries.js";
 import { gpu, mismatch } from "../runtime/webgpu-helpers.js";
+import { contractViolations, fusions } from "../passes/graphs.js";
 import { planArb, planFn, planInputs } from "./layout-programs.js";
 import { strategyTarget } from "./matmul-cases.js";
 
@@ -58,6 +59,11 @@ async function run(g: Graph, target: Target, xs: readonly HostArray[]): Promise<
   return got;
 }
 
+/** Every fusion node keeps the contract codegen relies on (passes/fuse.ts), stated independently in tests/passes/graphs.ts. */
+function expectContract(g: Graph, target: Target): void {
+  for (const n of fusions(g)) expect(contractViolations(n, target.limits.maxStorageBuffersPerShaderStage), `@${n.params.body.name}`).toEqual([]);
+}
+
 function expectSame(got: readonly HostArray[], want: readonly HostArray[], what: string): void {
   got.forEach((x, i) => {
     const m = mismatch(x, want[i]!, TOL);
@@ -84,6 +90,7 @@ describe.skipIf(!gpu)("layout ops are views, on WebGPU", () => {
         const [name, target] = targets()[which % targets().length]!;
         const fused = runPipeline(g, { target }).graph;
         const unfused = runPipeline(g, { target, fuse: false }).graph;
+        expectContract(fused, target);
         expectSame(await run(fused, target, xs), want, `${name}, fused`);
         expectSame(await run(unfused, target, xs), want, `${name}, unfused`);
         expect(dataOnlyKernels(fused)).toEqual([]);
@@ -110,6 +117,7 @@ describe.skipIf(!gpu)("layout ops are views, on WebGPU", () => {
       const attention = fused.nodes.filter((n) => n.prim === "fusion" && (n.params as { kind: string }).kind === "attention");
       expect(attention, name).toHaveLength(1);
       expect(dataOnlyKernels(fused), name).toEqual([]);
+      expectContract(fused, target);
       expectSame(await run(fused, target, xs), want, name);
     }
   }, 300_000);
@@ -126,6 +134,7 @@ describe.skipIf(!gpu)("layout ops are views, on WebGPU", () => {
       const fused = runPipeline(g, { target }).graph;
       expect(fused.nodes.filter((n) => n.prim !== "reshape"), name).toHaveLength(2);
       expect(dataOnlyKernels(fused), name).toEqual([]);
+      expectContract(fused, target);
       expectSame(await run(fused, target, xs), want, name);
     }
   }, 300_000);
@@ -144,6 +153,25 @@ describe.skipIf(!gpu)("layout ops are views, on WebGPU", () => {
       const flash = fused.nodes.filter((n) => n.prim === "flash_attention" || (n.prim === "fusion" && (n.params as { kind: string }).kind === "attention"));
       expect(flash, name).toHaveLength(2);
       expect(dataOnlyKernels(fused), name).toEqual([]);
+      expectContract(fused, target);
+      expectSame(await run(fused, target, xs), want, name);
+    }
+  }, 300_000);
+
+  test("a mixture of experts over transposed expert weights and a sliced activation reads them in place (a fusion of kind moe), under every template family", async () => {
+    const [T, D, E, Hd] = [12, 8, 4, 16];
+    const f = (xs: Tensor, gate: Tensor, w1t: Tensor, w2t: Tensor) =>
+      nn.moe(np.slice(xs, [null, [2, 2 + D]]), gate, { w1: np.transpose(w1t, [0, 2, 1]), w2: np.transpose(w2t, [0, 2, 1]) }, 2, { activation: nn.relu });
+    const xs: HostArray[] = [[T, D + 5], [D, E], [E, Hd, D], [E, D, Hd]].map((shape, s) => ({
+      dtype: "f32", shape, data: Float32Array.from({ length: shape.reduce((x, y) => x * y, 1) }, (_, i) => Math.sin(i * 0.53 + s) / 2),
+    }));
+    const g = traced(f, xs);
+    const want = evalGraph(g, xs);
+    for (const [name, target] of targets()) {
+      const fused = runPipeline(g, { target }).graph;
+      expect(fused.nodes.filter((n) => n.prim === "fusion" && (n.params as { kind: string }).kind === "moe"), name).toHaveLength(1);
+      expect(dataOnlyKernels(fused), name).toEqual([]);
+      expectContract(fused, target);
       expectSame(await run(fused, target, xs), want, name);
     }
   }, 300_000);

@@ -168,6 +168,13 @@ const ALLOWED = new Set([
 export function contractViolations(n: Node<"fusion">, limit: number): string[] {
   const { body, kind } = n.params;
   const bad: string[] = [];
+  if (kind === "attention" || kind === "moe") {
+    // One template node; everything else is a layout op over inputs (its operand views and result fold).
+    const templates = body.nodes.filter((m) => (kind === "moe" ? m.prim === "moe_ffn" : m.prim === "flash_attention" || m.prim === "flash_attention_bwd"));
+    if (templates.length !== 1) bad.push(`${templates.length} template nodes in a ${kind} fusion`);
+    for (const m of body.nodes) if (!templates.includes(m) && !VIEWS.has(m.prim)) bad.push(`${kind} body holds ${m.prim}`);
+    return bad;
+  }
   const shapeOf = (v: AbstractValue) => `[${v.shape}]`;
   if (body.inputs.length + body.outputs.length > limit) bad.push(`binds ${body.inputs.length + body.outputs.length} > ${limit}`);
   const producer = new Map<Value, Node>();
