@@ -3,7 +3,8 @@
  * group, in an order every kernel's producers precede, with a note per kernel; views and
  * sources emitted only where something outside every kernel reads them; matmul and
  * flash_attention results stored through the head merges that follow them; and
- * flash_attention reading its rows through head splits as a fusion of kind "attention".
+ * flash_attention reading its rows through head splits (moe_ffn its weights through
+ * transposes) as a fusion of kind "attention" ("moe").
  */
 import { formatType } from "../ir/dtype.js";
 import { type Graph, GraphBuilder, type Node, type Value } from "../ir/graph.js";

@@ -20,7 +20,8 @@
  * per such chain, noted "materialised" with its reader. A matmul's or flash_attention's
  * result that leaves through transposes and reshapes no strided read can take (heads
  * merged back) is stored through them instead (storeFolds), and flash_attention (and its
- * backward) reading q, k, v through a head split becomes a fusion of kind "attention".
+ * backward) reading q, k, v through a head split becomes a fusion of kind "attention",
+ * moe_ffn reading transposed weights one of kind "moe".
  *
  * ## The contract with codegen (what a fusion node of each kind means)
  *
@@ -60,6 +61,8 @@
  *   the backward's out and its cotangent) are strided views of inputs with contiguous
  *   rows, the others inputs; the forward's output may be stored through transposes and
  *   reshapes with contiguous rows. The flash templates read and write those row layouts.
+ * - "moe": one moe_ffn whose x, gate, w1 and w2 are strided views of inputs (any strides:
+ *   the grouped matmuls' address maps), the biases inputs.
  */
 import { WEBGPU_DEFAULT_LIMITS } from "../codegen/target.js";
 import { formatType, sameShape } from "../ir/dtype.js";
