@@ -328,10 +328,15 @@ export class GPUDeviceContext {
   // -------------------------------------------------------------------------
   // pipelines
 
-  /** The compute pipeline for a kernel's source, compiled once per distinct source. */
+  /**
+   * The compute pipeline for a kernel's source, compiled once per distinct code: sources
+   * that differ only in whole-line comments (the IR text and view notes a kernel opens with,
+   * which name the values of one call site: a model's repeated layers) share one.
+   */
   pipeline(name: string, source: string, access: readonly Access[]): CachedPipeline {
     this.checkAlive();
-    const key = `${access.join(",")}\n${source}`;
+    const code = source.split("\n").filter((l) => !l.trimStart().startsWith("//")).join("\n");
+    const key = `${access.join(",")}\n${code}`;
     const hit = this.pipelines.get(key);
     if (hit) return hit;
     const device = this.device;

@@ -24,7 +24,16 @@ describe.skipIf(!gpu)("webgpu runtime", () => {
     expect(again!.message).toContain("let x: u32 = 1.5f;");
   });
 
-  test("an array larger than maxStorageBufferBindingSize is refused with an error naming the limit", () => {
+  test("kernels whose sources differ only in comment lines share one compiled pipeline; other differences compile apart", () => {
+    const body = "@compute @workgroup_size(1) fn main() { let x: u32 = 1u; }";
+    const a = gpu!.ctx.pipeline("layer_0", `// %12 = dot_general %3, %4\n${body}`, []);
+    const b = gpu!.ctx.pipeline("layer_1", `// %57 = dot_general %48, %49\n  // in0 read as transpose[1,0]\n${body}`, []);
+    const c = gpu!.ctx.pipeline("layer_2", `// %12 = dot_general %3, %4\n${body.replace("1u", "2u")}`, []);
+    expect(b).toBe(a);
+    expect(c).not.toBe(a);
+  });
+
+    test("an array larger than maxStorageBufferBindingSize is refused with an error naming the limit", () => {
     const max = gpu!.target.limits.maxStorageBufferBindingSize;
     const g = oneNode("neg", [{ dtype: "f32", shape: [max / 4 + 1] }], {});
     expect(() => gpu!.compile(g)).toThrow(DeviceLimitError);
