@@ -306,8 +306,12 @@ export function templateOperands(body: Graph, node: Node): { reads: StridedRead[
     return read;
   });
   const inputOf = reads.map((r) => body.inputs.indexOf(r.input));
+  // Each kernel's listing names the views the fusion reads and stores through.
+  const notes = new BodyBuilder();
+  for (const line of viewLines(body)) notes.comment(line);
   const remap = (ks: LoweredKernel[], outputOf: readonly number[]) => ks.map((k) => ({
     ...k,
+    kernel: { ...k.kernel, body: [...notes.stmts, ...k.kernel.body] },
     args: k.args.map((a) => (a.kind === "in" ? { kind: "in" as const, index: inputOf[a.index]! } : a.kind === "out" ? { kind: "out" as const, index: outputOf[a.index]! } : a)),
   }));
   return { reads, remap };
