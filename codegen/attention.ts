@@ -8,7 +8,7 @@
  */
 import type { Node, Value } from "../ir/graph.js";
 import type { StridedView } from "../ir/view.js";
-import { BodyEval, templateOperands } from "./fused-body.js";
+import { templateOperands } from "./fused-body.js";
 import { flashRowOperands } from "../ir/primitives.js";
 import { lowerFlashAttentionBwd } from "./attention-bwd.js";
 import { subgroupAttention } from "./attention-cpu.js";
@@ -45,14 +45,13 @@ export function lowerAttentionFusion(node: Node<"fusion">, ctx: LowerContext): L
   const flash = body.nodes.find((n): n is Node<"flash_attention" | "flash_attention_bwd"> => n.prim === "flash_attention" || n.prim === "flash_attention_bwd");
   if (!flash) throw new LoweringError(`attention fusion @${body.name} holds no flash_attention`);
   const rows = flashRowOperands(flash.prim, flash.params);
-  const { reads, remap } = templateOperands(body, flash);
+  const { ev, reads, remap } = templateOperands(body, flash);
   const layout: { -readonly [K in keyof FlashLayouts]?: FlashLayouts[K] } = {};
   reads.forEach((read, i) => {
     const role = rows.get(i);
     if (role) layout[role] = rowLayout(read.view, `@${body.name} operand ${i}`);
     else if (read.chain.length) throw new LoweringError(`attention fusion @${body.name}: operand ${i} of ${flash.prim} is read whole, not through views`);
   });
-  const ev = new BodyEval(body, []);
   const outputOf = flash.outputs.map((v, i) => {
     const at = body.outputs.findIndex((o) => o === v || (i === 0 && ev.storedThrough(o)?.value === v));
     if (at < 0) throw new LoweringError(`attention fusion @${body.name} does not return result ${i} of ${flash.prim}`);

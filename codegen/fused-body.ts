@@ -298,7 +298,7 @@ function quarter(e: Expr): Expr {
  * operand if it is computed); and `remap`, which rewrites the node's kernels' arguments from
  * the node's operands and results to the fusion's.
  */
-export function templateOperands(body: Graph, node: Node): { reads: StridedRead[]; remap: (ks: LoweredKernel[], outputOf: readonly number[]) => LoweredKernel[] } {
+export function templateOperands(body: Graph, node: Node): { ev: BodyEval; reads: StridedRead[]; remap: (ks: LoweredKernel[], outputOf: readonly number[]) => LoweredKernel[] } {
   const ev = new BodyEval(body, []);
   const reads = node.inputs.map((v, i) => {
     const read = ev.stridedRead(v);
@@ -314,5 +314,5 @@ export function templateOperands(body: Graph, node: Node): { reads: StridedRead[
     kernel: { ...k.kernel, body: [...notes.stmts, ...k.kernel.body] },
     args: k.args.map((a) => (a.kind === "in" ? { kind: "in" as const, index: inputOf[a.index]! } : a.kind === "out" ? { kind: "out" as const, index: outputOf[a.index]! } : a)),
   }));
-  return { reads, remap };
+  return { ev, reads, remap };
 }

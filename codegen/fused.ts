@@ -14,8 +14,8 @@ import { Index } from "./elementwise.js";
 import { BodyEval, VectorReads, fusionBindings, fusionBuilder, site } from "./fused-body.js";
 import { reductionKernel } from "./fused-reduction.js";
 import { checkArray, gridFor, groupAddress, linearGroupId, unravel } from "./indexing.js";
-import { type StridedView, contiguous, groupStride } from "../ir/view.js";
-import type { OutputLayout } from "./matmul-spec.js";
+import { type StridedView, contiguous } from "../ir/view.js";
+import { type OutputLayout, operandStrides } from "./matmul-spec.js";
 import { type Expr, type Kernel, BodyBuilder, iadd, id, imul, lt, u32 } from "./kernel.js";
 import { renameLocals } from "./traverse.js";
 import { type LowerContext, type LoweredKernel, LoweringError, dotGeneralSpec } from "./lower.js";
@@ -160,18 +160,16 @@ function matmulFusionKernel(node: Node<"fusion">, ctx: LowerContext): { kernel: 
     ...base.filter((b) => b.access !== "read"),
     ...(stored < 0 ? [{ name: out, dtype: product.dtype, access: "read_write" as const }] : []),
   ];
-  const free = (shape: readonly number[], used: number[]) => shape.filter((_, i) => !used.includes(i));
   const [lhs, rhs] = dot.inputs as [Value, Value];
-  const mShape = free(lhs.shape, [...p.lhs_batch, ...p.lhs_contract]), nShape = free(rhs.shape, [...p.rhs_batch, ...p.rhs_contract]);
+  // Each operand's axes as (batch, row, column) groups, the template's three coordinates.
+  const free = (v: Value, used: number[]) => [...Array(v.shape.length).keys()].filter((d) => !used.includes(d));
+  const lhsFree = free(lhs, [...p.lhs_batch, ...p.lhs_contract]), rhsFree = free(rhs, [...p.rhs_batch, ...p.rhs_contract]);
+  const groups = [[p.lhs_batch, lhsFree, p.lhs_contract], [p.rhs_batch, p.rhs_contract, rhsFree]];
+  const mShape = lhsFree.map((d) => lhs.shape[d]!), nShape = rhsFree.map((d) => rhs.shape[d]!);
   const [lr, rr] = reads;
   const base0 = dotGeneralSpec(dot, { name: ctx.name, source: ctx.source, bindings, out },
     { lhs: lr ? name(lr.input) : "lhs_read", rhs: rr ? name(rr.input) : "rhs_read" },
     { lhs: lr?.view ?? contiguous(lhs.shape), rhs: rr?.view ?? contiguous(rhs.shape) });
-  const free2 = (rank: number, used: number[]) => [...Array(rank).keys()].filter((d) => !used.includes(d));
-  const groups = [
-    [p.lhs_batch, free2(lhs.shape.length, [...p.lhs_batch, ...p.lhs_contract]), p.lhs_contract],
-    [p.rhs_batch, p.rhs_contract, free2(rhs.shape.length, [...p.rhs_batch, ...p.rhs_contract])],
-  ];
   const readElementwise = (i: 0 | 1) => {
     const v = dot.inputs[i]!;
     const evg = new BodyEval(body, body.inputs.map((u) => `${name(u)}_${sides[i]}`));
@@ -220,16 +218,10 @@ function matmulFusionKernel(node: Node<"fusion">, ctx: LowerContext): { kernel: 
 function outputLayout(view: StridedView, [nb, nm]: [number, number]): OutputLayout {
   const axes = (from: number, to: number) => [...Array(to - from).keys()].map((i) => from + i);
   const [batch, rows, cols] = [axes(0, nb), axes(nb, nb + nm), axes(nb + nm, view.shape.length)];
-  const stride = (dims: number[]) => {
-    const s = groupStride(view.shape, view.strides, dims);
-    if (s === undefined) throw new LoweringError(`a matmul result stored through a layout its rows or columns cannot take as one stride`);
-    return s;
-  };
-  const row = stride(rows), col = stride(cols);
-  const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
-  const baseAlign = batch.filter((d) => view.shape[d] !== 1).reduce((g, d) => gcd(g, view.strides[d]!), view.offset);
+  const strides = operandStrides(view.shape, batch, rows, cols, view.strides, view.offset);
+  if (!strides) throw new LoweringError(`a matmul result stored through a layout its rows or columns cannot take as one stride`);
   return {
-    row, col, baseAlign,
+    ...strides,
     base: (b, bat) => {
       const at = groupAddress(b, bat, batch, view.shape, "ob", view.strides);
       return view.offset ? iadd(u32(view.offset), at) : at;

@@ -28,7 +28,7 @@ import {
   bin, call, eq, f32, ge, iadd, id, idiv, imul, irem, load, lt, select, u32,
 } from "./kernel.js";
 import { type Arg, type LowerContext, type LoweredKernel, LoweringError } from "./lower.js";
-import { type MatmulSpec, matmulKernel, matmulStrategy } from "./matmul.js";
+import { type MatmulSpec, matmulKernel, matmulStrategy, operandStrides } from "./matmul.js";
 import type { Target } from "./target.js";
 import { renameLocals } from "./traverse.js";
 
@@ -89,11 +89,11 @@ export type MoeViews = Partial<Record<"x" | "gate" | "w1" | "w2", StridedView>>;
 /** A matrix operand (batch, row, col) = offset + batch·s_b + row·s_r + col·s_c, with its strides for the templates. */
 function viewOperand(view: StridedView, batched: boolean) {
   const [sb, sr, sc] = batched ? view.strides : [0, ...view.strides];
-  const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
+  const dims = batched ? [[0], [1], [2]] : [[], [0], [1]];
   const at = (base: Expr, row: Expr, col: Expr) => iadd(base, iadd(imul(row, u32(sr!)), sc === 1 ? col : imul(col, u32(sc!))));
   return {
     contiguous: sc === 1,
-    strides: { row: sr!, col: sc!, baseAlign: gcd(sb!, view.offset) },
+    strides: operandStrides(view.shape, dims[0]!, dims[1]!, dims[2]!, view.strides, view.offset),
     addr: (batch: Expr, row: Expr, col: Expr) => at(iadd(u32(view.offset), imul(batch, u32(sb!))), row, col),
   };
 }

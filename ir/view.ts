@@ -22,17 +22,8 @@ export interface StridedView {
 /** A whole row-major buffer of `shape`. */
 export const contiguous = (shape: Shape): StridedView => ({ shape, offset: 0, strides: stridesOf(shape) });
 
-/** The layout ops a strided view may pass through. */
-export const STRIDED_VIEW_PRIMS = ["transpose", "slice", "broadcast_in_dim", "reshape"] as const;
-
-/** Whether a view is the plain row-major layout of its shape (a load needs no address math beyond the index). */
-export function isContiguous(v: StridedView): boolean {
-  const row = stridesOf(v.shape);
-  return v.offset === 0 && v.shape.every((d, i) => d === 1 || v.strides[i] === row[i]);
-}
-
 /** The view `n` makes of `v` (n's operand), or undefined when n is no strided layout op. */
-export function applyView(v: StridedView, n: Pick<Node, "prim" | "params" | "outputs">): StridedView | undefined {
+function applyView(v: StridedView, n: Pick<Node, "prim" | "params" | "outputs">): StridedView | undefined {
   const shape = n.outputs[0]!.shape;
   switch (n.prim) {
     case "transpose": {
@@ -63,7 +54,7 @@ export function applyView(v: StridedView, n: Pick<Node, "prim" | "params" | "out
  * equal product, and each run of `v` must be contiguous among itself (each stride its
  * inner neighbour's times that neighbour's size) to be split into `to`'s axes.
  */
-export function reshapeView(v: StridedView, to: Shape): StridedView | undefined {
+function reshapeView(v: StridedView, to: Shape): StridedView | undefined {
   // An empty array reads no element: any strides do.
   if (to.includes(0)) return { shape: to, offset: v.offset, strides: to.map(() => 0) };
   const from = v.shape.map((d, i) => ({ d, s: v.strides[i]! })).filter((a) => a.d !== 1);
@@ -146,9 +137,6 @@ export function groupStride(shape: Shape, strides: readonly number[], dims: read
   }
   return inner;
 }
-
-/** Layout ops that move every element somewhere distinct and fill every place: a store may go through them. */
-export const BIJECTIVE_VIEW_PRIMS = ["transpose", "reshape"] as const;
 
 /**
  * Where each element of `x` lands in the row-major buffer of `y`, when `chain` (transposes

@@ -11,23 +11,15 @@ import { lowerGraph } from "../../codegen/program.js";
 import { runPipeline } from "../../passes/pipeline.js";
 import type { Target } from "../../codegen/target.js";
 import { evalGraph } from "../../runtime/interp.js";
-import { WebGPUExecutable } from "../../runtime/webgpu.js";
 import { type FlashCase, flashGradGraph, flashGraph, flashInputs } from "./attention-cases.js";
-import { gpu, mismatch } from "../runtime/webgpu-helpers.js";
+import { gpu, mismatch, runProgram } from "../runtime/webgpu-helpers.js";
 import { strategyTarget } from "./matmul-cases.js";
 
 const TOL = { rtol: 2e-4, atol: 2e-4 };
 
 async function expectFlash(c: FlashCase, target: Target, seed = 1, g = flashGraph(c)): Promise<void> {
-  const be = gpu!;
   const inputs = flashInputs(g, seed);
-  const exe = new WebGPUExecutable(be, lowerGraph(g, target));
-  const err = await exe.ready;
-  if (err) throw err;
-  const dev = inputs.map((a) => be.upload(a));
-  const outs = exe.run(dev);
-  const got = await Promise.all(outs.map((o) => be.read(o)));
-  for (const x of [...dev, ...outs]) be.free(x);
+  const got = await runProgram(lowerGraph(g, target), inputs);
   const want = evalGraph(g, inputs);
   got.forEach((x, i) => {
     const m = mismatch(x, want[i]!, TOL);

@@ -20,9 +20,8 @@ import * as nn from "../../frontend/nn.js";
 import * as np from "../../frontend/np.js";
 import { type HostArray, deviceBytes, sizeOf } from "../../ir/dtype.js";
 import type { Node } from "../../ir/graph.js";
-import { WebGPUExecutable } from "../../runtime/webgpu.js";
 import { fill, seedArb } from "../runtime/webgpu-arbitraries.js";
-import { type Tolerance, gpu, mismatch } from "../runtime/webgpu-helpers.js";
+import { type Tolerance, gpu, mismatch, runProgram } from "../runtime/webgpu-helpers.js";
 import { chainArb, chainFn, chainInputs, matmulArb, matmulFn, matmulInputs } from "./fused-programs.js";
 
 type Fn = (...xs: Tensor[]) => Tensor | Tensor[];
@@ -49,16 +48,6 @@ async function viaTarget(f: Fn, xs: readonly HostArray[], target: Target): Promi
   return runProgram(lowerGraph(graph, target), xs);
 }
 
-async function runProgram(program: Program, xs: readonly HostArray[]): Promise<HostArray[]> {
-  const exe = new WebGPUExecutable(gpu!, program);
-  const err = await exe.ready;
-  if (err) throw err;
-  const dev = xs.map((a) => gpu!.upload(a));
-  const outs = exe.run(dev);
-  const got = await Promise.all(outs.map((o) => gpu!.read(o)));
-  for (const b of [...dev, ...outs]) gpu!.free(b);
-  return got;
-}
 
 function expectSame(got: readonly HostArray[], want: readonly HostArray[], what: string, tol = TOL): void {
   expect(got.length).toBe(want.length);

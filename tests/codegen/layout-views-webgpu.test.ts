@@ -20,9 +20,8 @@ import type { HostArray } from "../../ir/dtype.js";
 import type { Graph } from "../../ir/graph.js";
 import { runPipeline } from "../../passes/pipeline.js";
 import { evalGraph } from "../../runtime/interp.js";
-import { WebGPUExecutable } from "../../runtime/webgpu.js";
 import { seedArb } from "../runtime/webgpu-arbitraries.js";
-import { gpu, mismatch } from "../runtime/webgpu-helpers.js";
+import { gpu, mismatch, runProgram } from "../runtime/webgpu-helpers.js";
 import { contractViolations, fusions } from "../passes/graphs.js";
 import { planArb, planFn, planInputs } from "./layout-programs.js";
 import { strategyTarget } from "./matmul-cases.js";
@@ -47,17 +46,12 @@ function dataOnlyKernels(g: Graph): string[] {
   }).map((n) => (n.prim === "fusion" ? `@${(n.params as { body: Graph }).body.name}: ${(n.params as { body: Graph }).body.nodes.map((m) => m.prim).join(" ")}` : n.prim));
 }
 
-async function run(g: Graph, target: Target, xs: readonly HostArray[]): Promise<HostArray[]> {
-  const be = gpu!;
-  const exe = new WebGPUExecutable(be, lowerGraph(g, target));
-  const err = await exe.ready;
-  if (err) throw err;
-  const dev = xs.map((a) => be.upload(a));
-  const outs = exe.run(dev);
-  const got = await Promise.all(outs.map((o) => be.read(o)));
-  for (const x of [...dev, ...outs]) be.free(x);
-  return got;
-}
+const run = (g: Graph, target: Target, xs: readonly HostArray[]) => runProgram(lowerGraph(g, target), xs);
+
+/** Smooth, seeded inputs of the given shapes. */
+const sines = (shapes: readonly number[][], step: number, scale = 1): HostArray[] => shapes.map((shape, s) => ({
+  dtype: "f32", shape, data: Float32Array.from({ length: shape.reduce((x, y) => x * y, 1) }, (_, i) => Math.sin(i * step + s) * scale),
+}));
 
 /** Every fusion node keeps the contract codegen relies on (passes/fuse.ts), stated independently in tests/passes/graphs.ts. */
 function expectContract(g: Graph, target: Target): void {
@@ -125,9 +119,7 @@ describe.skipIf(!gpu)("layout ops are views, on WebGPU", () => {
   test("a matmul whose result is transposed and merged stores through the transpose: one kernel, under every template family", async () => {
     const f = (a: Tensor, b: Tensor, w: Tensor) =>
       np.matmul(np.reshape(np.transpose(np.matmul(a, b), [1, 0, 2]), [6, 3 * 8]), w);
-    const xs: HostArray[] = [[3, 6, 5], [3, 5, 8], [24, 4]].map((shape, s) => ({
-      dtype: "f32", shape, data: Float32Array.from({ length: shape.reduce((x, y) => x * y, 1) }, (_, i) => Math.sin(i * 0.7 + s)),
-    }));
+    const xs = sines([[3, 6, 5], [3, 5, 8], [24, 4]], 0.7);
     const g = traced(f, xs);
     const want = evalGraph(g, xs);
     for (const [name, target] of targets()) {
@@ -143,9 +135,7 @@ describe.skipIf(!gpu)("layout ops are views, on WebGPU", () => {
     const [H, P, T, Dh] = [2, 600, 3, 16];
     const f = (q: Tensor, pastK: Tensor, pastV: Tensor, k: Tensor, v: Tensor) =>
       nn.attention(q, np.concatenate([pastK, k], 1), np.concatenate([pastV, v], 1));
-    const xs: HostArray[] = [[H, T, Dh], [H, P, Dh], [H, P, Dh], [H, T, Dh], [H, T, Dh]].map((shape, s) => ({
-      dtype: "f32", shape, data: Float32Array.from({ length: shape.reduce((x, y) => x * y, 1) }, (_, i) => Math.sin(i * 0.31 + s)),
-    }));
+    const xs = sines([[H, T, Dh], [H, P, Dh], [H, P, Dh], [H, T, Dh], [H, T, Dh]], 0.31);
     const g = traced(f, xs);
     const want = evalGraph(g, xs);
     for (const [name, target] of targets()) {
@@ -162,9 +152,7 @@ describe.skipIf(!gpu)("layout ops are views, on WebGPU", () => {
     const [T, D, E, Hd] = [12, 8, 4, 16];
     const f = (xs: Tensor, gate: Tensor, w1t: Tensor, w2t: Tensor) =>
       nn.moe(np.slice(xs, [null, [2, 2 + D]]), gate, { w1: np.transpose(w1t, [0, 2, 1]), w2: np.transpose(w2t, [0, 2, 1]) }, 2, { activation: nn.relu });
-    const xs: HostArray[] = [[T, D + 5], [D, E], [E, Hd, D], [E, D, Hd]].map((shape, s) => ({
-      dtype: "f32", shape, data: Float32Array.from({ length: shape.reduce((x, y) => x * y, 1) }, (_, i) => Math.sin(i * 0.53 + s) / 2),
-    }));
+    const xs = sines([[T, D + 5], [D, E], [E, Hd, D], [E, D, Hd]], 0.53, 0.5);
     const g = traced(f, xs);
     const want = evalGraph(g, xs);
     for (const [name, target] of targets()) {

@@ -7,7 +7,8 @@ import { type HostArray, formatType } from "../../ir/dtype.js";
 import { type Graph, GraphBuilder, verify } from "../../ir/graph.js";
 import type { Primitive, PrimitiveParams } from "../../ir/primitives.js";
 import { evalGraph } from "../../runtime/interp.js";
-import { type WebGPUBackend, createWebGPUBackend } from "../../runtime/webgpu.js";
+import { WebGPUExecutable, type WebGPUBackend, createWebGPUBackend } from "../../runtime/webgpu.js";
+import type { Program } from "../../codegen/program.js";
 
 let backend: Promise<WebGPUBackend | undefined> | undefined;
 
@@ -28,6 +29,19 @@ export function oneNode<P extends Primitive>(prim: P, inputs: readonly { dtype: 
   const g = b.build(b.add(prim, vs, params));
   verify(g);
   return g;
+}
+
+/** Runs a lowered program on WebGPU once: uploads `xs`, reads the results back, frees everything. */
+export async function runProgram(program: Program, xs: readonly HostArray[]): Promise<HostArray[]> {
+  const be = gpu!;
+  const exe = new WebGPUExecutable(be, program);
+  const err = await exe.ready;
+  if (err) throw err;
+  const dev = xs.map((a) => be.upload(a));
+  const outs = exe.run(dev);
+  const got = await Promise.all(outs.map((o) => be.read(o)));
+  for (const x of [...dev, ...outs]) be.free(x);
+  return got;
 }
 
 /** Runs a graph on WebGPU (uploading and freeing everything) and on the interpreter. */
