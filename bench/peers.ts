@@ -10,7 +10,7 @@ import type * as JaxModule from "@jax-js/jax";
 import type * as TFModule from "@tensorflow/tfjs-core";
 import { type Timing, maxAbsErr, measure } from "./timing.js";
 import type { HostInput, Sizes, Workload, WorkloadId } from "./workloads.js";
-import { ensureRuntimeDir } from "../runtime/webgpu-device.js";
+import { ensureRuntimeDir } from "../runtime/node-platform.js";
 
 type Jax = typeof JaxModule;
 type JArray = JaxModule.Array;
@@ -45,7 +45,7 @@ let gpu: GPU | undefined;
 
 async function installNavigatorGPU(): Promise<void> {
   if (gpu) return;
-  await ensureRuntimeDir("smelt-bench-xdg-");
+  ensureRuntimeDir("smelt-bench-xdg-");
   const webgpu = (await import("webgpu")) as unknown as { create(o: string[]): GPU; globals: object };
   Object.assign(globalThis, webgpu.globals);
   gpu = webgpu.create([]);

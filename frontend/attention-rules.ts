@@ -14,13 +14,12 @@
 import type { Target } from "../codegen/target.js";
 import type { Graph } from "../ir/graph.js";
 import type { PrimitiveParams } from "../ir/primitives.js";
+import { loadedPasses } from "./compile.js";
 import { Tensor, bind, getBackend } from "./core.js";
 import type { JvpRule, Tangent } from "./jvp.js";
 import { jvpFlat } from "./jvp.js";
 import * as lax from "./lax.js";
 import { inlineCalls } from "../ir/inline.js";
-import { attentionPass } from "../passes/attention.js";
-import { canonicalizePass } from "../passes/canonicalize.js";
 import { jitSettings } from "./jit.js";
 import { evalGraphWithBind, stageGraph } from "./staging.js";
 import { type TransposeRule, transposeGraph } from "./transpose.js";
@@ -111,6 +110,7 @@ export function attentionBeforeDifferentiation(callee: Graph): Graph {
   if (settings && settings.fuse !== false && !settings.disablePasses?.includes("attention") && candidate) {
     const target = backendTarget(settings.backend);
     const ctx = { notes: [], ...(target ? { target } : {}) };
+    const { attentionPass, canonicalizePass } = loadedPasses();
     const g = attentionPass.run(canonicalizePass.run(inlineCalls(callee), ctx), ctx);
     if (g.nodes.some((n) => n.prim === "flash_attention")) out = g;
   }

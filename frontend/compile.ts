@@ -5,7 +5,7 @@
  * as the graph, or until `disposeCompiled` (jit's bounded cache evicting a signature).
  */
 import type { Graph } from "../ir/graph.js";
-import { type Stage, runPipeline } from "../passes/pipeline.js";
+import type { Stage } from "../passes/pipeline.js";
 import type { Backend, Executable } from "../runtime/backend.js";
 import { debugLevel, debugLog } from "../runtime/debug.js";
 import { printIR } from "../ir/print.js";
@@ -23,6 +23,25 @@ export interface Compiled {
 
 const cache = new WeakMap<Graph, Map<string, Compiled>>();
 
+/** What the compile step and the transformations use of passes/. */
+type Passes = typeof import("./passes.js");
+let passes: Passes | undefined;
+
+/**
+ * Loads the optimisation passes, once. They are a third of the frontend's code and only a
+ * compilation needs them, so a page's entry script stays small: `init()` (which both
+ * entries await on import) loads them alongside the backend.
+ */
+export async function loadPasses(): Promise<void> {
+  passes ??= await import("./passes.js");
+}
+
+/** The loaded passes; throws when nothing awaited `init()` (or `loadPasses()`) first. */
+export function loadedPasses(): Passes {
+  if (!passes) throw new Error("smelt's compiler passes are not loaded: await init() first (importing 'smelt' does)");
+  return passes;
+}
+
 export function compileGraph(graph: Graph, backend: Backend, settings: CompileSettings = {}): Compiled {
   const key = `${backend.name}|${settings.fuse ?? true}|${(settings.disablePasses ?? []).join(",")}`;
   let perGraph = cache.get(graph);
@@ -31,7 +50,7 @@ export function compileGraph(graph: Graph, backend: Backend, settings: CompileSe
   // A disposed program (its cache entry evicted, or its device lost and replaced) compiles again.
   if (hit && !hit.executable.disposed) return hit;
   const t0 = performance.now();
-  const { graph: lowered, stages } = runPipeline(graph, {
+  const { graph: lowered, stages } = loadedPasses().runPipeline(graph, {
     fuse: settings.fuse ?? true,
     disable: settings.disablePasses ?? [],
     ...(backend.target ? { target: backend.target } : {}),

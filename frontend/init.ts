@@ -5,7 +5,9 @@
  */
 import type { Backend, BackendName } from "../runtime/backend.js";
 import { interpBackend } from "../runtime/interp.js";
+import { platform } from "../runtime/platform.js";
 import { ArgumentError, checkBackendName, describe } from "./arguments.js";
+import { loadPasses } from "./compile.js";
 import { getBackend, registerBackend, setDefaultBackend } from "./core.js";
 
 export interface InitOptions {
@@ -32,8 +34,9 @@ async function create(name: BackendName): Promise<Backend> {
       return createWebGPUBackend();
     }
     case "cuda": {
-      const { createCudaBackend } = await import("../runtime/cuda.js");
-      return createCudaBackend();
+      const open = platform().backends.cuda;
+      if (!open) throw new Error("the cuda backend runs in Node only (import smelt's Node entry); this host has webgpu and interp");
+      return open();
     }
     default:
       return name satisfies never;
@@ -46,7 +49,7 @@ async function create(name: BackendName): Promise<Backend> {
  */
 export async function initBackend(name: BackendName): Promise<Backend> {
   checkBackendName("initBackend", "name", name);
-  const b = await openBackend(name);
+  const [b] = await Promise.all([openBackend(name), loadPasses()]);
   if (b.deviceLost) await b.reopen!();
   return b;
 }
@@ -77,6 +80,7 @@ export async function init(options: InitOptions = {}): Promise<Backend> {
   if (limit !== undefined && !(typeof limit === "number" && Number.isSafeInteger(limit) && limit > 0))
     throw new ArgumentError("init", "options.memoryLimit", describe(limit), "a positive whole number of bytes");
   registerBackend(interpBackend);
+  await loadPasses();
   const env = globalThis.process?.env?.SMELT_BACKEND;
   const wanted =
     options.backend !== undefined
@@ -94,10 +98,7 @@ export async function init(options: InitOptions = {}): Promise<Backend> {
       backend = interpBackend;
       if (!notified) {
         notified = true;
-        console.warn(
-          `smelt: no WebGPU adapter (${(e as Error).message.split("\n")[0]}); using the reference interpreter. ` +
-            `On Linux without a GPU, \`bash scripts/setup.sh\` installs Mesa's lavapipe so WebGPU runs in software.`,
-        );
+        console.warn(`smelt: using the reference interpreter (slow but exact): ${(e as Error).message.split("\n")[0]}`);
       }
     }
   }

@@ -5,7 +5,6 @@
  */
 import { type AbstractValue, type DType, type DTypeName, formatType, toDType } from "../ir/dtype.js";
 import { Graph, GraphBuilder, verify } from "../ir/graph.js";
-import { parseIR } from "../ir/parse.js";
 import { printIR, formatNumber } from "../ir/print.js";
 import type { Primitive, PrimitiveParams } from "../ir/primitives.js";
 import type { Backend, BackendName, DeviceBuffer, KernelInfo, MemoryStats } from "../runtime/backend.js";
@@ -392,8 +391,14 @@ setPrimitiveExecutor((prim, inputs, params, _outTypes) => {
  * A callable for a graph built elsewhere (parsed IR text, a graph after passes):
  * the user can dump IR, edit it, and run it like a jitted function.
  */
-export function compileIR(graphOrText: Graph | string, options: Omit<JitOptions, "staticArgnums" | "name"> = {}) {
-  const graph = typeof graphOrText === "string" ? parseIR(graphOrText) : graphOrText;
+export function compileIR(graph: Graph, options: Omit<JitOptions, "staticArgnums" | "name"> = {}) {
+  if (!(graph instanceof Graph))
+    throw new ArgumentError(
+      "compileIR",
+      "its graph",
+      typeof graph === "string" ? "IR text" : describe(graph),
+      "a Graph (parse IR text first: compileIR(await parseIR(text)))",
+    );
   verify(graph);
   graphSettings.set(graph, options);
   /** Calls the graph: one output gives a Tensor, several a Tensor[] (say so: `f<Tensor[]>(...)`). */

@@ -402,8 +402,9 @@ function buildFunc(f: FuncAst, funcs: Map<string, Graph>): Graph {
  * Parse a module printed by `printIR`. Functions may call (`@name`) only functions
  * defined above them; the last function is the one returned, with its callees
  * resolved to `Graph` objects. Throws `IRParseError` for anything malformed.
+ * The public `parseIR` (ir/parser.ts) loads this module on first use.
  */
-export function parseIR(text: string): Graph {
+export function parseIRSync(text: string): Graph {
   const funcs = new Map<string, Graph>();
   const heads = new Map<string, IToken>();
   let main: Graph | undefined;

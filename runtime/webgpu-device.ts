@@ -1,6 +1,6 @@
 /**
- * The WebGPU device layer: acquiring an adapter and device (Dawn from the npm package
- * `webgpu` in Node, `navigator.gpu` in a browser), the buffer pool, the pipeline cache
+ * The WebGPU device layer: acquiring an adapter and device (from the platform: Dawn from
+ * the npm package `webgpu` in Node, `navigator.gpu` in a browser), the buffer pool, the pipeline cache
  * keyed by kernel source, staging for reads, and turning WebGPU's asynchronous errors and
  * device loss into smelt errors. Knows kernels only as rendered source plus bindings.
  */
@@ -8,6 +8,7 @@ import type { Access } from "../codegen/kernel.js";
 import { type Target, type TargetLimits, webgpuTarget } from "../codegen/target.js";
 import { debugLevel, debugLog } from "./debug.js";
 import { BufferPool, sizeClass } from "./memory.js";
+import { platform } from "./platform.js";
 
 export interface DeviceOptions {
   /** The device memory budget in bytes (default: `defaultMemoryLimit`). */
@@ -22,17 +23,10 @@ const SOFTWARE_ADAPTER = /llvmpipe|lavapipe|swiftshader|software|cpu/i;
  * is 4 × maxBufferSize; on a software adapter (lavapipe), whose buffers live in host memory,
  * at most half the host's RAM.
  */
-export async function defaultMemoryLimit(maxBufferSize: number, description: string): Promise<number> {
-  let limit = 4 * maxBufferSize;
-  if (SOFTWARE_ADAPTER.test(description)) {
-    try {
-      const { totalmem } = await import("node:os");
-      limit = Math.min(limit, Math.floor(totalmem() / 2));
-    } catch {
-      // Not in Node: keep the adapter-based budget.
-    }
-  }
-  return limit;
+export function defaultMemoryLimit(maxBufferSize: number, description: string): number {
+  const limit = 4 * maxBufferSize;
+  const ram = SOFTWARE_ADAPTER.test(description) ? platform().hostMemory() : undefined;
+  return ram === undefined ? limit : Math.min(limit, Math.floor(ram / 2));
 }
 
 // Spec constants (GPUBufferUsage, GPUMapMode, GPUShaderStage), so no globals are needed in Node.
@@ -76,42 +70,10 @@ export class NoAdapterError extends Error {
   override name = "NoAdapterError";
 }
 
-export const HOW_TO_GET_WEBGPU =
-  "run `bash scripts/setup.sh` (installs Mesa's lavapipe software Vulkan from bookworm-backports) or use a machine with a GPU driver";
-
-// Dawn frees its instance when the GPU object is collected, even under a live device:
-// this module-level reference keeps it alive for the life of the process.
-let gpuInstance: GPU | undefined;
-
-/** The Vulkan loader (and Mesa) want a private runtime dir: creates one when XDG_RUNTIME_DIR is unset (Node only). */
-export async function ensureRuntimeDir(prefix = "smelt-xdg-"): Promise<void> {
-  const env = globalThis.process?.env;
-  if (!env || env.XDG_RUNTIME_DIR) return;
-  // One directory per user, made once and reused (one per process would pile up in /tmp).
-  const { mkdirSync, lstatSync } = await import("node:fs");
-  const { tmpdir } = await import("node:os");
-  const { join } = await import("node:path");
-  const uid = globalThis.process.getuid?.() ?? 0;
-  const dir = join(tmpdir(), `${prefix}${uid}`);
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const st = lstatSync(dir);
-  // Someone else's directory (or a link) at that name must not become our runtime dir.
-  if (st.isDirectory() && st.uid === uid && (st.mode & 0o077) === 0) env.XDG_RUNTIME_DIR = dir;
-}
-
 async function gpuEntry(): Promise<GPU> {
-  const nav = (globalThis as { navigator?: { gpu?: GPU } }).navigator;
-  if (nav?.gpu) return nav.gpu;
-  if (gpuInstance) return gpuInstance;
-  await ensureRuntimeDir();
-  let mod: { create(options: string[]): GPU };
-  try {
-    mod = (await import("webgpu")) as unknown as { create(options: string[]): GPU };
-  } catch (e) {
-    throw new NoAdapterError(`the 'webgpu' package (Dawn) could not be loaded: ${(e as Error).message}`);
-  }
-  gpuInstance = mod.create([]);
-  return gpuInstance;
+  const gpu = await platform().gpu();
+  if (!gpu) throw new NoAdapterError(`no WebGPU here; ${platform().webgpuHint}`);
+  return gpu;
 }
 
 /** Features the kernels can use, requested explicitly when the adapter has them. */
@@ -231,7 +193,7 @@ export class GPUDeviceContext {
   static async open(options: DeviceOptions = {}): Promise<GPUDeviceContext> {
     const gpu = await gpuEntry();
     const adapter = await gpu.requestAdapter({ powerPreference: "high-performance" });
-    if (!adapter) throw new NoAdapterError(`no WebGPU adapter found; ${HOW_TO_GET_WEBGPU}`);
+    if (!adapter) throw new NoAdapterError(`no WebGPU adapter found; ${platform().webgpuHint}`);
     const requiredFeatures = WANTED_FEATURES.filter((f) => adapter.features.has(f));
     // Ask for everything the adapter offers: the defaults (8 storage buffers, 128 MiB
     // bindings, 256 invocations) are far below what most adapters allow.
@@ -241,7 +203,7 @@ export class GPUDeviceContext {
     const device = await adapter.requestDevice({ requiredFeatures, requiredLimits });
     const info = adapter.info;
     const description = info ? [info.vendor, info.architecture, info.description].filter(Boolean).join(" / ") : "unknown adapter";
-    const limit = options.memoryLimit ?? (await defaultMemoryLimit(adapter.limits.maxBufferSize, description));
+    const limit = options.memoryLimit ?? defaultMemoryLimit(adapter.limits.maxBufferSize, description);
     debugLog(1, `webgpu: ${description}; features ${requiredFeatures.join(", ") || "none"}; memory budget ${limit} bytes`);
     return new GPUDeviceContext(adapter, device, description, limit);
   }

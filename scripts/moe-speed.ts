@@ -4,6 +4,7 @@
  * |difference| from the dense one. `npx tsx scripts/moe-speed.ts [tokens d experts hidden k runs]`.
  */
 import { init, getBackend } from "../frontend/init.js";
+import { installNodePlatform } from "../runtime/node-platform.js";
 import { jit } from "../frontend/jit.js";
 import * as nn from "../frontend/nn.js";
 import * as np from "../frontend/np.js";
@@ -11,6 +12,7 @@ import * as random from "../frontend/random.js";
 import { maxAbsErr, median } from "../bench/timing.js";
 
 const [T, d, E, h, k, runs] = (process.argv.slice(2).length ? process.argv.slice(2) : ["1024", "512", "8", "1024", "2", "5"]).map(Number) as number[];
+installNodePlatform();
 await init({ backend: "webgpu" });
 const key = random.key(1);
 const u = (i: number, shape: number[], scale: number) => np.multiply(random.uniform(random.foldIn(key, i), shape, { minval: -1, maxval: 1 }), scale);

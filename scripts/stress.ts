@@ -87,8 +87,9 @@ async function leak(): Promise<number> {
   return %1
 }`;
   const v = on([1, 1, 1, 1], [4]);
+  const parsed = await parseIR(text);
   for (let i = 0; i < programs; i++) {
-    const g = compileIR(text, { backend: backendName });
+    const g = compileIR(parsed, { backend: backendName });
     g(v).dispose();
     g.dispose();
   }
@@ -235,7 +236,7 @@ async function fuzz(): Promise<number> {
       t = op === 0 ? t.slice(0, p) + t.slice(p + 1 + rand(8)) : op === 1 ? t.slice(0, p) + pieces[rand(pieces.length)]! + t.slice(p) : t.slice(0, p);
     }
     try {
-      verify(parseIR(t));
+      verify(await parseIR(t));
     } catch (e) {
       if (!(e instanceof IRParseError || e instanceof VerifyError || e instanceof ShapeError))
         throw new Error(`case ${i}: ${(e as Error).name}: ${(e as Error).message} for text:\n${t}`);

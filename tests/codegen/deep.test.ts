@@ -10,7 +10,7 @@ import { ShapeDtype, jit } from "../../frontend/jit.js";
 import * as np from "../../frontend/np.js";
 import type { HostArray } from "../../ir/dtype.js";
 import type { Node } from "../../ir/graph.js";
-import { parseIR } from "../../ir/parse.js";
+import { parseIRSync } from "../../ir/parse.js";
 import { printIR } from "../../ir/print.js";
 import { MAX_FUSION_OPS } from "../../passes/fuse-rules.js";
 import { gpu, mismatch, runBoth } from "../runtime/webgpu-helpers.js";
@@ -69,7 +69,7 @@ describe.skipIf(!gpu)("deep chains on WebGPU", () => {
 
   it("one fusion node of 2,000 ops, written as IR text, round-trips and matches the interpreter", async () => {
     const text = fusionModule(2000);
-    const g = parseIR(text);
+    const g = parseIRSync(text);
     expect(printIR(g)).toBe(text);
     expect((g.nodes[0] as Node<"fusion">).params.body.nodes.length).toBe(2000);
     const { got, want } = await runBoth(g, [X]);

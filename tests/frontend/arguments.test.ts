@@ -3,6 +3,7 @@
  * naming the function, the argument, what was given and what is accepted, instead
  * of a raw TypeError from deep inside or a tensor of NaNs.
  */
+import { parseIR } from "../../ir/parser.js";
 import { beforeAll, describe, expect, test } from "vitest";
 import { ArgumentError, MAX_ELEMENTS } from "../../frontend/arguments.js";
 import { MAX_HOST_BYTES } from "../../frontend/creation.js";
@@ -166,8 +167,10 @@ describe("jit checks its function and arguments", () => {
     argumentError(() => jit(addOne, { fuse: "no" as never }), "jit", "options.fuse");
   });
 
-  test("a compiled IR function checks its argument count and kinds", () => {
-    const g = compileIR("func @inc(%x: f32[1]) -> (f32[1]) {\n  %0 = neg %x : f32[1]\n  return %0\n}\n");
+  test("a compiled IR function checks its argument count and kinds", async () => {
+    const text = "func @inc(%x: f32[1]) -> (f32[1]) {\n  %0 = neg %x : f32[1]\n  return %0\n}\n";
+    argumentError(() => compileIR(text as never), "compileIR", "its graph");
+    const g = compileIR(await parseIR(text));
     argumentError(() => g(), "@inc", "its arguments");
     argumentError(() => g("x" as never), "@inc", "argument 0");
   });

@@ -8,7 +8,7 @@ import { init } from "../../frontend/init.js";
 import { compileIR, jit } from "../../frontend/jit.js";
 import * as np from "../../frontend/np.js";
 import { verify } from "../../ir/graph.js";
-import { parseIR } from "../../ir/parse.js";
+import { parseIRSync } from "../../ir/parse.js";
 import { printIR } from "../../ir/print.js";
 
 beforeAll(async () => {
@@ -35,7 +35,7 @@ function chainInJs(xs: readonly number[], n: number): number[] {
 describe("deep graphs", () => {
   it("10,000 nested IR functions parse, print back the same text, verify and run", async () => {
     const text = nestedModule(10_000);
-    const g = parseIR(text);
+    const g = parseIRSync(text);
     expect(printIR(g)).toBe(text);
     verify(g);
     const f = compileIR(g, { backend: "interp" });

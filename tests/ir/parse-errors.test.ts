@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { IRParseError } from "../../ir/errors.js";
-import { parseIR } from "../../ir/parse.js";
+import { parseIRSync } from "../../ir/parse.js";
 
 const GOOD = [
   "func @f(%x: f32[2,3], %w: f32[3,4]) -> (f32[2,4]) {",
@@ -19,12 +19,12 @@ const edit = (from: string, to: string, text = GOOD) => {
 
 function parseError(text: string): IRParseError {
   try {
-    parseIR(text);
+    parseIRSync(text);
   } catch (e) {
     expect(e).toBeInstanceOf(IRParseError);
     return e as IRParseError;
   }
-  throw new Error("expected parseIR to throw");
+  throw new Error("expected parseIRSync to throw");
 }
 
 /** Assert the error's position and that its message holds each fragment. */
@@ -37,7 +37,7 @@ function expectError(text: string, line: number, column: number, ...fragments: s
 
 describe("parse errors name line, column, what was expected and what was found", () => {
   it("the unedited text parses", () => {
-    expect(parseIR(GOOD).nodes).toHaveLength(2);
+    expect(parseIRSync(GOOD).nodes).toHaveLength(2);
   });
 
   describe("syntax", () => {
@@ -118,7 +118,7 @@ describe("parse errors name line, column, what was expected and what was found",
 
   describe("functions", () => {
     const callee = "func @g(%a: f32[2,4]) -> (f32[2,4]) {\n  return %a\n}\n";
-    it("a call resolves", () => expect(parseIR(callee + edit("neg %0 :", "jit %0 {callee=@g} :")).callees()).toHaveLength(1));
+    it("a call resolves", () => expect(parseIRSync(callee + edit("neg %0 :", "jit %0 {callee=@g} :")).callees()).toHaveLength(1));
     it("unknown @function", () =>
       expectError(callee + edit("neg %0 :", "jit %0 {callee=@h} :"), 6, 23, "expected an @function defined earlier", "found unknown @h"));
     it("reference to a function defined later", () =>

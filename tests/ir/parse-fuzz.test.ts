@@ -1,5 +1,5 @@
 /**
- * Property: mutating valid IR text never crashes the parser. parseIR either returns
+ * Property: mutating valid IR text never crashes the parser. parseIRSync either returns
  * a graph that verifies and round-trips, or throws IRParseError pointing inside the
  * text — never another exception, never a hang.
  */
@@ -7,7 +7,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { IRParseError } from "../../ir/errors.js";
 import { type Graph, verify } from "../../ir/graph.js";
-import { parseIR } from "../../ir/parse.js";
+import { parseIRSync } from "../../ir/parse.js";
 import { printIR } from "../../ir/print.js";
 import { irCorpus } from "./corpus.js";
 
@@ -65,14 +65,14 @@ const mutated = fc
   .tuple(fc.constantFrom(...texts), fc.array(mutation, { minLength: 1, maxLength: 3 }))
   .map(([t, ms]) => ms.reduce((acc, m) => m(acc), t));
 
-/** parseIR's outcome on `text`, checked against the property. */
+/** parseIRSync's outcome on `text`, checked against the property. */
 function check(text: string): "graph" | "error" {
   let g: Graph;
   const started = performance.now();
   try {
-    g = parseIR(text);
+    g = parseIRSync(text);
   } catch (e) {
-    if (!(e instanceof IRParseError)) throw new Error(`parseIR threw ${String(e)} on:\n${text}`, { cause: e });
+    if (!(e instanceof IRParseError)) throw new Error(`parseIRSync threw ${String(e)} on:\n${text}`, { cause: e });
     // Lines end as chevrotain counts them: \n, \r\n or a lone \r.
     const lines = text.split(/\r\n?|\n/);
     expect(Number.isInteger(e.line) && e.line >= 1 && e.line <= lines.length, e.message).toBe(true);
@@ -83,11 +83,11 @@ function check(text: string): "graph" | "error" {
   }
   verify(g);
   const printed = printIR(g);
-  expect(printIR(parseIR(printed))).toBe(printed);
+  expect(printIR(parseIRSync(printed))).toBe(printed);
   return "graph";
 }
 
-describe("parseIR on mutated IR text", () => {
+describe("parseIRSync on mutated IR text", () => {
   it("returns a verified, round-tripping graph or throws IRParseError inside the text", () => {
     const seen = { graph: 0, error: 0 };
     fc.assert(

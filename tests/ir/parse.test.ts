@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { Graph } from "../../ir/graph.js";
-import { parseIR } from "../../ir/parse.js";
+import { parseIRSync } from "../../ir/parse.js";
 import { allPrimitives } from "../../ir/primitives.js";
 import { printIR } from "../../ir/print.js";
 import { SPECIAL_NUMBERS, graph, irCorpus, primitivesUsed, ty } from "./corpus.js";
@@ -8,7 +8,7 @@ import { roundTrip } from "./roundtrip.js";
 
 const corpus = irCorpus();
 
-describe("round trip: printIR(parseIR(printIR(g))) === printIR(g)", () => {
+describe("round trip: printIR(parseIRSync(printIR(g))) === printIR(g)", () => {
   it("the corpus applies every primitive in the registry", () => {
     const used = new Set<string>();
     for (const { graph: g } of corpus) primitivesUsed(g, used);
@@ -19,9 +19,9 @@ describe("round trip: printIR(parseIR(printIR(g))) === printIR(g)", () => {
   it.each(corpus.map((c) => [c.name, c.graph] as const))("holds for %s", (_, g) => roundTrip(g));
 });
 
-describe("parseIR", () => {
+describe("parseIRSync", () => {
   it("returns the last function and resolves @references to Graph objects", () => {
-    const g = parseIR(printIR(corpus.find((c) => c.name === "jit callees")!.graph));
+    const g = parseIRSync(printIR(corpus.find((c) => c.name === "jit callees")!.graph));
     expect(g.name).toBe("main");
     const [mid, body1, body2] = g.callees();
     expect(mid).toBeInstanceOf(Graph);
@@ -38,19 +38,19 @@ describe("parseIR", () => {
       "  return %7",
       "}",
     ].join("\n");
-    expect(printIR(parseIR(text))).toBe(
+    expect(printIR(parseIRSync(text))).toBe(
       "func @f(%x: f32[2], %y: f32[2]) -> (f32[2]) {\n  %0 = add %x, %y : f32[2]\n  %1 = neg %0 : f32[2]\n  return %1\n}\n",
     );
   });
 
   it("reads special numbers back bit for bit (nan, ±inf, -0, denormals, extremes)", () => {
     const g = graph("c", [], (b) => b.add("constant", [], { value: SPECIAL_NUMBERS, shape: [SPECIAL_NUMBERS.length], dtype: "f32" }));
-    const back = parseIR(printIR(g)).nodes[0]!.params as { value: number[] };
+    const back = parseIRSync(printIR(g)).nodes[0]!.params as { value: number[] };
     back.value.forEach((v, i) => expect(Object.is(v, SPECIAL_NUMBERS[i])).toBe(true));
   });
 
   it("accepts exponent spellings the printer does not produce", () => {
-    const g = parseIR("func @c() -> (f32[3]) {\n  %0 = constant {value=[1e-7, 2.5E+3, -0], shape=[3], dtype=f32} : f32[3]\n  return %0\n}");
+    const g = parseIRSync("func @c() -> (f32[3]) {\n  %0 = constant {value=[1e-7, 2.5E+3, -0], shape=[3], dtype=f32} : f32[3]\n  return %0\n}");
     const value = (g.nodes[0]!.params as { value: number[] }).value;
     expect(value[0]).toBe(1e-7);
     expect(value[1]).toBe(2500);
@@ -59,22 +59,22 @@ describe("parseIR", () => {
 
   it("skips comments and blank lines", () => {
     const text = "// a module\n\nfunc @f(%x: f32[]) -> (f32[]) { // header\n  // body\n  %0 = exp %x : f32[]\n\n  return %0 // done\n}\n// trailing";
-    expect(printIR(parseIR(text))).toBe("func @f(%x: f32[]) -> (f32[]) {\n  %0 = exp %x : f32[]\n  return %0\n}\n");
+    expect(printIR(parseIRSync(text))).toBe("func @f(%x: f32[]) -> (f32[]) {\n  %0 = exp %x : f32[]\n  return %0\n}\n");
   });
 
   it("reads a rank-0 value and an empty shape", () => {
-    const g = parseIR("func @f(%x: f32[], %e: i32[0,3]) -> (f32[], i32[0,3]) {\n  return %x, %e\n}");
+    const g = parseIRSync("func @f(%x: f32[], %e: i32[0,3]) -> (f32[], i32[0,3]) {\n  return %x, %e\n}");
     expect(g.inputs.map((v) => v.shape)).toEqual([[], [0, 3]]);
   });
 
   it("is not confused by names that start like keywords or numbers", () => {
     const text = "func @func(%return: f32[2], %inf: f32[2], %nan: f32[2]) -> (f32[2]) {\n  %0 = add %return, %inf : f32[2]\n  return %0\n}\n";
-    expect(printIR(parseIR(text))).toBe(text);
+    expect(printIR(parseIRSync(text))).toBe(text);
   });
 
   it("drops functions the last one does not reach, since the printer never emits them", () => {
     const text = "func @unused(%x: f32[2]) -> (f32[2]) {\n  return %x\n}\n\nfunc @main(%x: f32[2]) -> (f32[2]) {\n  return %x\n}\n";
-    expect(printIR(parseIR(text))).toBe("func @main(%x: f32[2]) -> (f32[2]) {\n  return %x\n}\n");
+    expect(printIR(parseIRSync(text))).toBe("func @main(%x: f32[2]) -> (f32[2]) {\n  return %x\n}\n");
   });
 
   it("round-trips a graph whose inputs are returned directly and used twice", () => {

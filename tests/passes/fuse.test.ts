@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { Graph, Node } from "../../ir/graph.js";
-import { parseIR } from "../../ir/parse.js";
+import { parseIRSync } from "../../ir/parse.js";
 import { printIR } from "../../ir/print.js";
 import { runPipeline } from "../../passes/pipeline.js";
 import { MAX_ROW_FOR_EPILOGUE } from "../../passes/fuse-rules.js";
@@ -156,7 +156,7 @@ describe("fuse: hard rules", () => {
 describe("fuse: dumps that come back", () => {
   it("compiles a parsed fused dump again to the same kernels (fusion nodes stay as they are)", () => {
     const g = finalGraph(mlp(), { target: limitTarget(8) });
-    const again = finalGraph(parseIR(printIR(g)), { target: limitTarget(8) });
+    const again = finalGraph(parseIRSync(printIR(g)), { target: limitTarget(8) });
     expect(printIR(again)).toBe(printIR(g));
   });
 });

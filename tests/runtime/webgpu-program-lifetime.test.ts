@@ -11,7 +11,7 @@ import { initBackend } from "../../frontend/init.js";
 import { DEFAULT_JIT_CACHE_SIZE, clearCaches, compileIR, jit, memoryStats } from "../../frontend/jit.js";
 import * as np from "../../frontend/np.js";
 import { hostArray } from "../../ir/dtype.js";
-import { parseIR } from "../../ir/parse.js";
+import { parseIRSync } from "../../ir/parse.js";
 import { gpu } from "./webgpu-helpers.js";
 
 const WITH_CONSTANT = `func @addc(%arg0: f32[4]) -> (f32[4]) {
@@ -27,7 +27,7 @@ describe.skipIf(!gpu)("compiled programs free their constants on webgpu", () => 
 
   test("an executable's dispose() frees its constants, and running it afterwards is a clear error", async () => {
     const before = gpu!.memoryStats();
-    const exe = await gpu!.compileAsync(parseIR(WITH_CONSTANT));
+    const exe = await gpu!.compileAsync(parseIRSync(WITH_CONSTANT));
     expect(gpu!.memoryStats(before).liveBuffers).toBe(1);
     const x = gpu!.upload(hostArray("f32", [4], [10, 20, 30, 40]));
     const [y] = exe.run([x]);
@@ -46,7 +46,7 @@ describe.skipIf(!gpu)("compiled programs free their constants on webgpu", () => 
     const before = memoryStats("webgpu");
     const x = fromHost("f32", [4], Float32Array.of(1, 1, 1, 1), "webgpu");
     for (let i = 0; i < 200; i++) {
-      const f = compileIR(WITH_CONSTANT, { backend: "webgpu" });
+      const f = compileIR(parseIRSync(WITH_CONSTANT), { backend: "webgpu" });
       const y = f(x);
       if (i === 199) expect(Array.from(await y.data())).toEqual([2, 3, 4, 5]);
       y.dispose();

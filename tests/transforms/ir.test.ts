@@ -11,7 +11,7 @@ import * as lax from "../../frontend/lax.js";
 import * as nn from "../../frontend/nn.js";
 import { grad } from "../../frontend/vjp.js";
 import { vmap } from "../../frontend/vmap.js";
-import { parseIR } from "../../ir/parse.js";
+import { parseIRSync } from "../../ir/parse.js";
 import { printIR } from "../../ir/print.js";
 import { evalGraph } from "../../runtime/interp.js";
 import { roundTrip } from "../ir/roundtrip.js";
@@ -36,7 +36,7 @@ describe("transformed functions trace to graphs that print, parse and run", () =
       const jf = jit(f);
       const g = jf.lower(w, x).graph;
       roundTrip(g);
-      const parsed = parseIR(printIR(g));
+      const parsed = parseIRSync(printIR(g));
       const host = await Promise.all([w, x].map(async (t) => ({ dtype: t.dtype, shape: t.shape, data: await t.data() })));
       const [out] = evalGraph(parsed, host.slice(0, parsed.inputs.length));
       expect(Array.from(out!.data)).toEqual(await read(jf(w, x)));

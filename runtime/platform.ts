@@ -1,0 +1,40 @@
+/**
+ * What the host provides beyond the code every platform shares: where WebGPU comes from,
+ * how much RAM the host has, which extra backends exist, and what to tell a user who has
+ * no WebGPU. The shared code (everything a browser bundle reaches) asks this module and
+ * never imports Node; the Node entry installs Dawn, CUDA and the host's RAM here
+ * (`runtime/node-platform.ts`), a browser keeps the defaults (`navigator.gpu`).
+ */
+import type { Backend, BackendName } from "./backend.js";
+
+export interface Platform {
+  /** The WebGPU entry point, or undefined when this host has none. */
+  gpu(): Promise<GPU | undefined>;
+  /** The host's RAM in bytes, where known (a software adapter's buffers live there). */
+  hostMemory(): number | undefined;
+  /** Backends beyond the interpreter and WebGPU (CUDA in Node), opened on first use. */
+  readonly backends: Partial<Record<BackendName, () => Promise<Backend>>>;
+  /** One sentence on how to get a WebGPU adapter here. */
+  readonly webgpuHint: string;
+}
+
+const browserPlatform: Platform = {
+  async gpu() {
+    return (globalThis as { navigator?: { gpu?: GPU } }).navigator?.gpu;
+  },
+  hostMemory: () => undefined,
+  backends: {},
+  webgpuHint:
+    "this browser exposes no navigator.gpu: use a browser with WebGPU (Chrome or Edge 113+, Safari 26, Firefox 141+) " +
+    "on a secure origin (https or localhost)",
+};
+
+let current: Platform = browserPlatform;
+
+/** The platform in use: the browser defaults unless a host installed its own. */
+export const platform = (): Platform => current;
+
+/** Replaces the platform (the Node entry does, once, before any backend opens). */
+export function installPlatform(p: Platform): void {
+  current = p;
+}
