@@ -15,6 +15,8 @@ export interface BenchRow {
   readonly backend: string;
   /** Median of the timed calls after warm-up, waiting for results. */
   readonly steadyMs: number | null;
+  /** That median's 95% confidence interval (bench/timing.ts medianInterval); null under 6 timed calls. */
+  readonly steadyIntervalMs?: readonly [number, number] | null;
   /** The first call: trace, compile and run (for peers: their first call). */
   readonly firstMs: number | null;
   /** Kernel launches per call (smelt's own count; null for peers). */
@@ -36,7 +38,8 @@ export function toJSON(rows: readonly BenchRow[]): string {
   return JSON.stringify(clean, null, 2) + "\n";
 }
 
-function ms(x: number | null): string {
+/** A time in ms to three significant figures or so ("-" for none): the table's and the chart's. */
+export function formatMs(x: number | null): string {
   if (x === null || !Number.isFinite(x)) return "-";
   return x < 10 ? x.toFixed(2) : x < 100 ? x.toFixed(1) : x.toFixed(0);
 }
@@ -69,8 +72,8 @@ export function formatTable(rows: readonly BenchRow[], options: { peers?: boolea
     { title: "workload", right: false, cell: (r) => r.workload },
     { title: "variant", right: false, cell: (r) => r.variant },
     { title: "backend", right: false, cell: (r) => r.backend },
-    { title: "steady ms", right: true, cell: (r) => ms(r.steadyMs) },
-    { title: "first ms", right: true, cell: (r) => ms(r.firstMs) },
+    { title: "steady ms", right: true, cell: (r) => formatMs(r.steadyMs) },
+    { title: "first ms", right: true, cell: (r) => formatMs(r.firstMs) },
     { title: "kernels", right: true, cell: (r) => (r.kernels === null ? "-" : String(r.kernels)) },
     { title: "peak MB", right: true, cell: (r) => (r.peakBytes === null ? "-" : (r.peakBytes / 2 ** 20).toFixed(1)) },
     { title: "max err", right: true, cell: (r) => err(r.maxAbsErr) },

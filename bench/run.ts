@@ -2,11 +2,13 @@
  * `smelt bench`: every workload fused and unfused on the default backend (and,
  * with --peers, in @jax-js/jax and TensorFlow.js on WebGPU), each checked against
  * the reference interpreter on the same inputs. Prints a table; --json writes the
- * rows. See bench/timing.ts for what the times mean.
+ * rows, --plot charts them (bench/plot.ts). See bench/timing.ts for what the times mean.
  */
 import { writeFileSync } from "node:fs";
 import { type Tensor, getBackend, jit, memoryStats, np } from "../index.js";
+import { WebGPUBackend } from "../runtime/webgpu.js";
 import { type Peer, type PeerName, PEERS, openPeer, peerGap } from "./peers.js";
+import { plotBench } from "./plot.js";
 import { type Progress, progressBar, silentProgress } from "./progress.js";
 import { type BenchRow, type SmeltVariant, formatTable, toJSON } from "./report.js";
 import { DEFAULT_RUNS, maxAbsErr, measure } from "./timing.js";
@@ -46,7 +48,7 @@ function reason(e: unknown): string {
 }
 
 function emptyRow(w: WorkloadId, variant: BenchRow["variant"], backend: string, note: string): BenchRow {
-  return { workload: w, variant, backend, steadyMs: null, firstMs: null, kernels: null, peakBytes: null, maxAbsErr: null, note };
+  return { workload: w, variant, backend, steadyMs: null, steadyIntervalMs: null, firstMs: null, kernels: null, peakBytes: null, maxAbsErr: null, note };
 }
 
 /** Tensors on the default backend that keep their host copy, so the interpreter can run on them too. */
@@ -81,7 +83,7 @@ async function smeltVariant(w: Workload, xs: Tensor[], variant: SmeltVariant,
   const wrong = err !== null && !(err <= MAX_ERR);
   return {
     workload: w.id, variant, backend: backend.name,
-    steadyMs: timing.steadyMs, firstMs: timing.firstMs,
+    steadyMs: timing.steadyMs, steadyIntervalMs: timing.steadyIntervalMs, firstMs: timing.firstMs,
     kernels: lowered.kernels.length, peakBytes: lowered.peakBytes, maxAbsErr: err,
     ...(wrong ? { note: `WRONG: max |err| ${err} against the interpreter exceeds ${MAX_ERR}` } : {}),
   };
@@ -167,7 +169,7 @@ async function benchWorkload(w: Workload, options: Required<Pick<BenchOptions, "
     try {
       const r = await peer.bench(w, host, expected ?? new Float32Array(0), runs, () => progress.tick(++calls, runs + 3));
       rows.push({
-        workload: w.id, variant: name, backend: peer.backend, steadyMs: r.steadyMs, firstMs: r.firstMs,
+        workload: w.id, variant: name, backend: peer.backend, steadyMs: r.steadyMs, steadyIntervalMs: r.steadyIntervalMs, firstMs: r.firstMs,
         kernels: null, peakBytes: null, maxAbsErr: expected ? r.maxAbsErr : null,
       });
     } catch (e) {
@@ -210,11 +212,20 @@ async function matmulTemplate(runs: number): Promise<BenchRow> {
   try {
     const { benchMatmul } = (await import(path)) as { benchMatmul(o: { runs?: number }): Promise<{ matmulMs: number; maxError: number; size: number }> };
     const r = await benchMatmul({ runs });
-    return { workload: "matmul", variant: "template", backend: "webgpu", steadyMs: r.matmulMs, firstMs: null, kernels: 1, peakBytes: 3 * 4 * r.size ** 2, maxAbsErr: r.maxError };
+    return { workload: "matmul", variant: "template", backend: "webgpu", steadyMs: r.matmulMs, steadyIntervalMs: null, firstMs: null, kernels: 1, peakBytes: 3 * 4 * r.size ** 2, maxAbsErr: r.maxError };
   } catch (e) {
-    return { workload: "matmul", variant: "template", backend: "webgpu", steadyMs: null, firstMs: null, kernels: null, peakBytes: null, maxAbsErr: null, note: reason(e) };
+    return { workload: "matmul", variant: "template", backend: "webgpu", steadyMs: null, steadyIntervalMs: null, firstMs: null, kernels: null, peakBytes: null, maxAbsErr: null, note: reason(e) };
   }
 }
+
+/** The default backend's device, for a chart's title: the WebGPU adapter, else undefined. */
+export function adapterName(): string | undefined {
+  const backend = getBackend();
+  return backend instanceof WebGPUBackend ? backend.ctx.description : undefined;
+}
+
+/** Today as YYYY-MM-DD (UTC), the date a chart is stamped with. */
+export const today = (): string => new Date().toISOString().slice(0, 10);
 
 const FOOTNOTE = [
   "steady: median after 2 warm-ups, waiting for the device; first: trace + compile + run of the first call.",
@@ -223,11 +234,11 @@ const FOOTNOTE = [
 ].join("\n");
 
 /**
- * The CLI entry (`smelt bench [W1..W8|matmul ...] [--json FILE] [--peers] [--runs N]`).
+ * The CLI entry (`smelt bench [W1..W8|matmul ...] [--json FILE] [--plot FILE.svg] [--peers] [--runs N]`).
  * Exits 1 when an argument is wrong or a smelt variant failed; a peer that cannot
  * run is reported in the table, not as a failure.
  */
-export async function runBenchCommand(args: string[], opts: { json?: string; peers?: boolean; runs?: number }): Promise<number> {
+export async function runBenchCommand(args: string[], opts: { json?: string; plot?: string; peers?: boolean; runs?: number }): Promise<number> {
   const ids: WorkloadId[] = [];
   let matmul = false;
   for (const a of args) {
@@ -259,6 +270,10 @@ export async function runBenchCommand(args: string[], opts: { json?: string; pee
   if (opts.json) {
     writeFileSync(opts.json, toJSON(rows));
     console.error(`bench: wrote ${rows.length} rows to ${opts.json}`);
+  }
+  if (opts.plot) {
+    writeFileSync(opts.plot, plotBench(rows, { backend: getBackend().name, adapter: adapterName(), date: today(), runs }));
+    console.error(`bench: wrote the chart of ${rows.length} rows to ${opts.plot}`);
   }
   const failed = rows.filter(
     (r) => (r.variant === "fused" || r.variant === "unfused") && (r.steadyMs === null || !(r.maxAbsErr === null || r.maxAbsErr <= MAX_ERR)),

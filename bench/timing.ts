@@ -9,6 +9,8 @@
 export interface Timing {
   readonly firstMs: number;
   readonly steadyMs: number;
+  /** The steady median's 95% confidence interval (see medianInterval); null under 6 timed calls. */
+  readonly steadyIntervalMs: readonly [number, number] | null;
   readonly samples: readonly number[];
 }
 
@@ -20,6 +22,29 @@ export function median(xs: readonly number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   const mid = s.length >> 1;
   return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
+
+/**
+ * A distribution-free confidence interval of the median: order statistics x(k) and
+ * x(n+1-k) with the largest k for which P(Binomial(n, 1/2) < k) ≤ (1 - level)/2, so the
+ * interval holds the true median with probability at least `level` whatever the
+ * distribution (Conover, Practical Nonparametric Statistics, §3.2). With too few
+ * samples no such k exists (under 6 for 95%): null, never a narrower interval.
+ */
+export function medianInterval(xs: readonly number[], level = 0.95): [number, number] | null {
+  const n = xs.length;
+  const tail = (1 - level) / 2;
+  let k = 0;
+  let below = 0; // P(Binomial(n, 1/2) ≤ k - 1), accumulated term by term
+  let term = 0.5 ** n; // P(Binomial(n, 1/2) = k)
+  while (k < n / 2 && below + term <= tail) {
+    below += term;
+    term = (term * (n - k)) / (k + 1);
+    k++;
+  }
+  if (k === 0) return null;
+  const s = [...xs].sort((a, b) => a - b);
+  return [s[k - 1]!, s[n - k]!];
 }
 
 export interface Measured<T> {
@@ -56,7 +81,7 @@ export async function measure<T>(m: Measured<T>, runs: number): Promise<Timing> 
     if (r >= 0) samples.push(ms);
     m.tick?.();
   }
-  return { firstMs, steadyMs: median(samples), samples };
+  return { firstMs, steadyMs: median(samples), steadyIntervalMs: medianInterval(samples), samples };
 }
 
 /** Largest |a[i] - b[i]|; a NaN or a length mismatch makes it NaN (never a silent pass). */

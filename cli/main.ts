@@ -4,8 +4,8 @@
  *
  *   smelt ir <module> [--fn NAME] [--after PASS|all] [--no-fuse] [--backend B]
  *   smelt kernels <module> [--fn NAME] [--target wgsl|cuda] [--no-fuse]
- *   smelt profile <module> [--fn NAME] [--out TRACE.json] [--no-fuse]
- *   smelt bench [WORKLOAD...] [--json FILE] [--peers] [--backend B]
+ *   smelt profile <module> [--fn NAME] [--out TRACE.json] [--plot FILE.svg] [--no-fuse]
+ *   smelt bench [WORKLOAD...] [--json FILE] [--plot FILE.svg] [--peers] [--backend B]
  *
  * A module declares what to trace by exporting functions that carry an `inputs`
  * property: a list of types written as in IR text (`"f32[512,768]"`).
@@ -17,12 +17,13 @@ import { existsSync, readFileSync, realpathSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
+import type { Profile } from "../frontend/profile.js";
 
 const USAGE = `usage:
   smelt ir <module> [--fn NAME] [--after PASS|all] [--no-fuse] [--backend interp|webgpu|cuda]
   smelt kernels <module> [--fn NAME] [--target wgsl|cuda] [--no-fuse]
-  smelt profile <module> [--fn NAME] [--out TRACE.json] [--no-fuse] [--warmup N] [--backend B]   (random inputs; Chrome-trace JSON)
-  smelt bench [WORKLOAD...] [--json FILE] [--peers] [--backend B] [--runs N]
+  smelt profile <module> [--fn NAME] [--out TRACE.json] [--plot FILE.svg] [--no-fuse] [--warmup N] [--backend B]   (random inputs; Chrome-trace JSON, SVG timeline)
+  smelt bench [WORKLOAD...] [--json FILE] [--plot FILE.svg] [--peers] [--backend B] [--runs N]
   smelt --help | --version`;
 
 /** A command-line mistake: printed with the usage, never with a stack. */
@@ -37,6 +38,7 @@ const OPTIONS = {
   backend: { type: "string" },
   target: { type: "string" },
   json: { type: "string" },
+  plot: { type: "string" },
   peers: { type: "boolean" },
   runs: { type: "string" },
   warmup: { type: "string" },
@@ -50,8 +52,8 @@ type OptionName = keyof typeof OPTIONS;
 const COMMAND_OPTIONS: Record<string, readonly OptionName[]> = {
   ir: ["fn", "after", "no-fuse", "backend"],
   kernels: ["fn", "target", "no-fuse", "backend"],
-  profile: ["fn", "out", "no-fuse", "warmup", "backend"],
-  bench: ["json", "peers", "backend", "runs"],
+  profile: ["fn", "out", "plot", "no-fuse", "warmup", "backend"],
+  bench: ["json", "plot", "peers", "backend", "runs"],
 };
 
 const CHOICES: Partial<Record<OptionName, readonly string[]>> = {
@@ -202,6 +204,7 @@ export async function main(argv: string[]): Promise<number> {
       const targets = (await loadTraceables(file)).filter((t) => !values.fn || t.name === values.fn);
       if (targets.length === 0) throw new Error(`no traceable export named '${values.fn}' in ${file}`);
       const traces: object[] = [];
+      const profiles: Profile[] = [];
       for (const [i, t] of targets.entries()) {
         const key = smelt.random.key(i);
         const args = t.inputs.map((ty, j) => {
@@ -215,17 +218,25 @@ export async function main(argv: string[]): Promise<number> {
         const profile = await lowered.profile(...args);
         console.log(`${profile}\n  (timed after ${checked.warmup} warm-up run(s))`);
         traces.push(...profile.toChromeTrace().traceEvents.map((e) => ({ ...e, pid: i + 1 })));
+        profiles.push(profile);
       }
       if (values.out) {
         const { writeFileSync } = await import("node:fs");
         writeFileSync(values.out, JSON.stringify({ traceEvents: traces, displayTimeUnit: "ms" }, null, 1));
         console.log(`wrote ${values.out} (open it in Perfetto or chrome://tracing)`);
       }
+      if (values.plot) {
+        const { writeFileSync } = await import("node:fs");
+        const { plotTimeline } = await import("../bench/plot.js");
+        const { adapterName, today } = await import("../bench/run.js");
+        writeFileSync(values.plot, plotTimeline(profiles, { source: file, adapter: adapterName(), date: today() }));
+        console.log(`wrote ${values.plot} (a timeline of ${profiles.reduce((n, p) => n + p.entries.length, 0)} kernel launch(es))`);
+      }
       return 0;
     }
     case "bench": {
       const { runBenchCommand } = await import("../bench/run.js");
-      return runBenchCommand(rest, { json: values.json, peers: values.peers, runs: checked.runs });
+      return runBenchCommand(rest, { json: values.json, plot: values.plot, peers: values.peers, runs: checked.runs });
     }
     default:
       console.error(`unknown command '${command}'\n${USAGE}`);

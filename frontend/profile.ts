@@ -4,6 +4,9 @@
  */
 import type { ProfileEntry } from "../runtime/backend.js";
 
+/** A kernel time in µs as ms to the microsecond, as the table and the timeline print it. */
+export const kernelMs = (us: number): string => (us / 1000).toFixed(3);
+
 export class Profile {
   constructor(
     readonly name: string,
@@ -13,6 +16,11 @@ export class Profile {
 
   get totalUs(): number {
     return this.entries.reduce((s, e) => s + e.durUs, 0);
+  }
+
+  /** From the first launch's start (0) to the last one's end: the call's device time, gaps included. */
+  get spanUs(): number {
+    return Math.max(0, ...this.entries.map((e) => e.startUs + e.durUs));
   }
 
   /** Trace Event Format: one complete ("X") event per kernel launch, in microseconds. */
@@ -39,8 +47,8 @@ export class Profile {
     const rows = [...this.entries].sort((a, b) => b.durUs - a.durUs);
     const width = Math.max(6, ...rows.map((r) => r.kernel.length));
     return [
-      `@${this.name} on ${this.backend}: ${this.entries.length} kernel launch(es), ${(this.totalUs / 1000).toFixed(3)} ms`,
-      ...rows.map((r) => `  ${r.kernel.padEnd(width)}  ${(r.durUs / 1000).toFixed(3).padStart(9)} ms  ${((100 * r.durUs) / total).toFixed(1).padStart(5)}%`),
+      `@${this.name} on ${this.backend}: ${this.entries.length} kernel launch(es), ${kernelMs(this.totalUs)} ms`,
+      ...rows.map((r) => `  ${r.kernel.padEnd(width)}  ${kernelMs(r.durUs).padStart(9)} ms  ${((100 * r.durUs) / total).toFixed(1).padStart(5)}%`),
     ].join("\n");
   }
 }

@@ -7,10 +7,10 @@ import { describe, expect, it } from "vitest";
 import { getBackend, memoryStats } from "../../index.js";
 import { runBench, runBenchCommand, variantsOf } from "../../bench/run.js";
 import { type BenchRow, formatTable, toJSON } from "../../bench/report.js";
-import { median, maxAbsErr } from "../../bench/timing.js";
+import { median, medianInterval, maxAbsErr } from "../../bench/timing.js";
 import { DEFAULT_SIZES, DEFAULT_WORKLOADS, TINY_SIZES, WORKLOAD_IDS, workload } from "../../bench/workloads.js";
 
-const JSON_KEYS = ["workload", "variant", "backend", "steadyMs", "firstMs", "kernels", "peakBytes", "maxAbsErr"];
+const JSON_KEYS = ["workload", "variant", "backend", "steadyMs", "firstMs", "kernels", "peakBytes", "maxAbsErr", "steadyIntervalMs"];
 
 let cached: Promise<BenchRow[]> | undefined;
 /** One tiny run of every workload, shared by the tests below. */
@@ -70,7 +70,9 @@ describe("smelt bench on the interpreter", () => {
     for (const r of rows) {
       expect(Object.keys(r).filter((k) => k !== "note").sort()).toEqual([...JSON_KEYS].sort());
       expect(["fused", "materialised", "dense", "unfused"]).toContain(r.variant);
-      for (const k of JSON_KEYS.slice(3)) expect(r[k] === null || typeof r[k] === "number").toBe(true);
+      for (const k of JSON_KEYS.slice(3, -1)) expect(r[k] === null || typeof r[k] === "number").toBe(true);
+      // Two timed calls are too few for a 95% interval of the median.
+      expect(r.steadyIntervalMs).toBeNull();
     }
   });
 
@@ -128,6 +130,15 @@ describe("timing helpers", () => {
   it("take the median of an even count as the mean of the middle two", () => {
     expect(median([4, 1, 3, 2])).toBe(2.5);
     expect(median([5, 1, 3])).toBe(3);
+  });
+
+  it("bound the median by the order statistics a 95% interval needs, and give none under 6 calls", () => {
+    const shuffled = [7, 3, 10, 1, 5, 9, 2, 8, 4, 6];
+    // n = 10: P(Binomial(10, ½) ≤ 1) = 11/1024 ≤ 2.5% < P(≤ 2), so the 2nd and 9th smallest.
+    expect(medianInterval(shuffled)).toEqual([2, 9]);
+    expect(medianInterval(shuffled.slice(0, 6))).toEqual([1, 10]);
+    expect(medianInterval(shuffled.slice(0, 5))).toBeNull();
+    expect(medianInterval(Array.from({ length: 20 }, (_, i) => i + 1))).toEqual([6, 15]);
   });
 
   it("never report a NaN or a length mismatch as a small error", () => {

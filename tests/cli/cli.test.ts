@@ -3,9 +3,10 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileS
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
-import { parseIR } from "../../ir/parse.js";
+import { parseIRSync } from "../../ir/parse.js";
 import { printIR } from "../../ir/print.js";
 import { gpu } from "../runtime/webgpu-helpers.js";
+import { byClass, parseSvg } from "../bench/svg.js";
 
 const root = join(import.meta.dirname, "../..");
 function smelt(...args: string[]): string {
@@ -31,7 +32,7 @@ describe("the smelt command", () => {
   test("`smelt ir` prints the traced IR of a module's declared functions, and it parses back", () => {
     const out = smelt("ir", "examples/models.ts", "--fn", "softmax");
     expect(out).toContain("func @softmax(%x: f32[4,32]) -> (f32[4,32])");
-    expect(printIR(parseIR(out))).toBe(out.replace(/\n+$/, "\n"));
+    expect(printIR(parseIRSync(out))).toBe(out.replace(/\n+$/, "\n"));
   });
 
   test("`smelt ir --after all` dumps the graph after every pass, with the fusion notes", () => {
@@ -118,6 +119,50 @@ describe("the smelt command", () => {
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/@softmax on webgpu: \d+ kernel launch/);
     expect(r.stdout).toContain("timed after 1 warm-up run(s)");
+  });
+
+  test.skipIf(!gpu)("`smelt profile --plot` writes a timeline with one bar per kernel launch the table lists", () => {
+    const dir = mkdtempSync(join(tmpdir(), "smelt-plot-"));
+    try {
+      const file = join(dir, "mlp.svg");
+      const r = run(["profile", "examples/models.ts", "--fn", "mlp", "--no-fuse", "--plot", file], { SMELT_BACKEND: "webgpu" });
+      expect(r.status, r.stderr).toBe(0);
+      const launches = Number(/@mlp on webgpu: (\d+) kernel launch/.exec(r.stdout)![1]);
+      expect(launches).toBeGreaterThan(1);
+      expect(r.stdout).toContain(`wrote ${file} (a timeline of ${launches} kernel launch(es))`);
+      const svg = parseSvg(readFileSync(file, "utf8"));
+      const bars = byClass(svg, "rect", "launch");
+      expect(bars).toHaveLength(launches);
+      const starts = bars.map((b) => Number(b.attrs["data-start-us"]));
+      expect(starts).toEqual([...starts].sort((a, b) => a - b));
+      // Every kernel the printed table names has its bar.
+      const listed = r.stdout.split("\n").filter((l) => / ms +[\d.]+%$/.test(l)).map((l) => l.trim().split(/\s+/)[0]);
+      expect(bars.map((b) => b.attrs["data-kernel"]).sort()).toEqual(listed.sort());
+      expect(byClass(svg, "text", "function")[0]!.text).toContain("@mlp on webgpu");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("`smelt bench --plot` writes a chart with a bar for each row of the table", () => {
+    const dir = mkdtempSync(join(tmpdir(), "smelt-plot-"));
+    try {
+      const file = join(dir, "bench.svg");
+      const r = run(["bench", "W1", "--runs", "1", "--plot", file]);
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.stderr).toContain(`wrote the chart of 2 rows to ${file}`);
+      const svg = parseSvg(readFileSync(file, "utf8"));
+      expect(byClass(svg, "rect", "bar").map((b) => `${b.attrs["data-workload"]} ${b.attrs["data-variant"]}`)).toEqual(["W1 fused", "W1 unfused"]);
+      expect(byClass(svg, "text", "subtitle")[0]!.text).toMatch(/^interp · \d{4}-\d{2}-\d{2} · median of 1 call after/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("`--plot` is an option of bench and profile only", () => {
+    const r = run(["ir", "examples/models.ts", "--plot", "x.svg"]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain("smelt ir does not take --plot");
   });
 
   test.skipIf(!gpu)("initialising WebGPU without XDG_RUNTIME_DIR leaves no new directory behind per run", () => {
