@@ -57,8 +57,9 @@ export function installNodePlatform(): void {
     backends: {
       cuda: async () => (await import("./cuda.js")).createCudaBackend(),
     },
-    webgpuHint:
-      "run `bash scripts/setup.sh` (installs Mesa's lavapipe software Vulkan from bookworm-backports) " +
-      "or use a machine with a GPU driver",
+    noWebGPUHint: "install the optional package `webgpu` (Dawn): `npm install webgpu`",
+    noAdapterHint:
+      "Dawn needs a Vulkan driver: use a machine with a GPU driver, or on Linux without a GPU install Mesa >= 24's " +
+      "lavapipe (`mesa-vulkan-drivers`; in a smelt checkout `bash scripts/setup.sh` does it)",
   });
 }

@@ -14,8 +14,10 @@ export interface Platform {
   hostMemory(): number | undefined;
   /** Backends beyond the interpreter and WebGPU (CUDA in Node), opened on first use. */
   readonly backends: Partial<Record<BackendName, () => Promise<Backend>>>;
-  /** One sentence on how to get a WebGPU adapter here. */
-  readonly webgpuHint: string;
+  /** What to tell a user when `gpu()` gives nothing. */
+  readonly noWebGPUHint: string;
+  /** What to tell a user when WebGPU is there but offers no adapter. */
+  readonly noAdapterHint: string;
 }
 
 const browserPlatform: Platform = {
@@ -24,9 +26,10 @@ const browserPlatform: Platform = {
   },
   hostMemory: () => undefined,
   backends: {},
-  webgpuHint:
+  noWebGPUHint:
     "this browser exposes no navigator.gpu: use a browser with WebGPU (Chrome or Edge 113+, Safari 26, Firefox 141+) " +
     "on a secure origin (https or localhost)",
+  noAdapterHint: "the browser has WebGPU but offers no adapter (WebGPU disabled, or the GPU blocklisted: chrome://gpu says which)",
 };
 
 let current: Platform = browserPlatform;

@@ -72,7 +72,7 @@ export class NoAdapterError extends Error {
 
 async function gpuEntry(): Promise<GPU> {
   const gpu = await platform().gpu();
-  if (!gpu) throw new NoAdapterError(`no WebGPU here; ${platform().webgpuHint}`);
+  if (!gpu) throw new NoAdapterError(`no WebGPU here; ${platform().noWebGPUHint}`);
   return gpu;
 }
 
@@ -193,7 +193,7 @@ export class GPUDeviceContext {
   static async open(options: DeviceOptions = {}): Promise<GPUDeviceContext> {
     const gpu = await gpuEntry();
     const adapter = await gpu.requestAdapter({ powerPreference: "high-performance" });
-    if (!adapter) throw new NoAdapterError(`no WebGPU adapter found; ${platform().webgpuHint}`);
+    if (!adapter) throw new NoAdapterError(`no WebGPU adapter found; ${platform().noAdapterHint}`);
     const requiredFeatures = WANTED_FEATURES.filter((f) => adapter.features.has(f));
     // Ask for everything the adapter offers: the defaults (8 storage buffers, 128 MiB
     // bindings, 256 invocations) are far below what most adapters allow.

@@ -11,7 +11,7 @@ import { mkdirSync, readFileSync, rmSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
-import { build } from "esbuild";
+import { type BuildOptions, type Plugin, build } from "esbuild";
 
 export const ENTRY_BUDGET_BYTES = 50 * 1024;
 
@@ -27,12 +27,26 @@ export interface BrowserBuild {
   readonly entryGzip: number;
 }
 
-/** Bundles `entryPoint` (default browser.ts) for the browser into outdir. */
-export async function buildBrowser(outdir: string, entryPoint = join(root, "browser.ts")): Promise<BrowserBuild> {
-  rmSync(outdir, { recursive: true, force: true });
-  mkdirSync(outdir, { recursive: true });
-  const result = await build({
-    entryPoints: { smelt: entryPoint },
+/**
+ * Code inside this repository imports smelt as `index.ts` (the Node entry), as the
+ * examples and benchmark workloads do; in a page that import must mean `browser.ts`, as the
+ * package's `browser` export condition makes `import "smelt"` mean for a user's bundler.
+ */
+export const browserEntryPlugin: Plugin = {
+  name: "smelt-browser-entry",
+  setup(b) {
+    const nodeEntry = join(root, "index.ts");
+    b.onResolve({ filter: /(^|\/)index\.js$/ }, (args) => {
+      const target = resolve(args.resolveDir, args.path).replace(/\.js$/, ".ts");
+      return target === nodeEntry ? { path: join(root, "browser.ts") } : undefined;
+    });
+  },
+};
+
+/** esbuild options for page code: ES modules for the browser, split, minified, smelt's browser entry. */
+export function pageBuildOptions(entryPoints: Record<string, string>, outdir: string): BuildOptions & { metafile: true } {
+  return {
+    entryPoints,
     bundle: true,
     format: "esm",
     platform: "browser",
@@ -43,7 +57,15 @@ export async function buildBrowser(outdir: string, entryPoint = join(root, "brow
     metafile: true,
     outdir,
     logLevel: "warning",
-  });
+    plugins: [browserEntryPlugin],
+  };
+}
+
+/** Bundles `entryPoint` (default browser.ts) for the browser into outdir. */
+export async function buildBrowser(outdir: string, entryPoint = join(root, "browser.ts")): Promise<BrowserBuild> {
+  rmSync(outdir, { recursive: true, force: true });
+  mkdirSync(outdir, { recursive: true });
+  const result = await build(pageBuildOptions({ smelt: entryPoint }, outdir));
   const outputs = result.metafile.outputs;
   const entryKey = Object.keys(outputs).find((k) => outputs[k]!.entryPoint !== undefined)!;
   const loadedStatically = new Set<string>();

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Machine setup for smelt: a WebGPU adapter without a GPU, then the npm dependencies.
+# Machine setup for smelt: a WebGPU adapter without a GPU, Chromium for the browser suites,
+# then the npm dependencies.
 #
 # Dawn (npm `webgpu`) needs a Vulkan driver. On a machine without a GPU that is Mesa's lavapipe
 # (software Vulkan). Debian bookworm's Mesa 22.3 lavapipe is refused by Dawn
@@ -55,7 +56,25 @@ install_mesa() {
   echo "setup: mesa-vulkan-drivers $(mesa_version)"
 }
 
+# The browser suites (tests/browser) drive Debian's Chromium headless; its WebGPU runs on
+# SwiftShader, so no GPU is needed. Set SMELT_SKIP_CHROMIUM=1 to skip (those suites then skip).
+install_chromium() {
+  [ "${SMELT_SKIP_CHROMIUM:-}" = 1 ] && return 0
+  command -v chromium >/dev/null 2>&1 && return 0
+  [ -r /etc/os-release ] || return 0
+  . /etc/os-release
+  if [ "${ID:-}" != debian ]; then
+    echo "setup: not Debian; install Chromium yourself (or set SMELT_CHROMIUM to a Chrome binary) for the browser suites" >&2
+    return 0
+  fi
+  echo "setup: installing chromium (for the browser suites)"
+  as_root apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq chromium >/dev/null
+  echo "setup: $(chromium --version 2>/dev/null | head -1)"
+}
+
 install_mesa
+install_chromium
 
 # `npm ci` wipes node_modules first; skip it when the installed tree is newer than the lockfile
 # (npm writes node_modules/.package-lock.json on every install), so a re-run is cheap and safe.
