@@ -16,8 +16,11 @@ export interface Progress {
 
 const WIDTH = 28;
 
-function seconds(ms: number): string {
-  return ms < 60_000 ? `${(ms / 1000).toFixed(1)}s` : `${Math.floor(ms / 60_000)}m${Math.round((ms % 60_000) / 1000)}s`;
+/** A duration for the progress line: 12.3s under a minute, 7m59s past it (never 7m60s). */
+export function seconds(ms: number): string {
+  if (ms < 60_000) return `${(ms / 1000).toFixed(1)}s`;
+  const s = Math.round(ms / 1000);
+  return `${Math.floor(s / 60)}m${s % 60}s`;
 }
 
 export function progressBar(totalSteps: number, stream: NodeJS.WriteStream = process.stderr): Progress {

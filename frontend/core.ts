@@ -7,7 +7,7 @@
  */
 import { type AbstractValue, type DType, type HostData, formatType, sizeOf } from "../ir/dtype.js";
 import { ShapeError } from "../ir/errors.js";
-import { type Primitive, type PrimitiveParams, inferTypes } from "../ir/primitives.js";
+import { IR_MODULE_URL, type Primitive, type PrimitiveParams, inferTypes } from "../ir/primitives.js";
 import type { Backend, DeviceBuffer } from "../runtime/backend.js";
 import { ArgumentError, describe } from "./arguments.js";
 
@@ -375,6 +375,11 @@ function fullRaise(trace: Trace, x: Tensor): Tensor {
 /** smelt's own source folders: frames inside them are not the user's. */
 const packageRoot = new URL("..", import.meta.url).href.replace(/^file:\/\//, "");
 const internalDirs = ["ir", "frontend", "runtime", "passes", "codegen", "dist"].map((d) => packageRoot + d + "/");
+/**
+ * In a bundle the folders are gone: the files holding this module and the IR are smelt's
+ * (a page's code bundled into the same file loses its location rather than get a wrong one).
+ */
+const internalFiles = [import.meta.url, IR_MODULE_URL].map((u) => u.replace(/^file:\/\//, "") + ":");
 
 /** The innermost stack frame outside smelt's own source: where the user called us. */
 export function userFrame(): string | undefined {
@@ -384,6 +389,7 @@ export function userFrame(): string | undefined {
     if (!m) continue;
     const loc = m[1]!.replace(/^file:\/\//, "");
     if (loc.startsWith("node:") || loc.includes("/node_modules/") || internalDirs.some((d) => loc.startsWith(d))) continue;
+    if (internalFiles.some((f) => loc.startsWith(f))) continue;
     return loc;
   }
   return undefined;

@@ -8,6 +8,9 @@ import { type AbstractValue, type DType, formatType, isDType, sizeOf } from "./d
 import { ShapeError } from "./errors.js";
 import type { Graph } from "./graph.js";
 
+/** This module's URL: in a bundle, the file holding the IR layer (frontend/core.ts skips its frames when finding the user's line). */
+export const IR_MODULE_URL: string = import.meta.url;
+
 export const UNARY_OPS = [
   "neg", "abs", "sign", "exp", "expm1", "log", "sin", "cos", "tanh", "logistic",
   "sqrt", "rsqrt", "erf", "floor", "ceil", "round", "not",

@@ -217,3 +217,13 @@ describe("plotTimeline", () => {
     expect(byClass(back, "rect", "launch")).toHaveLength(0);
   });
 });
+
+describe("the progress line's durations", () => {
+  it("round to whole seconds past a minute without a 60s remainder", async () => {
+    const { seconds } = await import("../../bench/progress.js");
+    expect(seconds(12_345)).toBe("12.3s");
+    expect(seconds(479_600)).toBe("8m0s");
+    expect(seconds(479_400)).toBe("7m59s");
+    expect(seconds(61_000)).toBe("1m1s");
+  });
+});

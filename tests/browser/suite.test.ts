@@ -74,6 +74,7 @@ describe.skipIf(!chromiumPath)(`in headless Chromium${chromiumPath ? "" : ` (ski
   test("grad through jit matches the interpreter", () => expectPass("grad(jit(f)) and jit(grad(f)) match the interpreter"));
   test("parseIR loads the parser on first use and round-trips", () =>
     expectPass("the IR parser loads on first parseIR, and printed IR parses back and runs"));
+  test("a shape error points at the user's line", () => expectPass("a shape error names the user's line, not a place inside the bundle"));
   test("profile() times every kernel", () => expectPass("profile() times every kernel with the adapter's timestamps"));
 });
 

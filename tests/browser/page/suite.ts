@@ -93,6 +93,20 @@ async function main(): Promise<void> {
     return `loaded ${after.join(", ")}`;
   });
 
+  await check("a shape error names the user's line, not a place inside the bundle", async () => {
+    // The user's code in a file of its own (as a page's script would be), smelt in the bundle.
+    const user = new Function("np", "return np.add(np.zeros([2, 3]), np.zeros([4]));\n//# sourceURL=https://smelt.test/user-code.js") as (n: typeof np) => unknown;
+    try {
+      user(np);
+    } catch (e) {
+      const message = (e as Error).message;
+      if (!/^add: shapes \[2,3\] and \[4\]/.test(message)) throw new Error(`not the shape error expected: ${message}`);
+      if (!/user-code\.js:\d+:\d+$/.test(message)) throw new Error(`the message names no user line: ${message}\n${(e as Error).stack}`);
+      return message.split("\n")[0]!;
+    }
+    throw new Error("np.add of [2,3] and [4] did not throw");
+  });
+
   await check("profile() times every kernel with the adapter's timestamps", async () => {
     const w = workload("W5", TINY_SIZES.W5);
     const xs = w.inputs().map((i) => np.array(i.data, { shape: [...i.shape] }));
