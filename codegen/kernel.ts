@@ -52,13 +52,18 @@ export type Stmt =
   | { readonly k: "var"; readonly name: string; readonly t: Scalar; readonly init: Expr }
   | { readonly k: "assign"; readonly name: string; readonly value: Expr }
   | { readonly k: "array"; readonly name: string; readonly t: Scalar; readonly size: number }
-  | { readonly k: "store"; readonly space: Space; readonly name: string; readonly index: Expr; readonly value: Expr }
   /**
-   * One 16-byte load of four consecutive elements from a binding declared with `width: 4`;
-   * `index` counts 4-vectors. Its components are read with `component` expressions.
+   * `element`: a scalar store into a shared array of 4-vectors (`width: 4`), `index`
+   * counting elements (entry index / 4, component index % 4).
+   */
+  | { readonly k: "store"; readonly space: Space; readonly name: string; readonly index: Expr; readonly value: Expr; readonly element?: true }
+  /**
+   * One 16-byte load of four consecutive elements from a binding or shared array declared
+   * with `width: 4`; `index` counts 4-vectors. Its components are read with `component`
+   * expressions.
    */
   | { readonly k: "load4"; readonly name: string; readonly t: Scalar; readonly buffer: string; readonly index: Expr }
-  /** One 16-byte store of four values to a binding declared with `width: 4`; `index` counts 4-vectors. */
+  /** One 16-byte store of four values to a binding or shared array declared with `width: 4`; `index` counts 4-vectors. */
   | { readonly k: "store4"; readonly buffer: string; readonly index: Expr; readonly values: readonly [Expr, Expr, Expr, Expr] }
   /** for (v = start; v < end; v += step), v: u32. */
   | { readonly k: "for"; readonly v: string; readonly start: Expr; readonly end: Expr; readonly step: number; readonly body: readonly Stmt[] }
@@ -84,7 +89,10 @@ export interface Binding {
 export interface SharedArray {
   readonly name: string;
   readonly t: Scalar;
+  /** Entries: elements, or 4-vectors when `width` is 4. */
   readonly size: number;
+  /** 4: an array of 4-vectors, read by load4 (one 128-bit shared load) and written by store4 or component stores. */
+  readonly width?: 1 | 4;
 }
 
 export interface Kernel {
@@ -272,6 +280,12 @@ export class BodyBuilder {
     this.stmts.push({ k: "store", space, name, index, value });
   }
 
+  /** Stores one element into a shared array of 4-vectors; `index` counts elements. */
+  storeElement(name: string, index: Expr, value: Expr): void {
+    check(index.t === "u32", () => `index into ${name} must be u32, got ${index.t}`);
+    this.stmts.push({ k: "store", space: "workgroup", name, index, value, element: true });
+  }
+
   /** Loads four consecutive elements (one 4-vector) and returns their components. */
   load4(hint: string, t: Scalar, buffer: string, index: Expr): [Expr, Expr, Expr, Expr] {
     check(index.t === "u32", () => `index into ${buffer} must be u32, got ${index.t}`);
@@ -354,7 +368,8 @@ function stmtDoc(s: Stmt): Doc {
     case "var": return `var ${s.name}: ${s.t} = ${exprText(s.init)}`;
     case "assign": return `${s.name} = ${exprText(s.value)}`;
     case "array": return `var ${s.name}: ${s.t}[${s.size}]`;
-    case "store": return `${s.space === "global" ? "" : s.space + " "}${s.name}[${exprText(s.index)}] = ${exprText(s.value)}`;
+    case "store":
+      return `${s.space === "global" ? "" : s.space + " "}${s.name}${s.element ? ".elements" : ""}[${exprText(s.index)}] = ${exprText(s.value)}`;
     case "load4": return `let ${s.name} = ${s.buffer}[${exprText(s.index)}]: ${s.t}x4`;
     case "store4": return `${s.buffer}[${exprText(s.index)}]: ${s.values[0].t}x4 = (${s.values.map(exprText).join(", ")})`;
     case "for":
@@ -375,7 +390,7 @@ export function kernelText(k: Kernel): string {
   const head = [
     `// ${k.source}`,
     ...k.bindings.map((b, i) => `binding ${i} ${b.name}: ${b.dtype}${b.width === 4 ? "x4" : ""}[] ${b.access}`),
-    ...k.shared.map((s) => `workgroup ${s.name}: ${s.t}[${s.size}]`),
+    ...k.shared.map((s) => `workgroup ${s.name}: ${s.t}${s.width === 4 ? "x4" : ""}[${s.size}]`),
   ];
   return render([
     ...head,

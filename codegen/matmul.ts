@@ -5,7 +5,9 @@
  *
  * Three templates, chosen by what the device is (matmulStrategy):
  * - workgroup (GPUs): two-level blocking through workgroup memory (Volkov & Demmel 2008;
- *   the CUTLASS / "SGEMM in CUDA" scheme).
+ *   the CUTLASS / "SGEMM in CUDA" scheme): codegen/matmul-gpu.ts's 128×128 blocks with 8×8
+ *   per invocation, 128-bit loads and a prefetched next slice wherever a matmul fills them;
+ *   the 64×64 one below for small and grouped ones.
  * - subgroup (CPU adapters with a fixed subgroup size, i.e. lavapipe): register blocking
  *   with operands exchanged across the subgroup instead of loaded per invocation; see
  *   subgroupMatmul for why and the measurements.
@@ -22,6 +24,7 @@
 import { gridFor, groupIndex } from "./indexing.js";
 import { type Expr, type Kernel, BodyBuilder, and, id, idiv, iadd, imul, irem, lit, load, lt, u32 } from "./kernel.js";
 import { REGISTER_TILE, registerMatmul, subgroupMatmul } from "./matmul-cpu.js";
+import { gpuMatmul, gpuTemplateFits } from "./matmul-gpu.js";
 import { type MatmulOperand, type MatmulSpec, type MatmulTile, DEFAULT_TILE, OutputWriter, operandAt, groupedTile, kernelBindings, madd, scalarType, tileOrigin } from "./matmul-spec.js";
 import type { Target } from "./target.js";
 
@@ -64,9 +67,9 @@ export function matmulKernel(spec: MatmulSpec, target: Target, tile?: MatmulTile
       throw new Error(`matmul ${spec.name}: the subgroup template needs a fixed subgroup size of 4, 8, 16 or 32 (target has ${target.subgroupSize ?? "none"})`);
     return subgroupMatmul(spec, target, target.subgroupSize, tile?.bm);
   }
-  return strategy === "registers"
-    ? registerMatmul(spec, target, tile ?? REGISTER_TILE)
-    : workgroupMatmul(spec, target, tile ?? chooseTile(spec.m, spec.n, target));
+  if (strategy === "registers") return registerMatmul(spec, target, tile ?? REGISTER_TILE);
+  if (!tile && gpuTemplateFits(spec, target)) return gpuMatmul(spec, target);
+  return workgroupMatmul(spec, target, tile ?? chooseTile(spec.m, spec.n, target));
 }
 
 // ---------------------------------------------------------------------------

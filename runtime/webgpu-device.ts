@@ -29,6 +29,18 @@ export function defaultMemoryLimit(maxBufferSize: number, description: string): 
   return ram === undefined ? limit : Math.min(limit, Math.floor(ram / 2));
 }
 
+/**
+ * Whether the adapter gets the CPU-adapter template family: a software adapter does, unless
+ * SMELT_TEMPLATES=gpu asks for the GPU family (to check it on lavapipe); SMELT_TEMPLATES=cpu
+ * forces the CPU family on any adapter.
+ */
+function cpuFamily(description: string): boolean {
+  const wanted = globalThis.process?.env?.SMELT_TEMPLATES;
+  if (wanted === "gpu" || wanted === "cpu") return wanted === "cpu";
+  if (wanted) throw new Error(`SMELT_TEMPLATES must be gpu or cpu, got '${wanted}'`);
+  return SOFTWARE_ADAPTER.test(description);
+}
+
 // Spec constants (GPUBufferUsage, GPUMapMode, GPUShaderStage), so no globals are needed in Node.
 const USAGE = { MAP_READ: 1, COPY_SRC: 4, COPY_DST: 8, STORAGE: 128, QUERY_RESOLVE: 512 } as const;
 const MAP_READ = 1;
@@ -172,7 +184,7 @@ export class GPUDeviceContext {
     this.target = webgpuTarget(
       Object.fromEntries(LIMIT_NAMES.map((k) => [k, device.limits[k] as number])),
       { f16: f.has("shader-f16"), subgroups: f.has("subgroups"), timestampQuery: f.has("timestamp-query") },
-      SOFTWARE_ADAPTER.test(description),
+      cpuFamily(description),
       sg,
     );
     this.lost = device.lost.then((info) => {

@@ -87,6 +87,8 @@ export abstract class CRenderer {
   protected abstract vec4Decl(name: string, t: Scalar, value: string): string;
   /** A 4-vector built from four values (for `store4`). */
   protected abstract vec4Value(t: Scalar, values: string[]): string;
+  /** Element `index` of a shared array of 4-vectors, as an assignable place. */
+  protected abstract vec4Element(array: string, t: Scalar, index: string): string;
   /** `x` as evaluated by lane `lane` of the subgroup (kernels with `subgroupSize` only). */
   protected abstract subgroupBroadcast(t: Scalar, x: string, lane: number, subgroupSize: number): string;
   /** Everything before the body: bindings, shared arrays, the entry-point signature ending in `{`. */
@@ -162,7 +164,11 @@ export abstract class CRenderer {
       case "var": out.push(pad + this.varDecl(this.ident(s.name), s.t, this.expr(s.init))); return;
       case "assign": out.push(`${pad}${this.ident(s.name)} = ${this.expr(s.value)};`); return;
       case "array": out.push(pad + this.arrayDecl(this.ident(s.name), s.t, s.size)); return;
-      case "store": out.push(`${pad}${this.ident(s.name)}[${this.expr(s.index)}] = ${this.expr(s.value)};`); return;
+      case "store": {
+        const at = s.element ? this.vec4Element(this.ident(s.name), s.value.t, this.expr(s.index)) : `${this.ident(s.name)}[${this.expr(s.index)}]`;
+        out.push(`${pad}${at} = ${this.expr(s.value)};`);
+        return;
+      }
       case "load4": out.push(pad + this.vec4Decl(this.ident(s.name), s.t, `${this.ident(s.buffer)}[${this.expr(s.index)}]`)); return;
       case "store4":
         out.push(`${pad}${this.ident(s.buffer)}[${this.expr(s.index)}] = ${this.vec4Value(s.values[0].t, s.values.map((v) => this.expr(v)))};`);

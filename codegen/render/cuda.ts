@@ -164,6 +164,10 @@ export class CUDARenderer extends CRenderer {
     return `const ${C_VEC4[t]} ${name} = ${value};`;
   }
 
+  protected vec4Element(array: string, t: Scalar, index: string): string {
+    return `reinterpret_cast<${C_TYPE[t]}*>(${array})[${index}]`;
+  }
+
   protected vec4Value(t: Scalar, values: string[]): string {
     return `make_${C_VEC4[t]}(${values.join(", ")})`;
   }
@@ -185,7 +189,7 @@ export class CUDARenderer extends CRenderer {
       `extern "C" __global__ void __launch_bounds__(${threads}) ${this.ident(k.name)}(`,
       ...params.map((p, i) => `    ${p}${i === params.length - 1 ? "" : ","}`),
       ") {",
-      ...k.shared.map((s) => `  __shared__ ${C_TYPE[s.t]} ${this.ident(s.name)}[${s.size}];`),
+      ...k.shared.map((s) => `  __shared__ ${s.width === 4 ? C_VEC4[s.t] : C_TYPE[s.t]} ${this.ident(s.name)}[${s.size}];`),
     ];
   }
 

@@ -137,6 +137,10 @@ export class WGSLRenderer extends CRenderer {
     return `for (var ${v}: u32 = ${start}; ${v} < ${end}; ${v} += ${step}u) {`;
   }
 
+  protected vec4Element(array: string, _t: Scalar, index: string): string {
+    return `${array}[(${index}) / 4u][(${index}) % 4u]`;
+  }
+
   protected barrier(): string {
     return "workgroupBarrier();";
   }
@@ -147,7 +151,7 @@ export class WGSLRenderer extends CRenderer {
       const elem = b.width === 4 ? `vec4<${b.dtype}>` : b.dtype;
       return `@group(0) @binding(${i}) var<storage, ${b.access}> ${this.ident(b.name)}: array<${elem}>;`;
     });
-    for (const s of k.shared) lines.push(`var<workgroup> ${this.ident(s.name)}: array<${s.t}, ${s.size}>;`);
+    for (const s of k.shared) lines.push(`var<workgroup> ${this.ident(s.name)}: array<${s.width === 4 ? `vec4<${s.t}>` : s.t}, ${s.size}>;`);
     lines.push(
       "",
       `@compute @workgroup_size(${k.workgroupSize.join(", ")})`,

@@ -111,6 +111,52 @@ describe.skipIf(!gpu)("matmul templates on webgpu", () => {
   });
 });
 
+describe.skipIf(!gpu)("the GPU template: 128×128 blocks, 8×8 per invocation, 128-bit tile reads, the next slice prefetched", () => {
+  const target: Target = { ...gpu!.target, cpuAdapter: false };
+  // m and n fill at least half a block; k and the edges cover every read path: 4-vectors
+  // along k or along m / n where sizes are multiples of 4, scalars where they are not.
+  const shapes = [[64, 64, 8], [128, 128, 128], [129, 257, 63], [257, 65, 7], [200, 136, 1], [65, 129, 257], [96, 100, 36]] as const;
+
+  test("it is the template of such matmuls: 256 invocations, two 4-vector tiles, 16 multiply-adds per shared read", () => {
+    const kernel = lowerGraph(matmulGraph("A·B", 256, 256, 256), target).launches[0]!.kernel;
+    expect(kernel.workgroupSize).toEqual([256, 1, 1]);
+    expect(kernel.shared.map((s) => [s.name, s.width, s.size])).toEqual([["As", 4, 256], ["Bs", 4, 256]]);
+    const main = forLoops(kernel.body)[0]!;
+    const sharedReads = main.body.filter((s) => s.k === "load4" && (s.buffer === "As" || s.buffer === "Bs")).length;
+    const fmas = JSON.stringify(main.body).split('"fn":"fma"').length - 1;
+    expect(sharedReads).toBe(4 * 8);
+    expect(fmas / sharedReads).toBe(16);
+    // A and B are read from global memory as 4-vectors, both into the prefetch registers.
+    expect(kernel.bindings.map((b) => b.width)).toEqual([4, 4, undefined]);
+  });
+
+  // (lavapipe runs this template slowly, barriers and all: the transposed layouts get the shapes that switch read paths.)
+  for (const layout of LAYOUTS) {
+    const mine = layout === "A·B" ? shapes : shapes.filter((_, i) => [2, 3, 6].includes(i));
+    test(`${layout} matches the interpreter on ${mine.map((s) => s.join("×")).join(", ")}`, async () => {
+      for (const [m, n, k] of mine) await expectMatmul(matmulGraph(layout, m, n, k), target, m + 2 * n + k);
+    });
+  }
+
+  test("batch dims, and an epilogue per element", async () => {
+    await expectMatmul(matmulGraph("A·B", 130, 66, 20, [2, 3]), target);
+    await expectMatmul(matmulGraph("Aᵀ·Bᵀ", 64, 128, 12, [3]), target);
+    const batch = [2, 1] as const;
+    for (const [m, n, k] of [[128, 128, 32], [70, 133, 19]] as const) {
+      const spec = epilogueSpec(batch, m, n, k, BIAS_GELU_RESIDUAL);
+      const kernel = matmulKernel(spec, target);
+      expect(kernel.workgroupSize).toEqual([256, 1, 1]);
+      const [a, b] = [fill("f32", [...batch, m, k], 7, -1, 1), fill("f32", [...batch, k, n], 8, -1, 1)];
+      const bias = fill("f32", [n], 9, -1, 1), residual = fill("f32", [...batch, m, n], 10, -1, 1);
+      const product = evalGraph(matmulGraph("A·B", m, n, k, batch), [a, b])[0]!;
+      const got = await runKernel(renderWGSL(kernel), kernel.grid, [a, b, bias, residual], m * n * 2);
+      const want = expectedEpilogue(product, bias, residual, batch, m, n);
+      const worst = want.reduce((w, x, i) => Math.max(w, Math.abs(x - got[i]!) / (1 + Math.abs(x))), 0);
+      expect(worst).toBeLessThan(1e-4);
+    }
+  });
+});
+
 /** Runs one kernel on raw buffers (inputs in binding order, then the output) and reads the output. */
 async function runKernel(source: string, grid: readonly [number, number, number], inputs: readonly HostArray[], outLength: number): Promise<Float32Array> {
   const ctx = gpu!.ctx;
