@@ -3,7 +3,7 @@
  * The `smelt` command.
  *
  *   smelt ir <module> [--fn NAME] [--after PASS|all] [--no-fuse] [--backend B]
- *   smelt kernels <module> [--fn NAME] [--target wgsl|cuda] [--no-fuse]
+ *   smelt kernels <module> [--fn NAME] [--target wgsl|cuda] [--stats] [--no-fuse]
  *   smelt profile <module> [--fn NAME] [--out TRACE.json] [--plot FILE.svg] [--no-fuse]
  *   smelt bench [WORKLOAD...] [--json FILE] [--plot FILE.svg] [--peers] [--backend B]
  *
@@ -21,7 +21,7 @@ import type { Profile } from "../frontend/profile.js";
 
 const USAGE = `usage:
   smelt ir <module> [--fn NAME] [--after PASS|all] [--no-fuse] [--backend interp|webgpu|cuda]
-  smelt kernels <module> [--fn NAME] [--target wgsl|cuda] [--no-fuse]
+  smelt kernels <module> [--fn NAME] [--target wgsl|cuda] [--stats] [--no-fuse]   (--stats: registers, spills, shared memory, sm_80/sm_90 occupancy and main-loop mix from nvcc/ptxas instead of the sources; needs --target cuda)
   smelt profile <module> [--fn NAME] [--out TRACE.json] [--plot FILE.svg] [--no-fuse] [--warmup N] [--backend B]   (random inputs; Chrome-trace JSON, SVG timeline)
   smelt bench [WORKLOAD...] [--json FILE] [--plot FILE.svg] [--peers] [--backend B] [--runs N]
   smelt --help | --version`;
@@ -37,6 +37,7 @@ const OPTIONS = {
   "no-fuse": { type: "boolean" },
   backend: { type: "string" },
   target: { type: "string" },
+  stats: { type: "boolean" },
   json: { type: "string" },
   plot: { type: "string" },
   peers: { type: "boolean" },
@@ -51,7 +52,7 @@ type OptionName = keyof typeof OPTIONS;
 /** Which options each command takes. */
 const COMMAND_OPTIONS: Record<string, readonly OptionName[]> = {
   ir: ["fn", "after", "no-fuse", "backend"],
-  kernels: ["fn", "target", "no-fuse", "backend"],
+  kernels: ["fn", "target", "stats", "no-fuse", "backend"],
   profile: ["fn", "out", "plot", "no-fuse", "warmup", "backend"],
   bench: ["json", "plot", "peers", "backend", "runs"],
 };
@@ -80,6 +81,8 @@ function checkOptions(command: string, values: Partial<Record<OptionName, string
     if (choices && !choices.includes(value as string))
       throw new UsageError(`--${name} must be one of ${choices.join(", ")}, got '${value}'`);
   }
+  if (values.stats && values.target !== "cuda")
+    throw new UsageError(`--stats needs --target cuda (the statistics come from nvcc and ptxas; got --target ${values.target ?? "wgsl"})`);
   return {
     runs: positiveInteger("runs", values.runs as string | undefined, 1),
     warmup: positiveInteger("warmup", values.warmup as string | undefined, 0) ?? 1,
@@ -193,7 +196,7 @@ export async function main(argv: string[]): Promise<number> {
           console.log(values.after ? lowered.dump(values.after) : lowered.text());
         } else {
           const { printKernels } = await import("./kernels.js");
-          console.log(printKernels(lowered, (values.target ?? "wgsl") as "wgsl" | "cuda"));
+          console.log(printKernels(lowered, (values.target ?? "wgsl") as "wgsl" | "cuda", { stats: values.stats }));
         }
       }
       return 0;

@@ -1,0 +1,67 @@
+/**
+ * Issue 16's static bar for GPU-grade kernels, proven without a GPU: the CUDA kernels of a
+ * 1024³ f32 matmul, a fused gelu(x·w + b) at 1024³ and W5's two matmuls, through nvcc and
+ * ptxas (runtime/cuda-stats.ts), break none of gpuGradeViolations' rules on sm_80 and sm_90.
+ *
+ * The suite is off until the GPU matmul template lands: SMELT_GPU_GRADE=1 runs it now.
+ */
+import { describe, expect, it } from "vitest";
+import { DEFAULT_SIZES, workload } from "../../bench/workloads.js";
+import { renderGraphKernels } from "../../codegen/render/index.js";
+import { CUDA_SM80_TARGET } from "../../codegen/target.js";
+import type { Tensor } from "../../frontend/core.js";
+import { init } from "../../frontend/init.js";
+import { jit, spec } from "../../frontend/jit.js";
+import * as nn from "../../frontend/nn.js";
+import * as np from "../../frontend/np.js";
+import { cudaKernelStats, formatKernelStats, gpuGradeViolations } from "../../runtime/cuda-stats.js";
+import { REQUIRE_NVCC, nvccMissing } from "./cuda-nvcc.js";
+
+/** Issue 16: turn on (true) once codegen/matmul-gpu.ts is the template these kernels come from. */
+const GPU_GRADE_ENFORCED = process.env.SMELT_GPU_GRADE === "1";
+
+const missing = GPU_GRADE_ENFORCED ? nvccMissing() : undefined;
+if (missing) {
+  if (REQUIRE_NVCC) throw new Error(`SMELT_REQUIRE_NVCC=1 but ${missing}`);
+  console.warn(`skipping the GPU-grade static checks: ${missing}`);
+}
+
+/** Every violation of the `matmuls` matmul kernels smelt renders for CUDA from `fn` traced on `inputs` (fused), each kernel's statistics printed. */
+async function violations(name: string, fn: (...xs: Tensor[]) => Tensor, inputs: readonly string[], matmuls: number): Promise<string[]> {
+  await init({ backend: "interp" });
+  const lowered = jit(fn, { name }).lower(...inputs.map((t) => spec(t)));
+  const kernels = renderGraphKernels(lowered.optimized, CUDA_SM80_TARGET).filter((k) => /matmul|dot_general/.test(k.name));
+  expect(kernels.map((k) => k.name)).toHaveLength(matmuls);
+  const found: string[] = [];
+  for (const k of kernels) {
+    const stats = cudaKernelStats(k.source, k.name, k.block);
+    const v = gpuGradeViolations(stats, { kind: "matmul" }).map((m) => `@${name} ${m}`);
+    console.log(`${formatKernelStats(stats)}\n${v.length ? v.map((m) => `  VIOLATION ${m}`).join("\n") : "  clears the GPU-grade bar"}`);
+    found.push(...v);
+  }
+  return found;
+}
+
+const { tokens, d, hidden } = DEFAULT_SIZES.W5;
+
+describe.runIf(GPU_GRADE_ENFORCED && !missing)("GPU-grade static checks (issue 16): matmul kernels on sm_80 and sm_90", () => {
+  it("the f32 matmul 1024³ spills nothing, does ≥ 8 FMAs per shared load, loads 128 bits at a time and keeps 2 blocks per H100 SM", async () => {
+    const v = await violations("matmul1024", (a, b) => np.matmul(a, b!), ["f32[1024,1024]", "f32[1024,1024]"], 1);
+    expect(v).toEqual([]);
+  });
+
+  it("the fused gelu(x·w + b) at 1024³ clears the same bar with its epilogue", async () => {
+    const v = await violations(
+      "gelu_linear1024",
+      (x, w, b) => nn.gelu(np.add(np.matmul(x, w!), b!), { approximate: true }),
+      ["f32[1024,1024]", "f32[1024,1024]", "f32[1024]"],
+      1,
+    );
+    expect(v).toEqual([]);
+  });
+
+  it(`W5's two fused matmuls (tokens ${tokens}, d ${d}, hidden ${hidden}) clear it`, async () => {
+    const v = await violations("W5", workload("W5").fn, [`f32[${tokens},${d}]`, `f32[${d},${hidden}]`, `f32[${hidden}]`, `f32[${hidden},${d}]`, `f32[${d}]`], 2);
+    expect(v).toEqual([]);
+  });
+});
