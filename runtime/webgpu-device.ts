@@ -34,7 +34,7 @@ export function defaultMemoryLimit(maxBufferSize: number, description: string): 
  * SMELT_TEMPLATES=gpu asks for the GPU family (to check it on lavapipe); SMELT_TEMPLATES=cpu
  * forces the CPU family on any adapter.
  */
-function cpuFamily(description: string): boolean {
+export function cpuFamily(description: string): boolean {
   const wanted = globalThis.process?.env?.SMELT_TEMPLATES;
   if (wanted === "gpu" || wanted === "cpu") return wanted === "cpu";
   if (wanted) throw new Error(`SMELT_TEMPLATES must be gpu or cpu, got '${wanted}'`);
