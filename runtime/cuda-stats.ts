@@ -263,6 +263,8 @@ export interface KernelStats {
   readonly archs: readonly ArchStats[];
   readonly loops: readonly PtxLoop[];
   readonly mainLoop: PtxLoop | undefined;
+  /** The whole kernel's instructions (what a kernel without loops, a fully unrolled row, is judged by). */
+  readonly kernelMix: InstructionMix;
 }
 
 /** Per-thread FMAs per shared-memory load instruction in a loop (Infinity with no shared load). */
@@ -308,7 +310,7 @@ export function cudaKernelStats(source: string, name: string, block: readonly nu
     return { ...usage, arch, occupancy: occupancy(arch, { registers: usage.registers, sharedBytes: usage.sharedBytes + dynamicSharedBytes, threads }) };
   });
   const loops = ptxLoops(ptx, name);
-  const stats: KernelStats = { name, block, threads, archs, loops, mainLoop: mainLoop(loops) };
+  const stats: KernelStats = { name, block, threads, archs, loops, mainLoop: mainLoop(loops), kernelMix: instructionMix(entryLines(ptx, name)) };
   statsCache.set(key, stats);
   return stats;
 }
@@ -363,22 +365,24 @@ export function gpuGradeViolations(stats: KernelStats, { kind }: { kind: "matmul
   for (const a of stats.archs)
     if (a.spillStores || a.spillLoads) v.push(`${at}: spills on sm_${a.arch.sm} (${a.spillStores} B stores, ${a.spillLoads} B loads)`);
   const l = stats.mainLoop;
-  if (!l || (kind === "matmul" && count(l.mix.fma) === 0)) {
+  // A reduction whose rows are unrolled into registers has no loop: all of it is its main loop.
+  const body = l ?? (kind === "reduction" ? { label: "(the whole kernel, no loop)", mix: stats.kernelMix } : undefined);
+  if (!body || (kind === "matmul" && count(body.mix.fma) === 0)) {
     v.push(`${at}: no main loop${kind === "matmul" ? " with FMAs" : ""} found in the PTX`);
     return v;
   }
   const narrow = (w: Readonly<Record<number, number>>) => Object.entries(w).filter(([bits]) => Number(bits) !== 128);
   const loads = (what: string, w: Readonly<Record<number, number>>) => {
     const n = narrow(w);
-    if (n.length) v.push(`${at}: main loop ${l.label} loads ${what} narrower than 128 bits (${n.map(([b, c]) => `${c}×${b}-bit`).join(", ")})`);
+    if (n.length) v.push(`${at}: main loop ${body.label} loads ${what} narrower than 128 bits (${n.map(([b, c]) => `${c}×${b}-bit`).join(", ")})`);
   };
   if (kind === "matmul") {
-    const ratio = fmasPerSharedLoad(l.mix);
-    if (ratio < 8) v.push(`${at}: main loop ${l.label} does ${ratio.toFixed(1)} FMAs per shared load (needs ≥ 8)`);
-    loads("shared memory", l.mix.ldShared);
+    const ratio = fmasPerSharedLoad(body.mix);
+    if (ratio < 8) v.push(`${at}: main loop ${body.label} does ${ratio.toFixed(1)} FMAs per shared load (needs ≥ 8)`);
+    loads("shared memory", body.mix.ldShared);
   }
-  loads("global memory", l.mix.ldGlobal);
-  loads("global memory by cp.async", l.mix.cpAsync);
+  loads("global memory", body.mix.ldGlobal);
+  loads("global memory by cp.async", body.mix.cpAsync);
   if (kind === "matmul") {
     const h = stats.archs.find((a) => a.arch.sm === 90)!;
     if (h.occupancy.blocksPerSM < 2)

@@ -24,15 +24,17 @@ if (missing) {
 }
 
 /** Every violation of the `matmuls` matmul kernels smelt renders for CUDA from `fn` traced on `inputs` (fused), each kernel's statistics printed. */
-async function violations(name: string, fn: (...xs: Tensor[]) => Tensor, inputs: readonly string[], matmuls: number): Promise<string[]> {
+async function violations(
+  name: string, fn: (...xs: Tensor[]) => Tensor, inputs: readonly string[], matmuls: number, kind: "matmul" | "reduction" = "matmul",
+): Promise<string[]> {
   await init({ backend: "interp" });
   const lowered = jit(fn, { name }).lower(...inputs.map((t) => spec(t)));
-  const kernels = renderGraphKernels(lowered.optimized, CUDA_SM80_TARGET).filter((k) => /matmul|dot_general/.test(k.name));
+  const kernels = renderGraphKernels(lowered.optimized, CUDA_SM80_TARGET).filter((k) => (kind === "matmul" ? /matmul|dot_general/ : /reduction/).test(k.name));
   expect(kernels.map((k) => k.name)).toHaveLength(matmuls);
   const found: string[] = [];
   for (const k of kernels) {
     const stats = cudaKernelStats(k.source, k.name, k.block);
-    const v = gpuGradeViolations(stats, { kind: "matmul" }).map((m) => `@${name} ${m}`);
+    const v = gpuGradeViolations(stats, { kind }).map((m) => `@${name} ${m}`);
     console.log(`${formatKernelStats(stats)}\n${v.length ? v.map((m) => `  VIOLATION ${m}`).join("\n") : "  clears the GPU-grade bar"}`);
     found.push(...v);
   }
@@ -59,6 +61,15 @@ describe.runIf(!missing)("GPU-grade static checks (issue 16): matmul kernels on 
 
   it(`W5's two fused matmuls (tokens ${tokens}, d ${d}, hidden ${hidden}) clear it`, async () => {
     const v = await violations("W5", workload("W5").fn, [`f32[${tokens},${d}]`, `f32[${d},${hidden}]`, `f32[${hidden}]`, `f32[${hidden},${d}]`, `f32[${d}]`], 2);
+    expect(v).toEqual([]);
+  });
+
+  it("row reductions load 128 bits at a time: W2's softmax and W3's layer norm at [4096,1024], and a softmax over rows of 32,768 that loops", async () => {
+    const v = [
+      ...(await violations("W2", workload("W2").fn, ["f32[4096,1024]"], 1, "reduction")),
+      ...(await violations("W3", workload("W3").fn, ["f32[4096,1024]", "f32[1024]", "f32[1024]"], 1, "reduction")),
+      ...(await violations("softmax_long", (x) => nn.softmax(x), ["f32[64,32768]"], 1, "reduction")),
+    ];
     expect(v).toEqual([]);
   });
 });

@@ -243,7 +243,8 @@ function madeUp(ptx: string, entry: string, use: { registers: number; spill?: nu
     arch, registers: use.registers, spillStores: use.spill ?? 0, spillLoads: use.spill ?? 0, stackFrame: use.spill ?? 0,
     sharedBytes: use.sharedBytes, barriers: 1, occupancy: occupancy(arch, use),
   }));
-  return { name: entry, block: [use.threads, 1, 1], threads: use.threads, archs, loops, mainLoop: mainLoop(loops) };
+  const kernelMix = instructionMix(ptx.split("\n"));
+  return { name: entry, block: [use.threads, 1, 1], threads: use.threads, archs, loops, mainLoop: mainLoop(loops), kernelMix };
 }
 
 describe("the GPU-grade rules", () => {
@@ -264,11 +265,16 @@ describe("the GPU-grade rules", () => {
     ]);
   });
 
-  it("ask of a reduction only 128-bit global loads in its main loop, and a loop to look at", () => {
+  it("ask of a reduction only 128-bit global loads in its main loop, or in the whole kernel when its rows are unrolled", () => {
     const v = gpuGradeViolations(madeUp(TWO_ENTRIES, "second", { registers: 32, sharedBytes: 0, threads: 1024 }), { kind: "reduction" });
     expect(v).toEqual(["second: main loop $L__BB1_1 loads global memory narrower than 128 bits (1×32-bit, 1×64-bit)"]);
-    const straight = madeUp("{\n\tret;\n}\n", "none", { registers: 8, sharedBytes: 0, threads: 256 });
-    expect(gpuGradeViolations(straight, { kind: "reduction" })).toEqual(["none: no main loop found in the PTX"]);
+    const unrolled = (load: string) =>
+      madeUp(`{\n\t${load} %f1, [%rd1];\n\tst.global.f32 [%rd2], %f1;\n\tret;\n}\n`, "none", { registers: 8, sharedBytes: 0, threads: 256 });
+    expect(gpuGradeViolations(unrolled("ld.global.nc.v4.f32"), { kind: "reduction" })).toEqual([]);
+    expect(gpuGradeViolations(unrolled("ld.global.nc.f32"), { kind: "reduction" })).toEqual([
+      "none: main loop (the whole kernel, no loop) loads global memory narrower than 128 bits (1×32-bit)",
+    ]);
+    expect(gpuGradeViolations(unrolled("ld.global.nc.v4.f32"), { kind: "matmul" })).toEqual(["none: no main loop with FMAs found in the PTX"]);
   });
 });
 
