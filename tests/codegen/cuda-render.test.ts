@@ -69,7 +69,9 @@ describe("CUDA spelling", () => {
     expect(src).toContain('extern "C" __global__ void __launch_bounds__(256) dot_general_batched(');
     expect(src).toContain("const float* __restrict__ a,");
     expect(src).toContain("float* __restrict__ c\n");
-    expect(src).toContain("__shared__ float As[1024];");
+    // The GPU matmul template keeps its tiles as 4-vectors and reads them 16 bytes at a time.
+    expect(src).toContain("__shared__ float4 As[256];");
+    expect(src).toContain("const float4 a0_0 = As[");
     expect(src).toContain("__syncthreads();");
   });
 

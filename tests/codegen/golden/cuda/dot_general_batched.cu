@@ -1,190 +1,991 @@
 // dot_general_batched: %c = dot_general %a, %b {lhs_contract=[2], rhs_contract=[1], lhs_batch=[0], rhs_batch=[0]} : f32[2,100,70]
-// launch: grid (8, 1, 1), block (16, 16, 1)
+// launch: grid (2, 1, 1), block (256, 1, 1)
 extern "C" __global__ void __launch_bounds__(256) dot_general_batched(
     const float* __restrict__ a,
     const float* __restrict__ b,
     float* __restrict__ c
 ) {
-  __shared__ float As[1024];
-  __shared__ float Bs[1024];
+  __shared__ float4 As[256];
+  __shared__ float4 Bs[256];
   const unsigned int wg = blockIdx.x;
-  const unsigned int tile_n = wg % 2u;
-  const unsigned int tile_m = (wg / 2u) % 2u;
-  const unsigned int batch = wg / 4u;
-  const unsigned int m0 = tile_m * 64u;
-  const unsigned int tx = threadIdx.x;
-  const unsigned int ty = threadIdx.y;
-  const unsigned int tid = (ty * 16u) + tx;
-  const unsigned int n0 = tile_n * 64u;
+  const unsigned int tid = threadIdx.x;
+  const unsigned int tx = tid % 16u;
+  const unsigned int ty = tid / 16u;
+  float As_r0 = 0.0f;
+  float As_r1 = 0.0f;
+  float As_r2 = 0.0f;
+  float As_r3 = 0.0f;
+  const unsigned int As_along = (threadIdx.x % 32u) * 4u;
+  const unsigned int As_k = threadIdx.x / 32u;
+  float Bs_r0 = 0.0f;
+  float Bs_r1 = 0.0f;
+  float Bs_r2 = 0.0f;
+  float Bs_r3 = 0.0f;
+  const unsigned int Bs_along = (threadIdx.x % 32u) * 4u;
+  const unsigned int Bs_k = threadIdx.x / 32u;
+  As_r0 = 0.0f;
+  if ((As_along < 100u) && (As_k < 33u)) {
+    As_r0 = a[(wg * 3300u) + ((As_along * 33u) + As_k)];
+  }
+  As_r1 = 0.0f;
+  if (((As_along + 1u) < 100u) && (As_k < 33u)) {
+    As_r1 = a[(wg * 3300u) + (((As_along + 1u) * 33u) + As_k)];
+  }
+  As_r2 = 0.0f;
+  if (((As_along + 2u) < 100u) && (As_k < 33u)) {
+    As_r2 = a[(wg * 3300u) + (((As_along + 2u) * 33u) + As_k)];
+  }
+  As_r3 = 0.0f;
+  if (((As_along + 3u) < 100u) && (As_k < 33u)) {
+    As_r3 = a[(wg * 3300u) + (((As_along + 3u) * 33u) + As_k)];
+  }
+  Bs_r0 = 0.0f;
+  if ((Bs_along < 70u) && (Bs_k < 33u)) {
+    Bs_r0 = b[(wg * 2310u) + ((Bs_k * 70u) + Bs_along)];
+  }
+  Bs_r1 = 0.0f;
+  if (((Bs_along + 1u) < 70u) && (Bs_k < 33u)) {
+    Bs_r1 = b[(wg * 2310u) + ((Bs_k * 70u) + (Bs_along + 1u))];
+  }
+  Bs_r2 = 0.0f;
+  if (((Bs_along + 2u) < 70u) && (Bs_k < 33u)) {
+    Bs_r2 = b[(wg * 2310u) + ((Bs_k * 70u) + (Bs_along + 2u))];
+  }
+  Bs_r3 = 0.0f;
+  if (((Bs_along + 3u) < 70u) && (Bs_k < 33u)) {
+    Bs_r3 = b[(wg * 2310u) + ((Bs_k * 70u) + (Bs_along + 3u))];
+  }
+  As[(As_k * 32u) + (As_along / 4u)] = make_float4(As_r0, As_r1, As_r2, As_r3);
+  Bs[(Bs_k * 32u) + (Bs_along / 4u)] = make_float4(Bs_r0, Bs_r1, Bs_r2, Bs_r3);
+  __syncthreads();
   float acc_0_0 = 0.0f;
   float acc_0_1 = 0.0f;
   float acc_0_2 = 0.0f;
   float acc_0_3 = 0.0f;
+  float acc_0_4 = 0.0f;
+  float acc_0_5 = 0.0f;
+  float acc_0_6 = 0.0f;
+  float acc_0_7 = 0.0f;
   float acc_1_0 = 0.0f;
   float acc_1_1 = 0.0f;
   float acc_1_2 = 0.0f;
   float acc_1_3 = 0.0f;
+  float acc_1_4 = 0.0f;
+  float acc_1_5 = 0.0f;
+  float acc_1_6 = 0.0f;
+  float acc_1_7 = 0.0f;
   float acc_2_0 = 0.0f;
   float acc_2_1 = 0.0f;
   float acc_2_2 = 0.0f;
   float acc_2_3 = 0.0f;
+  float acc_2_4 = 0.0f;
+  float acc_2_5 = 0.0f;
+  float acc_2_6 = 0.0f;
+  float acc_2_7 = 0.0f;
   float acc_3_0 = 0.0f;
   float acc_3_1 = 0.0f;
   float acc_3_2 = 0.0f;
   float acc_3_3 = 0.0f;
-  for (unsigned int k0 = 0u; k0 < 33u; k0 += 16u) {
-    const unsigned int a_row = m0 + (tid / 16u);
-    const unsigned int a_col = k0 + (tid % 16u);
-    float a_v = 0.0f;
-    if ((a_row < 100u) && (a_col < 33u)) {
-      a_v = a[(batch * 3300u) + ((a_row * 33u) + a_col)];
+  float acc_3_4 = 0.0f;
+  float acc_3_5 = 0.0f;
+  float acc_3_6 = 0.0f;
+  float acc_3_7 = 0.0f;
+  float acc_4_0 = 0.0f;
+  float acc_4_1 = 0.0f;
+  float acc_4_2 = 0.0f;
+  float acc_4_3 = 0.0f;
+  float acc_4_4 = 0.0f;
+  float acc_4_5 = 0.0f;
+  float acc_4_6 = 0.0f;
+  float acc_4_7 = 0.0f;
+  float acc_5_0 = 0.0f;
+  float acc_5_1 = 0.0f;
+  float acc_5_2 = 0.0f;
+  float acc_5_3 = 0.0f;
+  float acc_5_4 = 0.0f;
+  float acc_5_5 = 0.0f;
+  float acc_5_6 = 0.0f;
+  float acc_5_7 = 0.0f;
+  float acc_6_0 = 0.0f;
+  float acc_6_1 = 0.0f;
+  float acc_6_2 = 0.0f;
+  float acc_6_3 = 0.0f;
+  float acc_6_4 = 0.0f;
+  float acc_6_5 = 0.0f;
+  float acc_6_6 = 0.0f;
+  float acc_6_7 = 0.0f;
+  float acc_7_0 = 0.0f;
+  float acc_7_1 = 0.0f;
+  float acc_7_2 = 0.0f;
+  float acc_7_3 = 0.0f;
+  float acc_7_4 = 0.0f;
+  float acc_7_5 = 0.0f;
+  float acc_7_6 = 0.0f;
+  float acc_7_7 = 0.0f;
+  for (unsigned int k0 = 0u; k0 < 33u; k0 += 8u) {
+    const unsigned int k_next = k0 + 8u;
+    const unsigned int As_gk = k_next + As_k;
+    As_r0 = 0.0f;
+    if ((As_along < 100u) && (As_gk < 33u)) {
+      As_r0 = a[(wg * 3300u) + ((As_along * 33u) + As_gk)];
     }
-    As[((tid % 16u) * 64u) + (tid / 16u)] = a_v;
-    const unsigned int a_row_1 = m0 + ((tid + 256u) / 16u);
-    const unsigned int a_col_1 = k0 + ((tid + 256u) % 16u);
-    float a_1 = 0.0f;
-    if ((a_row_1 < 100u) && (a_col_1 < 33u)) {
-      a_1 = a[(batch * 3300u) + ((a_row_1 * 33u) + a_col_1)];
+    As_r1 = 0.0f;
+    if (((As_along + 1u) < 100u) && (As_gk < 33u)) {
+      As_r1 = a[(wg * 3300u) + (((As_along + 1u) * 33u) + As_gk)];
     }
-    As[(((tid + 256u) % 16u) * 64u) + ((tid + 256u) / 16u)] = a_1;
-    const unsigned int a_row_2 = m0 + ((tid + 512u) / 16u);
-    const unsigned int a_col_2 = k0 + ((tid + 512u) % 16u);
-    float a_2 = 0.0f;
-    if ((a_row_2 < 100u) && (a_col_2 < 33u)) {
-      a_2 = a[(batch * 3300u) + ((a_row_2 * 33u) + a_col_2)];
+    As_r2 = 0.0f;
+    if (((As_along + 2u) < 100u) && (As_gk < 33u)) {
+      As_r2 = a[(wg * 3300u) + (((As_along + 2u) * 33u) + As_gk)];
     }
-    As[(((tid + 512u) % 16u) * 64u) + ((tid + 512u) / 16u)] = a_2;
-    const unsigned int a_row_3 = m0 + ((tid + 768u) / 16u);
-    const unsigned int a_col_3 = k0 + ((tid + 768u) % 16u);
-    float a_3 = 0.0f;
-    if ((a_row_3 < 100u) && (a_col_3 < 33u)) {
-      a_3 = a[(batch * 3300u) + ((a_row_3 * 33u) + a_col_3)];
+    As_r3 = 0.0f;
+    if (((As_along + 3u) < 100u) && (As_gk < 33u)) {
+      As_r3 = a[(wg * 3300u) + (((As_along + 3u) * 33u) + As_gk)];
     }
-    As[(((tid + 768u) % 16u) * 64u) + ((tid + 768u) / 16u)] = a_3;
-    const unsigned int b_row = k0 + (tid / 64u);
-    const unsigned int b_col = n0 + (tid % 64u);
-    float b_v = 0.0f;
-    if ((b_row < 33u) && (b_col < 70u)) {
-      b_v = b[(batch * 2310u) + ((b_row * 70u) + b_col)];
+    const unsigned int Bs_gk = k_next + Bs_k;
+    Bs_r0 = 0.0f;
+    if ((Bs_along < 70u) && (Bs_gk < 33u)) {
+      Bs_r0 = b[(wg * 2310u) + ((Bs_gk * 70u) + Bs_along)];
     }
-    Bs[((tid / 64u) * 64u) + (tid % 64u)] = b_v;
-    const unsigned int b_row_1 = k0 + ((tid + 256u) / 64u);
-    const unsigned int b_col_1 = n0 + ((tid + 256u) % 64u);
-    float b_1 = 0.0f;
-    if ((b_row_1 < 33u) && (b_col_1 < 70u)) {
-      b_1 = b[(batch * 2310u) + ((b_row_1 * 70u) + b_col_1)];
+    Bs_r1 = 0.0f;
+    if (((Bs_along + 1u) < 70u) && (Bs_gk < 33u)) {
+      Bs_r1 = b[(wg * 2310u) + ((Bs_gk * 70u) + (Bs_along + 1u))];
     }
-    Bs[(((tid + 256u) / 64u) * 64u) + ((tid + 256u) % 64u)] = b_1;
-    const unsigned int b_row_2 = k0 + ((tid + 512u) / 64u);
-    const unsigned int b_col_2 = n0 + ((tid + 512u) % 64u);
-    float b_2 = 0.0f;
-    if ((b_row_2 < 33u) && (b_col_2 < 70u)) {
-      b_2 = b[(batch * 2310u) + ((b_row_2 * 70u) + b_col_2)];
+    Bs_r2 = 0.0f;
+    if (((Bs_along + 2u) < 70u) && (Bs_gk < 33u)) {
+      Bs_r2 = b[(wg * 2310u) + ((Bs_gk * 70u) + (Bs_along + 2u))];
     }
-    Bs[(((tid + 512u) / 64u) * 64u) + ((tid + 512u) % 64u)] = b_2;
-    const unsigned int b_row_3 = k0 + ((tid + 768u) / 64u);
-    const unsigned int b_col_3 = n0 + ((tid + 768u) % 64u);
-    float b_3 = 0.0f;
-    if ((b_row_3 < 33u) && (b_col_3 < 70u)) {
-      b_3 = b[(batch * 2310u) + ((b_row_3 * 70u) + b_col_3)];
+    Bs_r3 = 0.0f;
+    if (((Bs_along + 3u) < 70u) && (Bs_gk < 33u)) {
+      Bs_r3 = b[(wg * 2310u) + ((Bs_gk * 70u) + (Bs_along + 3u))];
     }
-    Bs[(((tid + 768u) / 64u) * 64u) + ((tid + 768u) % 64u)] = b_3;
+    const float4 a0_0 = As[ty * 2u];
+    const float4 a0_1 = As[(ty * 2u) + 1u];
+    const float4 b0_0 = Bs[tx * 2u];
+    const float4 b0_1 = Bs[(tx * 2u) + 1u];
+    acc_0_0 = fmaf(a0_0.x, b0_0.x, acc_0_0);
+    acc_0_1 = fmaf(a0_0.x, b0_0.y, acc_0_1);
+    acc_0_2 = fmaf(a0_0.x, b0_0.z, acc_0_2);
+    acc_0_3 = fmaf(a0_0.x, b0_0.w, acc_0_3);
+    acc_0_4 = fmaf(a0_0.x, b0_1.x, acc_0_4);
+    acc_0_5 = fmaf(a0_0.x, b0_1.y, acc_0_5);
+    acc_0_6 = fmaf(a0_0.x, b0_1.z, acc_0_6);
+    acc_0_7 = fmaf(a0_0.x, b0_1.w, acc_0_7);
+    acc_1_0 = fmaf(a0_0.y, b0_0.x, acc_1_0);
+    acc_1_1 = fmaf(a0_0.y, b0_0.y, acc_1_1);
+    acc_1_2 = fmaf(a0_0.y, b0_0.z, acc_1_2);
+    acc_1_3 = fmaf(a0_0.y, b0_0.w, acc_1_3);
+    acc_1_4 = fmaf(a0_0.y, b0_1.x, acc_1_4);
+    acc_1_5 = fmaf(a0_0.y, b0_1.y, acc_1_5);
+    acc_1_6 = fmaf(a0_0.y, b0_1.z, acc_1_6);
+    acc_1_7 = fmaf(a0_0.y, b0_1.w, acc_1_7);
+    acc_2_0 = fmaf(a0_0.z, b0_0.x, acc_2_0);
+    acc_2_1 = fmaf(a0_0.z, b0_0.y, acc_2_1);
+    acc_2_2 = fmaf(a0_0.z, b0_0.z, acc_2_2);
+    acc_2_3 = fmaf(a0_0.z, b0_0.w, acc_2_3);
+    acc_2_4 = fmaf(a0_0.z, b0_1.x, acc_2_4);
+    acc_2_5 = fmaf(a0_0.z, b0_1.y, acc_2_5);
+    acc_2_6 = fmaf(a0_0.z, b0_1.z, acc_2_6);
+    acc_2_7 = fmaf(a0_0.z, b0_1.w, acc_2_7);
+    acc_3_0 = fmaf(a0_0.w, b0_0.x, acc_3_0);
+    acc_3_1 = fmaf(a0_0.w, b0_0.y, acc_3_1);
+    acc_3_2 = fmaf(a0_0.w, b0_0.z, acc_3_2);
+    acc_3_3 = fmaf(a0_0.w, b0_0.w, acc_3_3);
+    acc_3_4 = fmaf(a0_0.w, b0_1.x, acc_3_4);
+    acc_3_5 = fmaf(a0_0.w, b0_1.y, acc_3_5);
+    acc_3_6 = fmaf(a0_0.w, b0_1.z, acc_3_6);
+    acc_3_7 = fmaf(a0_0.w, b0_1.w, acc_3_7);
+    acc_4_0 = fmaf(a0_1.x, b0_0.x, acc_4_0);
+    acc_4_1 = fmaf(a0_1.x, b0_0.y, acc_4_1);
+    acc_4_2 = fmaf(a0_1.x, b0_0.z, acc_4_2);
+    acc_4_3 = fmaf(a0_1.x, b0_0.w, acc_4_3);
+    acc_4_4 = fmaf(a0_1.x, b0_1.x, acc_4_4);
+    acc_4_5 = fmaf(a0_1.x, b0_1.y, acc_4_5);
+    acc_4_6 = fmaf(a0_1.x, b0_1.z, acc_4_6);
+    acc_4_7 = fmaf(a0_1.x, b0_1.w, acc_4_7);
+    acc_5_0 = fmaf(a0_1.y, b0_0.x, acc_5_0);
+    acc_5_1 = fmaf(a0_1.y, b0_0.y, acc_5_1);
+    acc_5_2 = fmaf(a0_1.y, b0_0.z, acc_5_2);
+    acc_5_3 = fmaf(a0_1.y, b0_0.w, acc_5_3);
+    acc_5_4 = fmaf(a0_1.y, b0_1.x, acc_5_4);
+    acc_5_5 = fmaf(a0_1.y, b0_1.y, acc_5_5);
+    acc_5_6 = fmaf(a0_1.y, b0_1.z, acc_5_6);
+    acc_5_7 = fmaf(a0_1.y, b0_1.w, acc_5_7);
+    acc_6_0 = fmaf(a0_1.z, b0_0.x, acc_6_0);
+    acc_6_1 = fmaf(a0_1.z, b0_0.y, acc_6_1);
+    acc_6_2 = fmaf(a0_1.z, b0_0.z, acc_6_2);
+    acc_6_3 = fmaf(a0_1.z, b0_0.w, acc_6_3);
+    acc_6_4 = fmaf(a0_1.z, b0_1.x, acc_6_4);
+    acc_6_5 = fmaf(a0_1.z, b0_1.y, acc_6_5);
+    acc_6_6 = fmaf(a0_1.z, b0_1.z, acc_6_6);
+    acc_6_7 = fmaf(a0_1.z, b0_1.w, acc_6_7);
+    acc_7_0 = fmaf(a0_1.w, b0_0.x, acc_7_0);
+    acc_7_1 = fmaf(a0_1.w, b0_0.y, acc_7_1);
+    acc_7_2 = fmaf(a0_1.w, b0_0.z, acc_7_2);
+    acc_7_3 = fmaf(a0_1.w, b0_0.w, acc_7_3);
+    acc_7_4 = fmaf(a0_1.w, b0_1.x, acc_7_4);
+    acc_7_5 = fmaf(a0_1.w, b0_1.y, acc_7_5);
+    acc_7_6 = fmaf(a0_1.w, b0_1.z, acc_7_6);
+    acc_7_7 = fmaf(a0_1.w, b0_1.w, acc_7_7);
+    const float4 a1_0 = As[(ty * 2u) + 32u];
+    const float4 a1_1 = As[(ty * 2u) + 33u];
+    const float4 b1_0 = Bs[(tx * 2u) + 32u];
+    const float4 b1_1 = Bs[(tx * 2u) + 33u];
+    acc_0_0 = fmaf(a1_0.x, b1_0.x, acc_0_0);
+    acc_0_1 = fmaf(a1_0.x, b1_0.y, acc_0_1);
+    acc_0_2 = fmaf(a1_0.x, b1_0.z, acc_0_2);
+    acc_0_3 = fmaf(a1_0.x, b1_0.w, acc_0_3);
+    acc_0_4 = fmaf(a1_0.x, b1_1.x, acc_0_4);
+    acc_0_5 = fmaf(a1_0.x, b1_1.y, acc_0_5);
+    acc_0_6 = fmaf(a1_0.x, b1_1.z, acc_0_6);
+    acc_0_7 = fmaf(a1_0.x, b1_1.w, acc_0_7);
+    acc_1_0 = fmaf(a1_0.y, b1_0.x, acc_1_0);
+    acc_1_1 = fmaf(a1_0.y, b1_0.y, acc_1_1);
+    acc_1_2 = fmaf(a1_0.y, b1_0.z, acc_1_2);
+    acc_1_3 = fmaf(a1_0.y, b1_0.w, acc_1_3);
+    acc_1_4 = fmaf(a1_0.y, b1_1.x, acc_1_4);
+    acc_1_5 = fmaf(a1_0.y, b1_1.y, acc_1_5);
+    acc_1_6 = fmaf(a1_0.y, b1_1.z, acc_1_6);
+    acc_1_7 = fmaf(a1_0.y, b1_1.w, acc_1_7);
+    acc_2_0 = fmaf(a1_0.z, b1_0.x, acc_2_0);
+    acc_2_1 = fmaf(a1_0.z, b1_0.y, acc_2_1);
+    acc_2_2 = fmaf(a1_0.z, b1_0.z, acc_2_2);
+    acc_2_3 = fmaf(a1_0.z, b1_0.w, acc_2_3);
+    acc_2_4 = fmaf(a1_0.z, b1_1.x, acc_2_4);
+    acc_2_5 = fmaf(a1_0.z, b1_1.y, acc_2_5);
+    acc_2_6 = fmaf(a1_0.z, b1_1.z, acc_2_6);
+    acc_2_7 = fmaf(a1_0.z, b1_1.w, acc_2_7);
+    acc_3_0 = fmaf(a1_0.w, b1_0.x, acc_3_0);
+    acc_3_1 = fmaf(a1_0.w, b1_0.y, acc_3_1);
+    acc_3_2 = fmaf(a1_0.w, b1_0.z, acc_3_2);
+    acc_3_3 = fmaf(a1_0.w, b1_0.w, acc_3_3);
+    acc_3_4 = fmaf(a1_0.w, b1_1.x, acc_3_4);
+    acc_3_5 = fmaf(a1_0.w, b1_1.y, acc_3_5);
+    acc_3_6 = fmaf(a1_0.w, b1_1.z, acc_3_6);
+    acc_3_7 = fmaf(a1_0.w, b1_1.w, acc_3_7);
+    acc_4_0 = fmaf(a1_1.x, b1_0.x, acc_4_0);
+    acc_4_1 = fmaf(a1_1.x, b1_0.y, acc_4_1);
+    acc_4_2 = fmaf(a1_1.x, b1_0.z, acc_4_2);
+    acc_4_3 = fmaf(a1_1.x, b1_0.w, acc_4_3);
+    acc_4_4 = fmaf(a1_1.x, b1_1.x, acc_4_4);
+    acc_4_5 = fmaf(a1_1.x, b1_1.y, acc_4_5);
+    acc_4_6 = fmaf(a1_1.x, b1_1.z, acc_4_6);
+    acc_4_7 = fmaf(a1_1.x, b1_1.w, acc_4_7);
+    acc_5_0 = fmaf(a1_1.y, b1_0.x, acc_5_0);
+    acc_5_1 = fmaf(a1_1.y, b1_0.y, acc_5_1);
+    acc_5_2 = fmaf(a1_1.y, b1_0.z, acc_5_2);
+    acc_5_3 = fmaf(a1_1.y, b1_0.w, acc_5_3);
+    acc_5_4 = fmaf(a1_1.y, b1_1.x, acc_5_4);
+    acc_5_5 = fmaf(a1_1.y, b1_1.y, acc_5_5);
+    acc_5_6 = fmaf(a1_1.y, b1_1.z, acc_5_6);
+    acc_5_7 = fmaf(a1_1.y, b1_1.w, acc_5_7);
+    acc_6_0 = fmaf(a1_1.z, b1_0.x, acc_6_0);
+    acc_6_1 = fmaf(a1_1.z, b1_0.y, acc_6_1);
+    acc_6_2 = fmaf(a1_1.z, b1_0.z, acc_6_2);
+    acc_6_3 = fmaf(a1_1.z, b1_0.w, acc_6_3);
+    acc_6_4 = fmaf(a1_1.z, b1_1.x, acc_6_4);
+    acc_6_5 = fmaf(a1_1.z, b1_1.y, acc_6_5);
+    acc_6_6 = fmaf(a1_1.z, b1_1.z, acc_6_6);
+    acc_6_7 = fmaf(a1_1.z, b1_1.w, acc_6_7);
+    acc_7_0 = fmaf(a1_1.w, b1_0.x, acc_7_0);
+    acc_7_1 = fmaf(a1_1.w, b1_0.y, acc_7_1);
+    acc_7_2 = fmaf(a1_1.w, b1_0.z, acc_7_2);
+    acc_7_3 = fmaf(a1_1.w, b1_0.w, acc_7_3);
+    acc_7_4 = fmaf(a1_1.w, b1_1.x, acc_7_4);
+    acc_7_5 = fmaf(a1_1.w, b1_1.y, acc_7_5);
+    acc_7_6 = fmaf(a1_1.w, b1_1.z, acc_7_6);
+    acc_7_7 = fmaf(a1_1.w, b1_1.w, acc_7_7);
+    const float4 a2_0 = As[(ty * 2u) + 64u];
+    const float4 a2_1 = As[(ty * 2u) + 65u];
+    const float4 b2_0 = Bs[(tx * 2u) + 64u];
+    const float4 b2_1 = Bs[(tx * 2u) + 65u];
+    acc_0_0 = fmaf(a2_0.x, b2_0.x, acc_0_0);
+    acc_0_1 = fmaf(a2_0.x, b2_0.y, acc_0_1);
+    acc_0_2 = fmaf(a2_0.x, b2_0.z, acc_0_2);
+    acc_0_3 = fmaf(a2_0.x, b2_0.w, acc_0_3);
+    acc_0_4 = fmaf(a2_0.x, b2_1.x, acc_0_4);
+    acc_0_5 = fmaf(a2_0.x, b2_1.y, acc_0_5);
+    acc_0_6 = fmaf(a2_0.x, b2_1.z, acc_0_6);
+    acc_0_7 = fmaf(a2_0.x, b2_1.w, acc_0_7);
+    acc_1_0 = fmaf(a2_0.y, b2_0.x, acc_1_0);
+    acc_1_1 = fmaf(a2_0.y, b2_0.y, acc_1_1);
+    acc_1_2 = fmaf(a2_0.y, b2_0.z, acc_1_2);
+    acc_1_3 = fmaf(a2_0.y, b2_0.w, acc_1_3);
+    acc_1_4 = fmaf(a2_0.y, b2_1.x, acc_1_4);
+    acc_1_5 = fmaf(a2_0.y, b2_1.y, acc_1_5);
+    acc_1_6 = fmaf(a2_0.y, b2_1.z, acc_1_6);
+    acc_1_7 = fmaf(a2_0.y, b2_1.w, acc_1_7);
+    acc_2_0 = fmaf(a2_0.z, b2_0.x, acc_2_0);
+    acc_2_1 = fmaf(a2_0.z, b2_0.y, acc_2_1);
+    acc_2_2 = fmaf(a2_0.z, b2_0.z, acc_2_2);
+    acc_2_3 = fmaf(a2_0.z, b2_0.w, acc_2_3);
+    acc_2_4 = fmaf(a2_0.z, b2_1.x, acc_2_4);
+    acc_2_5 = fmaf(a2_0.z, b2_1.y, acc_2_5);
+    acc_2_6 = fmaf(a2_0.z, b2_1.z, acc_2_6);
+    acc_2_7 = fmaf(a2_0.z, b2_1.w, acc_2_7);
+    acc_3_0 = fmaf(a2_0.w, b2_0.x, acc_3_0);
+    acc_3_1 = fmaf(a2_0.w, b2_0.y, acc_3_1);
+    acc_3_2 = fmaf(a2_0.w, b2_0.z, acc_3_2);
+    acc_3_3 = fmaf(a2_0.w, b2_0.w, acc_3_3);
+    acc_3_4 = fmaf(a2_0.w, b2_1.x, acc_3_4);
+    acc_3_5 = fmaf(a2_0.w, b2_1.y, acc_3_5);
+    acc_3_6 = fmaf(a2_0.w, b2_1.z, acc_3_6);
+    acc_3_7 = fmaf(a2_0.w, b2_1.w, acc_3_7);
+    acc_4_0 = fmaf(a2_1.x, b2_0.x, acc_4_0);
+    acc_4_1 = fmaf(a2_1.x, b2_0.y, acc_4_1);
+    acc_4_2 = fmaf(a2_1.x, b2_0.z, acc_4_2);
+    acc_4_3 = fmaf(a2_1.x, b2_0.w, acc_4_3);
+    acc_4_4 = fmaf(a2_1.x, b2_1.x, acc_4_4);
+    acc_4_5 = fmaf(a2_1.x, b2_1.y, acc_4_5);
+    acc_4_6 = fmaf(a2_1.x, b2_1.z, acc_4_6);
+    acc_4_7 = fmaf(a2_1.x, b2_1.w, acc_4_7);
+    acc_5_0 = fmaf(a2_1.y, b2_0.x, acc_5_0);
+    acc_5_1 = fmaf(a2_1.y, b2_0.y, acc_5_1);
+    acc_5_2 = fmaf(a2_1.y, b2_0.z, acc_5_2);
+    acc_5_3 = fmaf(a2_1.y, b2_0.w, acc_5_3);
+    acc_5_4 = fmaf(a2_1.y, b2_1.x, acc_5_4);
+    acc_5_5 = fmaf(a2_1.y, b2_1.y, acc_5_5);
+    acc_5_6 = fmaf(a2_1.y, b2_1.z, acc_5_6);
+    acc_5_7 = fmaf(a2_1.y, b2_1.w, acc_5_7);
+    acc_6_0 = fmaf(a2_1.z, b2_0.x, acc_6_0);
+    acc_6_1 = fmaf(a2_1.z, b2_0.y, acc_6_1);
+    acc_6_2 = fmaf(a2_1.z, b2_0.z, acc_6_2);
+    acc_6_3 = fmaf(a2_1.z, b2_0.w, acc_6_3);
+    acc_6_4 = fmaf(a2_1.z, b2_1.x, acc_6_4);
+    acc_6_5 = fmaf(a2_1.z, b2_1.y, acc_6_5);
+    acc_6_6 = fmaf(a2_1.z, b2_1.z, acc_6_6);
+    acc_6_7 = fmaf(a2_1.z, b2_1.w, acc_6_7);
+    acc_7_0 = fmaf(a2_1.w, b2_0.x, acc_7_0);
+    acc_7_1 = fmaf(a2_1.w, b2_0.y, acc_7_1);
+    acc_7_2 = fmaf(a2_1.w, b2_0.z, acc_7_2);
+    acc_7_3 = fmaf(a2_1.w, b2_0.w, acc_7_3);
+    acc_7_4 = fmaf(a2_1.w, b2_1.x, acc_7_4);
+    acc_7_5 = fmaf(a2_1.w, b2_1.y, acc_7_5);
+    acc_7_6 = fmaf(a2_1.w, b2_1.z, acc_7_6);
+    acc_7_7 = fmaf(a2_1.w, b2_1.w, acc_7_7);
+    const float4 a3_0 = As[(ty * 2u) + 96u];
+    const float4 a3_1 = As[(ty * 2u) + 97u];
+    const float4 b3_0 = Bs[(tx * 2u) + 96u];
+    const float4 b3_1 = Bs[(tx * 2u) + 97u];
+    acc_0_0 = fmaf(a3_0.x, b3_0.x, acc_0_0);
+    acc_0_1 = fmaf(a3_0.x, b3_0.y, acc_0_1);
+    acc_0_2 = fmaf(a3_0.x, b3_0.z, acc_0_2);
+    acc_0_3 = fmaf(a3_0.x, b3_0.w, acc_0_3);
+    acc_0_4 = fmaf(a3_0.x, b3_1.x, acc_0_4);
+    acc_0_5 = fmaf(a3_0.x, b3_1.y, acc_0_5);
+    acc_0_6 = fmaf(a3_0.x, b3_1.z, acc_0_6);
+    acc_0_7 = fmaf(a3_0.x, b3_1.w, acc_0_7);
+    acc_1_0 = fmaf(a3_0.y, b3_0.x, acc_1_0);
+    acc_1_1 = fmaf(a3_0.y, b3_0.y, acc_1_1);
+    acc_1_2 = fmaf(a3_0.y, b3_0.z, acc_1_2);
+    acc_1_3 = fmaf(a3_0.y, b3_0.w, acc_1_3);
+    acc_1_4 = fmaf(a3_0.y, b3_1.x, acc_1_4);
+    acc_1_5 = fmaf(a3_0.y, b3_1.y, acc_1_5);
+    acc_1_6 = fmaf(a3_0.y, b3_1.z, acc_1_6);
+    acc_1_7 = fmaf(a3_0.y, b3_1.w, acc_1_7);
+    acc_2_0 = fmaf(a3_0.z, b3_0.x, acc_2_0);
+    acc_2_1 = fmaf(a3_0.z, b3_0.y, acc_2_1);
+    acc_2_2 = fmaf(a3_0.z, b3_0.z, acc_2_2);
+    acc_2_3 = fmaf(a3_0.z, b3_0.w, acc_2_3);
+    acc_2_4 = fmaf(a3_0.z, b3_1.x, acc_2_4);
+    acc_2_5 = fmaf(a3_0.z, b3_1.y, acc_2_5);
+    acc_2_6 = fmaf(a3_0.z, b3_1.z, acc_2_6);
+    acc_2_7 = fmaf(a3_0.z, b3_1.w, acc_2_7);
+    acc_3_0 = fmaf(a3_0.w, b3_0.x, acc_3_0);
+    acc_3_1 = fmaf(a3_0.w, b3_0.y, acc_3_1);
+    acc_3_2 = fmaf(a3_0.w, b3_0.z, acc_3_2);
+    acc_3_3 = fmaf(a3_0.w, b3_0.w, acc_3_3);
+    acc_3_4 = fmaf(a3_0.w, b3_1.x, acc_3_4);
+    acc_3_5 = fmaf(a3_0.w, b3_1.y, acc_3_5);
+    acc_3_6 = fmaf(a3_0.w, b3_1.z, acc_3_6);
+    acc_3_7 = fmaf(a3_0.w, b3_1.w, acc_3_7);
+    acc_4_0 = fmaf(a3_1.x, b3_0.x, acc_4_0);
+    acc_4_1 = fmaf(a3_1.x, b3_0.y, acc_4_1);
+    acc_4_2 = fmaf(a3_1.x, b3_0.z, acc_4_2);
+    acc_4_3 = fmaf(a3_1.x, b3_0.w, acc_4_3);
+    acc_4_4 = fmaf(a3_1.x, b3_1.x, acc_4_4);
+    acc_4_5 = fmaf(a3_1.x, b3_1.y, acc_4_5);
+    acc_4_6 = fmaf(a3_1.x, b3_1.z, acc_4_6);
+    acc_4_7 = fmaf(a3_1.x, b3_1.w, acc_4_7);
+    acc_5_0 = fmaf(a3_1.y, b3_0.x, acc_5_0);
+    acc_5_1 = fmaf(a3_1.y, b3_0.y, acc_5_1);
+    acc_5_2 = fmaf(a3_1.y, b3_0.z, acc_5_2);
+    acc_5_3 = fmaf(a3_1.y, b3_0.w, acc_5_3);
+    acc_5_4 = fmaf(a3_1.y, b3_1.x, acc_5_4);
+    acc_5_5 = fmaf(a3_1.y, b3_1.y, acc_5_5);
+    acc_5_6 = fmaf(a3_1.y, b3_1.z, acc_5_6);
+    acc_5_7 = fmaf(a3_1.y, b3_1.w, acc_5_7);
+    acc_6_0 = fmaf(a3_1.z, b3_0.x, acc_6_0);
+    acc_6_1 = fmaf(a3_1.z, b3_0.y, acc_6_1);
+    acc_6_2 = fmaf(a3_1.z, b3_0.z, acc_6_2);
+    acc_6_3 = fmaf(a3_1.z, b3_0.w, acc_6_3);
+    acc_6_4 = fmaf(a3_1.z, b3_1.x, acc_6_4);
+    acc_6_5 = fmaf(a3_1.z, b3_1.y, acc_6_5);
+    acc_6_6 = fmaf(a3_1.z, b3_1.z, acc_6_6);
+    acc_6_7 = fmaf(a3_1.z, b3_1.w, acc_6_7);
+    acc_7_0 = fmaf(a3_1.w, b3_0.x, acc_7_0);
+    acc_7_1 = fmaf(a3_1.w, b3_0.y, acc_7_1);
+    acc_7_2 = fmaf(a3_1.w, b3_0.z, acc_7_2);
+    acc_7_3 = fmaf(a3_1.w, b3_0.w, acc_7_3);
+    acc_7_4 = fmaf(a3_1.w, b3_1.x, acc_7_4);
+    acc_7_5 = fmaf(a3_1.w, b3_1.y, acc_7_5);
+    acc_7_6 = fmaf(a3_1.w, b3_1.z, acc_7_6);
+    acc_7_7 = fmaf(a3_1.w, b3_1.w, acc_7_7);
+    const float4 a4_0 = As[(ty * 2u) + 128u];
+    const float4 a4_1 = As[(ty * 2u) + 129u];
+    const float4 b4_0 = Bs[(tx * 2u) + 128u];
+    const float4 b4_1 = Bs[(tx * 2u) + 129u];
+    acc_0_0 = fmaf(a4_0.x, b4_0.x, acc_0_0);
+    acc_0_1 = fmaf(a4_0.x, b4_0.y, acc_0_1);
+    acc_0_2 = fmaf(a4_0.x, b4_0.z, acc_0_2);
+    acc_0_3 = fmaf(a4_0.x, b4_0.w, acc_0_3);
+    acc_0_4 = fmaf(a4_0.x, b4_1.x, acc_0_4);
+    acc_0_5 = fmaf(a4_0.x, b4_1.y, acc_0_5);
+    acc_0_6 = fmaf(a4_0.x, b4_1.z, acc_0_6);
+    acc_0_7 = fmaf(a4_0.x, b4_1.w, acc_0_7);
+    acc_1_0 = fmaf(a4_0.y, b4_0.x, acc_1_0);
+    acc_1_1 = fmaf(a4_0.y, b4_0.y, acc_1_1);
+    acc_1_2 = fmaf(a4_0.y, b4_0.z, acc_1_2);
+    acc_1_3 = fmaf(a4_0.y, b4_0.w, acc_1_3);
+    acc_1_4 = fmaf(a4_0.y, b4_1.x, acc_1_4);
+    acc_1_5 = fmaf(a4_0.y, b4_1.y, acc_1_5);
+    acc_1_6 = fmaf(a4_0.y, b4_1.z, acc_1_6);
+    acc_1_7 = fmaf(a4_0.y, b4_1.w, acc_1_7);
+    acc_2_0 = fmaf(a4_0.z, b4_0.x, acc_2_0);
+    acc_2_1 = fmaf(a4_0.z, b4_0.y, acc_2_1);
+    acc_2_2 = fmaf(a4_0.z, b4_0.z, acc_2_2);
+    acc_2_3 = fmaf(a4_0.z, b4_0.w, acc_2_3);
+    acc_2_4 = fmaf(a4_0.z, b4_1.x, acc_2_4);
+    acc_2_5 = fmaf(a4_0.z, b4_1.y, acc_2_5);
+    acc_2_6 = fmaf(a4_0.z, b4_1.z, acc_2_6);
+    acc_2_7 = fmaf(a4_0.z, b4_1.w, acc_2_7);
+    acc_3_0 = fmaf(a4_0.w, b4_0.x, acc_3_0);
+    acc_3_1 = fmaf(a4_0.w, b4_0.y, acc_3_1);
+    acc_3_2 = fmaf(a4_0.w, b4_0.z, acc_3_2);
+    acc_3_3 = fmaf(a4_0.w, b4_0.w, acc_3_3);
+    acc_3_4 = fmaf(a4_0.w, b4_1.x, acc_3_4);
+    acc_3_5 = fmaf(a4_0.w, b4_1.y, acc_3_5);
+    acc_3_6 = fmaf(a4_0.w, b4_1.z, acc_3_6);
+    acc_3_7 = fmaf(a4_0.w, b4_1.w, acc_3_7);
+    acc_4_0 = fmaf(a4_1.x, b4_0.x, acc_4_0);
+    acc_4_1 = fmaf(a4_1.x, b4_0.y, acc_4_1);
+    acc_4_2 = fmaf(a4_1.x, b4_0.z, acc_4_2);
+    acc_4_3 = fmaf(a4_1.x, b4_0.w, acc_4_3);
+    acc_4_4 = fmaf(a4_1.x, b4_1.x, acc_4_4);
+    acc_4_5 = fmaf(a4_1.x, b4_1.y, acc_4_5);
+    acc_4_6 = fmaf(a4_1.x, b4_1.z, acc_4_6);
+    acc_4_7 = fmaf(a4_1.x, b4_1.w, acc_4_7);
+    acc_5_0 = fmaf(a4_1.y, b4_0.x, acc_5_0);
+    acc_5_1 = fmaf(a4_1.y, b4_0.y, acc_5_1);
+    acc_5_2 = fmaf(a4_1.y, b4_0.z, acc_5_2);
+    acc_5_3 = fmaf(a4_1.y, b4_0.w, acc_5_3);
+    acc_5_4 = fmaf(a4_1.y, b4_1.x, acc_5_4);
+    acc_5_5 = fmaf(a4_1.y, b4_1.y, acc_5_5);
+    acc_5_6 = fmaf(a4_1.y, b4_1.z, acc_5_6);
+    acc_5_7 = fmaf(a4_1.y, b4_1.w, acc_5_7);
+    acc_6_0 = fmaf(a4_1.z, b4_0.x, acc_6_0);
+    acc_6_1 = fmaf(a4_1.z, b4_0.y, acc_6_1);
+    acc_6_2 = fmaf(a4_1.z, b4_0.z, acc_6_2);
+    acc_6_3 = fmaf(a4_1.z, b4_0.w, acc_6_3);
+    acc_6_4 = fmaf(a4_1.z, b4_1.x, acc_6_4);
+    acc_6_5 = fmaf(a4_1.z, b4_1.y, acc_6_5);
+    acc_6_6 = fmaf(a4_1.z, b4_1.z, acc_6_6);
+    acc_6_7 = fmaf(a4_1.z, b4_1.w, acc_6_7);
+    acc_7_0 = fmaf(a4_1.w, b4_0.x, acc_7_0);
+    acc_7_1 = fmaf(a4_1.w, b4_0.y, acc_7_1);
+    acc_7_2 = fmaf(a4_1.w, b4_0.z, acc_7_2);
+    acc_7_3 = fmaf(a4_1.w, b4_0.w, acc_7_3);
+    acc_7_4 = fmaf(a4_1.w, b4_1.x, acc_7_4);
+    acc_7_5 = fmaf(a4_1.w, b4_1.y, acc_7_5);
+    acc_7_6 = fmaf(a4_1.w, b4_1.z, acc_7_6);
+    acc_7_7 = fmaf(a4_1.w, b4_1.w, acc_7_7);
+    const float4 a5_0 = As[(ty * 2u) + 160u];
+    const float4 a5_1 = As[(ty * 2u) + 161u];
+    const float4 b5_0 = Bs[(tx * 2u) + 160u];
+    const float4 b5_1 = Bs[(tx * 2u) + 161u];
+    acc_0_0 = fmaf(a5_0.x, b5_0.x, acc_0_0);
+    acc_0_1 = fmaf(a5_0.x, b5_0.y, acc_0_1);
+    acc_0_2 = fmaf(a5_0.x, b5_0.z, acc_0_2);
+    acc_0_3 = fmaf(a5_0.x, b5_0.w, acc_0_3);
+    acc_0_4 = fmaf(a5_0.x, b5_1.x, acc_0_4);
+    acc_0_5 = fmaf(a5_0.x, b5_1.y, acc_0_5);
+    acc_0_6 = fmaf(a5_0.x, b5_1.z, acc_0_6);
+    acc_0_7 = fmaf(a5_0.x, b5_1.w, acc_0_7);
+    acc_1_0 = fmaf(a5_0.y, b5_0.x, acc_1_0);
+    acc_1_1 = fmaf(a5_0.y, b5_0.y, acc_1_1);
+    acc_1_2 = fmaf(a5_0.y, b5_0.z, acc_1_2);
+    acc_1_3 = fmaf(a5_0.y, b5_0.w, acc_1_3);
+    acc_1_4 = fmaf(a5_0.y, b5_1.x, acc_1_4);
+    acc_1_5 = fmaf(a5_0.y, b5_1.y, acc_1_5);
+    acc_1_6 = fmaf(a5_0.y, b5_1.z, acc_1_6);
+    acc_1_7 = fmaf(a5_0.y, b5_1.w, acc_1_7);
+    acc_2_0 = fmaf(a5_0.z, b5_0.x, acc_2_0);
+    acc_2_1 = fmaf(a5_0.z, b5_0.y, acc_2_1);
+    acc_2_2 = fmaf(a5_0.z, b5_0.z, acc_2_2);
+    acc_2_3 = fmaf(a5_0.z, b5_0.w, acc_2_3);
+    acc_2_4 = fmaf(a5_0.z, b5_1.x, acc_2_4);
+    acc_2_5 = fmaf(a5_0.z, b5_1.y, acc_2_5);
+    acc_2_6 = fmaf(a5_0.z, b5_1.z, acc_2_6);
+    acc_2_7 = fmaf(a5_0.z, b5_1.w, acc_2_7);
+    acc_3_0 = fmaf(a5_0.w, b5_0.x, acc_3_0);
+    acc_3_1 = fmaf(a5_0.w, b5_0.y, acc_3_1);
+    acc_3_2 = fmaf(a5_0.w, b5_0.z, acc_3_2);
+    acc_3_3 = fmaf(a5_0.w, b5_0.w, acc_3_3);
+    acc_3_4 = fmaf(a5_0.w, b5_1.x, acc_3_4);
+    acc_3_5 = fmaf(a5_0.w, b5_1.y, acc_3_5);
+    acc_3_6 = fmaf(a5_0.w, b5_1.z, acc_3_6);
+    acc_3_7 = fmaf(a5_0.w, b5_1.w, acc_3_7);
+    acc_4_0 = fmaf(a5_1.x, b5_0.x, acc_4_0);
+    acc_4_1 = fmaf(a5_1.x, b5_0.y, acc_4_1);
+    acc_4_2 = fmaf(a5_1.x, b5_0.z, acc_4_2);
+    acc_4_3 = fmaf(a5_1.x, b5_0.w, acc_4_3);
+    acc_4_4 = fmaf(a5_1.x, b5_1.x, acc_4_4);
+    acc_4_5 = fmaf(a5_1.x, b5_1.y, acc_4_5);
+    acc_4_6 = fmaf(a5_1.x, b5_1.z, acc_4_6);
+    acc_4_7 = fmaf(a5_1.x, b5_1.w, acc_4_7);
+    acc_5_0 = fmaf(a5_1.y, b5_0.x, acc_5_0);
+    acc_5_1 = fmaf(a5_1.y, b5_0.y, acc_5_1);
+    acc_5_2 = fmaf(a5_1.y, b5_0.z, acc_5_2);
+    acc_5_3 = fmaf(a5_1.y, b5_0.w, acc_5_3);
+    acc_5_4 = fmaf(a5_1.y, b5_1.x, acc_5_4);
+    acc_5_5 = fmaf(a5_1.y, b5_1.y, acc_5_5);
+    acc_5_6 = fmaf(a5_1.y, b5_1.z, acc_5_6);
+    acc_5_7 = fmaf(a5_1.y, b5_1.w, acc_5_7);
+    acc_6_0 = fmaf(a5_1.z, b5_0.x, acc_6_0);
+    acc_6_1 = fmaf(a5_1.z, b5_0.y, acc_6_1);
+    acc_6_2 = fmaf(a5_1.z, b5_0.z, acc_6_2);
+    acc_6_3 = fmaf(a5_1.z, b5_0.w, acc_6_3);
+    acc_6_4 = fmaf(a5_1.z, b5_1.x, acc_6_4);
+    acc_6_5 = fmaf(a5_1.z, b5_1.y, acc_6_5);
+    acc_6_6 = fmaf(a5_1.z, b5_1.z, acc_6_6);
+    acc_6_7 = fmaf(a5_1.z, b5_1.w, acc_6_7);
+    acc_7_0 = fmaf(a5_1.w, b5_0.x, acc_7_0);
+    acc_7_1 = fmaf(a5_1.w, b5_0.y, acc_7_1);
+    acc_7_2 = fmaf(a5_1.w, b5_0.z, acc_7_2);
+    acc_7_3 = fmaf(a5_1.w, b5_0.w, acc_7_3);
+    acc_7_4 = fmaf(a5_1.w, b5_1.x, acc_7_4);
+    acc_7_5 = fmaf(a5_1.w, b5_1.y, acc_7_5);
+    acc_7_6 = fmaf(a5_1.w, b5_1.z, acc_7_6);
+    acc_7_7 = fmaf(a5_1.w, b5_1.w, acc_7_7);
+    const float4 a6_0 = As[(ty * 2u) + 192u];
+    const float4 a6_1 = As[(ty * 2u) + 193u];
+    const float4 b6_0 = Bs[(tx * 2u) + 192u];
+    const float4 b6_1 = Bs[(tx * 2u) + 193u];
+    acc_0_0 = fmaf(a6_0.x, b6_0.x, acc_0_0);
+    acc_0_1 = fmaf(a6_0.x, b6_0.y, acc_0_1);
+    acc_0_2 = fmaf(a6_0.x, b6_0.z, acc_0_2);
+    acc_0_3 = fmaf(a6_0.x, b6_0.w, acc_0_3);
+    acc_0_4 = fmaf(a6_0.x, b6_1.x, acc_0_4);
+    acc_0_5 = fmaf(a6_0.x, b6_1.y, acc_0_5);
+    acc_0_6 = fmaf(a6_0.x, b6_1.z, acc_0_6);
+    acc_0_7 = fmaf(a6_0.x, b6_1.w, acc_0_7);
+    acc_1_0 = fmaf(a6_0.y, b6_0.x, acc_1_0);
+    acc_1_1 = fmaf(a6_0.y, b6_0.y, acc_1_1);
+    acc_1_2 = fmaf(a6_0.y, b6_0.z, acc_1_2);
+    acc_1_3 = fmaf(a6_0.y, b6_0.w, acc_1_3);
+    acc_1_4 = fmaf(a6_0.y, b6_1.x, acc_1_4);
+    acc_1_5 = fmaf(a6_0.y, b6_1.y, acc_1_5);
+    acc_1_6 = fmaf(a6_0.y, b6_1.z, acc_1_6);
+    acc_1_7 = fmaf(a6_0.y, b6_1.w, acc_1_7);
+    acc_2_0 = fmaf(a6_0.z, b6_0.x, acc_2_0);
+    acc_2_1 = fmaf(a6_0.z, b6_0.y, acc_2_1);
+    acc_2_2 = fmaf(a6_0.z, b6_0.z, acc_2_2);
+    acc_2_3 = fmaf(a6_0.z, b6_0.w, acc_2_3);
+    acc_2_4 = fmaf(a6_0.z, b6_1.x, acc_2_4);
+    acc_2_5 = fmaf(a6_0.z, b6_1.y, acc_2_5);
+    acc_2_6 = fmaf(a6_0.z, b6_1.z, acc_2_6);
+    acc_2_7 = fmaf(a6_0.z, b6_1.w, acc_2_7);
+    acc_3_0 = fmaf(a6_0.w, b6_0.x, acc_3_0);
+    acc_3_1 = fmaf(a6_0.w, b6_0.y, acc_3_1);
+    acc_3_2 = fmaf(a6_0.w, b6_0.z, acc_3_2);
+    acc_3_3 = fmaf(a6_0.w, b6_0.w, acc_3_3);
+    acc_3_4 = fmaf(a6_0.w, b6_1.x, acc_3_4);
+    acc_3_5 = fmaf(a6_0.w, b6_1.y, acc_3_5);
+    acc_3_6 = fmaf(a6_0.w, b6_1.z, acc_3_6);
+    acc_3_7 = fmaf(a6_0.w, b6_1.w, acc_3_7);
+    acc_4_0 = fmaf(a6_1.x, b6_0.x, acc_4_0);
+    acc_4_1 = fmaf(a6_1.x, b6_0.y, acc_4_1);
+    acc_4_2 = fmaf(a6_1.x, b6_0.z, acc_4_2);
+    acc_4_3 = fmaf(a6_1.x, b6_0.w, acc_4_3);
+    acc_4_4 = fmaf(a6_1.x, b6_1.x, acc_4_4);
+    acc_4_5 = fmaf(a6_1.x, b6_1.y, acc_4_5);
+    acc_4_6 = fmaf(a6_1.x, b6_1.z, acc_4_6);
+    acc_4_7 = fmaf(a6_1.x, b6_1.w, acc_4_7);
+    acc_5_0 = fmaf(a6_1.y, b6_0.x, acc_5_0);
+    acc_5_1 = fmaf(a6_1.y, b6_0.y, acc_5_1);
+    acc_5_2 = fmaf(a6_1.y, b6_0.z, acc_5_2);
+    acc_5_3 = fmaf(a6_1.y, b6_0.w, acc_5_3);
+    acc_5_4 = fmaf(a6_1.y, b6_1.x, acc_5_4);
+    acc_5_5 = fmaf(a6_1.y, b6_1.y, acc_5_5);
+    acc_5_6 = fmaf(a6_1.y, b6_1.z, acc_5_6);
+    acc_5_7 = fmaf(a6_1.y, b6_1.w, acc_5_7);
+    acc_6_0 = fmaf(a6_1.z, b6_0.x, acc_6_0);
+    acc_6_1 = fmaf(a6_1.z, b6_0.y, acc_6_1);
+    acc_6_2 = fmaf(a6_1.z, b6_0.z, acc_6_2);
+    acc_6_3 = fmaf(a6_1.z, b6_0.w, acc_6_3);
+    acc_6_4 = fmaf(a6_1.z, b6_1.x, acc_6_4);
+    acc_6_5 = fmaf(a6_1.z, b6_1.y, acc_6_5);
+    acc_6_6 = fmaf(a6_1.z, b6_1.z, acc_6_6);
+    acc_6_7 = fmaf(a6_1.z, b6_1.w, acc_6_7);
+    acc_7_0 = fmaf(a6_1.w, b6_0.x, acc_7_0);
+    acc_7_1 = fmaf(a6_1.w, b6_0.y, acc_7_1);
+    acc_7_2 = fmaf(a6_1.w, b6_0.z, acc_7_2);
+    acc_7_3 = fmaf(a6_1.w, b6_0.w, acc_7_3);
+    acc_7_4 = fmaf(a6_1.w, b6_1.x, acc_7_4);
+    acc_7_5 = fmaf(a6_1.w, b6_1.y, acc_7_5);
+    acc_7_6 = fmaf(a6_1.w, b6_1.z, acc_7_6);
+    acc_7_7 = fmaf(a6_1.w, b6_1.w, acc_7_7);
+    const float4 a7_0 = As[(ty * 2u) + 224u];
+    const float4 a7_1 = As[(ty * 2u) + 225u];
+    const float4 b7_0 = Bs[(tx * 2u) + 224u];
+    const float4 b7_1 = Bs[(tx * 2u) + 225u];
+    acc_0_0 = fmaf(a7_0.x, b7_0.x, acc_0_0);
+    acc_0_1 = fmaf(a7_0.x, b7_0.y, acc_0_1);
+    acc_0_2 = fmaf(a7_0.x, b7_0.z, acc_0_2);
+    acc_0_3 = fmaf(a7_0.x, b7_0.w, acc_0_3);
+    acc_0_4 = fmaf(a7_0.x, b7_1.x, acc_0_4);
+    acc_0_5 = fmaf(a7_0.x, b7_1.y, acc_0_5);
+    acc_0_6 = fmaf(a7_0.x, b7_1.z, acc_0_6);
+    acc_0_7 = fmaf(a7_0.x, b7_1.w, acc_0_7);
+    acc_1_0 = fmaf(a7_0.y, b7_0.x, acc_1_0);
+    acc_1_1 = fmaf(a7_0.y, b7_0.y, acc_1_1);
+    acc_1_2 = fmaf(a7_0.y, b7_0.z, acc_1_2);
+    acc_1_3 = fmaf(a7_0.y, b7_0.w, acc_1_3);
+    acc_1_4 = fmaf(a7_0.y, b7_1.x, acc_1_4);
+    acc_1_5 = fmaf(a7_0.y, b7_1.y, acc_1_5);
+    acc_1_6 = fmaf(a7_0.y, b7_1.z, acc_1_6);
+    acc_1_7 = fmaf(a7_0.y, b7_1.w, acc_1_7);
+    acc_2_0 = fmaf(a7_0.z, b7_0.x, acc_2_0);
+    acc_2_1 = fmaf(a7_0.z, b7_0.y, acc_2_1);
+    acc_2_2 = fmaf(a7_0.z, b7_0.z, acc_2_2);
+    acc_2_3 = fmaf(a7_0.z, b7_0.w, acc_2_3);
+    acc_2_4 = fmaf(a7_0.z, b7_1.x, acc_2_4);
+    acc_2_5 = fmaf(a7_0.z, b7_1.y, acc_2_5);
+    acc_2_6 = fmaf(a7_0.z, b7_1.z, acc_2_6);
+    acc_2_7 = fmaf(a7_0.z, b7_1.w, acc_2_7);
+    acc_3_0 = fmaf(a7_0.w, b7_0.x, acc_3_0);
+    acc_3_1 = fmaf(a7_0.w, b7_0.y, acc_3_1);
+    acc_3_2 = fmaf(a7_0.w, b7_0.z, acc_3_2);
+    acc_3_3 = fmaf(a7_0.w, b7_0.w, acc_3_3);
+    acc_3_4 = fmaf(a7_0.w, b7_1.x, acc_3_4);
+    acc_3_5 = fmaf(a7_0.w, b7_1.y, acc_3_5);
+    acc_3_6 = fmaf(a7_0.w, b7_1.z, acc_3_6);
+    acc_3_7 = fmaf(a7_0.w, b7_1.w, acc_3_7);
+    acc_4_0 = fmaf(a7_1.x, b7_0.x, acc_4_0);
+    acc_4_1 = fmaf(a7_1.x, b7_0.y, acc_4_1);
+    acc_4_2 = fmaf(a7_1.x, b7_0.z, acc_4_2);
+    acc_4_3 = fmaf(a7_1.x, b7_0.w, acc_4_3);
+    acc_4_4 = fmaf(a7_1.x, b7_1.x, acc_4_4);
+    acc_4_5 = fmaf(a7_1.x, b7_1.y, acc_4_5);
+    acc_4_6 = fmaf(a7_1.x, b7_1.z, acc_4_6);
+    acc_4_7 = fmaf(a7_1.x, b7_1.w, acc_4_7);
+    acc_5_0 = fmaf(a7_1.y, b7_0.x, acc_5_0);
+    acc_5_1 = fmaf(a7_1.y, b7_0.y, acc_5_1);
+    acc_5_2 = fmaf(a7_1.y, b7_0.z, acc_5_2);
+    acc_5_3 = fmaf(a7_1.y, b7_0.w, acc_5_3);
+    acc_5_4 = fmaf(a7_1.y, b7_1.x, acc_5_4);
+    acc_5_5 = fmaf(a7_1.y, b7_1.y, acc_5_5);
+    acc_5_6 = fmaf(a7_1.y, b7_1.z, acc_5_6);
+    acc_5_7 = fmaf(a7_1.y, b7_1.w, acc_5_7);
+    acc_6_0 = fmaf(a7_1.z, b7_0.x, acc_6_0);
+    acc_6_1 = fmaf(a7_1.z, b7_0.y, acc_6_1);
+    acc_6_2 = fmaf(a7_1.z, b7_0.z, acc_6_2);
+    acc_6_3 = fmaf(a7_1.z, b7_0.w, acc_6_3);
+    acc_6_4 = fmaf(a7_1.z, b7_1.x, acc_6_4);
+    acc_6_5 = fmaf(a7_1.z, b7_1.y, acc_6_5);
+    acc_6_6 = fmaf(a7_1.z, b7_1.z, acc_6_6);
+    acc_6_7 = fmaf(a7_1.z, b7_1.w, acc_6_7);
+    acc_7_0 = fmaf(a7_1.w, b7_0.x, acc_7_0);
+    acc_7_1 = fmaf(a7_1.w, b7_0.y, acc_7_1);
+    acc_7_2 = fmaf(a7_1.w, b7_0.z, acc_7_2);
+    acc_7_3 = fmaf(a7_1.w, b7_0.w, acc_7_3);
+    acc_7_4 = fmaf(a7_1.w, b7_1.x, acc_7_4);
+    acc_7_5 = fmaf(a7_1.w, b7_1.y, acc_7_5);
+    acc_7_6 = fmaf(a7_1.w, b7_1.z, acc_7_6);
+    acc_7_7 = fmaf(a7_1.w, b7_1.w, acc_7_7);
     __syncthreads();
-    for (unsigned int kk = 0u; kk < 16u; kk += 1u) {
-      const float a0 = As[(kk * 64u) + ty];
-      const float a1 = As[(kk * 64u) + (ty + 16u)];
-      const float a2 = As[(kk * 64u) + (ty + 32u)];
-      const float a3 = As[(kk * 64u) + (ty + 48u)];
-      const float b0 = Bs[(kk * 64u) + tx];
-      const float b1 = Bs[(kk * 64u) + (tx + 16u)];
-      const float b2 = Bs[(kk * 64u) + (tx + 32u)];
-      const float b3 = Bs[(kk * 64u) + (tx + 48u)];
-      acc_0_0 = fmaf(a0, b0, acc_0_0);
-      acc_0_1 = fmaf(a0, b1, acc_0_1);
-      acc_0_2 = fmaf(a0, b2, acc_0_2);
-      acc_0_3 = fmaf(a0, b3, acc_0_3);
-      acc_1_0 = fmaf(a1, b0, acc_1_0);
-      acc_1_1 = fmaf(a1, b1, acc_1_1);
-      acc_1_2 = fmaf(a1, b2, acc_1_2);
-      acc_1_3 = fmaf(a1, b3, acc_1_3);
-      acc_2_0 = fmaf(a2, b0, acc_2_0);
-      acc_2_1 = fmaf(a2, b1, acc_2_1);
-      acc_2_2 = fmaf(a2, b2, acc_2_2);
-      acc_2_3 = fmaf(a2, b3, acc_2_3);
-      acc_3_0 = fmaf(a3, b0, acc_3_0);
-      acc_3_1 = fmaf(a3, b1, acc_3_1);
-      acc_3_2 = fmaf(a3, b2, acc_3_2);
-      acc_3_3 = fmaf(a3, b3, acc_3_3);
-    }
+    As[(As_k * 32u) + (As_along / 4u)] = make_float4(As_r0, As_r1, As_r2, As_r3);
+    Bs[(Bs_k * 32u) + (Bs_along / 4u)] = make_float4(Bs_r0, Bs_r1, Bs_r2, Bs_r3);
     __syncthreads();
   }
-  const unsigned int out_base = batch * 7000u;
-  const unsigned int row0 = m0 + ty;
-  const unsigned int col0_0 = n0 + tx;
-  if ((row0 < 100u) && (col0_0 < 70u)) {
-    c[out_base + ((row0 * 70u) + col0_0)] = acc_0_0;
+  const unsigned int out_base = wg * 7000u;
+  const unsigned int row0 = ty * 8u;
+  if (row0 < 100u) {
+    const unsigned int col0_0 = tx * 8u;
+    if (col0_0 < 70u) {
+      c[out_base + ((row0 * 70u) + col0_0)] = acc_0_0;
+    }
+    const unsigned int col0_1 = (tx * 8u) + 1u;
+    if (col0_1 < 70u) {
+      c[out_base + ((row0 * 70u) + col0_1)] = acc_0_1;
+    }
+    const unsigned int col0_2 = (tx * 8u) + 2u;
+    if (col0_2 < 70u) {
+      c[out_base + ((row0 * 70u) + col0_2)] = acc_0_2;
+    }
+    const unsigned int col0_3 = (tx * 8u) + 3u;
+    if (col0_3 < 70u) {
+      c[out_base + ((row0 * 70u) + col0_3)] = acc_0_3;
+    }
+    const unsigned int col0_4 = (tx * 8u) + 4u;
+    if (col0_4 < 70u) {
+      c[out_base + ((row0 * 70u) + col0_4)] = acc_0_4;
+    }
+    const unsigned int col0_5 = (tx * 8u) + 5u;
+    if (col0_5 < 70u) {
+      c[out_base + ((row0 * 70u) + col0_5)] = acc_0_5;
+    }
+    const unsigned int col0_6 = (tx * 8u) + 6u;
+    if (col0_6 < 70u) {
+      c[out_base + ((row0 * 70u) + col0_6)] = acc_0_6;
+    }
+    const unsigned int col0_7 = (tx * 8u) + 7u;
+    if (col0_7 < 70u) {
+      c[out_base + ((row0 * 70u) + col0_7)] = acc_0_7;
+    }
   }
-  const unsigned int col1_0 = n0 + (tx + 16u);
-  if ((row0 < 100u) && (col1_0 < 70u)) {
-    c[out_base + ((row0 * 70u) + col1_0)] = acc_0_1;
+  const unsigned int row1 = (ty * 8u) + 1u;
+  if (row1 < 100u) {
+    const unsigned int col1_0 = tx * 8u;
+    if (col1_0 < 70u) {
+      c[out_base + ((row1 * 70u) + col1_0)] = acc_1_0;
+    }
+    const unsigned int col1_1 = (tx * 8u) + 1u;
+    if (col1_1 < 70u) {
+      c[out_base + ((row1 * 70u) + col1_1)] = acc_1_1;
+    }
+    const unsigned int col1_2 = (tx * 8u) + 2u;
+    if (col1_2 < 70u) {
+      c[out_base + ((row1 * 70u) + col1_2)] = acc_1_2;
+    }
+    const unsigned int col1_3 = (tx * 8u) + 3u;
+    if (col1_3 < 70u) {
+      c[out_base + ((row1 * 70u) + col1_3)] = acc_1_3;
+    }
+    const unsigned int col1_4 = (tx * 8u) + 4u;
+    if (col1_4 < 70u) {
+      c[out_base + ((row1 * 70u) + col1_4)] = acc_1_4;
+    }
+    const unsigned int col1_5 = (tx * 8u) + 5u;
+    if (col1_5 < 70u) {
+      c[out_base + ((row1 * 70u) + col1_5)] = acc_1_5;
+    }
+    const unsigned int col1_6 = (tx * 8u) + 6u;
+    if (col1_6 < 70u) {
+      c[out_base + ((row1 * 70u) + col1_6)] = acc_1_6;
+    }
+    const unsigned int col1_7 = (tx * 8u) + 7u;
+    if (col1_7 < 70u) {
+      c[out_base + ((row1 * 70u) + col1_7)] = acc_1_7;
+    }
   }
-  const unsigned int col2_0 = n0 + (tx + 32u);
-  if ((row0 < 100u) && (col2_0 < 70u)) {
-    c[out_base + ((row0 * 70u) + col2_0)] = acc_0_2;
+  const unsigned int row2 = (ty * 8u) + 2u;
+  if (row2 < 100u) {
+    const unsigned int col2_0 = tx * 8u;
+    if (col2_0 < 70u) {
+      c[out_base + ((row2 * 70u) + col2_0)] = acc_2_0;
+    }
+    const unsigned int col2_1 = (tx * 8u) + 1u;
+    if (col2_1 < 70u) {
+      c[out_base + ((row2 * 70u) + col2_1)] = acc_2_1;
+    }
+    const unsigned int col2_2 = (tx * 8u) + 2u;
+    if (col2_2 < 70u) {
+      c[out_base + ((row2 * 70u) + col2_2)] = acc_2_2;
+    }
+    const unsigned int col2_3 = (tx * 8u) + 3u;
+    if (col2_3 < 70u) {
+      c[out_base + ((row2 * 70u) + col2_3)] = acc_2_3;
+    }
+    const unsigned int col2_4 = (tx * 8u) + 4u;
+    if (col2_4 < 70u) {
+      c[out_base + ((row2 * 70u) + col2_4)] = acc_2_4;
+    }
+    const unsigned int col2_5 = (tx * 8u) + 5u;
+    if (col2_5 < 70u) {
+      c[out_base + ((row2 * 70u) + col2_5)] = acc_2_5;
+    }
+    const unsigned int col2_6 = (tx * 8u) + 6u;
+    if (col2_6 < 70u) {
+      c[out_base + ((row2 * 70u) + col2_6)] = acc_2_6;
+    }
+    const unsigned int col2_7 = (tx * 8u) + 7u;
+    if (col2_7 < 70u) {
+      c[out_base + ((row2 * 70u) + col2_7)] = acc_2_7;
+    }
   }
-  const unsigned int col3_0 = n0 + (tx + 48u);
-  if ((row0 < 100u) && (col3_0 < 70u)) {
-    c[out_base + ((row0 * 70u) + col3_0)] = acc_0_3;
+  const unsigned int row3 = (ty * 8u) + 3u;
+  if (row3 < 100u) {
+    const unsigned int col3_0 = tx * 8u;
+    if (col3_0 < 70u) {
+      c[out_base + ((row3 * 70u) + col3_0)] = acc_3_0;
+    }
+    const unsigned int col3_1 = (tx * 8u) + 1u;
+    if (col3_1 < 70u) {
+      c[out_base + ((row3 * 70u) + col3_1)] = acc_3_1;
+    }
+    const unsigned int col3_2 = (tx * 8u) + 2u;
+    if (col3_2 < 70u) {
+      c[out_base + ((row3 * 70u) + col3_2)] = acc_3_2;
+    }
+    const unsigned int col3_3 = (tx * 8u) + 3u;
+    if (col3_3 < 70u) {
+      c[out_base + ((row3 * 70u) + col3_3)] = acc_3_3;
+    }
+    const unsigned int col3_4 = (tx * 8u) + 4u;
+    if (col3_4 < 70u) {
+      c[out_base + ((row3 * 70u) + col3_4)] = acc_3_4;
+    }
+    const unsigned int col3_5 = (tx * 8u) + 5u;
+    if (col3_5 < 70u) {
+      c[out_base + ((row3 * 70u) + col3_5)] = acc_3_5;
+    }
+    const unsigned int col3_6 = (tx * 8u) + 6u;
+    if (col3_6 < 70u) {
+      c[out_base + ((row3 * 70u) + col3_6)] = acc_3_6;
+    }
+    const unsigned int col3_7 = (tx * 8u) + 7u;
+    if (col3_7 < 70u) {
+      c[out_base + ((row3 * 70u) + col3_7)] = acc_3_7;
+    }
   }
-  const unsigned int row1 = m0 + (ty + 16u);
-  const unsigned int col0_1 = n0 + tx;
-  if ((row1 < 100u) && (col0_1 < 70u)) {
-    c[out_base + ((row1 * 70u) + col0_1)] = acc_1_0;
+  const unsigned int row4 = (ty * 8u) + 4u;
+  if (row4 < 100u) {
+    const unsigned int col4_0 = tx * 8u;
+    if (col4_0 < 70u) {
+      c[out_base + ((row4 * 70u) + col4_0)] = acc_4_0;
+    }
+    const unsigned int col4_1 = (tx * 8u) + 1u;
+    if (col4_1 < 70u) {
+      c[out_base + ((row4 * 70u) + col4_1)] = acc_4_1;
+    }
+    const unsigned int col4_2 = (tx * 8u) + 2u;
+    if (col4_2 < 70u) {
+      c[out_base + ((row4 * 70u) + col4_2)] = acc_4_2;
+    }
+    const unsigned int col4_3 = (tx * 8u) + 3u;
+    if (col4_3 < 70u) {
+      c[out_base + ((row4 * 70u) + col4_3)] = acc_4_3;
+    }
+    const unsigned int col4_4 = (tx * 8u) + 4u;
+    if (col4_4 < 70u) {
+      c[out_base + ((row4 * 70u) + col4_4)] = acc_4_4;
+    }
+    const unsigned int col4_5 = (tx * 8u) + 5u;
+    if (col4_5 < 70u) {
+      c[out_base + ((row4 * 70u) + col4_5)] = acc_4_5;
+    }
+    const unsigned int col4_6 = (tx * 8u) + 6u;
+    if (col4_6 < 70u) {
+      c[out_base + ((row4 * 70u) + col4_6)] = acc_4_6;
+    }
+    const unsigned int col4_7 = (tx * 8u) + 7u;
+    if (col4_7 < 70u) {
+      c[out_base + ((row4 * 70u) + col4_7)] = acc_4_7;
+    }
   }
-  const unsigned int col1_1 = n0 + (tx + 16u);
-  if ((row1 < 100u) && (col1_1 < 70u)) {
-    c[out_base + ((row1 * 70u) + col1_1)] = acc_1_1;
+  const unsigned int row5 = (ty * 8u) + 5u;
+  if (row5 < 100u) {
+    const unsigned int col5_0 = tx * 8u;
+    if (col5_0 < 70u) {
+      c[out_base + ((row5 * 70u) + col5_0)] = acc_5_0;
+    }
+    const unsigned int col5_1 = (tx * 8u) + 1u;
+    if (col5_1 < 70u) {
+      c[out_base + ((row5 * 70u) + col5_1)] = acc_5_1;
+    }
+    const unsigned int col5_2 = (tx * 8u) + 2u;
+    if (col5_2 < 70u) {
+      c[out_base + ((row5 * 70u) + col5_2)] = acc_5_2;
+    }
+    const unsigned int col5_3 = (tx * 8u) + 3u;
+    if (col5_3 < 70u) {
+      c[out_base + ((row5 * 70u) + col5_3)] = acc_5_3;
+    }
+    const unsigned int col5_4 = (tx * 8u) + 4u;
+    if (col5_4 < 70u) {
+      c[out_base + ((row5 * 70u) + col5_4)] = acc_5_4;
+    }
+    const unsigned int col5_5 = (tx * 8u) + 5u;
+    if (col5_5 < 70u) {
+      c[out_base + ((row5 * 70u) + col5_5)] = acc_5_5;
+    }
+    const unsigned int col5_6 = (tx * 8u) + 6u;
+    if (col5_6 < 70u) {
+      c[out_base + ((row5 * 70u) + col5_6)] = acc_5_6;
+    }
+    const unsigned int col5_7 = (tx * 8u) + 7u;
+    if (col5_7 < 70u) {
+      c[out_base + ((row5 * 70u) + col5_7)] = acc_5_7;
+    }
   }
-  const unsigned int col2_1 = n0 + (tx + 32u);
-  if ((row1 < 100u) && (col2_1 < 70u)) {
-    c[out_base + ((row1 * 70u) + col2_1)] = acc_1_2;
+  const unsigned int row6 = (ty * 8u) + 6u;
+  if (row6 < 100u) {
+    const unsigned int col6_0 = tx * 8u;
+    if (col6_0 < 70u) {
+      c[out_base + ((row6 * 70u) + col6_0)] = acc_6_0;
+    }
+    const unsigned int col6_1 = (tx * 8u) + 1u;
+    if (col6_1 < 70u) {
+      c[out_base + ((row6 * 70u) + col6_1)] = acc_6_1;
+    }
+    const unsigned int col6_2 = (tx * 8u) + 2u;
+    if (col6_2 < 70u) {
+      c[out_base + ((row6 * 70u) + col6_2)] = acc_6_2;
+    }
+    const unsigned int col6_3 = (tx * 8u) + 3u;
+    if (col6_3 < 70u) {
+      c[out_base + ((row6 * 70u) + col6_3)] = acc_6_3;
+    }
+    const unsigned int col6_4 = (tx * 8u) + 4u;
+    if (col6_4 < 70u) {
+      c[out_base + ((row6 * 70u) + col6_4)] = acc_6_4;
+    }
+    const unsigned int col6_5 = (tx * 8u) + 5u;
+    if (col6_5 < 70u) {
+      c[out_base + ((row6 * 70u) + col6_5)] = acc_6_5;
+    }
+    const unsigned int col6_6 = (tx * 8u) + 6u;
+    if (col6_6 < 70u) {
+      c[out_base + ((row6 * 70u) + col6_6)] = acc_6_6;
+    }
+    const unsigned int col6_7 = (tx * 8u) + 7u;
+    if (col6_7 < 70u) {
+      c[out_base + ((row6 * 70u) + col6_7)] = acc_6_7;
+    }
   }
-  const unsigned int col3_1 = n0 + (tx + 48u);
-  if ((row1 < 100u) && (col3_1 < 70u)) {
-    c[out_base + ((row1 * 70u) + col3_1)] = acc_1_3;
-  }
-  const unsigned int row2 = m0 + (ty + 32u);
-  const unsigned int col0_2 = n0 + tx;
-  if ((row2 < 100u) && (col0_2 < 70u)) {
-    c[out_base + ((row2 * 70u) + col0_2)] = acc_2_0;
-  }
-  const unsigned int col1_2 = n0 + (tx + 16u);
-  if ((row2 < 100u) && (col1_2 < 70u)) {
-    c[out_base + ((row2 * 70u) + col1_2)] = acc_2_1;
-  }
-  const unsigned int col2_2 = n0 + (tx + 32u);
-  if ((row2 < 100u) && (col2_2 < 70u)) {
-    c[out_base + ((row2 * 70u) + col2_2)] = acc_2_2;
-  }
-  const unsigned int col3_2 = n0 + (tx + 48u);
-  if ((row2 < 100u) && (col3_2 < 70u)) {
-    c[out_base + ((row2 * 70u) + col3_2)] = acc_2_3;
-  }
-  const unsigned int row3 = m0 + (ty + 48u);
-  const unsigned int col0_3 = n0 + tx;
-  if ((row3 < 100u) && (col0_3 < 70u)) {
-    c[out_base + ((row3 * 70u) + col0_3)] = acc_3_0;
-  }
-  const unsigned int col1_3 = n0 + (tx + 16u);
-  if ((row3 < 100u) && (col1_3 < 70u)) {
-    c[out_base + ((row3 * 70u) + col1_3)] = acc_3_1;
-  }
-  const unsigned int col2_3 = n0 + (tx + 32u);
-  if ((row3 < 100u) && (col2_3 < 70u)) {
-    c[out_base + ((row3 * 70u) + col2_3)] = acc_3_2;
-  }
-  const unsigned int col3_3 = n0 + (tx + 48u);
-  if ((row3 < 100u) && (col3_3 < 70u)) {
-    c[out_base + ((row3 * 70u) + col3_3)] = acc_3_3;
+  const unsigned int row7 = (ty * 8u) + 7u;
+  if (row7 < 100u) {
+    const unsigned int col7_0 = tx * 8u;
+    if (col7_0 < 70u) {
+      c[out_base + ((row7 * 70u) + col7_0)] = acc_7_0;
+    }
+    const unsigned int col7_1 = (tx * 8u) + 1u;
+    if (col7_1 < 70u) {
+      c[out_base + ((row7 * 70u) + col7_1)] = acc_7_1;
+    }
+    const unsigned int col7_2 = (tx * 8u) + 2u;
+    if (col7_2 < 70u) {
+      c[out_base + ((row7 * 70u) + col7_2)] = acc_7_2;
+    }
+    const unsigned int col7_3 = (tx * 8u) + 3u;
+    if (col7_3 < 70u) {
+      c[out_base + ((row7 * 70u) + col7_3)] = acc_7_3;
+    }
+    const unsigned int col7_4 = (tx * 8u) + 4u;
+    if (col7_4 < 70u) {
+      c[out_base + ((row7 * 70u) + col7_4)] = acc_7_4;
+    }
+    const unsigned int col7_5 = (tx * 8u) + 5u;
+    if (col7_5 < 70u) {
+      c[out_base + ((row7 * 70u) + col7_5)] = acc_7_5;
+    }
+    const unsigned int col7_6 = (tx * 8u) + 6u;
+    if (col7_6 < 70u) {
+      c[out_base + ((row7 * 70u) + col7_6)] = acc_7_6;
+    }
+    const unsigned int col7_7 = (tx * 8u) + 7u;
+    if (col7_7 < 70u) {
+      c[out_base + ((row7 * 70u) + col7_7)] = acc_7_7;
+    }
   }
 }
