@@ -22,25 +22,44 @@
  *   exact; the epilogue (the fusion hook) runs on each stored element.
  */
 import { gridFor, groupIndex } from "./indexing.js";
-import { type Expr, type Kernel, BodyBuilder, and, iadd, id, idiv, imul, irem, lit, lt, u32 } from "./kernel.js";
+import { type Expr, type Kernel, BodyBuilder, and, bin, iadd, id, idiv, imul, irem, lit, lt, u32 } from "./kernel.js";
 import { type MatmulOperand, type MatmulSpec, OutputWriter, kernelBindings, madd, operandAt, scalarType, tileOrigin } from "./matmul-spec.js";
 import type { Target } from "./target.js";
 
-/** The block: rows and columns of C per workgroup, per invocation, and the staged depth. */
-export const GPU_TILE = { bm: 128, bn: 128, bk: 8, rm: 8, rn: 8 } as const;
-const THREADS = (GPU_TILE.bm / GPU_TILE.rm) * (GPU_TILE.bn / GPU_TILE.rn);
-/** Workgroup memory: both k slices as f32 4-vectors. */
-const SHARED_BYTES = (GPU_TILE.bm + GPU_TILE.bn) * GPU_TILE.bk * 4;
+/** A block: rows and columns of C per workgroup and per invocation (multiples of 4), and the staged depth. */
+export interface GpuTile {
+  readonly bm: number;
+  readonly bn: number;
+  readonly bk: number;
+  readonly rm: number;
+  readonly rn: number;
+}
 
-/** Whether the GPU template applies: a plain (not grouped) matmul big enough to fill its blocks, on a device that fits one. */
-export function gpuTemplateFits(spec: MatmulSpec, target: Target): boolean {
-  return (
-    !spec.grouped &&
-    spec.m >= 64 && spec.n >= 64 &&
-    THREADS <= target.limits.maxComputeInvocationsPerWorkgroup &&
-    THREADS <= target.limits.maxComputeWorkgroupSizeX &&
-    SHARED_BYTES <= target.limits.maxComputeWorkgroupStorageSize
-  );
+/** The dense block: 128×128 per workgroup of 256 invocations, 8×8 each. */
+export const GPU_TILE: GpuTile = { bm: 128, bn: 128, bk: 8, rm: 8, rn: 8 };
+
+/**
+ * A grouped matmul's block (the experts of a mixture of experts): its rows are one group's
+ * tile (16 or 32 rows sharing an expert), 4 per invocation, so each k still reads one
+ * 4-vector of A and two of B for 32 multiply-adds.
+ */
+export function groupedGpuTile(tileRows: number): GpuTile {
+  return { bm: tileRows, bn: 128, bk: 8, rm: 4, rn: 8 };
+}
+
+const threadsOf = (t: GpuTile) => (t.bm / t.rm) * (t.bn / t.rn);
+
+/** The GPU template's block for `spec`, or undefined where it does not apply (small matmuls, a device too small). */
+export function gpuTile(spec: MatmulSpec, target: Target): GpuTile | undefined {
+  const g = spec.grouped;
+  const tile = g ? (g.tileRows % 4 === 0 && g.tileRows >= 8 ? groupedGpuTile(g.tileRows) : undefined) : spec.m >= 64 ? GPU_TILE : undefined;
+  if (!tile || spec.n < 64) return undefined;
+  const threads = threadsOf(tile);
+  const fits =
+    threads <= target.limits.maxComputeInvocationsPerWorkgroup &&
+    threads <= target.limits.maxComputeWorkgroupSizeX &&
+    (tile.bm + tile.bn) * tile.bk * 4 <= target.limits.maxComputeWorkgroupStorageSize;
+  return fits ? tile : undefined;
 }
 
 /**
@@ -74,8 +93,9 @@ function readMode(s: Omit<Side, "mode">): ReadMode {
   return "scalar";
 }
 
-export function gpuMatmul(spec: MatmulSpec, target: Target): Kernel {
-  const { bm, bn, bk, rm, rn } = GPU_TILE;
+export function gpuMatmul(spec: MatmulSpec, target: Target, tile: GpuTile): Kernel {
+  const { bm, bn, bk, rm, rn } = tile;
+  const threads = threadsOf(tile);
   const { m: M, n: N, k: K } = spec;
   const t = scalarType(spec);
   const zero = lit(t, 0);
@@ -92,7 +112,10 @@ export function gpuMatmul(spec: MatmulSpec, target: Target): Kernel {
     operand: spec.rhs, shared: "Bs", along: bn, extent: N, k: K, at: (n, k) => [k, n],
     ...(bs ? { strideAlong: bs.col, strideK: bs.row, baseAlign: bs.baseAlign } : {}),
   };
+  const lhsRow = spec.grouped?.lhsRow;
+  // A gathered row is one row: its 4-vectors can run along k, not across rows.
   let modeA = readMode(sideA), modeB = readMode(sideB);
+  if (lhsRow && modeA === "along4") modeA = "scalar";
   // One buffer read as both operands is one binding: one element type for both.
   if (spec.lhs.name === spec.rhs.name && (modeA === "scalar") !== (modeB === "scalar")) modeA = modeB = "scalar";
   const A: Side = { ...sideA, mode: modeA }, B: Side = { ...sideB, mode: modeB };
@@ -105,11 +128,11 @@ export function gpuMatmul(spec: MatmulSpec, target: Target): Kernel {
   const { tileN, batch, rhsBatch, m0 } = tileOrigin(spec, b, wg, tilesM, tilesN, bm);
   const n0 = b.let("n0", imul(tileN, u32(bn)));
   const tid = b.let("tid", id("local", 0));
-  // Invocation (ty, tx) owns rows ty·8 .. ty·8+7 and columns tx·8 .. tx·8+7 of the block.
+  // Invocation (ty, tx) owns rows ty·rm .. ty·rm+rm-1 and columns tx·rn .. tx·rn+rn-1 of the block.
   const tx = b.let("tx", irem(tid, u32(bn / rn)));
   const ty = b.let("ty", idiv(tid, u32(bn / rn)));
 
-  const stagers = [stager(b, A, m0, batch, t), stager(b, B, n0, rhsBatch, t)];
+  const stagers = [stager(b, A, m0, batch, t, tile, threads, lhsRow), stager(b, B, n0, rhsBatch, t, tile, threads)];
   // The first slice: loaded, stored, visible to all.
   for (const s of stagers) s.fetch(b, u32(0));
   for (const s of stagers) s.store(b);
@@ -121,8 +144,9 @@ export function gpuMatmul(spec: MatmulSpec, target: Target): Kernel {
     const next = body.let("k_next", iadd(k0, u32(bk)));
     for (const s of stagers) s.fetch(body, next);
     for (let kk = 0; kk < bk; kk++) {
-      const av = [0, 1].flatMap((h) => body.load4(`a${kk}_${h}`, t, "As", u32Add(imul(ty, u32(rm / 4)), kk * (bm / 4) + h)));
-      const bv = [0, 1].flatMap((h) => body.load4(`b${kk}_${h}`, t, "Bs", u32Add(imul(tx, u32(rn / 4)), kk * (bn / 4) + h)));
+      const quarters = (n: number) => Array.from({ length: n / 4 }, (_, h) => h);
+      const av = quarters(rm).flatMap((h) => body.load4(`a${kk}_${h}`, t, "As", u32Add(imul(ty, u32(rm / 4)), kk * (bm / 4) + h)));
+      const bv = quarters(rn).flatMap((h) => body.load4(`b${kk}_${h}`, t, "Bs", u32Add(imul(tx, u32(rn / 4)), kk * (bn / 4) + h)));
       for (let i = 0; i < rm; i++) for (let j = 0; j < rn; j++) body.assign(acc[i]![j]!, madd(acc[i]![j]!, av[i]!, bv[j]!));
     }
     body.barrier();
@@ -131,13 +155,20 @@ export function gpuMatmul(spec: MatmulSpec, target: Target): Kernel {
   }, bk);
 
   const out = new OutputWriter(spec, b, batch, rhsBatch);
+  const outRow = spec.grouped?.outRow;
   for (let i = 0; i < rm; i++) {
     const row = b.let(`row${i}`, iadd(m0, u32Add(imul(ty, u32(rm)), i)));
     b.if(lt(row, u32(M)), (r) => {
-      for (let j = 0; j < rn; j++) {
-        const col = r.let(`col${i}_${j}`, iadd(n0, u32Add(imul(tx, u32(rn)), j)));
-        r.if(lt(col, u32(N)), (x) => x.store(spec.out, out.linear(row, col), out.value(x, acc[i]![j]!, row, col)));
-      }
+      // A scattered row is stored where the map says, if it is stored at all.
+      const to = outRow ? outRow(r, row) : undefined;
+      const storeRow = (w: BodyBuilder, at: Expr) => {
+        for (let j = 0; j < rn; j++) {
+          const col = w.let(`col${i}_${j}`, iadd(n0, u32Add(imul(tx, u32(rn)), j)));
+          w.if(lt(col, u32(N)), (x) => x.store(spec.out, out.linear(at, col), out.value(x, acc[i]![j]!, at, col)));
+        }
+      };
+      if (to) r.if(to.store, (w) => storeRow(w, to.row));
+      else storeRow(r, row);
     });
   }
 
@@ -145,7 +176,7 @@ export function gpuMatmul(spec: MatmulSpec, target: Target): Kernel {
     name: spec.name,
     source: spec.source,
     bindings: kernelBindings(spec, vec4),
-    workgroupSize: [THREADS, 1, 1],
+    workgroupSize: [threads, 1, 1],
     grid,
     shared: [
       { name: "As", t, size: (bk * bm) / 4, width: 4 },
@@ -159,60 +190,85 @@ const u32Add = (e: Expr, c: number): Expr => (c === 0 ? e : iadd(e, u32(c)));
 
 /**
  * Copies one operand's k slices into its tile: `fetch` loads the slice starting at k0 into
- * four registers per invocation (zero past the edges), `store` writes them to workgroup
- * memory. Each of the 256 invocations moves one quad: 4 × 256 = 128 × 8 elements.
+ * registers (four per quad an invocation moves, zero past the edges), `store` writes them
+ * to workgroup memory. The tile's along × bk elements are quads spread over the invocations.
  */
-function stager(b: BodyBuilder, s: Side, origin: Expr, batch: Expr, t: "f32" | "i32" | "u32" | "bool") {
+function stager(
+  b: BodyBuilder, s: Side, origin: Expr, batch: Expr, t: "f32" | "i32" | "u32" | "bool", tile: GpuTile, threads: number,
+  gather?: (b: BodyBuilder, row: Expr) => Expr,
+) {
   const zero = lit(t, 0);
   const tid = id("local", 0);
-  const q4 = s.along / 4;
-  const regs = [0, 1, 2, 3].map((c) => b.var(`${s.shared}_r${c}`, zero));
+  const q4 = s.along / 4, kq = tile.bk / 4;
+  const quads = (s.along * tile.bk) / 4;
   const name = s.operand.name;
-  // Where this invocation's quad sits in the tile: (along, k) of its first element, and the step between its elements.
-  let along: Expr, kOff: Expr;
-  if (s.mode === "k4") {
-    // Pairs of invocations read one row's 8 k values (32 contiguous bytes).
-    along = b.let(`${s.shared}_along`, idiv(tid, u32(2)));
-    kOff = b.let(`${s.shared}_k`, imul(irem(tid, u32(2)), u32(4)));
-  } else {
-    // Consecutive invocations read consecutive 4-vectors along m / n.
-    along = b.let(`${s.shared}_along`, imul(irem(tid, u32(q4)), u32(4)));
-    kOff = b.let(`${s.shared}_k`, idiv(tid, u32(q4)));
-  }
-  const gAlong = b.let(`${s.shared}_g`, iadd(origin, along));
   const base = s.mode === "scalar" ? undefined : b.let(`${s.shared}_base4`, idiv(s.operand.addr(b, batch, u32(0), u32(0)), u32(4)));
+  const parts = Array.from({ length: Math.ceil(quads / threads) }, (_, l) => {
+    const q = l === 0 ? tid : b.let(`${s.shared}_q${l}`, iadd(tid, u32(l * threads)));
+    // Where this quad sits in the tile: (along, k) of its first element.
+    let along: Expr, kOff: Expr;
+    if (s.mode === "k4") {
+      // Neighbouring invocations read one row's k values (32 contiguous bytes for bk = 8).
+      along = b.let(`${s.shared}_along${l}`, idiv(q, u32(kq)));
+      kOff = b.let(`${s.shared}_k${l}`, imul(irem(q, u32(kq)), u32(4)));
+    } else {
+      // Consecutive invocations read consecutive 4-vectors along m / n.
+      along = b.let(`${s.shared}_along${l}`, imul(irem(q, u32(q4)), u32(4)));
+      kOff = b.let(`${s.shared}_k${l}`, idiv(q, u32(q4)));
+    }
+    const gAlong = b.let(`${s.shared}_g${l}`, iadd(origin, along));
+    // A gathered operand's rows, looked up once, not per k slice (clamped: only rows inside are read).
+    const rows = gather
+      ? (s.mode === "k4" ? [0] : [0, 1, 2, 3]).map((c) => b.let(`${s.shared}_row${l}_${c}`, gather(b, bin("min", u32Add(gAlong, c), u32(s.extent - 1)))))
+      : undefined;
+    return {
+      // A part past the tile (fewer quads than invocations) moves nothing.
+      live: (l + 1) * threads > quads ? lt(q, u32(quads)) : undefined,
+      along, kOff, gAlong,
+      /** The operand's row for element c of the quad (along m): gathered, or its own. */
+      row: (c: number) => (rows ? rows[c]! : u32Add(gAlong, c)),
+      rowBase4: s.mode === "k4" ? b.let(`${s.shared}_at${l}`, iadd(base!, imul(rows ? rows[0]! : gAlong, u32(s.strideAlong! / 4)))) : undefined,
+      regs: [0, 1, 2, 3].map((c) => b.var(`${s.shared}_r${l}_${c}`, zero)),
+    };
+  });
 
   const fetch = (body: BodyBuilder, k0: Expr) => {
-    const gk = body.let(`${s.shared}_gk`, iadd(k0, kOff));
-    if (s.mode === "scalar") {
-      for (let c = 0; c < 4; c++) {
-        const [al, kk] = [u32Add(gAlong, c), gk];
-        body.assign(regs[c]!, zero);
-        body.if(and(lt(al, u32(s.extent)), lt(kk, u32(s.k))), (x) => {
-          const [row, col] = s.at(al, kk);
-          x.assign(regs[c]!, operandAt(t, s.operand, x, batch, row, col));
-        });
+    for (const [l, p] of parts.entries()) {
+      const gk = body.let(`${s.shared}_gk${l}`, iadd(k0, p.kOff));
+      for (const r of p.regs) body.assign(r, zero);
+      const inTile = (x: Expr) => (p.live ? and(p.live, x) : x);
+      if (s.mode === "scalar") {
+        for (let c = 0; c < 4; c++) {
+          const al = u32Add(p.gAlong, c);
+          body.if(inTile(and(lt(al, u32(s.extent)), lt(gk, u32(s.k)))), (x) => {
+            const [r, col] = s.at(p.row(c), gk);
+            x.assign(p.regs[c]!, operandAt(t, s.operand, x, batch, r, col));
+          });
+        }
+        continue;
       }
-      return;
+      // A whole 4-vector is inside or outside: its axis' extent is a multiple of 4.
+      body.if(inTile(and(lt(p.gAlong, u32(s.extent)), lt(gk, u32(s.k)))), (x) => {
+        const index = s.mode === "along4"
+          ? iadd(base!, iadd(imul(gk, u32(s.strideK! / 4)), idiv(p.gAlong, u32(4))))
+          : iadd(p.rowBase4!, idiv(gk, u32(4)));
+        const v = x.load4(`${s.shared}_v${l}`, t, name, index);
+        p.regs.forEach((r, c) => x.assign(r, v[c]!));
+      });
     }
-    // A whole 4-vector is inside or outside: its axis' extent is a multiple of 4.
-    const index = s.mode === "along4"
-      ? iadd(base!, iadd(imul(gk, u32(s.strideK! / 4)), idiv(gAlong, u32(4))))
-      : iadd(base!, iadd(imul(gAlong, u32(s.strideAlong! / 4)), idiv(gk, u32(4))));
-    for (const r of regs) body.assign(r, zero);
-    body.if(and(lt(gAlong, u32(s.extent)), lt(gk, u32(s.k))), (x) => {
-      const v = x.load4(`${s.shared}_v`, t, name, index);
-      regs.forEach((r, c) => x.assign(r, v[c]!));
-    });
   };
 
   const store = (body: BodyBuilder) => {
-    if (s.mode === "k4") {
-      // Four k values of one row or column: one component in each of four k rows of the tile.
-      for (let c = 0; c < 4; c++) body.storeElement(s.shared, iadd(imul(u32Add(kOff, c), u32(s.along)), along), regs[c]!);
-      return;
+    for (const p of parts) {
+      const put = (x: BodyBuilder) => {
+        if (s.mode === "k4") {
+          // Four k values of one row or column: one element in each of four k rows of the tile.
+          for (let c = 0; c < 4; c++) x.storeElement(s.shared, iadd(imul(u32Add(p.kOff, c), u32(s.along)), p.along), p.regs[c]!);
+        } else x.store4(s.shared, iadd(imul(p.kOff, u32(q4)), idiv(p.along, u32(4))), p.regs as [Expr, Expr, Expr, Expr]);
+      };
+      if (p.live) body.if(p.live, put);
+      else put(body);
     }
-    body.store4(s.shared, iadd(imul(kOff, u32(q4)), idiv(along, u32(4))), regs as [Expr, Expr, Expr, Expr]);
   };
   return { fetch, store };
 }

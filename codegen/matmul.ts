@@ -6,8 +6,8 @@
  * Three templates, chosen by what the device is (matmulStrategy):
  * - workgroup (GPUs): two-level blocking through workgroup memory (Volkov & Demmel 2008;
  *   the CUTLASS / "SGEMM in CUDA" scheme): codegen/matmul-gpu.ts's 128×128 blocks with 8×8
- *   per invocation, 128-bit loads and a prefetched next slice wherever a matmul fills them;
- *   the 64×64 one below for small and grouped ones.
+ *   per invocation, 128-bit loads and a prefetched next slice wherever a matmul fills them
+ *   (grouped ones: a group's 16 or 32 rows × 128); the 64×64 one below for small ones.
  * - subgroup (CPU adapters with a fixed subgroup size, i.e. lavapipe): register blocking
  *   with operands exchanged across the subgroup instead of loaded per invocation; see
  *   subgroupMatmul for why and the measurements.
@@ -24,7 +24,7 @@
 import { gridFor, groupIndex } from "./indexing.js";
 import { type Expr, type Kernel, BodyBuilder, and, id, idiv, iadd, imul, irem, lit, load, lt, u32 } from "./kernel.js";
 import { REGISTER_TILE, registerMatmul, subgroupMatmul } from "./matmul-cpu.js";
-import { gpuMatmul, gpuTemplateFits } from "./matmul-gpu.js";
+import { gpuMatmul, gpuTile } from "./matmul-gpu.js";
 import { type MatmulOperand, type MatmulSpec, type MatmulTile, DEFAULT_TILE, OutputWriter, operandAt, groupedTile, kernelBindings, madd, scalarType, tileOrigin } from "./matmul-spec.js";
 import type { Target } from "./target.js";
 
@@ -68,7 +68,8 @@ export function matmulKernel(spec: MatmulSpec, target: Target, tile?: MatmulTile
     return subgroupMatmul(spec, target, target.subgroupSize, tile?.bm);
   }
   if (strategy === "registers") return registerMatmul(spec, target, tile ?? REGISTER_TILE);
-  if (!tile && gpuTemplateFits(spec, target)) return gpuMatmul(spec, target);
+  const gpu = tile ? undefined : gpuTile(spec, target);
+  if (gpu) return gpuMatmul(spec, target, gpu);
   return workgroupMatmul(spec, target, tile ?? chooseTile(spec.m, spec.n, target));
 }
 

@@ -29,7 +29,7 @@ async function violations(
 ): Promise<string[]> {
   await init({ backend: "interp" });
   const lowered = jit(fn, { name }).lower(...inputs.map((t) => spec(t)));
-  const kernels = renderGraphKernels(lowered.optimized, CUDA_SM80_TARGET).filter((k) => (kind === "matmul" ? /matmul|dot_general/ : /reduction/).test(k.name));
+  const kernels = renderGraphKernels(lowered.optimized, CUDA_SM80_TARGET).filter((k) => (kind === "matmul" ? /matmul|dot_general|expert/ : /reduction/).test(k.name));
   expect(kernels.map((k) => k.name)).toHaveLength(matmuls);
   const found: string[] = [];
   for (const k of kernels) {
@@ -70,6 +70,12 @@ describe.runIf(!missing)("GPU-grade static checks (issue 16): matmul kernels on 
       ...(await violations("W3", workload("W3").fn, ["f32[4096,1024]", "f32[1024]", "f32[1024]"], 1, "reduction")),
       ...(await violations("softmax_long", (x) => nn.softmax(x), ["f32[64,32768]"], 1, "reduction")),
     ];
+    expect(v).toEqual([]);
+  });
+
+  it("W7's grouped expert matmuls (1024 tokens × 512, 8 experts of hidden 1024, top-2), gathering rows and scattering results, clear the matmul bar", async () => {
+    const { tokens: T, d: dm, experts: E, hidden: h } = DEFAULT_SIZES.W7;
+    const v = await violations("W7", workload("W7").fn, [`f32[${T},${dm}]`, `f32[${dm},${E}]`, `f32[${E},${dm},${h}]`, `f32[${E},${h},${dm}]`], 2);
     expect(v).toEqual([]);
   });
 });

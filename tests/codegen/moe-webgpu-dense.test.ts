@@ -77,6 +77,22 @@ describe.skipIf(!gpu)("moe_ffn routed against its dense body on WebGPU", () => {
       expectMatch(`${template} template`, await runOn(g, xs, target), evalGraph(g, xs)[0]!);
     }, 600_000);
 
+  test("wide experts go through the GPU template's grouped blocks (a group's rows × 128, 4-vector tiles) and match the interpreter", async () => {
+    const target = { ...gpu!.target, cpuAdapter: false };
+    // d 68: x's rows and the weights read as 4-vectors; d 66: gathered rows and scattered results read and written element by element.
+    for (const c of [
+      { T: 70, d: 68, E: 4, h: 132, k: 2, b1: true, b2: true, bias: [0, 30, 0, 0] },
+      { T: 45, d: 66, E: 3, h: 72, k: 2 },
+    ] satisfies MoeCase[]) {
+      const g = moeGraph(c);
+      const xs = moeInputs(g, c, 5);
+      const experts = lowerGraph(g, target).launches.map((l) => l.kernel).filter((k) => /expert/.test(k.name));
+      expect(experts).toHaveLength(2);
+      for (const k of experts) expect(k.shared.map((s) => s.width)).toEqual([4, 4]);
+      expectMatch(`GPU grouped template ${JSON.stringify(c)}`, await runOn(g, xs, target), evalGraph(g, xs)[0]!);
+    }
+  }, 600_000);
+
   test("a routed call reads nothing back to the host: the only read is the caller's", async () => {
     const be = gpu!;
     const c: MoeCase = { T: 20, d: 8, E: 4, h: 16, k: 2 };
