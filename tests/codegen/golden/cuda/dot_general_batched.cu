@@ -11,52 +11,52 @@ extern "C" __global__ void __launch_bounds__(256) dot_general_batched(
   const unsigned int tid = threadIdx.x;
   const unsigned int tx = tid % 16u;
   const unsigned int ty = tid / 16u;
-  float As_r0 = 0.0f;
-  float As_r1 = 0.0f;
-  float As_r2 = 0.0f;
-  float As_r3 = 0.0f;
-  const unsigned int As_along = (threadIdx.x % 32u) * 4u;
-  const unsigned int As_k = threadIdx.x / 32u;
-  float Bs_r0 = 0.0f;
-  float Bs_r1 = 0.0f;
-  float Bs_r2 = 0.0f;
-  float Bs_r3 = 0.0f;
-  const unsigned int Bs_along = (threadIdx.x % 32u) * 4u;
-  const unsigned int Bs_k = threadIdx.x / 32u;
-  As_r0 = 0.0f;
-  if ((As_along < 100u) && (As_k < 33u)) {
-    As_r0 = a[(wg * 3300u) + ((As_along * 33u) + As_k)];
+  const unsigned int As_along0 = (threadIdx.x % 32u) * 4u;
+  const unsigned int As_k0 = threadIdx.x / 32u;
+  float As_r0_0 = 0.0f;
+  float As_r0_1 = 0.0f;
+  float As_r0_2 = 0.0f;
+  float As_r0_3 = 0.0f;
+  const unsigned int Bs_along0 = (threadIdx.x % 32u) * 4u;
+  const unsigned int Bs_k0 = threadIdx.x / 32u;
+  float Bs_r0_0 = 0.0f;
+  float Bs_r0_1 = 0.0f;
+  float Bs_r0_2 = 0.0f;
+  float Bs_r0_3 = 0.0f;
+  As_r0_0 = 0.0f;
+  As_r0_1 = 0.0f;
+  As_r0_2 = 0.0f;
+  As_r0_3 = 0.0f;
+  if ((As_along0 < 100u) && (As_k0 < 33u)) {
+    As_r0_0 = a[(wg * 3300u) + ((As_along0 * 33u) + As_k0)];
   }
-  As_r1 = 0.0f;
-  if (((As_along + 1u) < 100u) && (As_k < 33u)) {
-    As_r1 = a[(wg * 3300u) + (((As_along + 1u) * 33u) + As_k)];
+  if (((As_along0 + 1u) < 100u) && (As_k0 < 33u)) {
+    As_r0_1 = a[(wg * 3300u) + (((As_along0 + 1u) * 33u) + As_k0)];
   }
-  As_r2 = 0.0f;
-  if (((As_along + 2u) < 100u) && (As_k < 33u)) {
-    As_r2 = a[(wg * 3300u) + (((As_along + 2u) * 33u) + As_k)];
+  if (((As_along0 + 2u) < 100u) && (As_k0 < 33u)) {
+    As_r0_2 = a[(wg * 3300u) + (((As_along0 + 2u) * 33u) + As_k0)];
   }
-  As_r3 = 0.0f;
-  if (((As_along + 3u) < 100u) && (As_k < 33u)) {
-    As_r3 = a[(wg * 3300u) + (((As_along + 3u) * 33u) + As_k)];
+  if (((As_along0 + 3u) < 100u) && (As_k0 < 33u)) {
+    As_r0_3 = a[(wg * 3300u) + (((As_along0 + 3u) * 33u) + As_k0)];
   }
-  Bs_r0 = 0.0f;
-  if ((Bs_along < 70u) && (Bs_k < 33u)) {
-    Bs_r0 = b[(wg * 2310u) + ((Bs_k * 70u) + Bs_along)];
+  Bs_r0_0 = 0.0f;
+  Bs_r0_1 = 0.0f;
+  Bs_r0_2 = 0.0f;
+  Bs_r0_3 = 0.0f;
+  if ((Bs_along0 < 70u) && (Bs_k0 < 33u)) {
+    Bs_r0_0 = b[(wg * 2310u) + ((Bs_k0 * 70u) + Bs_along0)];
   }
-  Bs_r1 = 0.0f;
-  if (((Bs_along + 1u) < 70u) && (Bs_k < 33u)) {
-    Bs_r1 = b[(wg * 2310u) + ((Bs_k * 70u) + (Bs_along + 1u))];
+  if (((Bs_along0 + 1u) < 70u) && (Bs_k0 < 33u)) {
+    Bs_r0_1 = b[(wg * 2310u) + ((Bs_k0 * 70u) + (Bs_along0 + 1u))];
   }
-  Bs_r2 = 0.0f;
-  if (((Bs_along + 2u) < 70u) && (Bs_k < 33u)) {
-    Bs_r2 = b[(wg * 2310u) + ((Bs_k * 70u) + (Bs_along + 2u))];
+  if (((Bs_along0 + 2u) < 70u) && (Bs_k0 < 33u)) {
+    Bs_r0_2 = b[(wg * 2310u) + ((Bs_k0 * 70u) + (Bs_along0 + 2u))];
   }
-  Bs_r3 = 0.0f;
-  if (((Bs_along + 3u) < 70u) && (Bs_k < 33u)) {
-    Bs_r3 = b[(wg * 2310u) + ((Bs_k * 70u) + (Bs_along + 3u))];
+  if (((Bs_along0 + 3u) < 70u) && (Bs_k0 < 33u)) {
+    Bs_r0_3 = b[(wg * 2310u) + ((Bs_k0 * 70u) + (Bs_along0 + 3u))];
   }
-  As[(As_k * 32u) + (As_along / 4u)] = make_float4(As_r0, As_r1, As_r2, As_r3);
-  Bs[(Bs_k * 32u) + (Bs_along / 4u)] = make_float4(Bs_r0, Bs_r1, Bs_r2, Bs_r3);
+  As[(As_k0 * 32u) + (As_along0 / 4u)] = make_float4(As_r0_0, As_r0_1, As_r0_2, As_r0_3);
+  Bs[(Bs_k0 * 32u) + (Bs_along0 / 4u)] = make_float4(Bs_r0_0, Bs_r0_1, Bs_r0_2, Bs_r0_3);
   __syncthreads();
   float acc_0_0 = 0.0f;
   float acc_0_1 = 0.0f;
@@ -124,39 +124,39 @@ extern "C" __global__ void __launch_bounds__(256) dot_general_batched(
   float acc_7_7 = 0.0f;
   for (unsigned int k0 = 0u; k0 < 33u; k0 += 8u) {
     const unsigned int k_next = k0 + 8u;
-    const unsigned int As_gk = k_next + As_k;
-    As_r0 = 0.0f;
-    if ((As_along < 100u) && (As_gk < 33u)) {
-      As_r0 = a[(wg * 3300u) + ((As_along * 33u) + As_gk)];
+    const unsigned int As_gk0 = k_next + As_k0;
+    As_r0_0 = 0.0f;
+    As_r0_1 = 0.0f;
+    As_r0_2 = 0.0f;
+    As_r0_3 = 0.0f;
+    if ((As_along0 < 100u) && (As_gk0 < 33u)) {
+      As_r0_0 = a[(wg * 3300u) + ((As_along0 * 33u) + As_gk0)];
     }
-    As_r1 = 0.0f;
-    if (((As_along + 1u) < 100u) && (As_gk < 33u)) {
-      As_r1 = a[(wg * 3300u) + (((As_along + 1u) * 33u) + As_gk)];
+    if (((As_along0 + 1u) < 100u) && (As_gk0 < 33u)) {
+      As_r0_1 = a[(wg * 3300u) + (((As_along0 + 1u) * 33u) + As_gk0)];
     }
-    As_r2 = 0.0f;
-    if (((As_along + 2u) < 100u) && (As_gk < 33u)) {
-      As_r2 = a[(wg * 3300u) + (((As_along + 2u) * 33u) + As_gk)];
+    if (((As_along0 + 2u) < 100u) && (As_gk0 < 33u)) {
+      As_r0_2 = a[(wg * 3300u) + (((As_along0 + 2u) * 33u) + As_gk0)];
     }
-    As_r3 = 0.0f;
-    if (((As_along + 3u) < 100u) && (As_gk < 33u)) {
-      As_r3 = a[(wg * 3300u) + (((As_along + 3u) * 33u) + As_gk)];
+    if (((As_along0 + 3u) < 100u) && (As_gk0 < 33u)) {
+      As_r0_3 = a[(wg * 3300u) + (((As_along0 + 3u) * 33u) + As_gk0)];
     }
-    const unsigned int Bs_gk = k_next + Bs_k;
-    Bs_r0 = 0.0f;
-    if ((Bs_along < 70u) && (Bs_gk < 33u)) {
-      Bs_r0 = b[(wg * 2310u) + ((Bs_gk * 70u) + Bs_along)];
+    const unsigned int Bs_gk0 = k_next + Bs_k0;
+    Bs_r0_0 = 0.0f;
+    Bs_r0_1 = 0.0f;
+    Bs_r0_2 = 0.0f;
+    Bs_r0_3 = 0.0f;
+    if ((Bs_along0 < 70u) && (Bs_gk0 < 33u)) {
+      Bs_r0_0 = b[(wg * 2310u) + ((Bs_gk0 * 70u) + Bs_along0)];
     }
-    Bs_r1 = 0.0f;
-    if (((Bs_along + 1u) < 70u) && (Bs_gk < 33u)) {
-      Bs_r1 = b[(wg * 2310u) + ((Bs_gk * 70u) + (Bs_along + 1u))];
+    if (((Bs_along0 + 1u) < 70u) && (Bs_gk0 < 33u)) {
+      Bs_r0_1 = b[(wg * 2310u) + ((Bs_gk0 * 70u) + (Bs_along0 + 1u))];
     }
-    Bs_r2 = 0.0f;
-    if (((Bs_along + 2u) < 70u) && (Bs_gk < 33u)) {
-      Bs_r2 = b[(wg * 2310u) + ((Bs_gk * 70u) + (Bs_along + 2u))];
+    if (((Bs_along0 + 2u) < 70u) && (Bs_gk0 < 33u)) {
+      Bs_r0_2 = b[(wg * 2310u) + ((Bs_gk0 * 70u) + (Bs_along0 + 2u))];
     }
-    Bs_r3 = 0.0f;
-    if (((Bs_along + 3u) < 70u) && (Bs_gk < 33u)) {
-      Bs_r3 = b[(wg * 2310u) + ((Bs_gk * 70u) + (Bs_along + 3u))];
+    if (((Bs_along0 + 3u) < 70u) && (Bs_gk0 < 33u)) {
+      Bs_r0_3 = b[(wg * 2310u) + ((Bs_gk0 * 70u) + (Bs_along0 + 3u))];
     }
     const float4 a0_0 = As[ty * 2u];
     const float4 a0_1 = As[(ty * 2u) + 1u];
@@ -703,8 +703,8 @@ extern "C" __global__ void __launch_bounds__(256) dot_general_batched(
     acc_7_6 = fmaf(a7_1.w, b7_1.z, acc_7_6);
     acc_7_7 = fmaf(a7_1.w, b7_1.w, acc_7_7);
     __syncthreads();
-    As[(As_k * 32u) + (As_along / 4u)] = make_float4(As_r0, As_r1, As_r2, As_r3);
-    Bs[(Bs_k * 32u) + (Bs_along / 4u)] = make_float4(Bs_r0, Bs_r1, Bs_r2, Bs_r3);
+    As[(As_k0 * 32u) + (As_along0 / 4u)] = make_float4(As_r0_0, As_r0_1, As_r0_2, As_r0_3);
+    Bs[(Bs_k0 * 32u) + (Bs_along0 / 4u)] = make_float4(Bs_r0_0, Bs_r0_1, Bs_r0_2, Bs_r0_3);
     __syncthreads();
   }
   const unsigned int out_base = wg * 7000u;
