@@ -6,7 +6,7 @@
 import { describe, expect, test } from "vitest";
 import type { HostArray } from "../../ir/dtype.js";
 import type { Graph } from "../../ir/graph.js";
-import type { Stmt } from "../../codegen/kernel.js";
+import type { Kernel, Stmt } from "../../codegen/kernel.js";
 import { matmulKernel } from "../../codegen/matmul.js";
 import { lowerGraph } from "../../codegen/program.js";
 import type { Target } from "../../codegen/target.js";
@@ -81,18 +81,9 @@ describe.skipIf(!gpu)("matmul templates on webgpu", () => {
       });
 
       test("applies the epilogue (bias, GELU, residual, batch index) per element before storing", async () => {
-        const batch = [2, 3] as const;
         for (const [m, n, k] of [[64, 64, 32], [33, 70, 19]] as const) {
-          const spec = epilogueSpec(batch, m, n, k, BIAS_GELU_RESIDUAL);
-          const kernel = matmulKernel(spec, target!);
+          const kernel = await expectEpilogue(target!, [2, 3], m, n, k);
           expect(kernel.bindings.map((b) => b.name)).toEqual(["lhs", "rhs", "bias", "residual", "out"]);
-          const [a, b] = [fill("f32", [...batch, m, k], 7, -1, 1), fill("f32", [...batch, k, n], 8, -1, 1)];
-          const bias = fill("f32", [n], 9, -1, 1), residual = fill("f32", [...batch, m, n], 10, -1, 1);
-          const product = evalGraph(matmulGraph("A·B", m, n, k, batch), [a, b])[0]!;
-          const got = await runKernel(renderWGSL(kernel), kernel.grid, [a, b, bias, residual], m * n * 6);
-          const want = expectedEpilogue(product, bias, residual, batch, m, n);
-          const worst = want.reduce((w, x, i) => Math.max(w, Math.abs(x - got[i]!) / (1 + Math.abs(x))), 0);
-          expect(worst).toBeLessThan(1e-4);
         }
       });
     });
@@ -141,21 +132,26 @@ describe.skipIf(!gpu)("the GPU template: 128×128 blocks, 8×8 per invocation, 1
   test("batch dims, and an epilogue per element", async () => {
     await expectMatmul(matmulGraph("A·B", 130, 66, 20, [2, 3]), target);
     await expectMatmul(matmulGraph("Aᵀ·Bᵀ", 64, 128, 12, [3]), target);
-    const batch = [2, 1] as const;
-    for (const [m, n, k] of [[128, 128, 32], [70, 133, 19]] as const) {
-      const spec = epilogueSpec(batch, m, n, k, BIAS_GELU_RESIDUAL);
-      const kernel = matmulKernel(spec, target);
-      expect(kernel.workgroupSize).toEqual([256, 1, 1]);
-      const [a, b] = [fill("f32", [...batch, m, k], 7, -1, 1), fill("f32", [...batch, k, n], 8, -1, 1)];
-      const bias = fill("f32", [n], 9, -1, 1), residual = fill("f32", [...batch, m, n], 10, -1, 1);
-      const product = evalGraph(matmulGraph("A·B", m, n, k, batch), [a, b])[0]!;
-      const got = await runKernel(renderWGSL(kernel), kernel.grid, [a, b, bias, residual], m * n * 2);
-      const want = expectedEpilogue(product, bias, residual, batch, m, n);
-      const worst = want.reduce((w, x, i) => Math.max(w, Math.abs(x - got[i]!) / (1 + Math.abs(x))), 0);
-      expect(worst).toBeLessThan(1e-4);
-    }
+    for (const [m, n, k] of [[128, 128, 32], [70, 133, 19]] as const)
+      expect((await expectEpilogue(target, [2, 1], m, n, k)).workgroupSize).toEqual([256, 1, 1]);
   });
 });
+
+/**
+ * The epilogue spec (bias, GELU, residual, batch index) through `target`'s template on
+ * [...batch, m, k] · [...batch, k, n], against the float64 reference; returns the kernel.
+ */
+async function expectEpilogue(target: Target, batch: readonly [number, number], m: number, n: number, k: number): Promise<Kernel> {
+  const kernel = matmulKernel(epilogueSpec(batch, m, n, k, BIAS_GELU_RESIDUAL), target);
+  const [a, b] = [fill("f32", [...batch, m, k], 7, -1, 1), fill("f32", [...batch, k, n], 8, -1, 1)];
+  const bias = fill("f32", [n], 9, -1, 1), residual = fill("f32", [...batch, m, n], 10, -1, 1);
+  const product = evalGraph(matmulGraph("A·B", m, n, k, batch), [a, b])[0]!;
+  const got = await runKernel(renderWGSL(kernel), kernel.grid, [a, b, bias, residual], m * n * batch[0] * batch[1]);
+  const want = expectedEpilogue(product, bias, residual, batch, m, n);
+  const worst = want.reduce((w, x, i) => Math.max(w, Math.abs(x - got[i]!) / (1 + Math.abs(x))), 0);
+  expect(worst).toBeLessThan(1e-4);
+  return kernel;
+}
 
 /** Runs one kernel on raw buffers (inputs in binding order, then the output) and reads the output. */
 async function runKernel(source: string, grid: readonly [number, number, number], inputs: readonly HostArray[], outLength: number): Promise<Float32Array> {
