@@ -107,6 +107,8 @@ export interface StagedRows {
   readonly shared: string;
   readonly width: number;
   readonly layout: RowLayout;
+  /** The workgroup array holds 4-vectors (read 16 bytes at a time); elements are stored one by one. */
+  readonly vec4?: boolean;
 }
 
 /**
@@ -118,7 +120,9 @@ export function stageRows(x: BodyBuilder, src: StagedRows, group: Expr, first: E
   const { name, shared, width, layout } = src;
   x.for("e", tid, u32(count * width), (e, y) => {
     const row = clampTo(iadd(first, idiv(e, u32(width))), rows);
-    y.store(shared, e, load("f32", name, iadd(rowStart(layout, group, row), irem(e, u32(width)))), "workgroup");
+    const value = load("f32", name, iadd(rowStart(layout, group, row), irem(e, u32(width))));
+    if (src.vec4) y.storeElement(shared, e, value);
+    else y.store(shared, e, value, "workgroup");
   }, threads);
 }
 

@@ -65,6 +65,94 @@ export function lowerAttentionFusion(node: Node<"fusion">, ctx: LowerContext): L
   return remap(kernels, outputOf);
 }
 
+/**
+ * Runs `tile` over the key tiles a workgroup of BQ query rows from m0 needs: first those every
+ * row sees whole (no bounds), then those crossing the causal diagonal or the end of the keys.
+ */
+function keyTiles(b: BodyBuilder, spec: FlashSpec, m0: Expr, BQ: number, BK: number, tile: (x: BodyBuilder, kb: Expr, bounds: boolean) => void): void {
+  const { sq, sk } = spec;
+  const last = b.let("last_row", bin("min", iadd(m0, u32(BQ - 1)), u32(sq - 1)));
+  const end = spec.causal ? b.let("key_end", bin("min", iadd(last, u32(1)), u32(sk))) : u32(sk);
+  const full = spec.causal
+    ? b.let("full_end", imul(bin("min", idiv(iadd(m0, u32(1)), u32(BK)), u32(Math.floor(sk / BK))), u32(BK)))
+    : u32(Math.floor(sk / BK) * BK);
+  // (A loop that is empty at compile time is left out: nvcc warns on `kb < 0u`.)
+  if (!isConst(full, 0)) b.for("kb", u32(0), full, (kb, x) => tile(x, kb, false), BK);
+  if (!(isConst(full) && isConst(end) && (full as { v: number }).v >= (end as { v: number }).v)) b.for("kb", full, end, (kb, x) => tile(x, kb, true), BK);
+}
+
+/** Head widths (q's plus v's) up to which a row's q and accumulator live in registers. */
+const MAX_REGISTER_ROW = 128;
+
+/**
+ * The GPU template for head widths that fit registers (d + dv ≤ 128, multiples of 4): as
+ * workgroupAttention, but q and the accumulator are registers (no per-invocation arrays,
+ * so nothing goes to local memory) and K and V tiles are 4-vectors, so each 128-bit
+ * workgroup read feeds four multiply-adds of the score or of p·v.
+ */
+function registerRowAttention(spec: FlashSpec, target: Target): Kernel {
+  const { sq, d: D, sk, dv: Dv } = spec;
+  const { b, grid, g, kvg, m0, BQ, BK, tid, row, rowC } = workgroupRows(spec, target);
+
+  const qBase = b.let("q_base", rowStart(spec.layout.q, g, rowC));
+  const q = Array.from({ length: D }, (_, d) => b.let(`q${d}`, load("f32", "q", iadd(qBase, u32(d)))));
+  const acc = Array.from({ length: Dv }, (_, c) => b.var(`acc${c}`, f32(0)));
+  const m = b.var("m", f32(MASKED));
+  const l = b.var("l", f32(0));
+  const s = b.array("s", "f32", BK);
+
+  const tile = (x: BodyBuilder, kb: Expr, bounds: boolean) => {
+    // Stage K[kb .. kb+BK) and V likewise; keys past Sk read as zeros.
+    stageRows(x, { name: "k", shared: "Ks", width: D, layout: spec.layout.k, vec4: true }, kvg, kb, sk, BK, tid, BQ);
+    stageRows(x, { name: "v", shared: "Vs", width: Dv, layout: spec.layout.v, vec4: true }, kvg, kb, sk, BK, tid, BQ);
+    x.barrier();
+    const tMax = x.var("t_max", f32(MASKED));
+    x.for("j", u32(0), u32(BK), (j, y) => {
+      const at = y.let("k_at", imul(j, u32(D / 4)));
+      let dot: Expr = f32(0);
+      for (let d4 = 0; d4 < D / 4; d4++) {
+        const k4 = y.load4(`k${d4}`, "f32", "Ks", d4 === 0 ? at : iadd(at, u32(d4)));
+        for (let c = 0; c < 4; c++) dot = call("fma", q[4 * d4 + c]!, k4[c]!, dot);
+        dot = y.let("dot", dot);
+      }
+      const { score } = scoreAt(y, spec, dot, g, rowC, iadd(kb, j), bounds);
+      y.store(s, j, score, "private");
+      y.assign(tMax, scoreMax(y, "mx", tMax, score));
+    });
+    const mNew = scoreMax(x, "m_new", m, tMax);
+    const alpha = x.let("alpha", call("exp2", bin("sub", m, mNew)));
+    x.assign(m, mNew);
+    x.assign(l, bin("mul", l, alpha));
+    for (const a of acc) x.assign(a, bin("mul", a, alpha));
+    x.for("j", u32(0), u32(BK), (j, y) => {
+      const t = y.let("t_j", load("f32", s, j, "private"));
+      const keep = bounds || spec.mask ? y.let("kept", bin("gt", t, f32(MASKED))) : undefined;
+      const p = probability(y, t, mNew, keep);
+      y.assign(l, bin("add", l, p));
+      const at = y.let("v_at", imul(j, u32(Dv / 4)));
+      for (let c4 = 0; c4 < Dv / 4; c4++) {
+        const v4 = y.load4(`v${c4}`, "f32", "Vs", c4 === 0 ? at : iadd(at, u32(c4)));
+        for (let c = 0; c < 4; c++) y.assign(acc[4 * c4 + c]!, call("fma", p, v4[c]!, acc[4 * c4 + c]!));
+      }
+    });
+    x.barrier();
+  };
+  keyTiles(b, spec, m0, BQ, BK, tile);
+
+  b.if(lt(row, u32(sq)), (x) => {
+    const inv = x.let("inv", bin("div", f32(1), l));
+    const base = x.let("out_base", rowStart(spec.layout.out, g, row));
+    acc.forEach((a, c) => x.store("out", iadd(base, u32(c)), bin("mul", a, inv)));
+    x.store("lse", iadd(imul(g, u32(sq)), row), naturalLse(m, l));
+  });
+  return {
+    name: spec.name, source: spec.source, bindings: spec.bindings,
+    workgroupSize: [BQ, 1, 1], grid,
+    shared: [{ name: "Ks", t: "f32", size: (BK * D) / 4, width: 4 }, { name: "Vs", t: "f32", size: (BK * Dv) / 4, width: 4 }],
+    body: b.stmts,
+  };
+}
+
 /** A [G, S, W] view as rows: unit stride along W. */
 function rowLayout(view: StridedView, what: string): RowLayout {
   const [group, row, col] = view.strides as [number, number, number];
@@ -107,7 +195,9 @@ export function workgroupRows(spec: FlashSpec, target: Target) {
  * tiles crossing the diagonal or the end of the keys test bounds.
  */
 function workgroupAttention(spec: FlashSpec, target: Target): Kernel {
-  const { sq, d: D, sk, dv: Dv } = spec;
+  const { d: D, dv: Dv } = spec;
+  if (D % 4 === 0 && Dv % 4 === 0 && D + Dv <= MAX_REGISTER_ROW) return registerRowAttention(spec, target);
+  const { sq, sk } = spec;
   const { b, grid, g, kvg, m0, BQ, BK, tid, row, rowC } = workgroupRows(spec, target);
 
   const q = b.array("q_row", "f32", D);
@@ -149,15 +239,7 @@ function workgroupAttention(spec: FlashSpec, target: Target): Kernel {
     x.barrier();
   };
 
-  // Tiles every row of the workgroup sees whole, then those crossing the diagonal or the end.
-  const last = b.let("last_row", bin("min", iadd(m0, u32(BQ - 1)), u32(sq - 1)));
-  const end = spec.causal ? b.let("key_end", bin("min", iadd(last, u32(1)), u32(sk))) : u32(sk);
-  const full = spec.causal
-    ? b.let("full_end", imul(bin("min", idiv(iadd(m0, u32(1)), u32(BK)), u32(Math.floor(sk / BK))), u32(BK)))
-    : u32(Math.floor(sk / BK) * BK);
-  // (A loop that is empty at compile time is left out: nvcc warns on `kb < 0u`.)
-  if (!isConst(full, 0)) b.for("kb", u32(0), full, (kb, x) => tile(x, kb, false), BK);
-  if (!(isConst(full) && isConst(end) && (full as { v: number }).v >= (end as { v: number }).v)) b.for("kb", full, end, (kb, x) => tile(x, kb, true), BK);
+  keyTiles(b, spec, m0, BQ, BK, tile);
 
   b.if(lt(row, u32(sq)), (x) => {
     const inv = x.let("inv", bin("div", f32(1), l));
