@@ -23,8 +23,11 @@ const C_TO_WGSL: Record<string, string> = {
   float4: "vec4<f32>", int4: "vec4<i32>", uint4: "vec4<u32>",
 };
 
-/** Assignments through an index (`name[...] = `), outside declarations. */
-const STORE = /^\s*\w+\[[^\n]*\]\s*=[^=]/gm;
+/**
+ * Assignments through an index (`name[...] = `), outside declarations; CUDA writes an element
+ * of a 4-vector shared array as `reinterpret_cast<float*>(name)[...] = `.
+ */
+const STORE = /^\s*(?:\w+|reinterpret_cast<[\w ]+\*>\(\w+\))\[[^\n]*\]\s*=[^=]/gm;
 
 export function wgslStructure(src: string): KernelStructure {
   const bindings = [...src.matchAll(/@binding\(\d+\) var<storage, (read|read_write)> \w+: array<(\w+|vec4<\w+>)>;/g)].map((m) => `${m[2]} ${m[1]}`);
@@ -32,7 +35,7 @@ export function wgslStructure(src: string): KernelStructure {
   return {
     bindings,
     workgroupSize: wg ? [Number(wg[1]), Number(wg[2]), Number(wg[3])] : [],
-    shared: [...src.matchAll(/var<workgroup> \w+: array<(\w+), (\d+)>/g)].map((m) => `${m[1]}[${m[2]}]`),
+    shared: [...src.matchAll(/var<workgroup> \w+: array<(\w+|vec4<\w+>), (\d+)>/g)].map((m) => `${m[1]}[${m[2]}]`),
     loops: count(src, /\bfor \(/g),
     branches: count(src, /\bif \(/g),
     barriers: count(src, /workgroupBarrier\(\)/g),
@@ -54,7 +57,7 @@ export function cudaStructure(src: string): KernelStructure {
   return {
     bindings,
     workgroupSize,
-    shared: [...src.matchAll(/__shared__ (float|int|unsigned int|bool) \w+\[(\d+)\]/g)].map((m) => `${C_TO_WGSL[m[1]!]}[${m[2]}]`),
+    shared: [...src.matchAll(/__shared__ (float4|int4|uint4|float|int|unsigned int|bool) \w+\[(\d+)\]/g)].map((m) => `${C_TO_WGSL[m[1]!]}[${m[2]}]`),
     loops: count(src, /\bfor \(/g),
     branches: count(src, /\bif \(/g),
     barriers: count(src, /__syncthreads\(\)/g),
