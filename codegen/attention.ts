@@ -81,78 +81,6 @@ function keyTiles(b: BodyBuilder, spec: FlashSpec, m0: Expr, BQ: number, BK: num
   if (!(isConst(full) && isConst(end) && (full as { v: number }).v >= (end as { v: number }).v)) b.for("kb", full, end, (kb, x) => tile(x, kb, true), BK);
 }
 
-/** Head widths (q's plus v's) up to which a row's q and accumulator live in registers. */
-const MAX_REGISTER_ROW = 128;
-
-/**
- * The GPU template for head widths that fit registers (d + dv ≤ 128, multiples of 4): as
- * workgroupAttention, but q and the accumulator are registers (no per-invocation arrays,
- * so nothing goes to local memory) and K and V tiles are 4-vectors, so each 128-bit
- * workgroup read feeds four multiply-adds of the score or of p·v.
- */
-function registerRowAttention(spec: FlashSpec, target: Target): Kernel {
-  const { sq, d: D, sk, dv: Dv } = spec;
-  const { b, grid, g, kvg, m0, BQ, BK, tid, row, rowC } = workgroupRows(spec, target);
-
-  const qBase = b.let("q_base", rowStart(spec.layout.q, g, rowC));
-  const q = Array.from({ length: D }, (_, d) => b.let(`q${d}`, load("f32", "q", iadd(qBase, u32(d)))));
-  const acc = Array.from({ length: Dv }, (_, c) => b.var(`acc${c}`, f32(0)));
-  const m = b.var("m", f32(MASKED));
-  const l = b.var("l", f32(0));
-  const s = b.array("s", "f32", BK);
-
-  const tile = (x: BodyBuilder, kb: Expr, bounds: boolean) => {
-    // Stage K[kb .. kb+BK) and V likewise; keys past Sk read as zeros.
-    stageRows(x, { name: "k", shared: "Ks", width: D, layout: spec.layout.k, vec4: true }, kvg, kb, sk, BK, tid, BQ);
-    stageRows(x, { name: "v", shared: "Vs", width: Dv, layout: spec.layout.v, vec4: true }, kvg, kb, sk, BK, tid, BQ);
-    x.barrier();
-    const tMax = x.var("t_max", f32(MASKED));
-    x.for("j", u32(0), u32(BK), (j, y) => {
-      const at = y.let("k_at", imul(j, u32(D / 4)));
-      let dot: Expr = f32(0);
-      for (let d4 = 0; d4 < D / 4; d4++) {
-        const k4 = y.load4(`k${d4}`, "f32", "Ks", d4 === 0 ? at : iadd(at, u32(d4)));
-        for (let c = 0; c < 4; c++) dot = call("fma", q[4 * d4 + c]!, k4[c]!, dot);
-        dot = y.let("dot", dot);
-      }
-      const { score } = scoreAt(y, spec, dot, g, rowC, iadd(kb, j), bounds);
-      y.store(s, j, score, "private");
-      y.assign(tMax, scoreMax(y, "mx", tMax, score));
-    });
-    const mNew = scoreMax(x, "m_new", m, tMax);
-    const alpha = x.let("alpha", call("exp2", bin("sub", m, mNew)));
-    x.assign(m, mNew);
-    x.assign(l, bin("mul", l, alpha));
-    for (const a of acc) x.assign(a, bin("mul", a, alpha));
-    x.for("j", u32(0), u32(BK), (j, y) => {
-      const t = y.let("t_j", load("f32", s, j, "private"));
-      const keep = bounds || spec.mask ? y.let("kept", bin("gt", t, f32(MASKED))) : undefined;
-      const p = probability(y, t, mNew, keep);
-      y.assign(l, bin("add", l, p));
-      const at = y.let("v_at", imul(j, u32(Dv / 4)));
-      for (let c4 = 0; c4 < Dv / 4; c4++) {
-        const v4 = y.load4(`v${c4}`, "f32", "Vs", c4 === 0 ? at : iadd(at, u32(c4)));
-        for (let c = 0; c < 4; c++) y.assign(acc[4 * c4 + c]!, call("fma", p, v4[c]!, acc[4 * c4 + c]!));
-      }
-    });
-    x.barrier();
-  };
-  keyTiles(b, spec, m0, BQ, BK, tile);
-
-  b.if(lt(row, u32(sq)), (x) => {
-    const inv = x.let("inv", bin("div", f32(1), l));
-    const base = x.let("out_base", rowStart(spec.layout.out, g, row));
-    acc.forEach((a, c) => x.store("out", iadd(base, u32(c)), bin("mul", a, inv)));
-    x.store("lse", iadd(imul(g, u32(sq)), row), naturalLse(m, l));
-  });
-  return {
-    name: spec.name, source: spec.source, bindings: spec.bindings,
-    workgroupSize: [BQ, 1, 1], grid,
-    shared: [{ name: "Ks", t: "f32", size: (BK * D) / 4, width: 4 }, { name: "Vs", t: "f32", size: (BK * Dv) / 4, width: 4 }],
-    body: b.stmts,
-  };
-}
-
 /** A [G, S, W] view as rows: unit stride along W. */
 function rowLayout(view: StridedView, what: string): RowLayout {
   const [group, row, col] = view.strides as [number, number, number];
@@ -186,40 +114,104 @@ export function workgroupRows(spec: FlashSpec, target: Target) {
   return { b, grid, g, kvg, m0, BQ, BK, tid, row, rowC };
 }
 
-/**
- * The GPU template: a workgroup of BQ invocations owns BQ query rows (one each, its q row
- * pre-scaled and its accumulator in registers); K and V tiles of BK keys are staged in
- * workgroup memory by all invocations together. Per tile each row computes its BK scores,
- * takes their max once, rescales its accumulator once and adds p·v; the sum is divided
- * once at the end. Causal tiles past the workgroup's last row are never loaded, and only
- * tiles crossing the diagonal or the end of the keys test bounds.
- */
-function workgroupAttention(spec: FlashSpec, target: Target): Kernel {
-  const { d: D, dv: Dv } = spec;
-  if (D % 4 === 0 && Dv % 4 === 0 && D + Dv <= MAX_REGISTER_ROW) return registerRowAttention(spec, target);
-  const { sq, sk } = spec;
-  const { b, grid, g, kvg, m0, BQ, BK, tid, row, rowC } = workgroupRows(spec, target);
+/** Head widths (q's plus v's) up to which a row's q and accumulator live in registers. */
+const MAX_REGISTER_ROW = 128;
 
+/** How an invocation holds its query row and accumulator, and reads the staged K and V tiles. */
+interface QueryRow {
+  /** K and V tiles as 4-vectors. */
+  readonly vec4: boolean;
+  /** q · K[j], key j of the staged tile. */
+  dot(y: BodyBuilder, j: Expr): Expr;
+  /** acc ·= alpha. */
+  rescale(x: BodyBuilder, alpha: Expr): void;
+  /** acc += p · V[j]. */
+  addValue(y: BodyBuilder, j: Expr, p: Expr): void;
+  /** out[base + c] = acc[c] · inv. */
+  store(x: BodyBuilder, base: Expr, inv: Expr): void;
+}
+
+/**
+ * q and the accumulator as registers (head widths that fit, multiples of 4): nothing goes to
+ * local memory, and each 128-bit read of a K or V tile feeds four multiply-adds.
+ */
+function registerRow(b: BodyBuilder, D: number, Dv: number, qBase: Expr): QueryRow {
+  const q = Array.from({ length: D }, (_, d) => b.let(`q${d}`, load("f32", "q", iadd(qBase, u32(d)))));
+  const acc = Array.from({ length: Dv }, (_, c) => b.var(`acc${c}`, f32(0)));
+  /** The 4-vectors of row j of a tile of rows `width` wide. */
+  const quads = (y: BodyBuilder, tile: string, j: Expr, width: number) => {
+    const at = y.let(`${tile}_at`, imul(j, u32(width / 4)));
+    return Array.from({ length: width / 4 }, (_, i) => y.load4(`${tile}${i}`, "f32", tile, i === 0 ? at : iadd(at, u32(i))));
+  };
+  return {
+    vec4: true,
+    dot: (y, j) => {
+      let dot: Expr = f32(0);
+      quads(y, "Ks", j, D).forEach((k4, d4) => {
+        for (let c = 0; c < 4; c++) dot = call("fma", q[4 * d4 + c]!, k4[c]!, dot);
+        dot = y.let("dot", dot);
+      });
+      return dot;
+    },
+    rescale: (x, alpha) => acc.forEach((a) => x.assign(a, bin("mul", a, alpha))),
+    addValue: (y, j, p) =>
+      quads(y, "Vs", j, Dv).forEach((v4, c4) => {
+        for (let c = 0; c < 4; c++) y.assign(acc[4 * c4 + c]!, call("fma", p, v4[c]!, acc[4 * c4 + c]!));
+      }),
+    store: (x, base, inv) => acc.forEach((a, c) => x.store("out", iadd(base, u32(c)), bin("mul", a, inv))),
+  };
+}
+
+/** q and the accumulator as per-invocation arrays, walked in loops (any head width). */
+function arrayRow(b: BodyBuilder, D: number, Dv: number, qBase: Expr): QueryRow {
   const q = b.array("q_row", "f32", D);
-  const qBase = b.let("q_base", rowStart(spec.layout.q, g, rowC));
   b.for("d", u32(0), u32(D), (d, x) => x.store(q, d, load("f32", "q", iadd(qBase, d)), "private"));
   const acc = b.array("acc", "f32", Dv);
   b.for("c", u32(0), u32(Dv), (c, x) => x.store(acc, c, f32(0), "private"));
+  const accAt = (c: Expr) => load("f32", acc, c, "private");
+  return {
+    vec4: false,
+    dot: (y, j) => {
+      const dot = y.var("dot", f32(0));
+      y.for("d", u32(0), u32(D), (d, z) =>
+        z.assign(dot, call("fma", load("f32", q, d, "private"), load("f32", "Ks", iadd(imul(j, u32(D)), d), "workgroup"), dot)));
+      return dot;
+    },
+    rescale: (x, alpha) => x.for("c", u32(0), u32(Dv), (c, y) => y.store(acc, c, bin("mul", accAt(c), alpha), "private")),
+    addValue: (y, j, p) =>
+      y.for("c", u32(0), u32(Dv), (c, z) =>
+        z.store(acc, c, call("fma", p, load("f32", "Vs", iadd(imul(j, u32(Dv)), c), "workgroup"), accAt(c)), "private")),
+    store: (x, base, inv) => x.for("c", u32(0), u32(Dv), (c, y) => y.store("out", iadd(base, c), bin("mul", accAt(c), inv))),
+  };
+}
+
+/**
+ * The GPU template: a workgroup of BQ invocations owns BQ query rows (one each, its q row
+ * pre-scaled and its accumulator in registers where the head width allows); K and V tiles
+ * of BK keys are staged in workgroup memory by all invocations together. Per tile each row
+ * computes its BK scores, takes their max once, rescales its accumulator once and adds p·v;
+ * the sum is divided once at the end. Causal tiles past the workgroup's last row are never
+ * loaded, and only tiles crossing the diagonal or the end of the keys test bounds.
+ */
+function workgroupAttention(spec: FlashSpec, target: Target): Kernel {
+  const { sq, d: D, sk, dv: Dv } = spec;
+  const { b, grid, g, kvg, m0, BQ, BK, tid, row, rowC } = workgroupRows(spec, target);
+
+  const qBase = b.let("q_base", rowStart(spec.layout.q, g, rowC));
+  const inRegisters = D % 4 === 0 && Dv % 4 === 0 && D + Dv <= MAX_REGISTER_ROW;
+  const qr = (inRegisters ? registerRow : arrayRow)(b, D, Dv, qBase);
   const m = b.var("m", f32(MASKED));
   const l = b.var("l", f32(0));
   const s = b.array("s", "f32", BK);
 
   const tile = (x: BodyBuilder, kb: Expr, bounds: boolean) => {
     // Stage K[kb .. kb+BK) and V likewise; keys past Sk read as zeros.
-    stageRows(x, { name: "k", shared: "Ks", width: D, layout: spec.layout.k }, kvg, kb, sk, BK, tid, BQ);
-    stageRows(x, { name: "v", shared: "Vs", width: Dv, layout: spec.layout.v }, kvg, kb, sk, BK, tid, BQ);
+    stageRows(x, { name: "k", shared: "Ks", width: D, layout: spec.layout.k, vec4: qr.vec4 }, kvg, kb, sk, BK, tid, BQ);
+    stageRows(x, { name: "v", shared: "Vs", width: Dv, layout: spec.layout.v, vec4: qr.vec4 }, kvg, kb, sk, BK, tid, BQ);
     x.barrier();
     const tMax = x.var("t_max", f32(MASKED));
     x.for("j", u32(0), u32(BK), (j, y) => {
-      const dot = y.var("dot", f32(0));
-      y.for("d", u32(0), u32(D), (d, z) =>
-        z.assign(dot, call("fma", load("f32", q, d, "private"), load("f32", "Ks", iadd(imul(j, u32(D)), d), "workgroup"), dot)));
-      const { score } = scoreAt(y, spec, dot, g, rowC, iadd(kb, j), bounds);
+      const { score } = scoreAt(y, spec, qr.dot(y, j), g, rowC, iadd(kb, j), bounds);
       y.store(s, j, score, "private");
       y.assign(tMax, scoreMax(y, "mx", tMax, score));
     });
@@ -227,30 +219,31 @@ function workgroupAttention(spec: FlashSpec, target: Target): Kernel {
     const alpha = x.let("alpha", call("exp2", bin("sub", m, mNew)));
     x.assign(m, mNew);
     x.assign(l, bin("mul", l, alpha));
-    x.for("c", u32(0), u32(Dv), (c, y) => y.store(acc, c, bin("mul", load("f32", acc, c, "private"), alpha), "private"));
+    qr.rescale(x, alpha);
     x.for("j", u32(0), u32(BK), (j, y) => {
       const t = y.let("t_j", load("f32", s, j, "private"));
       const keep = bounds || spec.mask ? y.let("kept", bin("gt", t, f32(MASKED))) : undefined;
       const p = probability(y, t, mNew, keep);
       y.assign(l, bin("add", l, p));
-      y.for("c", u32(0), u32(Dv), (c, z) =>
-        z.store(acc, c, call("fma", p, load("f32", "Vs", iadd(imul(j, u32(Dv)), c), "workgroup"), load("f32", acc, c, "private")), "private"));
+      qr.addValue(y, j, p);
     });
     x.barrier();
   };
-
   keyTiles(b, spec, m0, BQ, BK, tile);
 
   b.if(lt(row, u32(sq)), (x) => {
     const inv = x.let("inv", bin("div", f32(1), l));
-    const base = x.let("out_base", rowStart(spec.layout.out, g, row));
-    x.for("c", u32(0), u32(Dv), (c, y) => y.store("out", iadd(base, c), bin("mul", load("f32", acc, c, "private"), inv)));
+    qr.store(x, x.let("out_base", rowStart(spec.layout.out, g, row)), inv);
     x.store("lse", iadd(imul(g, u32(sq)), row), naturalLse(m, l));
   });
+  const width = qr.vec4 ? 4 : 1;
   return {
     name: spec.name, source: spec.source, bindings: spec.bindings,
     workgroupSize: [BQ, 1, 1], grid,
-    shared: [{ name: "Ks", t: "f32", size: BK * D }, { name: "Vs", t: "f32", size: BK * Dv }],
+    shared: [
+      { name: "Ks", t: "f32", size: (BK * D) / width, width },
+      { name: "Vs", t: "f32", size: (BK * Dv) / width, width },
+    ],
     body: b.stmts,
   };
 }

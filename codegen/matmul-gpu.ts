@@ -22,7 +22,7 @@
  *   exact; the epilogue (the fusion hook) runs on each stored element.
  */
 import { gridFor, groupIndex } from "./indexing.js";
-import { type Expr, type Kernel, BodyBuilder, and, bin, iadd, id, idiv, imul, irem, lit, lt, u32 } from "./kernel.js";
+import { type Expr, type Kernel, type Scalar, BodyBuilder, and, bin, iadd, id, idiv, imul, irem, lit, lt, u32 } from "./kernel.js";
 import { type MatmulOperand, type MatmulSpec, OutputWriter, kernelBindings, madd, operandAt, scalarType, tileOrigin } from "./matmul-spec.js";
 import type { Target } from "./target.js";
 
@@ -79,17 +79,16 @@ interface Side {
   readonly k: number;
   /** The operand's (row, col) for (along, k): A is (m, k), B is (k, n). */
   readonly at: (along: Expr, k: Expr) => [Expr, Expr];
-  /** Its strides along `along` and along k, where it has strides. */
-  readonly strideAlong?: number;
-  readonly strideK?: number;
-  readonly baseAlign?: number;
+  /** Its strides along `along` and along k, and its batch bases' alignment, where it has strides. */
+  readonly strides?: { readonly along: number; readonly k: number; readonly baseAlign: number };
 }
 
 function readMode(s: Omit<Side, "mode">): ReadMode {
   const four = (x: number) => x % 4 === 0;
-  if (s.strideAlong === undefined || s.strideK === undefined || !four(s.baseAlign!)) return "scalar";
-  if (s.strideAlong === 1 && four(s.strideK) && four(s.extent)) return "along4";
-  if (s.strideK === 1 && four(s.strideAlong) && four(s.k)) return "k4";
+  const st = s.strides;
+  if (!st || !four(st.baseAlign)) return "scalar";
+  if (st.along === 1 && four(st.k) && four(s.extent)) return "along4";
+  if (st.k === 1 && four(st.along) && four(s.k)) return "k4";
   return "scalar";
 }
 
@@ -106,11 +105,11 @@ export function gpuMatmul(spec: MatmulSpec, target: Target, tile: GpuTile): Kern
   const a = spec.lhs.strides, bs = spec.rhs.strides;
   const sideA: Omit<Side, "mode"> = {
     operand: spec.lhs, shared: "As", along: bm, extent: M, k: K, at: (m, k) => [m, k],
-    ...(a ? { strideAlong: a.row, strideK: a.col, baseAlign: a.baseAlign } : {}),
+    ...(a ? { strides: { along: a.row, k: a.col, baseAlign: a.baseAlign } } : {}),
   };
   const sideB: Omit<Side, "mode"> = {
     operand: spec.rhs, shared: "Bs", along: bn, extent: N, k: K, at: (n, k) => [k, n],
-    ...(bs ? { strideAlong: bs.col, strideK: bs.row, baseAlign: bs.baseAlign } : {}),
+    ...(bs ? { strides: { along: bs.col, k: bs.row, baseAlign: bs.baseAlign } } : {}),
   };
   const lhsRow = spec.grouped?.lhsRow;
   // A gathered row is one row: its 4-vectors can run along k, not across rows.
@@ -194,7 +193,7 @@ const u32Add = (e: Expr, c: number): Expr => (c === 0 ? e : iadd(e, u32(c)));
  * to workgroup memory. The tile's along × bk elements are quads spread over the invocations.
  */
 function stager(
-  b: BodyBuilder, s: Side, origin: Expr, batch: Expr, t: "f32" | "i32" | "u32" | "bool", tile: GpuTile, threads: number,
+  b: BodyBuilder, s: Side, origin: Expr, batch: Expr, t: Scalar, tile: GpuTile, threads: number,
   gather?: (b: BodyBuilder, row: Expr) => Expr,
 ) {
   const zero = lit(t, 0);
@@ -227,7 +226,7 @@ function stager(
       along, kOff, gAlong,
       /** The operand's row for element c of the quad (along m): gathered, or its own. */
       row: (c: number) => (rows ? rows[c]! : u32Add(gAlong, c)),
-      rowBase4: s.mode === "k4" ? b.let(`${s.shared}_at${l}`, iadd(base!, imul(rows ? rows[0]! : gAlong, u32(s.strideAlong! / 4)))) : undefined,
+      rowBase4: s.mode === "k4" ? b.let(`${s.shared}_at${l}`, iadd(base!, imul(rows ? rows[0]! : gAlong, u32(s.strides!.along / 4)))) : undefined,
       regs: [0, 1, 2, 3].map((c) => b.var(`${s.shared}_r${l}_${c}`, zero)),
     };
   });
@@ -250,7 +249,7 @@ function stager(
       // A whole 4-vector is inside or outside: its axis' extent is a multiple of 4.
       body.if(inTile(and(lt(p.gAlong, u32(s.extent)), lt(gk, u32(s.k)))), (x) => {
         const index = s.mode === "along4"
-          ? iadd(base!, iadd(imul(gk, u32(s.strideK! / 4)), idiv(p.gAlong, u32(4))))
+          ? iadd(base!, iadd(imul(gk, u32(s.strides!.k / 4)), idiv(p.gAlong, u32(4))))
           : iadd(p.rowBase4!, idiv(gk, u32(4)));
         const v = x.load4(`${s.shared}_v${l}`, t, name, index);
         p.regs.forEach((r, c) => x.assign(r, v[c]!));
