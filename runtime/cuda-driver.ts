@@ -108,13 +108,7 @@ export class CudaDriver {
 
   /** Loads the driver and opens device `ordinal`; rejects with CudaUnavailableError when it cannot. */
   static async open(ordinal = 0): Promise<CudaDriver> {
-    let koffi: typeof Koffi;
-    try {
-      const mod = (await import("koffi")) as unknown as { default?: typeof Koffi };
-      koffi = mod.default ?? (mod as unknown as typeof Koffi);
-    } catch (e) {
-      throw new CudaUnavailableError(`the FFI package 'koffi' could not be loaded (${(e as Error).message}); run \`npm install\``);
-    }
+    const koffi = await importKoffi((why) => new CudaUnavailableError(why));
     const path = libraryPath();
     let lib: Koffi.LibraryHandle;
     try {
@@ -124,8 +118,7 @@ export class CudaDriver {
         path === "libcuda.so.1" ? NO_DRIVER_MESSAGE : `${path} could not be loaded (${(e as Error).message})`,
       );
     }
-    for (const t of ["CUcontext", "CUmodule", "CUfunction", "CUevent", "CUstream"])
-      if (!hasType(koffi, t)) koffi.pointer(t, koffi.opaque());
+    declareHandles(koffi, ["CUcontext", "CUmodule", "CUfunction", "CUevent", "CUstream"]);
     const fn: Record<string, Fn> = {};
     for (const proto of PROTOTYPES) {
       const name = /\b(cu\w+)\(/.exec(proto)![1]!;
@@ -287,6 +280,21 @@ export class CudaDriver {
   destroyEvent(event: Handle): void {
     this.call("cuEventDestroy_v2", event);
   }
+}
+
+/** The FFI package, or the error `unavailable` makes when it is not installed (it is optional). */
+export async function importKoffi(unavailable: (why: string) => Error): Promise<typeof Koffi> {
+  try {
+    const mod = (await import("koffi")) as unknown as { default?: typeof Koffi };
+    return mod.default ?? (mod as unknown as typeof Koffi);
+  } catch (e) {
+    throw unavailable(`the FFI package 'koffi' could not be loaded (${(e as Error).message}); run \`npm install\``);
+  }
+}
+
+/** Declares each opaque handle type once: koffi's type registry is per process, shared by every library bound. */
+export function declareHandles(koffi: typeof Koffi, names: readonly string[]): void {
+  for (const t of names) if (!hasType(koffi, t)) koffi.pointer(t, koffi.opaque());
 }
 
 function hasType(koffi: typeof Koffi, name: string): boolean {
