@@ -11,18 +11,20 @@
  * row (K-shaped ones, and e.g. rsqrt(var + eps)) are computed once per row, after the
  * reductions they read.
  *
- * Later passes read earlier passes' element values from a row cache instead of memory:
+ * Later passes read earlier passes' element values from registers where they fit, and
+ * otherwise re-read and recompute them:
  * - slots: when each invocation's share of the row is at most MAX_SLOTS elements, every
  *   element gets its own site (codegen/fused-body.ts), so what one pass loaded or computed
  *   (x; exp(x - max)) is still a named register in the next. This is the GPU path, and
  *   where a fused softmax or layer norm gains over the unfused kernels: one read of x.
- * - private arrays: on a CPU adapter (lavapipe) barriers are expensive (each one switches
- *   every invocation's coroutine), so one invocation walks a whole row, keeping the values
- *   later passes need (RowStructure.carried) in per-invocation arrays. All invocations of
- *   a workgroup are at the same j, so lavapipe reads those arrays as whole SIMD vectors,
- *   where each load from memory is a loop over the lanes.
- * Otherwise later passes re-read and recompute. A sum folded in a loop is blocked
- * (BlockedSum in codegen/reduce.ts), so a long row's error does not grow with its length.
+ * - a loop: on a CPU adapter (lavapipe) barriers are expensive (each one switches every
+ *   invocation's coroutine), so one invocation walks a whole row, and each pass re-reads
+ *   the row (from cache: a row of a few KiB stays there between passes). Keeping the values
+ *   in per-invocation arrays instead (a private row cache, as this template once did) was
+ *   no faster on lavapipe, and LLVM took 8 s to compile W3's layer norm with two arrays of
+ *   1,024 floats against 0.25 s without (MESA_SHADER_CACHE_DISABLE=true; issue 13).
+ * A sum folded in a loop is blocked (BlockedSum in codegen/reduce.ts), so a long row's
+ * error does not grow with its length.
  *
  * When the rows are the contiguous tail of D and a multiple of 4 long, a step covers 4
  * consecutive elements: inputs read at their own element, or broadcast along the innermost
@@ -54,14 +56,10 @@ export interface RowLayout {
   readonly width: 1 | 4;
   /** Steps (of `width` elements) each invocation keeps in registers across passes (unrolled), or undefined to loop. */
   readonly slots: number | undefined;
-  /** In a loop of a one-invocation row: keep carried values in per-invocation arrays. */
-  readonly privateCache: boolean;
 }
 
 /** Register budget per invocation for a row kept in registers (times the values kept per element). */
 export const MAX_SLOTS = 16;
-/** Per-invocation bytes of private row cache on a CPU adapter (lavapipe keeps them on the stack). */
-export const MAX_PRIVATE_CACHE_BYTES = 16384;
 
 const nextPow2 = (x: number) => 2 ** Math.ceil(Math.log2(Math.max(x, 1)));
 
@@ -72,14 +70,11 @@ const nextPow2 = (x: number) => 2 ** Math.ceil(Math.log2(Math.max(x, 1)));
  * read neighbouring addresses, XLA's column-reduction rule). CPU adapter: one invocation
  * per row, always.
  */
-export function rowLayout(rs: RowStructure, carried: number, width: 1 | 4, target: Target): RowLayout {
+export function rowLayout(rs: RowStructure, width: 1 | 4, target: Target): RowLayout {
   const r = rs.length, groups = r / width;
   const maxInv = Math.min(256, target.limits.maxComputeInvocationsPerWorkgroup, target.limits.maxComputeWorkgroupSizeX);
   const slotsFor = (team: number) => (Math.ceil(groups / team) * width <= MAX_SLOTS ? Math.ceil(groups / team) : undefined);
-  const serial = (): RowLayout => ({
-    team: 1, teams: Math.min(64, maxInv), width, slots: slotsFor(1),
-    privateCache: !!target.cpuAdapter && carried > 0 && r * carried * 4 <= MAX_PRIVATE_CACHE_BYTES,
-  });
+  const serial = (): RowLayout => ({ team: 1, teams: Math.min(64, maxInv), width, slots: slotsFor(1) });
   if (target.cpuAdapter || !rs.rowMajor || r <= MAX_SLOTS) return serial();
   let team = Math.min(maxInv, nextPow2(Math.ceil(r / 4)), nextPow2(groups));
   let teams = Math.max(1, Math.min(Math.floor(maxInv / team), nextPow2(rs.rows), target.limits.maxComputeWorkgroupSizeY));
@@ -88,7 +83,7 @@ export function rowLayout(rs: RowStructure, carried: number, width: 1 | 4, targe
     else team /= 2;
   }
   if (team === 1) return serial();
-  return { team, teams, width, slots: slotsFor(team), privateCache: false };
+  return { team, teams, width, slots: slotsFor(team) };
 }
 
 export function reductionKernel(node: Node<"fusion">, ctx: LowerContext, forced?: RowLayout): Kernel {
@@ -113,7 +108,6 @@ class ReductionKernel {
   private readonly ev: BodyEval;
   private readonly rs: RowStructure;
   /** Values later passes read, with the pass that computes them. */
-  private readonly carried: Map<Value, number>;
   private readonly reads: VectorReads;
   private readonly layout: RowLayout;
   private readonly bindings: Binding[];
@@ -129,8 +123,6 @@ class ReductionKernel {
   private rowAt!: Index;
   private readonly results = new Map<Value, Expr>();
   private rowSite!: Site;
-  /** Private row-cache arrays of the carried values (one-invocation rows on a CPU adapter). */
-  private readonly arrays = new Map<Value, string>();
   private readonly slots: GroupVisit[] = [];
   private readonly shared: SharedArray[] = [];
 
@@ -138,13 +130,12 @@ class ReductionKernel {
     this.body = node.params.body;
     this.ev = new BodyEval(this.body, node.inputs.map((_, i) => `in${i}`));
     this.rs = new RowStructure(this.ev);
-    this.carried = this.rs.carried();
     // 4-vectors when a row is the contiguous tail of D (codegen/fused-body.ts VectorReads), results of a word type.
     this.reads = new VectorReads(this.ev, this.rs.d);
     const { kept, axes, d, length } = this.rs;
     const contiguous = kept.every((k) => axes.every((a) => k < a)) && length % 4 === 0;
     const wantVectors = contiguous && (this.reads.inputs.size > 0 || this.body.outputs.some((v) => this.vectorOutput(v)));
-    this.layout = forced ?? rowLayout(this.rs, this.carried.size, wantVectors ? 4 : 1, ctx.target);
+    this.layout = forced ?? rowLayout(this.rs, wantVectors ? 4 : 1, ctx.target);
     if (this.layout.width === 4 && !contiguous) throw new LoweringError(`${ctx.name}: rows of [${d}] over axes [${axes}] are not contiguous 4-vectors`);
     this.groups = length / this.layout.width;
     this.bindings = this.vectorBindings();
@@ -169,7 +160,6 @@ class ReductionKernel {
   build(): Kernel {
     this.assignRows();
     this.declareRowSite();
-    this.declareRowCache();
     this.unrollSlots();
     this.foldReductions();
     this.storeElementResults();
@@ -218,15 +208,9 @@ class ReductionKernel {
     return this.ev.eval(v, this.b, this.rowAt, this.rowSite);
   }
 
-  private declareRowCache(): void {
-    if (this.layout.slots === undefined && this.layout.privateCache && this.layout.team === 1)
-      for (const v of this.carried.keys())
-        this.arrays.set(v, this.b.array(`row_${this.ev.producerOf(v)?.prim ?? this.ev.inputName(v)}`, v.dtype as Scalar, this.rs.length));
-  }
-
   /**
    * Element j of the row, as a site at its position in D; `given` supplies values loaded
-   * as vectors or kept in the private cache.
+   * as vectors.
    */
   private position(bb: BodyBuilder, j: Expr, given?: (v: Value) => Expr | undefined): Site {
     const { aShape, d, kept, axes } = this.rs;
@@ -237,24 +221,15 @@ class ReductionKernel {
   }
 
   /**
-   * Group g of the row (`width` consecutive elements) in pass p, as one site per element. A
-   * value an earlier pass kept comes from the private cache; a vector input is loaded (once
-   * per group) only when this pass reads it.
+   * Group g of the row (`width` consecutive elements), as one site per element. A vector
+   * input is loaded (once per group) only when a value the pass computes reads it.
    */
-  private group(bb: BodyBuilder, g: Expr, pass: number): Site[] {
+  private group(bb: BodyBuilder, g: Expr): Site[] {
     const width = this.layout.width;
     let vector: ((v: Value, c: number) => Expr | undefined) | undefined;
     const sites = Array.from({ length: width }, (_, c) => {
       const j = width === 1 ? g : iadd(imul(g, u32(width)), u32(c));
-      const fromCache = new Map<Value, Expr>();
-      return this.position(bb, j, (v) => {
-        const name = this.arrays.get(v);
-        if (name && this.carried.get(v)! < pass) {
-          if (!fromCache.has(v)) fromCache.set(v, bb.let(`${name}_j`, load(v.dtype as Scalar, name, j, "private")));
-          return fromCache.get(v);
-        }
-        return vector?.(v, c);
-      });
+      return this.position(bb, j, (v) => vector?.(v, c));
     });
     if (width === 4) vector = this.reads.group(bb, sites[0]!.at, iadd(imul(this.row, u32(this.groups)), g));
     return sites;
@@ -269,21 +244,14 @@ class ReductionKernel {
       // Only the last slot can pass the row's end; it reads the last group and contributes nothing.
       const tail = (e + 1) * team > groups;
       const clamped = tail ? b.let("g_c", bin("min", g, u32(groups - 1))) : g;
-      this.slots.push({ sites: this.group(b, clamped, 0), group: clamped, inRow: tail ? b.let("in_row", lt(g, u32(groups))) : undefined });
+      this.slots.push({ sites: this.group(b, clamped), group: clamped, inRow: tail ? b.let("in_row", lt(g, u32(groups))) : undefined });
     }
   }
 
-  /** Visits every group of the row in pass p: the unrolled slots, or a loop that also fills the private cache. */
-  private eachGroup(pass: number, visit: (bb: BodyBuilder, at: GroupVisit) => void): void {
+  /** Visits every group of the row: the unrolled slots, or a loop over the invocation's share. */
+  private eachGroup(visit: (bb: BodyBuilder, at: GroupVisit) => void): void {
     if (this.layout.slots !== undefined) return this.slots.forEach((slot) => visit(this.b, slot));
-    const width = this.layout.width;
-    this.b.for("g", this.lane, u32(this.groups), (g, lb) => {
-      const sites = this.group(lb, g, pass);
-      visit(lb, { sites, group: g, inRow: undefined });
-      for (const [v, name] of this.arrays)
-        if (this.carried.get(v) === pass)
-          sites.forEach((s, c) => lb.store(name, iadd(imul(g, u32(width)), u32(c)), this.ev.eval(v, lb, s.at, s), "private"));
-    }, this.layout.team);
+    this.b.for("g", this.lane, u32(this.groups), (g, lb) => visit(lb, { sites: this.group(lb, g), group: g, inRow: undefined }), this.layout.team);
   }
 
   /** One pass per reduction: each invocation folds its share, then the team combines its partials (Harris tree). */
@@ -297,7 +265,7 @@ class ReductionKernel {
       const looped = this.layout.slots === undefined;
       const sum = looped ? new BlockedSum(b, op, t, this.layout.width) : undefined;
       const acc = sum ? undefined : b.var("acc", identity(op, t));
-      this.eachGroup(pass, (bb, { sites, inRow }) => {
+      this.eachGroup((bb, { sites, inRow }) => {
         for (const s of sites) {
           const v = this.ev.eval(red.inputs[0]!, bb, s.at, s);
           const x = inRow ? select(inRow, v, identity(op, t)) : v;
@@ -322,7 +290,7 @@ class ReductionKernel {
     const elemOuts = this.body.outputs.flatMap((v, i) => (this.rs.isRowValue(v) ? [] : [{ v, i }]));
     if (!elemOuts.length) return;
     const live = this.live;
-    this.eachGroup(this.rs.reductions.length, (bb, { sites, group, inRow }) => {
+    this.eachGroup((bb, { sites, group, inRow }) => {
       const values = sites.map((s) => elemOuts.map(({ v }) => this.ev.eval(v, bb, s.at, s)));
       const guard = live && inRow ? and(live, inRow) : live ?? inRow;
       const emit = (x: BodyBuilder) => elemOuts.forEach(({ v, i }, n) => {

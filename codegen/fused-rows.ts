@@ -75,35 +75,4 @@ export class RowStructure {
     for (let n = this.ev.producerOf(v); n && (n.prim === "broadcast_in_dim" || n.prim === "reshape"); n = this.ev.producerOf(v)) v = n.inputs[0]!;
     return v;
   }
-
-  /** Roots of each pass: the reductions' operands, then the D-shaped results. */
-  passRoots(): Value[][] {
-    const outs = this.ev.body.outputs.filter((v) => !this.isRowValue(v));
-    return [...this.reductions.map((r) => [r.inputs[0]!]), outs];
-  }
-
-  /**
-   * Element values a later pass reads again, with the pass that first computes them: what
-   * a row cache must keep so that later passes neither reload nor recompute. A later pass
-   * stops at a kept value, so only the frontier is kept (softmax keeps x and exp(x - max),
-   * not x - max).
-   */
-  carried(): Map<Value, number> {
-    const first = new Map<Value, number>();
-    const carried = new Map<Value, number>();
-    const visit = (v: Value, p: number) => {
-      const n = this.ev.producerOf(v);
-      // Views of inputs and iota are index arithmetic and a load: recomputed, never kept.
-      if (this.invariant(v) || (n && (this.ev.isView(n) || n.prim === "iota" || n.prim === "constant"))) return;
-      const seen = first.get(v);
-      if (seen !== undefined) {
-        if (seen < p) carried.set(v, seen);
-        return;
-      }
-      first.set(v, p);
-      for (const u of n?.inputs ?? []) visit(u, p);
-    };
-    this.passRoots().forEach((roots, p) => roots.forEach((v) => visit(v, p)));
-    return carried;
-  }
 }

@@ -65,8 +65,12 @@ export type Stmt =
   | { readonly k: "load4"; readonly name: string; readonly t: Scalar; readonly buffer: string; readonly index: Expr }
   /** One 16-byte store of four values to a binding or shared array declared with `width: 4`; `index` counts 4-vectors. */
   | { readonly k: "store4"; readonly buffer: string; readonly index: Expr; readonly values: readonly [Expr, Expr, Expr, Expr] }
-  /** for (v = start; v < end; v += step), v: u32. */
-  | { readonly k: "for"; readonly v: string; readonly start: Expr; readonly end: Expr; readonly step: number; readonly body: readonly Stmt[] }
+  /**
+   * for (v = start; v < end; v += step), v: u32. `rolled`: the driver's compiler must not
+   * unroll it, because its body is large and its trip count a small constant (a matmul
+   * epilogue over 32 rows): fully unrolled, such a loop cost LLVM (lavapipe) 20 s (issue 13).
+   */
+  | { readonly k: "for"; readonly v: string; readonly start: Expr; readonly end: Expr; readonly step: number; readonly body: readonly Stmt[]; readonly rolled?: true }
   | { readonly k: "if"; readonly cond: Expr; readonly then: readonly Stmt[]; readonly else: readonly Stmt[] }
   | { readonly k: "barrier" }
   | { readonly k: "return" }
@@ -306,10 +310,19 @@ export class BodyBuilder {
   }
 
   for(hint: string, start: Expr, end: Expr, body: (i: Expr, b: BodyBuilder) => void, step = 1): void {
+    this.stmts.push(this.loop(hint, start, end, body, step));
+  }
+
+  /** A loop of step 1 that the driver's compiler must keep rolled (the `rolled` of a "for"). */
+  rolledFor(hint: string, start: Expr, end: Expr, body: (i: Expr, b: BodyBuilder) => void): void {
+    this.stmts.push({ ...this.loop(hint, start, end, body, 1), rolled: true });
+  }
+
+  private loop(hint: string, start: Expr, end: Expr, body: (i: Expr, b: BodyBuilder) => void, step: number): Stmt & { k: "for" } {
     const v = this.fresh(hint);
     const inner = new BodyBuilder(this.names);
     body(ref("u32", v), inner);
-    this.stmts.push({ k: "for", v, start, end, step, body: inner.stmts });
+    return { k: "for", v, start, end, step, body: inner.stmts };
   }
 
   if(cond: Expr, then: (b: BodyBuilder) => void, otherwise?: (b: BodyBuilder) => void): void {
@@ -373,7 +386,7 @@ function stmtDoc(s: Stmt): Doc {
     case "load4": return `let ${s.name} = ${s.buffer}[${exprText(s.index)}]: ${s.t}x4`;
     case "store4": return `${s.buffer}[${exprText(s.index)}]: ${s.values[0].t}x4 = (${s.values.map(exprText).join(", ")})`;
     case "for":
-      return block(`for ${s.v} in ${exprText(s.start)}..${exprText(s.end)}${s.step !== 1 ? ` step ${s.step}` : ""} {`, s.body.map(stmtDoc), "}");
+      return block(`for ${s.v} in ${exprText(s.start)}..${exprText(s.end)}${s.step !== 1 ? ` step ${s.step}` : ""}${s.rolled ? " rolled" : ""} {`, s.body.map(stmtDoc), "}");
     case "if":
       return s.else.length
         ? block(`if ${exprText(s.cond)} {`, [...s.then.map(stmtDoc), block("} else {", s.else.map(stmtDoc))], "}")

@@ -269,7 +269,8 @@ function storeTile(tile: SubgroupTile, acc: Expr[][], vectorOut: boolean): void 
     guardRow(b, row, (x, to) => storeRow(x, to, (_y, js) => js.map((j) => acc[i]![j]!), `c${i}_`));
   }
   if (!spec.epilogue) return;
-  b.for("ep_i", u32(0), u32(tileRows), (i, body) => {
+  // Rolled: unrolled over its 32 rows, a short epilogue (a bias) made LLVM take 20 s on W5.
+  b.rolledFor("ep_i", u32(0), u32(tileRows), (i, body) => {
     const row = body.let("ep_row", iadd(m0, i));
     guardRow(body, row, (x, row) => storeRow(x, row, (y, js, cols) => {
       const raw = vectorOut

@@ -81,7 +81,8 @@ export abstract class CRenderer {
   protected abstract letDecl(name: string, t: Scalar, value: string): string;
   protected abstract varDecl(name: string, t: Scalar, init: string): string;
   protected abstract arrayDecl(name: string, t: Scalar, size: number): string;
-  protected abstract forHeader(v: string, start: string, end: string, step: number): string;
+  /** A loop's opening line(s); `rolled`: keep the driver's compiler from unrolling it (Stmt "for"). */
+  protected abstract forHeader(v: string, start: string, end: string, step: number, rolled: boolean): string;
   protected abstract barrier(): string;
   /** Declaration of a 4-vector loaded by `load4`. */
   protected abstract vec4Decl(name: string, t: Scalar, value: string): string;
@@ -174,7 +175,7 @@ export abstract class CRenderer {
         out.push(`${pad}${this.ident(s.buffer)}[${this.expr(s.index)}] = ${this.vec4Value(s.values[0].t, s.values.map((v) => this.expr(v)))};`);
         return;
       case "for":
-        out.push(pad + this.forHeader(this.ident(s.v), this.expr(s.start), this.expr(s.end), s.step));
+        for (const line of this.forHeader(this.ident(s.v), this.expr(s.start), this.expr(s.end), s.step, !!s.rolled).split("\n")) out.push(pad + line);
         this.stmts(s.body, depth + 1, out);
         out.push(pad + "}");
         return;

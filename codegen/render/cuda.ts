@@ -152,8 +152,8 @@ export class CUDARenderer extends CRenderer {
     return `${C_TYPE[t]} ${name}[${size}];`;
   }
 
-  protected forHeader(v: string, start: string, end: string, step: number): string {
-    return `for (unsigned int ${v} = ${start}; ${v} < ${end}; ${v} += ${step}u) {`;
+  protected forHeader(v: string, start: string, end: string, step: number, rolled: boolean): string {
+    return `${rolled ? "#pragma unroll 1\n" : ""}for (unsigned int ${v} = ${start}; ${v} < ${end}; ${v} += ${step}u) {`;
   }
 
   protected barrier(): string {

@@ -133,8 +133,14 @@ export class WGSLRenderer extends CRenderer {
     return `var ${name}: array<${t}, ${size}>;`;
   }
 
-  protected forHeader(v: string, start: string, end: string, step: number): string {
-    return `for (var ${v}: u32 = ${start}; ${v} < ${end}; ${v} += ${step}u) {`;
+  /**
+   * WGSL has no unroll pragma, so a rolled loop's bound is made unknown to the driver's
+   * compiler: `+ u32(num_groups.x == 0u)` adds 0 (a dispatch has at least one workgroup),
+   * which no compiler can prove, so it cannot unroll the loop fully.
+   */
+  protected forHeader(v: string, start: string, end: string, step: number, rolled: boolean): string {
+    const bound = rolled ? `(${end}) + u32(num_groups.x == 0u)` : end;
+    return `for (var ${v}: u32 = ${start}; ${v} < ${bound}; ${v} += ${step}u) {`;
   }
 
   protected vec4Element(array: string, _t: Scalar, index: string): string {

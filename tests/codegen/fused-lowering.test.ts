@@ -76,14 +76,15 @@ describe("fused kernel layouts", () => {
     }
   });
 
-  it("on a CPU adapter, one invocation walks a row without barriers, later passes reading a private row cache", () => {
+  it("on a CPU adapter, one invocation walks a row without barriers and keeps no per-invocation arrays: later passes re-read the row", () => {
+    // Issue 13: two private arrays of 1,024 floats made LLVM (lavapipe) take seconds to compile this kernel.
     const k = one(softmax, [[4096, 1024]], CPU);
     const text = code(k);
     expect(k.workgroupSize).toEqual([64, 1, 1]);
     expect(text).not.toMatch(/barrier/);
-    expect(count(text, /\bin0\[/)).toBe(1);
-    expect(text).toMatch(/var row_in0: f32\[1024\]/);
-    expect(text).toMatch(/var row_exp: f32\[1024\]/);
+    expect(text).not.toMatch(/var \w+: f32\[\d+\]/);
+    // max, sum of exp(x - max), then the stores: one read of x per pass.
+    expect(count(text, /\bin0\[/)).toBe(3);
   });
 
   it("an elementwise chain over 4M elements does four 4-vectors per invocation", () => {

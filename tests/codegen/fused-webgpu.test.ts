@@ -149,7 +149,7 @@ describe.skipIf(!gpu)("fused kernels on webgpu", () => {
     const graph = jit(f, { backend: "webgpu" }).lower(new ShapeDtype([rows, cols])).optimized;
     const node = graph.nodes.find((n) => n.prim === "fusion") as Node<"fusion">;
     const kernel = reductionKernel(node, { target: gpu!.target, name: "fusion_reduction_0", source: "softmax" },
-      { team: 1, teams: 1, width: 1, slots: cols, privateCache: false });
+      { team: 1, teams: 1, width: 1, slots: cols });
     expect(kernel.grid[1]).toBeGreaterThan(1);
     const bytes = rows * cols * deviceBytes("f32");
     const buffer = (id: number, role: "input" | "output") => ({ id, dtype: "f32" as const, shape: [rows, cols], bytes, role, ...(role === "output" ? { slot: 0 } : {}) });

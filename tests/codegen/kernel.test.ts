@@ -12,6 +12,7 @@ import { f32Decimal } from "../../codegen/render/c-like.js";
 import { boolStorage, expandErf } from "../../codegen/rewrite.js";
 import { WEBGPU_TARGET, CUDA_SM80_TARGET } from "../../codegen/target.js";
 import { WGSLRenderer, renderWGSL } from "../../codegen/render/wgsl.js";
+import { renderCuda } from "../../codegen/render/cuda.js";
 
 function mlpGraph() {
   const b = new GraphBuilder("layer");
@@ -68,6 +69,20 @@ describe("kernel IR and WGSL", () => {
       workgroupSize: [1, 1, 1], grid: [1, 1, 1], shared: [], body: b.stmts });
     expect(k.bindings.map((x) => x.dtype)).toEqual(["u32", "u32"]);
     expect(new WGSLRenderer().render(k)).toContain("out[0u] = select(0u, 1u, p[0u] != 0u);");
+  });
+
+  test("a rolled loop keeps its trip count from the driver: an opaque zero in WGSL, #pragma unroll 1 in CUDA", () => {
+    const b = new BodyBuilder();
+    b.rolledFor("i", u32(0), u32(32), (i, body) => body.store("out", i, f32(1)));
+    b.for("j", u32(0), u32(4), (j, body) => body.store("out", j, f32(2)));
+    const k = { name: "k", source: "t", bindings: [{ name: "out", dtype: "f32" as const, access: "read_write" as const }],
+      workgroupSize: [1, 1, 1] as const, grid: [1, 1, 1] as const, shared: [], body: b.stmts };
+    const wgsl = renderWGSL(k);
+    expect(wgsl).toContain("i < (32u) + u32(num_groups.x == 0u);");
+    expect(wgsl).toContain("j < 4u;");
+    const cuda = renderCuda(k);
+    expect(cuda).toMatch(/#pragma unroll 1\n\s*for \(unsigned int i = 0u; i < 32u;/);
+    expect(cuda.match(/#pragma unroll 1/g)).toHaveLength(1);
   });
 
   test("expression constructors reject mismatched types", () => {

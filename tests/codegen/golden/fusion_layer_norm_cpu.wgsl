@@ -29,8 +29,6 @@ fn main(@builtin(local_invocation_id) local_id: vec3<u32>,
   //   return %16
   // }
   let row: u32 = (group_id.x * 64u) + local_id.x;
-  var row_in0: array<f32, 1024>;
-  var row_sub: array<f32, 1024>;
   var acc_block: f32 = 0.0f;
   var acc_mid: f32 = 0.0f;
   var acc: f32 = 0.0f;
@@ -50,10 +48,6 @@ fn main(@builtin(local_invocation_id) local_id: vec3<u32>,
         acc_mid = 0.0f;
       }
     }
-    row_in0[g * 4u] = in0_4.x;
-    row_in0[(g * 4u) + 1u] = in0_4.y;
-    row_in0[(g * 4u) + 2u] = in0_4.z;
-    row_in0[(g * 4u) + 3u] = in0_4.w;
   }
   let acc_sum: f32 = acc + (acc_mid + acc_block);
   var acc_block_1: f32 = 0.0f;
@@ -62,20 +56,17 @@ fn main(@builtin(local_invocation_id) local_id: vec3<u32>,
   var acc_steps_1: u32 = 0u;
   let div: f32 = acc_sum / 1024.0f;
   for (var g_1: u32 = 0u; g_1 < 256u; g_1 += 1u) {
-    let row_in0_j: f32 = row_in0[g_1 * 4u];
-    let sub: f32 = row_in0_j - div;
+    let in0_4_1: vec4<f32> = in0[(row * 256u) + g_1];
+    let sub: f32 = in0_4_1.x - div;
     let mul: f32 = sub * sub;
     acc_block_1 = acc_block_1 + mul;
-    let row_in0_j_1: f32 = row_in0[(g_1 * 4u) + 1u];
-    let sub_1: f32 = row_in0_j_1 - div;
+    let sub_1: f32 = in0_4_1.y - div;
     let mul_1: f32 = sub_1 * sub_1;
     acc_block_1 = acc_block_1 + mul_1;
-    let row_in0_j_2: f32 = row_in0[(g_1 * 4u) + 2u];
-    let sub_2: f32 = row_in0_j_2 - div;
+    let sub_2: f32 = in0_4_1.z - div;
     let mul_2: f32 = sub_2 * sub_2;
     acc_block_1 = acc_block_1 + mul_2;
-    let row_in0_j_3: f32 = row_in0[(g_1 * 4u) + 3u];
-    let sub_3: f32 = row_in0_j_3 - div;
+    let sub_3: f32 = in0_4_1.w - div;
     let mul_3: f32 = sub_3 * sub_3;
     acc_block_1 = acc_block_1 + mul_3;
     acc_steps_1 = acc_steps_1 + 1u;
@@ -87,32 +78,29 @@ fn main(@builtin(local_invocation_id) local_id: vec3<u32>,
         acc_mid_1 = 0.0f;
       }
     }
-    row_sub[g_1 * 4u] = sub;
-    row_sub[(g_1 * 4u) + 1u] = sub_1;
-    row_sub[(g_1 * 4u) + 2u] = sub_2;
-    row_sub[(g_1 * 4u) + 3u] = sub_3;
   }
   let acc_sum_1: f32 = acc_1 + (acc_mid_1 + acc_block_1);
   let div_1: f32 = acc_sum_1 / 1024.0f;
   let add: f32 = div_1 + 0.00001f;
   let rsqrt: f32 = inverseSqrt(add);
   for (var g_2: u32 = 0u; g_2 < 256u; g_2 += 1u) {
-    let row_sub_j: f32 = row_sub[g_2 * 4u];
-    let mul_4: f32 = row_sub_j * rsqrt;
+    let in0_4_2: vec4<f32> = in0[(row * 256u) + g_2];
+    let sub_4: f32 = in0_4_2.x - div;
+    let mul_4: f32 = sub_4 * rsqrt;
     let in1_4: vec4<f32> = in1[g_2];
     let mul_5: f32 = mul_4 * in1_4.x;
     let in2_4: vec4<f32> = in2[g_2];
     let add_1: f32 = mul_5 + in2_4.x;
-    let row_sub_j_1: f32 = row_sub[(g_2 * 4u) + 1u];
-    let mul_6: f32 = row_sub_j_1 * rsqrt;
+    let sub_5: f32 = in0_4_2.y - div;
+    let mul_6: f32 = sub_5 * rsqrt;
     let mul_7: f32 = mul_6 * in1_4.y;
     let add_2: f32 = mul_7 + in2_4.y;
-    let row_sub_j_2: f32 = row_sub[(g_2 * 4u) + 2u];
-    let mul_8: f32 = row_sub_j_2 * rsqrt;
+    let sub_6: f32 = in0_4_2.z - div;
+    let mul_8: f32 = sub_6 * rsqrt;
     let mul_9: f32 = mul_8 * in1_4.z;
     let add_3: f32 = mul_9 + in2_4.z;
-    let row_sub_j_3: f32 = row_sub[(g_2 * 4u) + 3u];
-    let mul_10: f32 = row_sub_j_3 * rsqrt;
+    let sub_7: f32 = in0_4_2.w - div;
+    let mul_10: f32 = sub_7 * rsqrt;
     let mul_11: f32 = mul_10 * in1_4.w;
     let add_4: f32 = mul_11 + in2_4.w;
     out0[(row * 256u) + g_2] = vec4<f32>(add_1, add_2, add_3, add_4);
