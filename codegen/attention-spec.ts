@@ -8,7 +8,7 @@ import type { Node } from "../ir/graph.js";
 import { gridFor, groupIndex } from "./indexing.js";
 import {
   type Binding, type Expr, BodyBuilder,
-  and, bin, call, f32, iadd, idiv, imul, irem, load, lt, select, u32,
+  and, bin, call, f32, iadd, idiv, imul, irem, isConst, load, lt, select, u32,
 } from "./kernel.js";
 import type { Target } from "./target.js";
 
@@ -199,3 +199,19 @@ export function scoreMax(b: BodyBuilder, hint: string, x: Expr, y: Expr): Expr {
 }
 
 export const clampTo = (e: Expr, n: number): Expr => (n <= 1 ? u32(0) : bin("min", e, u32(n - 1)));
+
+/**
+ * Runs `tile` over the key tiles a workgroup of BQ query rows from m0 needs: first those every
+ * row sees whole (no bounds), then those crossing the causal diagonal or the end of the keys.
+ */
+export function keyTiles(b: BodyBuilder, spec: FlashSpec, m0: Expr, BQ: number, BK: number, tile: (x: BodyBuilder, kb: Expr, bounds: boolean) => void): void {
+  const { sq, sk } = spec;
+  const last = b.let("last_row", bin("min", iadd(m0, u32(BQ - 1)), u32(sq - 1)));
+  const end = spec.causal ? b.let("key_end", bin("min", iadd(last, u32(1)), u32(sk))) : u32(sk);
+  const full = spec.causal
+    ? b.let("full_end", imul(bin("min", idiv(iadd(m0, u32(1)), u32(BK)), u32(Math.floor(sk / BK))), u32(BK)))
+    : u32(Math.floor(sk / BK) * BK);
+  // (A loop that is empty at compile time is left out: nvcc warns on `kb < 0u`.)
+  if (!isConst(full, 0)) b.for("kb", u32(0), full, (kb, x) => tile(x, kb, false), BK);
+  if (!(isConst(full) && isConst(end) && (full as { v: number }).v >= (end as { v: number }).v)) b.for("kb", full, end, (kb, x) => tile(x, kb, true), BK);
+}

@@ -2,9 +2,12 @@
  * Lowering of flash_attention: a FlashAttention-2 forward kernel (Dao 2023, §3.1) that never
  * materialises the Sq×Sk scores, writing the output and each row's log-sum-exp. The
  * template family follows the matmul's (matmulStrategy): the subgroup template for CPU
- * adapters with a fixed subgroup size (codegen/attention-cpu.ts), and otherwise the
- * workgroup-memory template below. Decode shapes (a few query rows, many keys) split the
- * keys across workgroups instead (codegen/attention-decode.ts).
+ * adapters with a fixed subgroup size (codegen/attention-cpu.ts), and otherwise the tiled
+ * template (codegen/attention-gpu.ts: 4 query rows per invocation, S and O as register-blocked
+ * products) or, where its tiles do not fit the target's workgroup storage (head dims past 128
+ * within CUDA's static 48 KiB, past 80 within lavapipe's 32 KiB, past 64 within WebGPU's
+ * default 16 KiB) or a head width is no multiple of 4, the one-row template below. Decode shapes (a few query rows, many keys) split the keys across
+ * workgroups instead (codegen/attention-decode.ts).
  */
 import type { Node, Value } from "../ir/graph.js";
 import type { StridedView } from "../ir/view.js";
@@ -13,10 +16,11 @@ import { flashRowOperands } from "../ir/primitives.js";
 import { lowerFlashAttentionBwd } from "./attention-bwd.js";
 import { subgroupAttention } from "./attention-cpu.js";
 import { decodeKernels, isDecode } from "./attention-decode.js";
+import { attentionBlocking, tiledAttention } from "./attention-gpu.js";
 import {
-  MASKED, type FlashLayouts, type FlashSpec, type RowLayout, clampTo, flashSpec, naturalLse, probability, queryRowTile, rowStart, scoreAt, scoreMax, stageRows, storageTile,
+  MASKED, type FlashLayouts, type FlashSpec, type RowLayout, clampTo, flashSpec, keyTiles, naturalLse, probability, queryRowTile, rowStart, scoreAt, scoreMax, stageRows, storageTile,
 } from "./attention-spec.js";
-import { type Expr, type Kernel, BodyBuilder, bin, call, f32, iadd, id, idiv, imul, isConst, load, lt, u32 } from "./kernel.js";
+import { type Expr, type Kernel, BodyBuilder, bin, call, f32, iadd, id, idiv, imul, load, lt, u32 } from "./kernel.js";
 import { type LowerContext, type LoweredKernel, LoweringError } from "./lower.js";
 import { matmulStrategy } from "./matmul.js";
 import type { Target } from "./target.js";
@@ -65,22 +69,6 @@ export function lowerAttentionFusion(node: Node<"fusion">, ctx: LowerContext): L
   return remap(kernels, outputOf);
 }
 
-/**
- * Runs `tile` over the key tiles a workgroup of BQ query rows from m0 needs: first those every
- * row sees whole (no bounds), then those crossing the causal diagonal or the end of the keys.
- */
-function keyTiles(b: BodyBuilder, spec: FlashSpec, m0: Expr, BQ: number, BK: number, tile: (x: BodyBuilder, kb: Expr, bounds: boolean) => void): void {
-  const { sq, sk } = spec;
-  const last = b.let("last_row", bin("min", iadd(m0, u32(BQ - 1)), u32(sq - 1)));
-  const end = spec.causal ? b.let("key_end", bin("min", iadd(last, u32(1)), u32(sk))) : u32(sk);
-  const full = spec.causal
-    ? b.let("full_end", imul(bin("min", idiv(iadd(m0, u32(1)), u32(BK)), u32(Math.floor(sk / BK))), u32(BK)))
-    : u32(Math.floor(sk / BK) * BK);
-  // (A loop that is empty at compile time is left out: nvcc warns on `kb < 0u`.)
-  if (!isConst(full, 0)) b.for("kb", u32(0), full, (kb, x) => tile(x, kb, false), BK);
-  if (!(isConst(full) && isConst(end) && (full as { v: number }).v >= (end as { v: number }).v)) b.for("kb", full, end, (kb, x) => tile(x, kb, true), BK);
-}
-
 /** A [G, S, W] view as rows: unit stride along W. */
 function rowLayout(view: StridedView, what: string): RowLayout {
   const [group, row, col] = view.strides as [number, number, number];
@@ -89,9 +77,9 @@ function rowLayout(view: StridedView, what: string): RowLayout {
 }
 
 export function flashAttentionKernel(spec: FlashSpec, target: Target, strategy = matmulStrategy(target)): Kernel {
-  return strategy === "subgroup" && target.subgroupSize
-    ? subgroupAttention(spec, target, target.subgroupSize)
-    : workgroupAttention(spec, target);
+  if (strategy === "subgroup" && target.subgroupSize) return subgroupAttention(spec, target, target.subgroupSize);
+  const blocking = attentionBlocking(spec, target);
+  return blocking ? tiledAttention(spec, target, blocking) : workgroupAttention(spec, target);
 }
 
 /**
@@ -186,8 +174,9 @@ function arrayRow(b: BodyBuilder, D: number, Dv: number, qBase: Expr): QueryRow 
 }
 
 /**
- * The GPU template: a workgroup of BQ invocations owns BQ query rows (one each, its q row
- * pre-scaled and its accumulator in registers where the head width allows); K and V tiles
+ * The one-row template (the tiled one's fallback): a workgroup of BQ invocations owns BQ
+ * query rows (one each, its q row and its accumulator in registers where the head width
+ * allows, otherwise in per-invocation arrays, which ptxas puts on a stack); K and V tiles
  * of BK keys are staged in workgroup memory by all invocations together. Per tile each row
  * computes its BK scores, takes their max once, rescales its accumulator once and adds p·v;
  * the sum is divided once at the end. Causal tiles past the workgroup's last row are never

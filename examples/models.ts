@@ -33,6 +33,12 @@ export function causalAttention(q: Tensor, k: Tensor, v: Tensor): Tensor {
 }
 causalAttention.inputs = ["f32[2,16,8]", "f32[2,16,8]", "f32[2,16,8]"];
 
+/** W6's shape (bench/workloads.ts): `smelt kernels --target cuda --stats` shows its flash kernel as a GPU would build it. */
+export function attentionW6(q: Tensor, k: Tensor, v: Tensor): Tensor {
+  return nn.attention(q, k, v, { causal: true });
+}
+attentionW6.inputs = ["f32[8,1024,64]", "f32[8,1024,64]", "f32[8,1024,64]"];
+
 export function moe(x: Tensor, gate: Tensor, w1: Tensor, w2: Tensor): Tensor {
   return nn.moe(x, gate, { w1, w2 }, 2, { activation: nn.relu });
 }

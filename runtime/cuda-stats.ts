@@ -352,23 +352,30 @@ export function formatKernelStats(s: KernelStats): string {
   return out.join("\n");
 }
 
+/** What a kernel is judged as: a tiled product (a matmul, or flash attention's two per key tile) or a row reduction. */
+export type GpuGradeKind = "matmul" | "attention" | "reduction";
+
 /**
  * The issue-16 static bar a kernel must clear to be called GPU-grade, as messages naming what
- * falls short (empty when it clears it): no spills on sm_80 or sm_90; a matmul's main loop does
- * ≥ 8 FMAs per shared load, loads shared and global memory only 128 bits at a time, and the
- * kernel keeps ≥ 2 blocks per SM on sm_90; a reduction's main loop loads global memory only
- * 128 bits at a time.
+ * falls short (empty when it clears it): no spills on sm_80 or sm_90; a matmul's or flash
+ * attention's main loop (for attention, the loop over key tiles) does ≥ 8 FMAs per shared
+ * load, loads shared and global memory only 128 bits at a time, the kernel keeps no stack
+ * frame (no per-invocation array in local memory) and ≥ 2 blocks per SM on sm_90; a
+ * reduction's main loop loads global memory only 128 bits at a time.
  */
-export function gpuGradeViolations(stats: KernelStats, { kind }: { kind: "matmul" | "reduction" }): string[] {
+export function gpuGradeViolations(stats: KernelStats, { kind }: { kind: GpuGradeKind }): string[] {
   const v: string[] = [];
   const at = `${stats.name}`;
-  for (const a of stats.archs)
+  const tiled = kind !== "reduction";
+  for (const a of stats.archs) {
     if (a.spillStores || a.spillLoads) v.push(`${at}: spills on sm_${a.arch.sm} (${a.spillStores} B stores, ${a.spillLoads} B loads)`);
+    if (tiled && a.stackFrame) v.push(`${at}: a ${a.stackFrame} B stack frame on sm_${a.arch.sm} (local memory)`);
+  }
   const l = stats.mainLoop;
   // A reduction whose rows are unrolled into registers has no loop: all of it is its main loop.
   const body = l ?? (kind === "reduction" ? { label: "(the whole kernel, no loop)", mix: stats.kernelMix } : undefined);
-  if (!body || (kind === "matmul" && count(body.mix.fma) === 0)) {
-    v.push(`${at}: no main loop${kind === "matmul" ? " with FMAs" : ""} found in the PTX`);
+  if (!body || (tiled && count(body.mix.fma) === 0)) {
+    v.push(`${at}: no main loop${tiled ? " with FMAs" : ""} found in the PTX`);
     return v;
   }
   const narrow = (w: Readonly<Record<number, number>>) => Object.entries(w).filter(([bits]) => Number(bits) !== 128);
@@ -376,14 +383,14 @@ export function gpuGradeViolations(stats: KernelStats, { kind }: { kind: "matmul
     const n = narrow(w);
     if (n.length) v.push(`${at}: main loop ${body.label} loads ${what} narrower than 128 bits (${n.map(([b, c]) => `${c}×${b}-bit`).join(", ")})`);
   };
-  if (kind === "matmul") {
+  if (tiled) {
     const ratio = fmasPerSharedLoad(body.mix);
     if (ratio < 8) v.push(`${at}: main loop ${body.label} does ${ratio.toFixed(1)} FMAs per shared load (needs ≥ 8)`);
     loads("shared memory", body.mix.ldShared);
   }
   loads("global memory", body.mix.ldGlobal);
   loads("global memory by cp.async", body.mix.cpAsync);
-  if (kind === "matmul") {
+  if (tiled) {
     const h = stats.archs.find((a) => a.arch.sm === 90)!;
     if (h.occupancy.blocksPerSM < 2)
       v.push(`${at}: ${h.occupancy.blocksPerSM} block(s) per SM on sm_90 (needs ≥ 2; limited by ${h.occupancy.limitedBy.join(", ")})`);

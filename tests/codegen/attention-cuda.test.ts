@@ -1,8 +1,8 @@
 /**
  * The flash-attention templates rendered as CUDA C compile with nvcc and assemble with
- * ptxas for sm_80 and sm_90 without a warning: both templates (subgroup, workgroup), head
- * dims 32..256, lengths off the tile, grouped-query, causal, bias and mask; the tiled
- * backward's kernels and flash-decoding's.
+ * ptxas for sm_80 and sm_90 without a warning: the subgroup template and the GPU family's
+ * (the tiled one for head dims 32..128, the one-row one at 256 and at 30), lengths off the
+ * tile, grouped-query, causal, bias and mask; the tiled backward's kernels and flash-decoding's.
  */
 import { describe, expect, it } from "vitest";
 import { renderCuda } from "../../codegen/render/cuda.js";
@@ -25,6 +25,8 @@ function kernels(): Kernel[] {
       { g: 4, rep: 4, sq: 37, sk: 20, d: 80, dv: 80, causal: false, bias: [4, 37, 20], mask: [1, 1, 20] },
       { g: 2, rep: 2, sq: 5, sk: 300, d: 256, dv: 256, causal: true },
       { g: 1, rep: 1, sq: 3, sk: 7, d: 30, dv: 32, causal: false },
+      { g: 2, rep: 1, sq: 70, sk: 70, d: 128, dv: 128, causal: true },
+      { g: 2, rep: 2, sq: 9, sk: 33, d: 32, dv: 32, causal: true, bias: [2, 9, 33], mask: [2, 9, 33] },
     ];
     cases.forEach((c, i) => {
       const [launch] = lowerGraph(flashGraph(c), target).launches;

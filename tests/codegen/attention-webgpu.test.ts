@@ -1,7 +1,8 @@
 /**
  * The flash-attention kernels on WebGPU against the interpreter (which evaluates the node's
  * body, the materialised decomposition), for both template families: sequence lengths on
- * and off the tile, below one tile, Sq ≠ Sk, head dims 32..128, grouped-query ratios,
+ * and off the tile, below one tile and off an invocation's block of 4 rows, Sq ≠ Sk, head
+ * dims 32..256 (the GPU family's tiled template and, past its tiles, the one-row one), grouped-query ratios,
  * causal or not, bias and mask; and the tiled backward (flash_attention_bwd's two kernels)
  * inside a whole gradient graph, against the interpreter's materialised backward.
  */
@@ -49,11 +50,29 @@ describe.skipIf(!gpu)("flash_attention on WebGPU matches the interpreter", () =>
         expectFlash({ g: 1, rep: 1, sq: 1, sk: 5, d: 32, dv: 32, causal: false }, target!));
       test("Sq ≠ Sk, causal (top-left), grouped-query 4:1, bias and mask", () =>
         expectFlash({ g: 4, rep: 4, sq: 37, sk: 20, d: 80, dv: 64, causal: true, bias: [4, 37, 20], mask: [1, 1, 20] }, target!));
+      test("rows past the end inside an invocation's block (Sq = 7), causal, a per-row bias and mask", () =>
+        expectFlash({ g: 2, rep: 1, sq: 7, sk: 45, d: 32, dv: 32, causal: true, bias: [2, 7, 45], mask: [2, 7, 45] }, target!));
+      test("head dims 128 and 256, where the tiled template's tiles may not fit the adapter's workgroup storage", async () => {
+        await expectFlash({ g: 2, rep: 2, sq: 19, sk: 33, d: 128, dv: 128, causal: true }, target!);
+        await expectFlash({ g: 1, rep: 1, sq: 9, sk: 21, d: 256, dv: 256, causal: false }, target!);
+      });
       test("property: generated shapes, flags and layouts", async () => {
         await fc.assert(fc.asyncProperty(caseArb, async ({ c, seed }) => expectFlash(c, target!, seed)), { numRuns: 12 });
       }, 600_000);
     });
   }
+});
+
+describe.skipIf(!gpu)("the GPU family's flash forward", () => {
+  test("is the tiled template at head dims 32 to 80: four query rows per invocation, Q, K, V and P in workgroup memory as 4-vectors", () => {
+    const target = strategyTarget(gpu!.target, "workgroup")!;
+    for (const [d, dv] of [[32, 32], [64, 64], [80, 64], [80, 80]] as const) {
+      const [launch] = lowerGraph(flashGraph({ g: 2, rep: 1, sq: 100, sk: 100, d, dv, causal: true }), target).launches;
+      const shared = launch!.kernel.shared;
+      expect(shared.map((a) => a.name), `d ${d}, dv ${dv}`).toEqual(["Qs", "Ks", "Vs", "Ps", "Rs"]);
+      expect(shared.every((a) => a.width === 4)).toBe(true);
+    }
+  });
 });
 
 describe.skipIf(!gpu)("grad through flash_attention on WebGPU matches the interpreter", () => {

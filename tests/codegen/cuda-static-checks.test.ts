@@ -1,9 +1,11 @@
 /**
  * Issue 16's static bar for GPU-grade kernels, proven without a GPU: the CUDA kernels of a
- * 1024³ f32 matmul, a fused gelu(x·w + b) at 1024³ and W5's two matmuls, through nvcc and
- * ptxas (runtime/cuda-stats.ts), break none of gpuGradeViolations' rules on sm_80 and sm_90.
- * The old 64×64 template (4×4 per invocation, scalar loads) failed every matmul here with
- * 2 FMAs per shared load and 32-bit shared and global loads; codegen/matmul-gpu.ts clears it.
+ * 1024³ f32 matmul, a fused gelu(x·w + b) at 1024³, W5's two matmuls and W6's flash attention
+ * forward, through nvcc and ptxas (runtime/cuda-stats.ts), break none of gpuGradeViolations'
+ * rules on sm_80 and sm_90. The old 64×64 template (4×4 per invocation, scalar loads) failed
+ * every matmul here with 2 FMAs per shared load and 32-bit shared and global loads;
+ * codegen/matmul-gpu.ts clears it. The one-row flash forward failed with 4 FMAs per shared
+ * load, 32-bit global loads and a 256-byte stack frame; codegen/attention-gpu.ts clears it.
  */
 import { describe, expect, it } from "vitest";
 import { DEFAULT_SIZES, workload } from "../../bench/workloads.js";
@@ -14,7 +16,7 @@ import { init } from "../../frontend/init.js";
 import { jit, spec } from "../../frontend/jit.js";
 import * as nn from "../../frontend/nn.js";
 import * as np from "../../frontend/np.js";
-import { cudaKernelStats, formatKernelStats, gpuGradeViolations } from "../../runtime/cuda-stats.js";
+import { type GpuGradeKind, cudaKernelStats, formatKernelStats, gpuGradeViolations } from "../../runtime/cuda-stats.js";
 import { REQUIRE_NVCC, nvccMissing } from "./cuda-nvcc.js";
 
 const missing = nvccMissing();
@@ -23,13 +25,16 @@ if (missing) {
   console.warn(`skipping the GPU-grade static checks: ${missing}`);
 }
 
-/** Every violation of the `matmuls` matmul kernels smelt renders for CUDA from `fn` traced on `inputs` (fused), each kernel's statistics printed. */
+/** Kernel names by what they are judged as. */
+const KERNELS: Readonly<Record<GpuGradeKind, RegExp>> = { matmul: /matmul|dot_general|expert/, attention: /flash_attention/, reduction: /reduction/ };
+
+/** Every violation of the `matmuls` kernels of `kind` smelt renders for CUDA from `fn` traced on `inputs` (fused), each kernel's statistics printed. */
 async function violations(
-  name: string, fn: (...xs: Tensor[]) => Tensor, inputs: readonly string[], matmuls: number, kind: "matmul" | "reduction" = "matmul",
+  name: string, fn: (...xs: Tensor[]) => Tensor, inputs: readonly string[], matmuls: number, kind: GpuGradeKind = "matmul",
 ): Promise<string[]> {
   await init({ backend: "interp" });
   const lowered = jit(fn, { name }).lower(...inputs.map((t) => spec(t)));
-  const kernels = renderGraphKernels(lowered.optimized, CUDA_SM80_TARGET).filter((k) => (kind === "matmul" ? /matmul|dot_general|expert/ : /reduction/).test(k.name));
+  const kernels = renderGraphKernels(lowered.optimized, CUDA_SM80_TARGET).filter((k) => KERNELS[kind].test(k.name));
   expect(kernels.map((k) => k.name)).toHaveLength(matmuls);
   const found: string[] = [];
   for (const k of kernels) {
@@ -76,6 +81,13 @@ describe.runIf(!missing)("GPU-grade static checks (issue 16): matmul kernels on 
   it("W7's grouped expert matmuls (1024 tokens × 512, 8 experts of hidden 1024, top-2), gathering rows and scattering results, clear the matmul bar", async () => {
     const { tokens: T, d: dm, experts: E, hidden: h } = DEFAULT_SIZES.W7;
     const v = await violations("W7", workload("W7").fn, [`f32[${T},${dm}]`, `f32[${dm},${E}]`, `f32[${E},${dm},${h}]`, `f32[${E},${h},${dm}]`], 2);
+    expect(v).toEqual([]);
+  });
+
+  it("W6's flash attention forward (8 heads × 1024 × 64, causal) spills nothing, keeps no stack frame, does ≥ 8 FMAs per 128-bit shared load over each key tile, loads K and V 128 bits at a time and keeps 2 blocks per H100 SM", async () => {
+    const { heads, seq, dHead } = DEFAULT_SIZES.W6;
+    const t = `f32[${heads},${seq},${dHead}]`;
+    const v = await violations("W6", workload("W6").fn, [t, t, t], 1, "attention");
     expect(v).toEqual([]);
   });
 });

@@ -252,17 +252,26 @@ describe("the GPU-grade rules", () => {
     expect(gpuGradeViolations(madeUp(NESTED, "tiled", { registers: 128, sharedBytes: 16384, threads: 256 }), { kind: "matmul" })).toEqual([]);
   });
 
-  it("name each shortfall: spills, too few blocks on sm_90, narrow loads, too few FMAs per shared load", () => {
+  it("name each shortfall: spills, a stack frame, too few blocks on sm_90, narrow loads, too few FMAs per shared load", () => {
     const v = gpuGradeViolations(madeUp(TWO_ENTRIES.replace("fma.rn.f32", "ld.shared.f32 %f9, [%r1];\n\tfma.rn.f32"), "first", {
       registers: 255, spill: 64, sharedBytes: 0, threads: 256,
     }), { kind: "matmul" });
     expect(v).toEqual([
       "first: spills on sm_80 (64 B stores, 64 B loads)",
+      "first: a 64 B stack frame on sm_80 (local memory)",
       "first: spills on sm_90 (64 B stores, 64 B loads)",
+      "first: a 64 B stack frame on sm_90 (local memory)",
       "first: main loop $L__BB0_1 does 1.0 FMAs per shared load (needs ≥ 8)",
       "first: main loop $L__BB0_1 loads shared memory narrower than 128 bits (1×32-bit)",
       "first: 1 block(s) per SM on sm_90 (needs ≥ 2; limited by registers)",
     ]);
+  });
+
+  it("hold flash attention's loop over key tiles to the matmul's bar", () => {
+    expect(gpuGradeViolations(madeUp(NESTED, "tiled", { registers: 128, sharedBytes: 16384, threads: 256 }), { kind: "attention" })).toEqual([]);
+    expect(gpuGradeViolations(madeUp(NESTED, "tiled", { registers: 128, spill: 16, sharedBytes: 16384, threads: 256 }), { kind: "attention" })).toContain(
+      "tiled: a 16 B stack frame on sm_90 (local memory)",
+    );
   });
 
   it("ask of a reduction only 128-bit global loads in its main loop, or in the whole kernel when its rows are unrolled", () => {

@@ -116,6 +116,23 @@ describe.skipIf(!gpu)("layout ops are views, on WebGPU", () => {
     }
   }, 300_000);
 
+  test("a head split at a column offset that is not a multiple of 4: the GPU family's tiled flash attention reads q, k and v element by element (and stores its aligned output 16 bytes at a time)", async () => {
+    const [L, H, Dh] = [37, 2, 32];
+    const f = (qkv: Tensor) => {
+      const heads = (i: number) => np.transpose(np.reshape(np.slice(qkv, [null, [2 + i * H * Dh, 2 + (i + 1) * H * Dh]]), [L, H, Dh]), [1, 0, 2]);
+      return np.reshape(np.transpose(nn.attention(heads(0), heads(1), heads(2), { causal: true }), [1, 0, 2]), [L, H * Dh]);
+    };
+    const xs: HostArray[] = [{ dtype: "f32", shape: [L, 2 + 3 * H * Dh], data: Float32Array.from({ length: L * (2 + 3 * H * Dh) }, (_, i) => Math.sin(i * 0.37)) }];
+    const g = traced(f, xs);
+    const target = strategyTarget(gpu!.target, "workgroup")!;
+    const fused = runPipeline(g, { target }).graph;
+    const program = lowerGraph(fused, target);
+    const flash = program.launches.filter((l) => l.kernel.shared.some((a) => a.name === "Ps"));
+    expect(flash).toHaveLength(1);
+    expect(flash[0]!.kernel.bindings.filter((b) => b.width === 4).map((b) => b.name)).toEqual(["out"]);
+    expectSame(await runProgram(program, xs), evalGraph(g, xs), "workgroup");
+  }, 300_000);
+
   test("a matmul whose result is transposed and merged stores through the transpose: one kernel, under every template family", async () => {
     const f = (a: Tensor, b: Tensor, w: Tensor) =>
       np.matmul(np.reshape(np.transpose(np.matmul(a, b), [1, 0, 2]), [6, 3 * 8]), w);
