@@ -48,6 +48,19 @@ export type MatmulStrategy = "workgroup" | "subgroup" | "registers";
 const SUBGROUP_SIZES: ReadonlySet<number> = new Set([4, 8, 16, 32]);
 
 /**
+ * Below this many FLOPs a matmul takes the subgroup template's smallest tile (one row per
+ * lane: a quarter of the accumulators). Its run is milliseconds either way, while LLVM
+ * (lavapipe) compiles the 32-row tile's 128 live accumulators three times slower: W7's
+ * 8-expert router (8 MFLOP) took 1.9 s to compile (issue 13).
+ */
+export const SMALL_MATMUL_FLOPS = 2 ** 26;
+
+/** Rows of the subgroup template's tile for `spec` (its default of 32, or one subgroup for a small product). */
+function subgroupRows(spec: MatmulSpec, sg: number): number | undefined {
+  return 2 * spec.batch * spec.m * spec.n * spec.k < SMALL_MATMUL_FLOPS ? sg : undefined;
+}
+
+/**
  * Workgroup-memory tiling is right for GPUs. On a CPU adapter (lavapipe) a barrier turns
  * invocations into coroutines that spill every accumulator, and each invocation's load
  * costs a scalar loop over the SIMD lanes, so the templates there avoid barriers and
@@ -65,7 +78,7 @@ export function matmulKernel(spec: MatmulSpec, target: Target, tile?: MatmulTile
   if (strategy === "subgroup") {
     if (!target.subgroupSize || !SUBGROUP_SIZES.has(target.subgroupSize))
       throw new Error(`matmul ${spec.name}: the subgroup template needs a fixed subgroup size of 4, 8, 16 or 32 (target has ${target.subgroupSize ?? "none"})`);
-    return subgroupMatmul(spec, target, target.subgroupSize, tile?.bm);
+    return subgroupMatmul(spec, target, target.subgroupSize, tile?.bm ?? subgroupRows(spec, target.subgroupSize));
   }
   if (strategy === "registers") return registerMatmul(spec, target, tile ?? REGISTER_TILE);
   const gpu = tile ? undefined : gpuTile(spec, target);

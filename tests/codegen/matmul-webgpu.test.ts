@@ -7,7 +7,7 @@ import { describe, expect, test } from "vitest";
 import type { HostArray } from "../../ir/dtype.js";
 import type { Graph } from "../../ir/graph.js";
 import type { Kernel, Stmt } from "../../codegen/kernel.js";
-import { matmulKernel } from "../../codegen/matmul.js";
+import { SMALL_MATMUL_FLOPS, matmulKernel } from "../../codegen/matmul.js";
 import { lowerGraph } from "../../codegen/program.js";
 import type { Target } from "../../codegen/target.js";
 import { renderWGSL } from "../../codegen/render/wgsl.js";
@@ -63,6 +63,18 @@ describe.skipIf(!gpu)("matmul templates on webgpu", () => {
         await expectMatmul(matmulGraph("A·B", 33, 65, 20, [2, 3]), target!);
         await expectMatmul(matmulGraph("A·Bᵀ", 64, 32, 64, [3]), target!);
       });
+
+      if (strategy === "subgroup")
+        test("products past SMALL_MATMUL_FLOPS take the 32-row tile (the shapes above take one subgroup of rows), aligned and not", async () => {
+          for (const [m, n, k, layout] of [[256, 256, 512, "A·B"], [257, 260, 520, "A·B"], [264, 256, 516, "Aᵀ·B"]] as const) {
+            const g = matmulGraph(layout, m, n, k);
+            const accumulators = (steps: readonly Stmt[]) => steps.filter((s) => s.k === "var" && /^acc\d+_0$/.test(s.name)).length;
+            expect(2 * m * n * k).toBeGreaterThanOrEqual(SMALL_MATMUL_FLOPS);
+            expect(accumulators(lowerGraph(g, target!).launches[0]!.kernel.body)).toBe(32);
+            expect(accumulators(lowerGraph(matmulGraph(layout, 64, 64, 64), target!).launches[0]!.kernel.body)).toBe(target!.subgroupSize);
+            await expectMatmul(g, target!, m + n);
+          }
+        });
 
       test("a batch dim between the matrix dims (strided rows) and contraction over two dims", async () => {
         await expectMatmul(dotGraph([40, 3, 16], [3, 16, 36], { lhs_contract: [2], rhs_contract: [1], lhs_batch: [1], rhs_batch: [0] }), target!);
