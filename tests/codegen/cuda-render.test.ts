@@ -70,11 +70,13 @@ describe("CUDA and WGSL print the same kernel", () => {
 describe("CUDA spelling", () => {
   it("declares an extern \"C\" __global__ entry with __restrict__ pointers, const where read-only", () => {
     const src = renderCuda(batchedMatmulKernel());
-    expect(src).toContain('extern "C" __global__ void __launch_bounds__(256) dot_general_batched(');
+    expect(src).toContain('extern "C" __global__ void __launch_bounds__(256, 2) dot_general_batched(');
     expect(src).toContain("const float* __restrict__ a,");
     expect(src).toContain("float* __restrict__ c\n");
-    // The GPU matmul template keeps its tiles as 4-vectors and reads them 16 bytes at a time.
-    expect(src).toContain("__shared__ float4 As[256];");
+    // The GPU matmul template keeps its tiles as 4-vectors, two stages of them on sm_80+ (filled
+    // by cp.async: 4 bytes at a time for these odd sizes), and reads them 16 bytes at a time.
+    expect(src).toContain("__shared__ float4 As[512];");
+    expect(src).toContain("cp.async.ca.shared.global [%0], [%1], 4, %2;");
     expect(src).toContain("const float4 a0_0 = As[");
     expect(src).toContain("__syncthreads();");
   });
