@@ -66,6 +66,22 @@ export type Stmt =
   /** One 16-byte store of four values to a binding or shared array declared with `width: 4`; `index` counts 4-vectors. */
   | { readonly k: "store4"; readonly buffer: string; readonly index: Expr; readonly values: readonly [Expr, Expr, Expr, Expr] }
   /**
+   * An asynchronous copy from binding `src` into shared array `dst` that passes through no
+   * register (CUDA's cp.async, sm_80+): 16 bytes, one 4-vector (both arrays declared with
+   * width 4, indices counting 4-vectors), or 4 bytes, one element (indices counting elements,
+   * of a 4-vector shared array as element stores count them). Where `pred` is false nothing
+   * is read and zeros are written. The copy is complete after a `copy_wait` that leaves its
+   * group no longer pending, and visible to other invocations after a barrier that follows.
+   */
+  | {
+    readonly k: "copy_async"; readonly t: Scalar; readonly bytes: 4 | 16;
+    readonly dst: string; readonly dstIndex: Expr; readonly src: string; readonly srcIndex: Expr; readonly pred?: Expr;
+  }
+  /** Closes the group of this invocation's async copies issued since the last commit. */
+  | { readonly k: "copy_commit" }
+  /** Waits until at most `pending` of this invocation's committed copy groups are incomplete. */
+  | { readonly k: "copy_wait"; readonly pending: number }
+  /**
    * for (v = start; v < end; v += step), v: u32. `rolled`: the driver's compiler must not
    * unroll it, because its body is large and its trip count a small constant (a matmul
    * epilogue over 32 rows): fully unrolled, such a loop cost LLVM (lavapipe) 20 s (issue 13).
@@ -115,6 +131,12 @@ export interface Kernel {
    * or a whole number of them; renderers enable the language feature it needs.
    */
   readonly subgroupSize?: number;
+  /**
+   * Workgroups the kernel is written to keep resident on one multiprocessor. CUDA passes it
+   * to __launch_bounds__, which then caps each invocation's registers so that many fit
+   * (ptxas otherwise may take a few registers more and halve them); WGSL has no such hint.
+   */
+  readonly minResidentWorkgroups?: number;
 }
 
 // ---------------------------------------------------------------------------
@@ -304,6 +326,22 @@ export class BodyBuilder {
     this.stmts.push({ k: "store4", buffer, index, values });
   }
 
+  /** An asynchronous copy of one element (4 bytes) or one 4-vector (16) into workgroup memory; zeros where `pred` is false. */
+  copyAsync(t: Scalar, bytes: 4 | 16, dst: string, dstIndex: Expr, src: string, srcIndex: Expr, pred?: Expr): void {
+    check(dstIndex.t === "u32" && srcIndex.t === "u32", () => `indices of the copy ${src} → ${dst} must be u32`);
+    check(!pred || pred.t === "bool", () => `the predicate of the copy ${src} → ${dst} must be bool, got ${pred?.t}`);
+    this.stmts.push({ k: "copy_async", t, bytes, dst, dstIndex, src, srcIndex, ...(pred ? { pred } : {}) });
+  }
+
+  copyCommit(): void {
+    this.stmts.push({ k: "copy_commit" });
+  }
+
+  copyWait(pending: number): void {
+    check(Number.isInteger(pending) && pending >= 0, () => `copy_wait needs a count of groups, got ${pending}`);
+    this.stmts.push({ k: "copy_wait", pending });
+  }
+
   /** Appends statements built elsewhere (an epilogue's), as they are. */
   push(...stmts: Stmt[]): void {
     this.stmts.push(...stmts);
@@ -385,6 +423,10 @@ function stmtDoc(s: Stmt): Doc {
       return `${s.space === "global" ? "" : s.space + " "}${s.name}${s.element ? ".elements" : ""}[${exprText(s.index)}] = ${exprText(s.value)}`;
     case "load4": return `let ${s.name} = ${s.buffer}[${exprText(s.index)}]: ${s.t}x4`;
     case "store4": return `${s.buffer}[${exprText(s.index)}]: ${s.values[0].t}x4 = (${s.values.map(exprText).join(", ")})`;
+    case "copy_async":
+      return `copy_async ${s.dst}[${exprText(s.dstIndex)}] <- ${s.src}[${exprText(s.srcIndex)}]: ${s.bytes} bytes${s.pred ? ` if ${exprText(s.pred)}` : ""}`;
+    case "copy_commit": return "copy_commit";
+    case "copy_wait": return `copy_wait ${s.pending}`;
     case "for":
       return block(`for ${s.v} in ${exprText(s.start)}..${exprText(s.end)}${s.step !== 1 ? ` step ${s.step}` : ""}${s.rolled ? " rolled" : ""} {`, s.body.map(stmtDoc), "}");
     case "if":
@@ -407,6 +449,6 @@ export function kernelText(k: Kernel): string {
   ];
   return render([
     ...head,
-    block(`kernel ${k.name} workgroup_size=[${k.workgroupSize}] grid=[${k.grid}]${k.subgroupSize ? ` subgroup=${k.subgroupSize}` : ""} {`, k.body.map(stmtDoc), "}"),
+    block(`kernel ${k.name} workgroup_size=[${k.workgroupSize}] grid=[${k.grid}]${k.subgroupSize ? ` subgroup=${k.subgroupSize}` : ""}${k.minResidentWorkgroups ? ` resident=${k.minResidentWorkgroups}` : ""} {`, k.body.map(stmtDoc), "}"),
   ]);
 }

@@ -24,6 +24,12 @@ export interface TargetFeatures {
   readonly f16: boolean;
   readonly subgroups: boolean;
   readonly timestampQuery: boolean;
+  /**
+   * Copies from global to workgroup memory that pass through no register and complete
+   * asynchronously (cp.async, CUDA sm_80+): templates then double-buffer their tiles. A
+   * WebGPU target may set it to run those templates with ordinary copies (the tests do).
+   */
+  readonly asyncCopy: boolean;
 }
 
 export interface Target {
@@ -55,7 +61,7 @@ export const WEBGPU_DEFAULT_LIMITS: TargetLimits = {
 export const WEBGPU_TARGET: Target = {
   name: "webgpu",
   limits: WEBGPU_DEFAULT_LIMITS,
-  features: { f16: false, subgroups: false, timestampQuery: false },
+  features: { f16: false, subgroups: false, timestampQuery: false, asyncCopy: false },
 };
 
 /**
@@ -75,7 +81,7 @@ export const CUDA_SM80_TARGET: Target = {
     maxComputeWorkgroupSizeY: 1024,
     maxComputeWorkgroupSizeZ: 64,
   },
-  features: { f16: true, subgroups: true, timestampQuery: true },
+  features: { f16: true, subgroups: true, timestampQuery: true, asyncCopy: true },
 };
 
 /** A WebGPU target for a concrete adapter: its limits (clamped to what codegen needs) and features. */

@@ -36,9 +36,10 @@ export function mapParts(s: Stmt, expr: (e: Expr) => Expr, block: (ss: readonly 
     case "store": return { ...s, index: expr(s.index), value: expr(s.value) };
     case "load4": return { ...s, index: expr(s.index) };
     case "store4": return { ...s, index: expr(s.index), values: [expr(s.values[0]), expr(s.values[1]), expr(s.values[2]), expr(s.values[3])] };
+    case "copy_async": return { ...s, dstIndex: expr(s.dstIndex), srcIndex: expr(s.srcIndex), ...(s.pred ? { pred: expr(s.pred) } : {}) };
     case "for": return { ...s, start: expr(s.start), end: expr(s.end), body: block(s.body) };
     case "if": return { ...s, cond: expr(s.cond), then: block(s.then), else: block(s.else) };
-    case "array": case "barrier": case "return": case "comment": return s;
+    case "array": case "barrier": case "return": case "comment": case "copy_commit": case "copy_wait": return s;
     default: return s satisfies never;
   }
 }

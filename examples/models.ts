@@ -5,6 +5,7 @@
  *   npx smelt ir examples/models.ts --fn mlp
  *   npx smelt ir examples/models.ts --fn softmax --after all
  *   npx smelt kernels examples/models.ts --fn layerNorm
+ *   npx smelt kernels examples/models.ts --fn matmul1024 --target cuda --stats
  */
 import { type Tensor, nn, np } from "../index.js";
 
@@ -12,6 +13,12 @@ export function mlp(x: Tensor, w1: Tensor, b1: Tensor, w2: Tensor, b2: Tensor): 
   return np.add(np.matmul(nn.gelu(np.add(np.matmul(x, w1), b1)), w2), b2);
 }
 mlp.inputs = ["f32[8,16]", "f32[16,64]", "f32[64]", "f32[64,16]", "f32[16]"];
+
+/** A square f32 matmul big enough for the GPU template's 128×128 blocks (the README's static figures). */
+export function matmul1024(a: Tensor, b: Tensor): Tensor {
+  return np.matmul(a, b);
+}
+matmul1024.inputs = ["f32[1024,1024]", "f32[1024,1024]"];
 
 export function softmax(x: Tensor): Tensor {
   return nn.softmax(x, -1);

@@ -57,7 +57,7 @@ export function cudaTarget(info: DeviceInfo): Target {
       maxComputeWorkgroupSizeY: a.maxBlockDimY,
       maxComputeWorkgroupSizeZ: a.maxBlockDimZ,
     },
-    features: { ...CUDA_SM80_TARGET.features, f16: info.sm >= 53 },
+    features: { ...CUDA_SM80_TARGET.features, f16: info.sm >= 53, asyncCopy: info.sm >= 80 },
   };
 }
 

@@ -92,6 +92,13 @@ export abstract class CRenderer {
   protected abstract vec4Element(array: string, t: Scalar, index: string): string;
   /** `x` as evaluated by lane `lane` of the subgroup (kernels with `subgroupSize` only). */
   protected abstract subgroupBroadcast(t: Scalar, x: string, lane: number, subgroupSize: number): string;
+  /**
+   * An asynchronous copy of `src` (a binding's element or 4-vector) into `dst` (a place in
+   * workgroup memory), zeros where `pred` is false; both come rendered as places.
+   */
+  protected abstract copyAsync(t: Scalar, bytes: 4 | 16, dst: string, src: string, pred: string | undefined): string;
+  /** A copy group's commit or wait, or nothing where the target's copies complete at once. */
+  protected abstract copyFence(s: Extract<Stmt, { k: "copy_commit" | "copy_wait" }>): string | undefined;
   /** Everything before the body: bindings, shared arrays, the entry-point signature ending in `{`. */
   protected abstract kernelHeader(k: Kernel): string[];
 
@@ -154,6 +161,18 @@ export abstract class CRenderer {
     return compound ? `(${s})` : s;
   }
 
+  /** Where an async copy writes, after checking that its arrays have the width its size needs. */
+  private copyDestination(s: Extract<Stmt, { k: "copy_async" }>): string {
+    const k = this.kernel!;
+    const dst = k.shared.find((a) => a.name === s.dst), src = k.bindings.find((b) => b.name === s.src);
+    const vector = s.bytes === 16;
+    const fits = dst && src && (vector ? dst.width === 4 && src.width === 4 : src.width !== 4);
+    if (!fits)
+      throw new RenderError(`kernel ${k.name} copies ${s.bytes} bytes from '${s.src}' to '${s.dst}': a 16-byte copy needs a 4-vector binding and shared array, a 4-byte one a scalar binding`);
+    const index = this.expr(s.dstIndex), name = this.ident(s.dst);
+    return !vector && dst!.width === 4 ? this.vec4Element(name, s.t, index) : `${name}[${index}]`;
+  }
+
   protected stmts(ss: readonly Stmt[], depth: number, out: string[]): void {
     for (const s of ss) this.stmt(s, depth, out);
   }
@@ -174,6 +193,12 @@ export abstract class CRenderer {
       case "store4":
         out.push(`${pad}${this.ident(s.buffer)}[${this.expr(s.index)}] = ${this.vec4Value(s.values[0].t, s.values.map((v) => this.expr(v)))};`);
         return;
+      case "copy_async": out.push(pad + this.copyAsync(s.t, s.bytes, this.copyDestination(s), `${this.ident(s.src)}[${this.expr(s.srcIndex)}]`, s.pred && this.expr(s.pred))); return;
+      case "copy_commit": case "copy_wait": {
+        const line = this.copyFence(s);
+        if (line) out.push(pad + line);
+        return;
+      }
       case "for":
         for (const line of this.forHeader(this.ident(s.v), this.expr(s.start), this.expr(s.end), s.step, !!s.rolled).split("\n")) out.push(pad + line);
         this.stmts(s.body, depth + 1, out);

@@ -14,7 +14,7 @@
  * compares with zero) are the rewrites in CUDA_REWRITES, never ifs in the printer.
  */
 import { type BinaryTable, type MathTable, C_BINARY, CRenderer, RenderError, callNamed, f32Decimal } from "./c-like.js";
-import type { IdKind, Kernel, MathFn, Scalar } from "../kernel.js";
+import type { IdKind, Kernel, MathFn, Scalar, Stmt } from "../kernel.js";
 import { type KernelRewrite, boolStorage, distinctNames, dropDeadValues, foldUnsignedCompares } from "../rewrite.js";
 
 const C_TYPE: Record<Scalar, string> = { f32: "float", i32: "int", u32: "unsigned int", bool: "bool" };
@@ -160,6 +160,23 @@ export class CUDARenderer extends CRenderer {
     return "__syncthreads();";
   }
 
+  /**
+   * cp.async (PTX ISA 7.0, sm_80+) as inline PTX: 16-byte copies bypass L1 (.cg), 4-byte
+   * ones may only go through it (.ca). The predicate becomes the source size: 0 bytes read,
+   * the destination zero-filled. "memory" keeps the compiler from moving shared-memory
+   * accesses across the copy or its wait.
+   */
+  protected copyAsync(_t: Scalar, bytes: 4 | 16, dst: string, src: string, pred: string | undefined): string {
+    const ptx = `cp.async.${bytes === 16 ? "cg" : "ca"}.shared.global [%0], [%1], ${bytes}${pred ? ", %2" : ""};`;
+    const sourceSize = pred ? `, "r"((${pred}) ? ${bytes}u : 0u)` : "";
+    return `asm volatile("${ptx}" :: "r"(static_cast<unsigned int>(__cvta_generic_to_shared(&${dst}))), "l"(&${src})${sourceSize} : "memory");`;
+  }
+
+  protected copyFence(s: Extract<Stmt, { k: "copy_commit" | "copy_wait" }>): string {
+    const ptx = s.k === "copy_commit" ? "cp.async.commit_group;" : `cp.async.wait_group ${s.pending};`;
+    return `asm volatile("${ptx}" ::: "memory");`;
+  }
+
   protected vec4Decl(name: string, t: Scalar, value: string): string {
     return `const ${C_VEC4[t]} ${name} = ${value};`;
   }
@@ -186,7 +203,7 @@ export class CUDARenderer extends CRenderer {
     const threads = k.workgroupSize[0] * k.workgroupSize[1] * k.workgroupSize[2];
     return [
       `// launch: grid (${k.grid.join(", ")}), block (${k.workgroupSize.join(", ")})`,
-      `extern "C" __global__ void __launch_bounds__(${threads}) ${this.ident(k.name)}(`,
+      `extern "C" __global__ void __launch_bounds__(${threads}${k.minResidentWorkgroups ? `, ${k.minResidentWorkgroups}` : ""}) ${this.ident(k.name)}(`,
       ...params.map((p, i) => `    ${p}${i === params.length - 1 ? "" : ","}`),
       ") {",
       ...k.shared.map((s) => `  __shared__ ${s.width === 4 ? C_VEC4[s.t] : C_TYPE[s.t]} ${this.ident(s.name)}[${s.size}];`),

@@ -4,7 +4,7 @@
  * the rewrites in WGSL_REWRITES before rendering.
  */
 import { type MathTable, C_BINARY, CRenderer, RenderError, callNamed, f32Decimal } from "./c-like.js";
-import type { IdKind, Kernel, MathFn, Scalar } from "../kernel.js";
+import type { IdKind, Kernel, MathFn, Scalar, Stmt } from "../kernel.js";
 import {
   type KernelRewrite, boolStorage, divideByZeroLiteral, expandAtan2, expandErf, expandExpm1, isnanByBits, logSubnormal, minMaxNaN, opaqueZeros,
   powSigned, signIEEE, tanhClamped,
@@ -149,6 +149,21 @@ export class WGSLRenderer extends CRenderer {
 
   protected barrier(): string {
     return "workgroupBarrier();";
+  }
+
+  /**
+   * WGSL has no asynchronous copy: an ordinary one is a legal execution of the same program,
+   * since the copy has completed by its wait. (An out-of-range read under a false predicate
+   * is clamped by WebGPU's robust buffer access, and its value discarded.)
+   */
+  protected copyAsync(t: Scalar, bytes: 4 | 16, dst: string, src: string, pred: string | undefined): string {
+    const zero = bytes === 16 ? `vec4<${t}>()` : this.literal(t, 0);
+    return `${dst} = ${pred ? `select(${zero}, ${src}, ${pred})` : src};`;
+  }
+
+  /** Copies complete at once, so there is nothing to commit or wait for. */
+  protected copyFence(_s: Extract<Stmt, { k: "copy_commit" | "copy_wait" }>): undefined {
+    return undefined;
   }
 
   protected kernelHeader(k: Kernel): string[] {

@@ -1,11 +1,11 @@
 /**
  * Kernels the CUDA suites render: hand-built ones that exercise each construct of the
  * kernel IR (bool storage, math built-ins, workgroup memory and barriers, private arrays,
- * grids split past 65,535 workgroups) and the tiled matmul template.
+ * grids split past 65,535 workgroups, asynchronous copies) and the tiled matmul template.
  */
 import { gridFor, linearGroupId } from "../../codegen/indexing.js";
 import {
-  type Kernel, BodyBuilder, bin, call, cast, f32, iadd, id, imul, lit, load, lt, select, u32,
+  type Kernel, BodyBuilder, bin, call, cast, f32, iadd, id, imul, irem, lit, load, lt, select, u32,
 } from "../../codegen/kernel.js";
 import { matmulKernel } from "../../codegen/matmul.js";
 import { CUDA_SM80_TARGET } from "../../codegen/target.js";
@@ -100,6 +100,32 @@ export function privateArrayKernel(): Kernel {
   };
 }
 
+/**
+ * out[i] = tile4[i + 1].x + tile4[i + 1].w + tile1[i] + tile4 element 4·64 + i: the 4-vector tile
+ * filled by 16-byte copies (zeros past 50 by the predicate), the scalar tile and a
+ * second half of the vector tile by 4-byte copies, committed, waited for, and read after a barrier.
+ */
+export function asyncCopyKernel(): Kernel {
+  const b = new BodyBuilder();
+  const tid = b.let("tid", id("local", 0));
+  b.copyAsync("f32", 16, "tile4", tid, "x4", tid, lt(tid, u32(50)));
+  b.copyAsync("f32", 4, "tile1", tid, "x", iadd(tid, u32(3)));
+  b.copyAsync("f32", 4, "tile4", iadd(tid, u32(4 * 64)), "x", tid, lt(tid, u32(60)));
+  b.copyCommit();
+  b.copyWait(0);
+  b.barrier();
+  const v = b.load4("v", "f32", "tile4", irem(iadd(tid, u32(1)), u32(64)));
+  const h = b.load4("h", "f32", "tile4", iadd(u32(64), bin("div", tid, u32(4))));
+  const scalar = load("f32", "tile1", tid, "workgroup");
+  b.store("out", tid, bin("add", bin("add", v[0], v[3]), bin("add", scalar, select(lt(irem(tid, u32(4)), u32(2)), h[0], h[1]))));
+  return {
+    name: "async_copy", source: "asynchronous copies into workgroup memory",
+    bindings: [{ name: "x4", dtype: "f32", access: "read", width: 4 }, { name: "x", dtype: "f32", access: "read" }, { name: "out", dtype: "f32", access: rw }],
+    workgroupSize: [64, 1, 1], grid: [1, 1, 1],
+    shared: [{ name: "tile4", t: "f32", size: 128, width: 4 }, { name: "tile1", t: "f32", size: 64 }], body: b.stmts,
+  };
+}
+
 /** C[2, 100, 70] = A[2, 100, 33] · B[2, 33, 70] through the tiled template (edges by bounds). */
 export function batchedMatmulKernel(): Kernel {
   const [batch, m, n, k] = [2, 100, 70, 33];
@@ -114,5 +140,5 @@ export function batchedMatmulKernel(): Kernel {
 }
 
 export const HAND_KERNELS: readonly (() => Kernel)[] = [
-  elementwiseKernel, rowSumKernel, bigGridKernel, privateArrayKernel, batchedMatmulKernel,
+  elementwiseKernel, rowSumKernel, bigGridKernel, privateArrayKernel, asyncCopyKernel, batchedMatmulKernel,
 ];

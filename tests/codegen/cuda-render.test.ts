@@ -3,7 +3,7 @@
  * for the same kernel, and the C details that differ (literals, bool storage, names).
  */
 import { describe, expect, it } from "vitest";
-import { type Kernel, BodyBuilder, bin, call, cast, f32, lit, load, u32 } from "../../codegen/kernel.js";
+import { type Kernel, BodyBuilder, bin, call, cast, f32, kernelText, lit, load, u32 } from "../../codegen/kernel.js";
 import { renderCuda, renderCudaModule } from "../../codegen/render/cuda.js";
 import { distinctNames } from "../../codegen/rewrite.js";
 import { RenderError } from "../../codegen/render/c-like.js";
@@ -11,7 +11,7 @@ import { renderWGSL } from "../../codegen/render/wgsl.js";
 import { lowerGraph } from "../../codegen/program.js";
 import { CUDA_SM80_TARGET } from "../../codegen/target.js";
 import { compiledGraph, loweringCorpus } from "./cuda-corpus.js";
-import { HAND_KERNELS, batchedMatmulKernel, elementwiseKernel, rowSumKernel } from "./cuda-kernels.js";
+import { HAND_KERNELS, asyncCopyKernel, batchedMatmulKernel, elementwiseKernel, rowSumKernel } from "./cuda-kernels.js";
 import { cudaStructure, wgslStructure } from "./cuda-structure.js";
 
 function oneStore(value: ReturnType<typeof f32>, dtype: "f32" | "i32" | "u32" = "f32"): Kernel {
@@ -70,11 +70,13 @@ describe("CUDA and WGSL print the same kernel", () => {
 describe("CUDA spelling", () => {
   it("declares an extern \"C\" __global__ entry with __restrict__ pointers, const where read-only", () => {
     const src = renderCuda(batchedMatmulKernel());
-    expect(src).toContain('extern "C" __global__ void __launch_bounds__(256) dot_general_batched(');
+    expect(src).toContain('extern "C" __global__ void __launch_bounds__(256, 2) dot_general_batched(');
     expect(src).toContain("const float* __restrict__ a,");
     expect(src).toContain("float* __restrict__ c\n");
-    // The GPU matmul template keeps its tiles as 4-vectors and reads them 16 bytes at a time.
-    expect(src).toContain("__shared__ float4 As[256];");
+    // The GPU matmul template keeps its tiles as 4-vectors, two stages of them on sm_80+ (filled
+    // by cp.async: 4 bytes at a time for these odd sizes), and reads them 16 bytes at a time.
+    expect(src).toContain("__shared__ float4 As[512];");
+    expect(src).toContain("cp.async.ca.shared.global [%0], [%1], 4, %2;");
     expect(src).toContain("const float4 a0_0 = As[");
     expect(src).toContain("__syncthreads();");
   });
@@ -134,5 +136,43 @@ describe("CUDA spelling", () => {
 
   it("refuses two different kernels with one name in a module, since the driver looks kernels up by name", () => {
     expect(() => renderCudaModule([elementwiseKernel(), { ...rowSumKernel(), name: "erf_select" }])).toThrow(RenderError);
+  });
+});
+
+describe("asynchronous copies (cp.async on CUDA, ordinary copies in WGSL)", () => {
+  it("CUDA copies by inline PTX: 16 bytes past L1 (.cg), 4 bytes through it (.ca), shared addresses from __cvta_generic_to_shared, a false predicate as 0 bytes read", () => {
+    const src = renderCuda(asyncCopyKernel());
+    expect(src).toContain(
+      'asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;" :: "r"(static_cast<unsigned int>(__cvta_generic_to_shared(&tile4[tid]))), "l"(&x4[tid]), "r"((tid < 50u) ? 16u : 0u) : "memory");',
+    );
+    expect(src).toContain(
+      'asm volatile("cp.async.ca.shared.global [%0], [%1], 4;" :: "r"(static_cast<unsigned int>(__cvta_generic_to_shared(&tile1[tid]))), "l"(&x[tid + 3u]) : "memory");',
+    );
+    // A 4-byte copy into a shared array of 4-vectors counts elements, as element stores do.
+    expect(src).toContain("__cvta_generic_to_shared(&reinterpret_cast<float*>(tile4)[tid + 256u])");
+    expect(src).toContain('asm volatile("cp.async.commit_group;" ::: "memory");');
+    expect(src).toContain('asm volatile("cp.async.wait_group 0;" ::: "memory");');
+  });
+
+  it("WGSL copies at once, zeros where the predicate is false, and prints nothing for commit and wait", () => {
+    const src = renderWGSL(asyncCopyKernel());
+    expect(src).toContain("tile4[tid] = select(vec4<f32>(), x4[tid], tid < 50u);");
+    expect(src).toContain("tile1[tid] = x[tid + 3u];");
+    expect(src).toContain("tile4[(tid + 256u) / 4u][(tid + 256u) % 4u] = select(0.0f, x[tid], tid < 60u);");
+    expect(src).not.toMatch(/commit|wait/);
+  });
+
+  it("print in kernel IR text with their size and predicate", () => {
+    const text = kernelText(asyncCopyKernel());
+    expect(text).toContain("copy_async tile4[tid] <- x4[tid]: 16 bytes if (tid < 50:u32)");
+    expect(text).toContain("copy_async tile1[tid] <- x[(tid + 3:u32)]: 4 bytes\n");
+    expect(text).toMatch(/copy_commit\n\s+copy_wait 0\n\s+barrier/);
+  });
+
+  it("are refused where the arrays' widths do not fit the size: a 16-byte copy needs 4-vector arrays on both sides", () => {
+    const k = asyncCopyKernel();
+    const scalarSource = { ...k, bindings: k.bindings.map((b) => (b.name === "x4" ? { ...b, width: 1 as const } : b)) };
+    for (const render of [renderCuda, renderWGSL])
+      expect(() => render(scalarSource)).toThrow(/async_copy copies 16 bytes from 'x4' to 'tile4'/);
   });
 });

@@ -274,6 +274,22 @@ describe("the GPU-grade rules", () => {
     );
   });
 
+  it("hold cp.async copies (inline PTX, as nvcc emits it) to the rule for global loads: 16 bytes pass, 4 bytes are named", () => {
+    const copying = (bytes: number) => NESTED.replace(
+      "\tld.global.nc.v4.f32 \t{%f1, %f2, %f3, %f4}, [%rd1];\n\tst.shared.v4.f32 \t[%r2], {%f1, %f2, %f3, %f4};",
+      `\t// begin inline asm\n\tcp.async.${bytes === 16 ? "cg" : "ca"}.shared.global [%r2], [%rd1], ${bytes}, %r9;\n\n\t// end inline asm`,
+    );
+    const use = { registers: 128, sharedBytes: 16384, threads: 256 };
+    const wide = madeUp(copying(16), "tiled", use);
+    expect(wide.mainLoop!.mix.cpAsync).toEqual({ 128: 1 });
+    expect(wide.mainLoop!.mix.ldGlobal).toEqual({});
+    expect(gpuGradeViolations(wide, { kind: "matmul" })).toEqual([]);
+    expect(formatKernelStats(wide)).toContain("ld.global none; cp.async 1×128-bit");
+    expect(gpuGradeViolations(madeUp(copying(4), "tiled", use), { kind: "matmul" })).toEqual([
+      "tiled: main loop $L__BB0_1 loads global memory by cp.async narrower than 128 bits (1×32-bit)",
+    ]);
+  });
+
   it("ask of a reduction only 128-bit global loads in its main loop, or in the whole kernel when its rows are unrolled", () => {
     const v = gpuGradeViolations(madeUp(TWO_ENTRIES, "second", { registers: 32, sharedBytes: 0, threads: 1024 }), { kind: "reduction" });
     expect(v).toEqual(["second: main loop $L__BB1_1 loads global memory narrower than 128 bits (1×32-bit, 1×64-bit)"]);
@@ -318,11 +334,15 @@ describe.skipIf(!!missing)("statistics of a real smelt matmul through nvcc and p
     expect(s.mainLoop).toBeDefined();
     expect(s.mainLoop!.mix.fma["fma.rn.f32"]).toBeGreaterThan(0);
     expect(Object.keys(s.mainLoop!.mix.ldShared).length).toBeGreaterThan(0);
+    // Its tiles are filled by cp.async (inline PTX in the CUDA C), counted by size as global loads.
+    expect(s.mainLoop!.mix.cpAsync).toEqual({ 128: 2 });
+    expect(s.mainLoop!.mix.ldGlobal).toEqual({});
     expect(cudaKernelStats(k!.source, k!.name, k!.block)).toBe(s);
     const text = formatKernelStats(s);
     expect(text).toContain(`${k!.name}: block ${k!.block.join("×")}`);
     expect(text).toMatch(/sm_80 \(A100\) +sm_90 \(H100\)/);
     expect(text).toContain(`main loop ${s.mainLoop!.label}`);
+    expect(text).toContain("ld.global none; cp.async 2×128-bit");
     expect(printKernels(lowered, "cuda", { stats: true })).toContain(text);
   });
 });

@@ -29,6 +29,9 @@ const C_TO_WGSL: Record<string, string> = {
  */
 const STORE = /^\s*(?:\w+|reinterpret_cast<[\w ]+\*>\(\w+\))\[[^\n]*\]\s*=[^=]/gm;
 
+/** An asynchronous copy into shared memory: a store in CUDA's inline PTX, an assignment in WGSL. */
+const CP_ASYNC = /"cp\.async\.c[ag]\.shared\.global /g;
+
 export function wgslStructure(src: string): KernelStructure {
   const bindings = [...src.matchAll(/@binding\(\d+\) var<storage, (read|read_write)> \w+: array<(\w+|vec4<\w+>)>;/g)].map((m) => `${m[2]} ${m[1]}`);
   const wg = /@workgroup_size\((\d+), (\d+), (\d+)\)/.exec(src);
@@ -45,7 +48,7 @@ export function wgslStructure(src: string): KernelStructure {
 }
 
 export function cudaStructure(src: string): KernelStructure {
-  const sig = /extern "C" __global__ void __launch_bounds__\((\d+)\) \w+\(([^)]*)\)/.exec(src);
+  const sig = /extern "C" __global__ void __launch_bounds__\((\d+)(?:, \d+)?\) \w+\(([^)]*)\)/.exec(src);
   const bindings = (sig?.[2] ?? "").split(",").filter((p) => p.trim()).map((p) => {
     const m = /^\s*(const )?(float4|int4|uint4|float|int|unsigned int|bool)\* __restrict__ \w+\s*$/.exec(p);
     return m ? `${C_TO_WGSL[m[2]!]} ${m[1] ? "read" : "read_write"}` : `unparsed: ${p.trim()}`;
@@ -62,6 +65,6 @@ export function cudaStructure(src: string): KernelStructure {
     branches: count(src, /\bif \(/g),
     barriers: count(src, /__syncthreads\(\)/g),
     returns: count(src, /\breturn;/g),
-    stores: count(src, STORE),
+    stores: count(src, STORE) + count(src, CP_ASYNC),
   };
 }

@@ -4,20 +4,17 @@
  * dims, all contraction layouts, operands whose dims do not merge, and the epilogue hook.
  */
 import { describe, expect, test } from "vitest";
-import type { HostArray } from "../../ir/dtype.js";
 import type { Graph } from "../../ir/graph.js";
-import type { Kernel, Stmt } from "../../codegen/kernel.js";
-import { SMALL_MATMUL_FLOPS, matmulKernel } from "../../codegen/matmul.js";
+import type { Stmt } from "../../codegen/kernel.js";
+import { SMALL_MATMUL_FLOPS } from "../../codegen/matmul.js";
 import { lowerGraph } from "../../codegen/program.js";
 import type { Target } from "../../codegen/target.js";
-import { renderWGSL } from "../../codegen/render/wgsl.js";
 import { evalGraph } from "../../runtime/interp.js";
 import { WebGPUExecutable } from "../../runtime/webgpu.js";
 import { fill } from "../runtime/webgpu-arbitraries.js";
 import { gpu, mismatch } from "../runtime/webgpu-helpers.js";
-import {
-  BIAS_GELU_RESIDUAL, LAYOUTS, SHAPES, dotGraph, epilogueSpec, expectedEpilogue, matmulGraph, strategyTarget,
-} from "./matmul-cases.js";
+import { LAYOUTS, SHAPES, dotGraph, matmulGraph, strategyTarget } from "./matmul-cases.js";
+import { expectEpilogue } from "./matmul-epilogue-webgpu.js";
 
 /** f32 sums of up to 257 products of values in [-1, 1]. */
 const TOL = { rtol: 1e-4, atol: 1e-4 };
@@ -148,38 +145,3 @@ describe.skipIf(!gpu)("the GPU template: 128×128 blocks, 8×8 per invocation, 1
       expect((await expectEpilogue(target, [2, 1], m, n, k)).workgroupSize).toEqual([256, 1, 1]);
   });
 });
-
-/**
- * The epilogue spec (bias, GELU, residual, batch index) through `target`'s template on
- * [...batch, m, k] · [...batch, k, n], against the float64 reference; returns the kernel.
- */
-async function expectEpilogue(target: Target, batch: readonly [number, number], m: number, n: number, k: number): Promise<Kernel> {
-  const kernel = matmulKernel(epilogueSpec(batch, m, n, k, BIAS_GELU_RESIDUAL), target);
-  const [a, b] = [fill("f32", [...batch, m, k], 7, -1, 1), fill("f32", [...batch, k, n], 8, -1, 1)];
-  const bias = fill("f32", [n], 9, -1, 1), residual = fill("f32", [...batch, m, n], 10, -1, 1);
-  const product = evalGraph(matmulGraph("A·B", m, n, k, batch), [a, b])[0]!;
-  const got = await runKernel(renderWGSL(kernel), kernel.grid, [a, b, bias, residual], m * n * batch[0] * batch[1]);
-  const want = expectedEpilogue(product, bias, residual, batch, m, n);
-  const worst = want.reduce((w, x, i) => Math.max(w, Math.abs(x - got[i]!) / (1 + Math.abs(x))), 0);
-  expect(worst).toBeLessThan(1e-4);
-  return kernel;
-}
-
-/** Runs one kernel on raw buffers (inputs in binding order, then the output) and reads the output. */
-async function runKernel(source: string, grid: readonly [number, number, number], inputs: readonly HostArray[], outLength: number): Promise<Float32Array> {
-  const ctx = gpu!.ctx;
-  const bufs = inputs.map((x) => {
-    const b = ctx.acquire(4 * x.data.length);
-    ctx.write(b, x.data as Float32Array);
-    return b;
-  });
-  const out = ctx.acquire(4 * outLength);
-  const access = [...inputs.map(() => "read" as const), "read_write" as const];
-  const err = await ctx.pipeline("matmul_epilogue", source, access).status;
-  if (err) throw err;
-  const e = await ctx.submit([{ name: "matmul_epilogue", source, access, grid, buffers: [...bufs, out] }], "epilogue test");
-  if (e) throw e;
-  const got = new Float32Array(await ctx.read(out, 4 * outLength));
-  for (const b of [...bufs, out]) ctx.release(b);
-  return got;
-}

@@ -1,62 +1,32 @@
 // dot_general_batched: %c = dot_general %a, %b {lhs_contract=[2], rhs_contract=[1], lhs_batch=[0], rhs_batch=[0]} : f32[2,100,70]
 // launch: grid (2, 1, 1), block (256, 1, 1)
-extern "C" __global__ void __launch_bounds__(256) dot_general_batched(
+extern "C" __global__ void __launch_bounds__(256, 2) dot_general_batched(
     const float* __restrict__ a,
     const float* __restrict__ b,
     float* __restrict__ c
 ) {
-  __shared__ float4 As[256];
-  __shared__ float4 Bs[256];
+  __shared__ float4 As[512];
+  __shared__ float4 Bs[512];
   const unsigned int wg = blockIdx.x;
   const unsigned int tid = threadIdx.x;
   const unsigned int tx = tid % 16u;
   const unsigned int ty = tid / 16u;
   const unsigned int As_along0 = (threadIdx.x % 32u) * 4u;
   const unsigned int As_k0 = threadIdx.x / 32u;
-  float As_r0_0 = 0.0f;
-  float As_r0_1 = 0.0f;
-  float As_r0_2 = 0.0f;
-  float As_r0_3 = 0.0f;
+  const unsigned int As_slot0 = (As_k0 * 32u) + (As_along0 / 4u);
   const unsigned int Bs_along0 = (threadIdx.x % 32u) * 4u;
   const unsigned int Bs_k0 = threadIdx.x / 32u;
-  float Bs_r0_0 = 0.0f;
-  float Bs_r0_1 = 0.0f;
-  float Bs_r0_2 = 0.0f;
-  float Bs_r0_3 = 0.0f;
-  As_r0_0 = 0.0f;
-  As_r0_1 = 0.0f;
-  As_r0_2 = 0.0f;
-  As_r0_3 = 0.0f;
-  if ((As_along0 < 100u) && (As_k0 < 33u)) {
-    As_r0_0 = a[(wg * 3300u) + ((As_along0 * 33u) + As_k0)];
-  }
-  if (((As_along0 + 1u) < 100u) && (As_k0 < 33u)) {
-    As_r0_1 = a[(wg * 3300u) + (((As_along0 + 1u) * 33u) + As_k0)];
-  }
-  if (((As_along0 + 2u) < 100u) && (As_k0 < 33u)) {
-    As_r0_2 = a[(wg * 3300u) + (((As_along0 + 2u) * 33u) + As_k0)];
-  }
-  if (((As_along0 + 3u) < 100u) && (As_k0 < 33u)) {
-    As_r0_3 = a[(wg * 3300u) + (((As_along0 + 3u) * 33u) + As_k0)];
-  }
-  Bs_r0_0 = 0.0f;
-  Bs_r0_1 = 0.0f;
-  Bs_r0_2 = 0.0f;
-  Bs_r0_3 = 0.0f;
-  if ((Bs_along0 < 70u) && (Bs_k0 < 33u)) {
-    Bs_r0_0 = b[(wg * 2310u) + ((Bs_k0 * 70u) + Bs_along0)];
-  }
-  if (((Bs_along0 + 1u) < 70u) && (Bs_k0 < 33u)) {
-    Bs_r0_1 = b[(wg * 2310u) + ((Bs_k0 * 70u) + (Bs_along0 + 1u))];
-  }
-  if (((Bs_along0 + 2u) < 70u) && (Bs_k0 < 33u)) {
-    Bs_r0_2 = b[(wg * 2310u) + ((Bs_k0 * 70u) + (Bs_along0 + 2u))];
-  }
-  if (((Bs_along0 + 3u) < 70u) && (Bs_k0 < 33u)) {
-    Bs_r0_3 = b[(wg * 2310u) + ((Bs_k0 * 70u) + (Bs_along0 + 3u))];
-  }
-  As[(As_k0 * 32u) + (As_along0 / 4u)] = make_float4(As_r0_0, As_r0_1, As_r0_2, As_r0_3);
-  Bs[(Bs_k0 * 32u) + (Bs_along0 / 4u)] = make_float4(Bs_r0_0, Bs_r0_1, Bs_r0_2, Bs_r0_3);
+  const unsigned int Bs_slot0 = (Bs_k0 * 32u) + (Bs_along0 / 4u);
+  asm volatile("cp.async.ca.shared.global [%0], [%1], 4, %2;" :: "r"(static_cast<unsigned int>(__cvta_generic_to_shared(&reinterpret_cast<float*>(As)[As_slot0 * 4u]))), "l"(&a[(wg * 3300u) + ((As_along0 * 33u) + As_k0)]), "r"(((As_along0 < 100u) && (As_k0 < 33u)) ? 4u : 0u) : "memory");
+  asm volatile("cp.async.ca.shared.global [%0], [%1], 4, %2;" :: "r"(static_cast<unsigned int>(__cvta_generic_to_shared(&reinterpret_cast<float*>(As)[(As_slot0 * 4u) + 1u]))), "l"(&a[(wg * 3300u) + (((As_along0 + 1u) * 33u) + As_k0)]), "r"((((As_along0 + 1u) < 100u) && (As_k0 < 33u)) ? 4u : 0u) : "memory");
+  asm volatile("cp.async.ca.shared.global [%0], [%1], 4, %2;" :: "r"(static_cast<unsigned int>(__cvta_generic_to_shared(&reinterpret_cast<float*>(As)[(As_slot0 * 4u) + 2u]))), "l"(&a[(wg * 3300u) + (((As_along0 + 2u) * 33u) + As_k0)]), "r"((((As_along0 + 2u) < 100u) && (As_k0 < 33u)) ? 4u : 0u) : "memory");
+  asm volatile("cp.async.ca.shared.global [%0], [%1], 4, %2;" :: "r"(static_cast<unsigned int>(__cvta_generic_to_shared(&reinterpret_cast<float*>(As)[(As_slot0 * 4u) + 3u]))), "l"(&a[(wg * 3300u) + (((As_along0 + 3u) * 33u) + As_k0)]), "r"((((As_along0 + 3u) < 100u) && (As_k0 < 33u)) ? 4u : 0u) : "memory");
+  asm volatile("cp.async.ca.shared.global [%0], [%1], 4, %2;" :: "r"(static_cast<unsigned int>(__cvta_generic_to_shared(&reinterpret_cast<float*>(Bs)[Bs_slot0 * 4u]))), "l"(&b[(wg * 2310u) + ((Bs_k0 * 70u) + Bs_along0)]), "r"(((Bs_along0 < 70u) && (Bs_k0 < 33u)) ? 4u : 0u) : "memory");
+  asm volatile("cp.async.ca.shared.global [%0], [%1], 4, %2;" :: "r"(static_cast<unsigned int>(__cvta_generic_to_shared(&reinterpret_cast<float*>(Bs)[(Bs_slot0 * 4u) + 1u]))), "l"(&b[(wg * 2310u) + ((Bs_k0 * 70u) + (Bs_along0 + 1u))]), "r"((((Bs_along0 + 1u) < 70u) && (Bs_k0 < 33u)) ? 4u : 0u) : "memory");
+  asm volatile("cp.async.ca.shared.global [%0], [%1], 4, %2;" :: "r"(static_cast<unsigned int>(__cvta_generic_to_shared(&reinterpret_cast<float*>(Bs)[(Bs_slot0 * 4u) + 2u]))), "l"(&b[(wg * 2310u) + ((Bs_k0 * 70u) + (Bs_along0 + 2u))]), "r"((((Bs_along0 + 2u) < 70u) && (Bs_k0 < 33u)) ? 4u : 0u) : "memory");
+  asm volatile("cp.async.ca.shared.global [%0], [%1], 4, %2;" :: "r"(static_cast<unsigned int>(__cvta_generic_to_shared(&reinterpret_cast<float*>(Bs)[(Bs_slot0 * 4u) + 3u]))), "l"(&b[(wg * 2310u) + ((Bs_k0 * 70u) + (Bs_along0 + 3u))]), "r"((((Bs_along0 + 3u) < 70u) && (Bs_k0 < 33u)) ? 4u : 0u) : "memory");
+  asm volatile("cp.async.commit_group;" ::: "memory");
+  asm volatile("cp.async.wait_group 0;" ::: "memory");
   __syncthreads();
   float acc_0_0 = 0.0f;
   float acc_0_1 = 0.0f;
@@ -122,46 +92,29 @@ extern "C" __global__ void __launch_bounds__(256) dot_general_batched(
   float acc_7_5 = 0.0f;
   float acc_7_6 = 0.0f;
   float acc_7_7 = 0.0f;
+  unsigned int stage = 0u;
   for (unsigned int k0 = 0u; k0 < 33u; k0 += 8u) {
     const unsigned int k_next = k0 + 8u;
+    const unsigned int stage_next = 1u - stage;
+    const unsigned int As_stage_at = stage_next * 256u;
     const unsigned int As_gk0 = k_next + As_k0;
-    As_r0_0 = 0.0f;
-    As_r0_1 = 0.0f;
-    As_r0_2 = 0.0f;
-    As_r0_3 = 0.0f;
-    if ((As_along0 < 100u) && (As_gk0 < 33u)) {
-      As_r0_0 = a[(wg * 3300u) + ((As_along0 * 33u) + As_gk0)];
-    }
-    if (((As_along0 + 1u) < 100u) && (As_gk0 < 33u)) {
-      As_r0_1 = a[(wg * 3300u) + (((As_along0 + 1u) * 33u) + As_gk0)];
-    }
-    if (((As_along0 + 2u) < 100u) && (As_gk0 < 33u)) {
-      As_r0_2 = a[(wg * 3300u) + (((As_along0 + 2u) * 33u) + As_gk0)];
-    }
-    if (((As_along0 + 3u) < 100u) && (As_gk0 < 33u)) {
-      As_r0_3 = a[(wg * 3300u) + (((As_along0 + 3u) * 33u) + As_gk0)];
-    }
+    asm volatile("cp.async.ca.shared.global [%0], [%1], 4, %2;" :: "r"(static_cast<unsigned int>(__cvta_generic_to_shared(&reinterpret_cast<float*>(As)[(As_stage_at + As_slot0) * 4u]))), "l"(&a[(wg * 3300u) + ((As_along0 * 33u) + As_gk0)]), "r"(((As_along0 < 100u) && (As_gk0 < 33u)) ? 4u : 0u) : "memory");
+    asm volatile("cp.async.ca.shared.global [%0], [%1], 4, %2;" :: "r"(static_cast<unsigned int>(__cvta_generic_to_shared(&reinterpret_cast<float*>(As)[((As_stage_at + As_slot0) * 4u) + 1u]))), "l"(&a[(wg * 3300u) + (((As_along0 + 1u) * 33u) + As_gk0)]), "r"((((As_along0 + 1u) < 100u) && (As_gk0 < 33u)) ? 4u : 0u) : "memory");
+    asm volatile("cp.async.ca.shared.global [%0], [%1], 4, %2;" :: "r"(static_cast<unsigned int>(__cvta_generic_to_shared(&reinterpret_cast<float*>(As)[((As_stage_at + As_slot0) * 4u) + 2u]))), "l"(&a[(wg * 3300u) + (((As_along0 + 2u) * 33u) + As_gk0)]), "r"((((As_along0 + 2u) < 100u) && (As_gk0 < 33u)) ? 4u : 0u) : "memory");
+    asm volatile("cp.async.ca.shared.global [%0], [%1], 4, %2;" :: "r"(static_cast<unsigned int>(__cvta_generic_to_shared(&reinterpret_cast<float*>(As)[((As_stage_at + As_slot0) * 4u) + 3u]))), "l"(&a[(wg * 3300u) + (((As_along0 + 3u) * 33u) + As_gk0)]), "r"((((As_along0 + 3u) < 100u) && (As_gk0 < 33u)) ? 4u : 0u) : "memory");
+    const unsigned int Bs_stage_at = stage_next * 256u;
     const unsigned int Bs_gk0 = k_next + Bs_k0;
-    Bs_r0_0 = 0.0f;
-    Bs_r0_1 = 0.0f;
-    Bs_r0_2 = 0.0f;
-    Bs_r0_3 = 0.0f;
-    if ((Bs_along0 < 70u) && (Bs_gk0 < 33u)) {
-      Bs_r0_0 = b[(wg * 2310u) + ((Bs_gk0 * 70u) + Bs_along0)];
-    }
-    if (((Bs_along0 + 1u) < 70u) && (Bs_gk0 < 33u)) {
-      Bs_r0_1 = b[(wg * 2310u) + ((Bs_gk0 * 70u) + (Bs_along0 + 1u))];
-    }
-    if (((Bs_along0 + 2u) < 70u) && (Bs_gk0 < 33u)) {
-      Bs_r0_2 = b[(wg * 2310u) + ((Bs_gk0 * 70u) + (Bs_along0 + 2u))];
-    }
-    if (((Bs_along0 + 3u) < 70u) && (Bs_gk0 < 33u)) {
-      Bs_r0_3 = b[(wg * 2310u) + ((Bs_gk0 * 70u) + (Bs_along0 + 3u))];
-    }
-    const float4 a0_0 = As[ty * 2u];
-    const float4 a0_1 = As[(ty * 2u) + 1u];
-    const float4 b0_0 = Bs[tx * 2u];
-    const float4 b0_1 = Bs[(tx * 2u) + 1u];
+    asm volatile("cp.async.ca.shared.global [%0], [%1], 4, %2;" :: "r"(static_cast<unsigned int>(__cvta_generic_to_shared(&reinterpret_cast<float*>(Bs)[(Bs_stage_at + Bs_slot0) * 4u]))), "l"(&b[(wg * 2310u) + ((Bs_gk0 * 70u) + Bs_along0)]), "r"(((Bs_along0 < 70u) && (Bs_gk0 < 33u)) ? 4u : 0u) : "memory");
+    asm volatile("cp.async.ca.shared.global [%0], [%1], 4, %2;" :: "r"(static_cast<unsigned int>(__cvta_generic_to_shared(&reinterpret_cast<float*>(Bs)[((Bs_stage_at + Bs_slot0) * 4u) + 1u]))), "l"(&b[(wg * 2310u) + ((Bs_gk0 * 70u) + (Bs_along0 + 1u))]), "r"((((Bs_along0 + 1u) < 70u) && (Bs_gk0 < 33u)) ? 4u : 0u) : "memory");
+    asm volatile("cp.async.ca.shared.global [%0], [%1], 4, %2;" :: "r"(static_cast<unsigned int>(__cvta_generic_to_shared(&reinterpret_cast<float*>(Bs)[((Bs_stage_at + Bs_slot0) * 4u) + 2u]))), "l"(&b[(wg * 2310u) + ((Bs_gk0 * 70u) + (Bs_along0 + 2u))]), "r"((((Bs_along0 + 2u) < 70u) && (Bs_gk0 < 33u)) ? 4u : 0u) : "memory");
+    asm volatile("cp.async.ca.shared.global [%0], [%1], 4, %2;" :: "r"(static_cast<unsigned int>(__cvta_generic_to_shared(&reinterpret_cast<float*>(Bs)[((Bs_stage_at + Bs_slot0) * 4u) + 3u]))), "l"(&b[(wg * 2310u) + ((Bs_gk0 * 70u) + (Bs_along0 + 3u))]), "r"((((Bs_along0 + 3u) < 70u) && (Bs_gk0 < 33u)) ? 4u : 0u) : "memory");
+    asm volatile("cp.async.commit_group;" ::: "memory");
+    const unsigned int a_from = (stage * 256u) + (ty * 2u);
+    const unsigned int b_from = (stage * 256u) + (tx * 2u);
+    const float4 a0_0 = As[a_from];
+    const float4 a0_1 = As[a_from + 1u];
+    const float4 b0_0 = Bs[b_from];
+    const float4 b0_1 = Bs[b_from + 1u];
     acc_0_0 = fmaf(a0_0.x, b0_0.x, acc_0_0);
     acc_0_1 = fmaf(a0_0.x, b0_0.y, acc_0_1);
     acc_0_2 = fmaf(a0_0.x, b0_0.z, acc_0_2);
@@ -226,10 +179,10 @@ extern "C" __global__ void __launch_bounds__(256) dot_general_batched(
     acc_7_5 = fmaf(a0_1.w, b0_1.y, acc_7_5);
     acc_7_6 = fmaf(a0_1.w, b0_1.z, acc_7_6);
     acc_7_7 = fmaf(a0_1.w, b0_1.w, acc_7_7);
-    const float4 a1_0 = As[(ty * 2u) + 32u];
-    const float4 a1_1 = As[(ty * 2u) + 33u];
-    const float4 b1_0 = Bs[(tx * 2u) + 32u];
-    const float4 b1_1 = Bs[(tx * 2u) + 33u];
+    const float4 a1_0 = As[a_from + 32u];
+    const float4 a1_1 = As[a_from + 33u];
+    const float4 b1_0 = Bs[b_from + 32u];
+    const float4 b1_1 = Bs[b_from + 33u];
     acc_0_0 = fmaf(a1_0.x, b1_0.x, acc_0_0);
     acc_0_1 = fmaf(a1_0.x, b1_0.y, acc_0_1);
     acc_0_2 = fmaf(a1_0.x, b1_0.z, acc_0_2);
@@ -294,10 +247,10 @@ extern "C" __global__ void __launch_bounds__(256) dot_general_batched(
     acc_7_5 = fmaf(a1_1.w, b1_1.y, acc_7_5);
     acc_7_6 = fmaf(a1_1.w, b1_1.z, acc_7_6);
     acc_7_7 = fmaf(a1_1.w, b1_1.w, acc_7_7);
-    const float4 a2_0 = As[(ty * 2u) + 64u];
-    const float4 a2_1 = As[(ty * 2u) + 65u];
-    const float4 b2_0 = Bs[(tx * 2u) + 64u];
-    const float4 b2_1 = Bs[(tx * 2u) + 65u];
+    const float4 a2_0 = As[a_from + 64u];
+    const float4 a2_1 = As[a_from + 65u];
+    const float4 b2_0 = Bs[b_from + 64u];
+    const float4 b2_1 = Bs[b_from + 65u];
     acc_0_0 = fmaf(a2_0.x, b2_0.x, acc_0_0);
     acc_0_1 = fmaf(a2_0.x, b2_0.y, acc_0_1);
     acc_0_2 = fmaf(a2_0.x, b2_0.z, acc_0_2);
@@ -362,10 +315,10 @@ extern "C" __global__ void __launch_bounds__(256) dot_general_batched(
     acc_7_5 = fmaf(a2_1.w, b2_1.y, acc_7_5);
     acc_7_6 = fmaf(a2_1.w, b2_1.z, acc_7_6);
     acc_7_7 = fmaf(a2_1.w, b2_1.w, acc_7_7);
-    const float4 a3_0 = As[(ty * 2u) + 96u];
-    const float4 a3_1 = As[(ty * 2u) + 97u];
-    const float4 b3_0 = Bs[(tx * 2u) + 96u];
-    const float4 b3_1 = Bs[(tx * 2u) + 97u];
+    const float4 a3_0 = As[a_from + 96u];
+    const float4 a3_1 = As[a_from + 97u];
+    const float4 b3_0 = Bs[b_from + 96u];
+    const float4 b3_1 = Bs[b_from + 97u];
     acc_0_0 = fmaf(a3_0.x, b3_0.x, acc_0_0);
     acc_0_1 = fmaf(a3_0.x, b3_0.y, acc_0_1);
     acc_0_2 = fmaf(a3_0.x, b3_0.z, acc_0_2);
@@ -430,10 +383,10 @@ extern "C" __global__ void __launch_bounds__(256) dot_general_batched(
     acc_7_5 = fmaf(a3_1.w, b3_1.y, acc_7_5);
     acc_7_6 = fmaf(a3_1.w, b3_1.z, acc_7_6);
     acc_7_7 = fmaf(a3_1.w, b3_1.w, acc_7_7);
-    const float4 a4_0 = As[(ty * 2u) + 128u];
-    const float4 a4_1 = As[(ty * 2u) + 129u];
-    const float4 b4_0 = Bs[(tx * 2u) + 128u];
-    const float4 b4_1 = Bs[(tx * 2u) + 129u];
+    const float4 a4_0 = As[a_from + 128u];
+    const float4 a4_1 = As[a_from + 129u];
+    const float4 b4_0 = Bs[b_from + 128u];
+    const float4 b4_1 = Bs[b_from + 129u];
     acc_0_0 = fmaf(a4_0.x, b4_0.x, acc_0_0);
     acc_0_1 = fmaf(a4_0.x, b4_0.y, acc_0_1);
     acc_0_2 = fmaf(a4_0.x, b4_0.z, acc_0_2);
@@ -498,10 +451,10 @@ extern "C" __global__ void __launch_bounds__(256) dot_general_batched(
     acc_7_5 = fmaf(a4_1.w, b4_1.y, acc_7_5);
     acc_7_6 = fmaf(a4_1.w, b4_1.z, acc_7_6);
     acc_7_7 = fmaf(a4_1.w, b4_1.w, acc_7_7);
-    const float4 a5_0 = As[(ty * 2u) + 160u];
-    const float4 a5_1 = As[(ty * 2u) + 161u];
-    const float4 b5_0 = Bs[(tx * 2u) + 160u];
-    const float4 b5_1 = Bs[(tx * 2u) + 161u];
+    const float4 a5_0 = As[a_from + 160u];
+    const float4 a5_1 = As[a_from + 161u];
+    const float4 b5_0 = Bs[b_from + 160u];
+    const float4 b5_1 = Bs[b_from + 161u];
     acc_0_0 = fmaf(a5_0.x, b5_0.x, acc_0_0);
     acc_0_1 = fmaf(a5_0.x, b5_0.y, acc_0_1);
     acc_0_2 = fmaf(a5_0.x, b5_0.z, acc_0_2);
@@ -566,10 +519,10 @@ extern "C" __global__ void __launch_bounds__(256) dot_general_batched(
     acc_7_5 = fmaf(a5_1.w, b5_1.y, acc_7_5);
     acc_7_6 = fmaf(a5_1.w, b5_1.z, acc_7_6);
     acc_7_7 = fmaf(a5_1.w, b5_1.w, acc_7_7);
-    const float4 a6_0 = As[(ty * 2u) + 192u];
-    const float4 a6_1 = As[(ty * 2u) + 193u];
-    const float4 b6_0 = Bs[(tx * 2u) + 192u];
-    const float4 b6_1 = Bs[(tx * 2u) + 193u];
+    const float4 a6_0 = As[a_from + 192u];
+    const float4 a6_1 = As[a_from + 193u];
+    const float4 b6_0 = Bs[b_from + 192u];
+    const float4 b6_1 = Bs[b_from + 193u];
     acc_0_0 = fmaf(a6_0.x, b6_0.x, acc_0_0);
     acc_0_1 = fmaf(a6_0.x, b6_0.y, acc_0_1);
     acc_0_2 = fmaf(a6_0.x, b6_0.z, acc_0_2);
@@ -634,10 +587,10 @@ extern "C" __global__ void __launch_bounds__(256) dot_general_batched(
     acc_7_5 = fmaf(a6_1.w, b6_1.y, acc_7_5);
     acc_7_6 = fmaf(a6_1.w, b6_1.z, acc_7_6);
     acc_7_7 = fmaf(a6_1.w, b6_1.w, acc_7_7);
-    const float4 a7_0 = As[(ty * 2u) + 224u];
-    const float4 a7_1 = As[(ty * 2u) + 225u];
-    const float4 b7_0 = Bs[(tx * 2u) + 224u];
-    const float4 b7_1 = Bs[(tx * 2u) + 225u];
+    const float4 a7_0 = As[a_from + 224u];
+    const float4 a7_1 = As[a_from + 225u];
+    const float4 b7_0 = Bs[b_from + 224u];
+    const float4 b7_1 = Bs[b_from + 225u];
     acc_0_0 = fmaf(a7_0.x, b7_0.x, acc_0_0);
     acc_0_1 = fmaf(a7_0.x, b7_0.y, acc_0_1);
     acc_0_2 = fmaf(a7_0.x, b7_0.z, acc_0_2);
@@ -702,10 +655,9 @@ extern "C" __global__ void __launch_bounds__(256) dot_general_batched(
     acc_7_5 = fmaf(a7_1.w, b7_1.y, acc_7_5);
     acc_7_6 = fmaf(a7_1.w, b7_1.z, acc_7_6);
     acc_7_7 = fmaf(a7_1.w, b7_1.w, acc_7_7);
+    asm volatile("cp.async.wait_group 0;" ::: "memory");
     __syncthreads();
-    As[(As_k0 * 32u) + (As_along0 / 4u)] = make_float4(As_r0_0, As_r0_1, As_r0_2, As_r0_3);
-    Bs[(Bs_k0 * 32u) + (Bs_along0 / 4u)] = make_float4(Bs_r0_0, Bs_r0_1, Bs_r0_2, Bs_r0_3);
-    __syncthreads();
+    stage = stage_next;
   }
   const unsigned int out_base = wg * 7000u;
   const unsigned int row0 = ty * 8u;
