@@ -11,7 +11,7 @@ import { type Peer, type PeerName, PEERS, openPeer, peerGap } from "./peers.js";
 import { plotBench } from "./plot.js";
 import { type Progress, progressBar, silentProgress } from "./progress.js";
 import { type BenchRow, type SmeltVariant, formatTable, toJSON } from "./report.js";
-import { DEFAULT_RUNS, maxAbsErr, measure } from "./timing.js";
+import { DEFAULT_RUNS, type Measured, type Timing, maxAbsErr, measureInterleaved } from "./timing.js";
 
 /** Inputs and weights are O(1) by construction, so an f32 result further off than this is wrong, not rounding. */
 const MAX_ERR = 1e-3;
@@ -65,28 +65,64 @@ async function interpreterOutput(w: Workload, xs: Tensor[]): Promise<Float32Arra
   }
 }
 
-async function smeltVariant(w: Workload, xs: Tensor[], variant: SmeltVariant,
-  expected: Float32Array | undefined, runs: number, progress: Progress): Promise<BenchRow> {
+/** One smelt variant of a workload, ready to be timed: its jitted function, its calls, and its error against the interpreter once seen. */
+interface SmeltRun {
+  readonly variant: SmeltVariant;
+  readonly f: ReturnType<typeof jit>;
+  readonly measured: Measured<Tensor>;
+  err: number | null;
+}
+
+function smeltRun(w: Workload, xs: Tensor[], variant: SmeltVariant, expected: Float32Array | undefined,
+  ticks: () => void): SmeltRun {
   const backend = getBackend();
   const f = jit(w.fnFor?.(variant) ?? w.fn, { fuse: variant !== "unfused", name: `${jitName(w.id)}_${variant}`, ...(DISABLED[variant] ? { disablePasses: DISABLED[variant] } : {}) });
-  let err: number | null = null;
-  let calls = 0;
-  // The first call is timed before `lower`: lower traces and compiles, and both are cached.
-  const timing = await measure<Tensor>({
-    call: () => f(...xs),
-    wait: () => backend.synchronize(),
-    release: (y) => y.dispose(),
-    inspect: async (y) => void (err = expected ? maxAbsErr((await y.data()) as Float32Array, expected) : null),
-    tick: () => progress.tick(++calls, runs + 3),
-  }, runs);
-  const lowered = f.lower(...xs);
-  const wrong = err !== null && !(err <= MAX_ERR);
-  return {
-    workload: w.id, variant, backend: backend.name,
-    steadyMs: timing.steadyMs, steadyIntervalMs: timing.steadyIntervalMs, firstMs: timing.firstMs,
-    kernels: lowered.kernels.length, peakBytes: lowered.peakBytes, maxAbsErr: err,
-    ...(wrong ? { note: `WRONG: max |err| ${err} against the interpreter exceeds ${MAX_ERR}` } : {}),
+  const run: SmeltRun = {
+    variant, f, err: null,
+    measured: {
+      call: () => f(...xs) as Tensor,
+      wait: () => backend.synchronize(),
+      release: (y) => y.dispose(),
+      inspect: async (y) => void (run.err = expected ? maxAbsErr((await y.data()) as Float32Array, expected) : null),
+      tick: ticks,
+    },
   };
+  return run;
+}
+
+/** A timed variant's row; its first call was timed before `lower`, which traces and compiles (both then cached). */
+function smeltRow(w: Workload, run: SmeltRun, timing: Timing, xs: Tensor[]): BenchRow {
+  const lowered = run.f.lower(...xs);
+  const wrong = run.err !== null && !(run.err <= MAX_ERR);
+  return {
+    workload: w.id, variant: run.variant, backend: getBackend().name,
+    steadyMs: timing.steadyMs, steadyIntervalMs: timing.steadyIntervalMs, firstMs: timing.firstMs,
+    kernels: lowered.kernels.length, peakBytes: lowered.peakBytes, maxAbsErr: run.err,
+    ...(wrong ? { note: `WRONG: max |err| ${run.err} against the interpreter exceeds ${MAX_ERR}` } : {}),
+  };
+}
+
+/**
+ * smelt's variants of a workload, their timed calls interleaved (measureInterleaved) so the
+ * fused / unfused ratio is measured under the same load; one progress step for all of them.
+ */
+async function smeltRows(w: Workload, xs: Tensor[], expected: Float32Array | undefined, runs: number,
+  progress: Progress, oracleNote: string | undefined): Promise<BenchRow[]> {
+  const backend = getBackend().name;
+  const variants = variantsOf(w.id);
+  let calls = 0;
+  const runsOf = variants.map((v) => smeltRun(w, xs, v, expected, () => progress.tick(++calls, variants.length * (runs + 3))));
+  progress.step(`${w.id} ${variants.join(", ")} on ${backend}, timed calls interleaved`);
+  const timings = await measureInterleaved(runsOf.map((r) => r.measured), runs);
+  return runsOf.map((r, i) => {
+    const t = timings[i]!;
+    try {
+      const row = t instanceof Error ? emptyRow(w.id, r.variant, backend, reason(t)) : smeltRow(w, r, t, xs);
+      return oracleNote && !(t instanceof Error) ? { ...row, note: oracleNote } : row;
+    } catch (e) {
+      return emptyRow(w.id, r.variant, backend, reason(e));
+    }
+  });
 }
 
 function memoryLine(): string {
@@ -140,15 +176,7 @@ async function benchWorkload(w: Workload, options: Required<Pick<BenchOptions, "
       } catch (e) {
         oracleNote = `interpreter failed: ${reason(e)}`;
       }
-    for (const v of variantsOf(w.id)) {
-      progress.step(`${w.id} ${v} on ${backend}`);
-      try {
-        const row = await smeltVariant(w, xs, v, expected, runs, progress);
-        rows.push(oracleNote ? { ...row, note: oracleNote } : row);
-      } catch (e) {
-        rows.push(emptyRow(w.id, v, backend, reason(e)));
-      }
-    }
+    rows.push(...(await smeltRows(w, xs, expected, runs, progress, oracleNote)));
   } finally {
     for (const x of xs) x.dispose();
   }
@@ -228,7 +256,8 @@ export function adapterName(): string | undefined {
 export const today = (): string => new Date().toISOString().slice(0, 10);
 
 const FOOTNOTE = [
-  "steady: median after 2 warm-ups, waiting for the device; first: trace + compile + run of the first call.",
+  "steady: median after 2 warm-ups, waiting for the device; smelt's variants of a workload take turns call by call (same load).",
+  "first: trace + compile + run of the first call.",
   "Pipelines are cached by source for the whole process: a kernel compiled for the fused row is not compiled again for unfused.",
   "max err: against the interpreter on the same inputs; speed-ups: the baseline's steady time over the row's.",
 ].join("\n");
@@ -258,7 +287,8 @@ export async function runBenchCommand(args: string[], opts: { json?: string; plo
   const rows: BenchRow[] = [];
   if (ids.length > 0 || !matmul) {
     const selected = ids.length > 0 ? ids : DEFAULT_WORKLOADS;
-    const steps = selected.reduce((n, w) => n + 1 + variantsOf(w).length + (opts.peers ? PEERS.length : 0), 0);
+    // Per workload: inputs, smelt's variants (one step, their calls interleaved), each peer.
+    const steps = selected.reduce((n) => n + 2 + (opts.peers ? PEERS.length : 0), 0);
     const backend = getBackend();
     console.error(`bench: ${selected.join(" ")} on ${backend.name}, median of ${runs} after 2 warm-ups${opts.peers ? ", with peers" : ""}`);
     rows.push(...(await runBench({ workloads: selected, runs, peers: opts.peers, progress: progressBar(steps) })));

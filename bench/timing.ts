@@ -61,30 +61,63 @@ export interface Measured<T> {
 }
 
 export async function measure<T>(m: Measured<T>, runs: number): Promise<Timing> {
-  const once = async (): Promise<[number, T]> => {
+  const [timing] = await measureInterleaved([m], runs);
+  if (timing instanceof Error) throw timing;
+  return timing!;
+}
+
+/**
+ * Times several variants of one computation with their timed calls interleaved: each
+ * variant's first call and warm-ups in turn, then `runs` rounds that call every variant once.
+ * A change in machine load during the run then falls on every variant alike, so their ratios
+ * hold on a shared machine (run one after the other, the same two kernels measured 0.64× and
+ * 1.20× of each other minutes apart). A variant whose call throws reports its error; the
+ * others go on.
+ */
+export async function measureInterleaved<T>(ms: readonly Measured<T>[], runs: number): Promise<(Timing | Error)[]> {
+  const once = async (m: Measured<T>): Promise<[number, T]> => {
     const t0 = performance.now();
     const out = m.call();
     await m.wait(out);
     return [performance.now() - t0, out];
   };
-  const [firstMs, first] = await once();
-  try {
-    await m.inspect?.(first);
-  } finally {
-    m.release(first);
+  const results: ({ firstMs: number; samples: number[] } | Error)[] = [];
+  for (const m of ms) {
+    try {
+      const [firstMs, first] = await once(m);
+      try {
+        await m.inspect?.(first);
+      } finally {
+        m.release(first);
+      }
+      m.tick?.();
+      for (let r = 0; r < WARMUP_RUNS; r++) {
+        m.release((await once(m))[1]);
+        m.tick?.();
+      }
+      results.push({ firstMs, samples: [] });
+    } catch (e) {
+      results.push(e instanceof Error ? e : new Error(String(e)));
+    }
   }
-  m.tick?.();
-  const samples: number[] = [];
-  for (let r = -WARMUP_RUNS; r < runs; r++) {
-    const [ms, out] = await once();
-    m.release(out);
-    if (r >= 0) samples.push(ms);
-    m.tick?.();
-  }
-  return { firstMs, steadyMs: median(samples), steadyIntervalMs: medianInterval(samples), samples };
+  for (let r = 0; r < runs; r++)
+    for (const [i, m] of ms.entries()) {
+      const state = results[i]!;
+      if (state instanceof Error) continue;
+      try {
+        const [ms, out] = await once(m);
+        m.release(out);
+        state.samples.push(ms);
+        m.tick?.();
+      } catch (e) {
+        results[i] = e instanceof Error ? e : new Error(String(e));
+      }
+    }
+  return results.map((x) => (x instanceof Error ? x : {
+    firstMs: x.firstMs, steadyMs: median(x.samples), steadyIntervalMs: medianInterval(x.samples), samples: x.samples,
+  }));
 }
 
-/** Largest |a[i] - b[i]|; a NaN or a length mismatch makes it NaN (never a silent pass). */
 export function maxAbsErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
   if (a.length !== b.length) return NaN;
   let m = 0;

@@ -7,7 +7,7 @@ import { describe, expect, it } from "vitest";
 import { getBackend, memoryStats } from "../../index.js";
 import { runBench, runBenchCommand, variantsOf } from "../../bench/run.js";
 import { type BenchRow, formatTable, toJSON } from "../../bench/report.js";
-import { median, medianInterval, maxAbsErr } from "../../bench/timing.js";
+import { type Timing, median, medianInterval, maxAbsErr, measureInterleaved } from "../../bench/timing.js";
 import { DEFAULT_SIZES, DEFAULT_WORKLOADS, TINY_SIZES, WORKLOAD_IDS, workload } from "../../bench/workloads.js";
 
 const JSON_KEYS = ["workload", "variant", "backend", "steadyMs", "firstMs", "kernels", "peakBytes", "maxAbsErr", "steadyIntervalMs"];
@@ -139,6 +139,30 @@ describe("timing helpers", () => {
     expect(medianInterval(shuffled.slice(0, 6))).toEqual([1, 10]);
     expect(medianInterval(shuffled.slice(0, 5))).toBeNull();
     expect(medianInterval(Array.from({ length: 20 }, (_, i) => i + 1))).toEqual([6, 15]);
+  });
+
+  it("interleave variants' timed calls round by round, after each one's first call and warm-ups; a failing variant reports its error alone", async () => {
+    const log: string[] = [];
+    const variant = (name: string, failOn?: number) => {
+      let n = 0;
+      return {
+        call: () => {
+          n++;
+          if (n === failOn) throw new Error(`${name} broke on call ${n}`);
+          log.push(name);
+          return name;
+        },
+        wait: async () => {},
+        release: () => {},
+      };
+    };
+    const [a, b, c] = await measureInterleaved([variant("a"), variant("b"), variant("c", 5)], 3);
+    // First call and 2 warm-ups each, then rounds a b c; c's 5th call (its 2nd timed one) throws.
+    expect(log).toEqual(["a", "a", "a", "b", "b", "b", "c", "c", "c", "a", "b", "c", "a", "b", "a", "b"]);
+    expect((a as Timing).samples).toHaveLength(3);
+    expect((b as Timing).samples).toHaveLength(3);
+    expect(c).toBeInstanceOf(Error);
+    expect((c as Error).message).toBe("c broke on call 5");
   });
 
   it("never report a NaN or a length mismatch as a small error", () => {
