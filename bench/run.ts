@@ -213,11 +213,14 @@ async function benchWorkload(w: Workload, options: Required<Pick<BenchOptions, "
  * would pay for it while the rows and peers after it do not.
  */
 async function wakeDevice(): Promise<void> {
-  const y = jit((x: Tensor) => np.add(x, 1), { name: "bench_wake" })(np.array([0, 1, 2, 3]));
+  const f = jit((x: Tensor) => np.add(x, 1), { name: "bench_wake" });
+  const x = np.array([0, 1, 2, 3]);
+  const y = f(x);
   try {
     await y.data();
   } finally {
-    y.dispose();
+    for (const t of [x, y]) t.dispose();
+    f.clearCache();
   }
 }
 
