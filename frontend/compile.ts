@@ -3,11 +3,15 @@
  * then hand the graph to a backend. Results are cached per graph object, backend
  * and options, so a jitted function compiles once per input signature; they live as long
  * as the graph, or until `disposeCompiled` (jit's bounded cache evicting a signature).
+ * Across processes, the persistent compile cache (runtime/compile-cache.ts) keeps the
+ * lowered programs of backends that have a target, so a second process runs no pass.
  */
 import type { Graph } from "../ir/graph.js";
 import type { Stage } from "../passes/pipeline.js";
 import type { Backend, Executable } from "../runtime/backend.js";
 import { debugLevel, debugLog } from "../runtime/debug.js";
+import { platform } from "../runtime/platform.js";
+import type { CacheEntry } from "../runtime/compile-cache.js";
 import { printIR } from "../ir/print.js";
 
 export interface CompileSettings {
@@ -17,8 +21,11 @@ export interface CompileSettings {
 
 export interface Compiled {
   readonly executable: Executable;
+  /** The graph after each pass; empty for a program loaded from the persistent cache, where none ran. */
   readonly stages: readonly Stage[];
   readonly compileMs: number;
+  /** The persistent cache's entry the program was loaded from, where it was. */
+  readonly cacheEntry?: string;
 }
 
 const cache = new WeakMap<Graph, Map<string, Compiled>>();
@@ -26,14 +33,19 @@ const cache = new WeakMap<Graph, Map<string, Compiled>>();
 /** What the compile step and the transformations use of passes/. */
 type Passes = typeof import("./passes.js");
 let passes: Passes | undefined;
+/** The persistent cache's keys and (de)serialisation: loaded only on a host that has a store. */
+let persistent: typeof import("../runtime/compile-cache.js") | undefined;
+let persistentOn = true;
 
 /**
  * Loads the optimisation passes, once. They are a third of the frontend's code and only a
  * compilation needs them, so a page's entry script stays small: `init()` (which both
- * entries await on import) loads them alongside the backend.
+ * entries await on import) loads them alongside the backend. The persistent cache's module
+ * loads with them where the host keeps one (Node), and never in a browser.
  */
 export async function loadPasses(): Promise<void> {
   passes ??= await import("./passes.js");
+  if (platform().compileCache) persistent ??= await import("../runtime/compile-cache.js");
 }
 
 /** The loaded passes; throws when nothing awaited `init()` (or `loadPasses()`) first. */
@@ -42,25 +54,66 @@ export function loadedPasses(): Passes {
   return passes;
 }
 
-export function compileGraph(graph: Graph, backend: Backend, settings: CompileSettings = {}): Compiled {
-  const key = `${backend.name}|${settings.fuse ?? true}|${(settings.disablePasses ?? []).join(",")}`;
+/** Turns the persistent compile cache on or off for this process (`init({ compileCache })`). */
+export function setCompileCache(on: boolean): void {
+  persistentOn = on;
+}
+
+/** What a caller needs besides the executable: `stages` (jit's `lower()`) runs the passes even when the persistent cache has the program. */
+export interface CompileRequest {
+  readonly stages?: boolean;
+}
+
+interface Resolved {
+  readonly fuse: boolean;
+  readonly disablePasses: readonly string[];
+}
+
+export function compileGraph(graph: Graph, backend: Backend, settings: CompileSettings = {}, request: CompileRequest = {}): Compiled {
+  const s: Resolved = { fuse: settings.fuse ?? true, disablePasses: settings.disablePasses ?? [] };
+  const key = `${backend.name}|${s.fuse}|${s.disablePasses.join(",")}`;
   let perGraph = cache.get(graph);
   if (!perGraph) cache.set(graph, (perGraph = new Map()));
   const hit = perGraph.get(key);
+  let compiled: Compiled;
   // A disposed program (its cache entry evicted, or its device lost and replaced) compiles again.
-  if (hit && !hit.executable.disposed) return hit;
-  const t0 = performance.now();
-  const { graph: lowered, stages } = loadedPasses().runPipeline(graph, {
-    fuse: settings.fuse ?? true,
-    disable: settings.disablePasses ?? [],
+  if (hit && !hit.executable.disposed) {
+    if (!request.stages || hit.stages.length > 0) return hit;
+    // Loaded from the persistent cache, it ran no pass: inspecting it runs them now.
+    compiled = { ...hit, stages: runPasses(graph, backend, s).stages };
+  } else {
+    const t0 = performance.now();
+    const entry = persistentOn ? persistent?.CacheEntry.of(graph, backend, s) : undefined;
+    const loaded = request.stages ? undefined : entry?.load(graph.name, backend, t0);
+    compiled = loaded
+      ? { executable: loaded.executable, stages: [], compileMs: performance.now() - t0, cacheEntry: loaded.where }
+      : compileFresh(graph, backend, s, entry, t0);
+  }
+  perGraph.set(key, compiled);
+  return compiled;
+}
+
+function runPasses(graph: Graph, backend: Backend, s: Resolved): { graph: Graph; stages: Stage[] } {
+  const result = loadedPasses().runPipeline(graph, {
+    fuse: s.fuse,
+    disable: s.disablePasses,
     ...(backend.target ? { target: backend.target } : {}),
   });
   if (debugLevel() >= 5)
-    for (const st of stages) debugLog(5, `// after ${st.pass}\n${st.notes.map((n) => `// ${n}\n`).join("")}${printIR(st.graph)}`);
-  const executable = backend.compile(lowered, { fuse: settings.fuse ?? true });
+    for (const st of result.stages) debugLog(5, `// after ${st.pass}\n${st.notes.map((n) => `// ${n}\n`).join("")}${printIR(st.graph)}`);
+  return result;
+}
+
+function compileFresh(graph: Graph, backend: Backend, s: Resolved, entry: CacheEntry | undefined, t0: number): Compiled {
+  const tp = performance.now();
+  const { graph: lowered, stages } = runPasses(graph, backend, s);
+  const passesMs = performance.now() - tp;
+  const executable = backend.compile(lowered, { fuse: s.fuse });
+  const stored = entry?.store(executable);
   const compiled: Compiled = { executable, stages, compileMs: performance.now() - t0 };
-  debugLog(1, () => `compiled @${graph.name} for ${backend.name}: ${executable.kernels.length} kernel(s) in ${compiled.compileMs.toFixed(1)} ms`);
-  perGraph.set(key, compiled);
+  debugLog(1, () =>
+    `compiled @${graph.name} for ${backend.name}: ${executable.kernels.length} kernel(s) in ${compiled.compileMs.toFixed(1)} ms ` +
+    `(passes ${passesMs.toFixed(1)} ms)${stored ? `, stored in the compile cache (${stored})` : ""}`);
   return compiled;
 }
 

@@ -7,7 +7,7 @@ import type { Backend, BackendName } from "../runtime/backend.js";
 import { interpBackend } from "../runtime/interp.js";
 import { platform } from "../runtime/platform.js";
 import { ArgumentError, checkBackendName, describe } from "./arguments.js";
-import { loadPasses } from "./compile.js";
+import { loadPasses, setCompileCache } from "./compile.js";
 import { getBackend, registerBackend, setDefaultBackend } from "./core.js";
 
 export interface InitOptions {
@@ -21,6 +21,12 @@ export interface InitOptions {
    * (the driver's own out-of-memory becomes the same error). Ignored by the interpreter.
    */
   readonly memoryLimit?: number;
+  /**
+   * Keep compiled programs on disk for later processes (default true in Node, where the
+   * cache lives under SMELT_CACHE_DIR; a browser keeps none). SMELT_COMPILE_CACHE=0 also
+   * turns it off.
+   */
+  readonly compileCache?: boolean;
 }
 
 const pending = new Map<BackendName, Promise<Backend>>();
@@ -75,10 +81,13 @@ let notified = false;
  */
 export async function init(options: InitOptions = {}): Promise<Backend> {
   if (options === null || typeof options !== "object")
-    throw new ArgumentError("init", "options", describe(options), "an object { backend?, setDefault?, memoryLimit? }");
+    throw new ArgumentError("init", "options", describe(options), "an object { backend?, setDefault?, memoryLimit?, compileCache? }");
   const limit = options.memoryLimit;
   if (limit !== undefined && !(typeof limit === "number" && Number.isSafeInteger(limit) && limit > 0))
     throw new ArgumentError("init", "options.memoryLimit", describe(limit), "a positive whole number of bytes");
+  if (options.compileCache !== undefined && typeof options.compileCache !== "boolean")
+    throw new ArgumentError("init", "options.compileCache", describe(options.compileCache), "a boolean");
+  if (options.compileCache !== undefined) setCompileCache(options.compileCache);
   registerBackend(interpBackend);
   await loadPasses();
   const env = globalThis.process?.env?.SMELT_BACKEND;

@@ -303,7 +303,7 @@ export function jit<F extends (...args: any[]) => unknown>(fn: F, options: JitOp
   (wrapped as { lower: unknown }).lower = (...args: unknown[]) => {
     const { entry } = prepare(args);
     const backend = getBackend(options.backend);
-    const compiled = compileGraph(entry.staged.graph, backend, settingsOf(options));
+    const compiled = compileGraph(entry.staged.graph, backend, settingsOf(options), { stages: true });
     return new Lowered(entry.staged.graph, compiled, backend.name, entry.staged.consts);
   };
   return wrapped;
@@ -419,7 +419,7 @@ export function compileIR(graph: Graph, options: Omit<JitOptions, "staticArgnums
   rememberCacheOwner(call);
   call.lower = () => {
     const backend = getBackend(options.backend);
-    return new Lowered(graph, compileGraph(graph, backend, settingsOf(options)), backend.name);
+    return new Lowered(graph, compileGraph(graph, backend, settingsOf(options), { stages: true }), backend.name);
   };
   return call;
 }

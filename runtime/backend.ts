@@ -4,6 +4,7 @@
  */
 import type { AbstractValue, HostArray } from "../ir/dtype.js";
 import type { Graph } from "../ir/graph.js";
+import type { Program } from "../codegen/program.js";
 import type { Target } from "../codegen/target.js";
 
 export type BackendName = "interp" | "webgpu" | "cuda";
@@ -48,6 +49,8 @@ export interface Executable {
   dispose(): void;
   /** Whether it was disposed, or its device was lost and replaced: it must be compiled again. */
   readonly disposed: boolean;
+  /** The lowered program it runs (a backend with a target), which the persistent compile cache stores. */
+  readonly program?: Program;
 }
 
 export interface MemoryStats {
@@ -69,6 +72,13 @@ export interface Backend {
   read(b: DeviceBuffer): Promise<HostArray>;
   free(b: DeviceBuffer): void;
   compile(graph: Graph, options?: CompileOptions): Executable;
+  /**
+   * Loads a program lowered for this backend's target (`compile` is `load(lowerGraph(graph,
+   * target))`): what the persistent compile cache calls, so a cached program runs no pass
+   * and no lowering. `sources`, each launch's kernel as an earlier load rendered it
+   * (`KernelInfo.source`), spare rendering them again. Absent on the interpreter, which has no target.
+   */
+  load?(program: Program, sources?: readonly string[]): Executable;
   /**
    * What callers hold on the device and what the pool keeps idle. With `since` (an earlier
    * snapshot), live buffers and bytes count only buffers allocated after it, so a leak check

@@ -11,10 +11,11 @@
  */
 import { spawn, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
-import { availableParallelism, homedir, tmpdir } from "node:os";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { availableParallelism, tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
 import { debugLevel, debugLog } from "./debug.js";
+import { cacheRoot, writeAtomically } from "./node-platform.js";
 
 /** nvcc rejected a module; carries its diagnostics, and the source at SMELT_DEBUG=4. */
 export class CudaCompileError extends Error {
@@ -82,11 +83,9 @@ export function chooseArch(sm: number, archs: readonly number[]): number {
   return below[below.length - 1]!;
 }
 
-/** Where compiled images are kept: SMELT_CACHE_DIR, else $XDG_CACHE_HOME or ~/.cache, under smelt/cuda. */
+/** Where compiled images are kept: `cuda/` under the cache root (SMELT_CACHE_DIR, else ~/.cache/smelt). */
 export function cacheDir(): string {
-  const env = process.env;
-  if (env.SMELT_CACHE_DIR) return join(env.SMELT_CACHE_DIR, "cuda");
-  return join(env.XDG_CACHE_HOME || join(homedir(), ".cache"), "smelt", "cuda");
+  return join(cacheRoot(), "cuda");
 }
 
 export type ImageFormat = "ptx" | "fatbin" | "cubin";
@@ -157,7 +156,7 @@ function withScratch<T>(j: Job, exec: (args: string[], done: (status: number | n
       if (diagnostics.trim()) debugLog(1, `cuda: nvcc warnings:\n${diagnostics}`);
       debugLog(1, `cuda: nvcc compiled ${j.req.kernels.length} kernel(s) for sm_${j.arch} in ${(performance.now() - t0).toFixed(0)} ms`);
       const image = readFileSync(out);
-      if (!j.req.noCache) store(j.cachePath, image);
+      if (!j.req.noCache) writeAtomically(j.cachePath, image);
       return { image: withNul(image, j.format), arch: j.arch, cached: false, diagnostics };
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -200,18 +199,6 @@ export async function compileCudaModules(reqs: readonly CompileRequest[]): Promi
   };
   await Promise.all(Array.from({ length: Math.min(availableParallelism(), jobs.length) }, worker));
   return results;
-}
-
-/** Writes atomically, so a concurrent process never reads half an image; a read-only cache is skipped. */
-function store(path: string, data: Uint8Array): void {
-  try {
-    mkdirSync(join(path, ".."), { recursive: true });
-    const tmp = `${path}.${process.pid}.tmp`;
-    writeFileSync(tmp, data);
-    renameSync(tmp, path);
-  } catch (e) {
-    debugLog(1, `cuda: cannot write the kernel cache at ${path}: ${(e as Error).message}`);
-  }
 }
 
 /** cuModuleLoadData reads PTX as a C string. */

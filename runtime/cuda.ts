@@ -219,6 +219,8 @@ export class CudaExecutable implements Executable {
   constructor(
     private readonly device: CudaDevice,
     readonly program: Program,
+    /** Each launch's CUDA C, where an earlier load rendered it (the persistent compile cache). */
+    sources?: readonly string[],
   ) {
     this.functions = device.functionsFor(program.launches.map((l) => l.kernel));
     for (const b of program.buffers) {
@@ -230,14 +232,14 @@ export class CudaExecutable implements Executable {
     const pool = device.pool, held = [...this.constants.values()];
     this.freeConstants = ownResources(this, () => held.forEach((ptr) => pool.release(ptr)));
     const name = (id: number) => `$${id}`;
-    this.kernels = program.launches.map((l) => {
+    this.kernels = program.launches.map((l, i) => {
       const writes = l.kernel.bindings.map((b) => b.access !== "read");
       return {
         name: l.kernel.name,
         inputs: l.args.filter((_, j) => !writes[j]).map(name),
         outputs: l.args.filter((_, j) => writes[j]).map(name),
         workgroups: l.kernel.grid,
-        source: renderCuda(l.kernel),
+        source: sources?.[i] ?? renderCuda(l.kernel),
       };
     });
   }
@@ -340,6 +342,10 @@ export async function createCudaBackend(options: { ordinal?: number } = {}): Pro
   const device = new CudaDevice(driver, nvcc);
   const info = driver.device;
   debugLog(1, `cuda: ${info.name}, sm_${info.sm}, ${(info.totalBytes / 2 ** 30).toFixed(1)} GiB, driver ${info.driverVersion}, nvcc ${toolkit(nvcc).version}`);
+  const load = (program: Program, sources?: readonly string[]): Executable => {
+    debugLog(3, () => program.kernelsText());
+    return new CudaExecutable(device, program, sources);
+  };
   return {
     name: "cuda",
     device,
@@ -349,10 +355,9 @@ export async function createCudaBackend(options: { ordinal?: number } = {}): Pro
     free: (b) => device.disown(unwrap(b, "free")),
     compile(graph: Graph, _options?: CompileOptions): Executable {
       verify(graph);
-      const program = lowerGraph(graph, device.target);
-      debugLog(3, () => program.kernelsText());
-      return new CudaExecutable(device, program);
+      return load(lowerGraph(graph, device.target));
     },
+    load,
     memoryStats: (since) => device.memoryStats(since),
     setMemoryLimit: (bytes) => {
       device.pool.limitBytes = bytes;

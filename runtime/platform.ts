@@ -18,6 +18,20 @@ export interface Platform {
   readonly noWebGPUHint: string;
   /** What to tell a user when WebGPU is there but offers no adapter. */
   readonly noAdapterHint: string;
+  /**
+   * Where compiled programs persist between processes (runtime/compile-cache.ts), or
+   * undefined when this host keeps none (a browser) or it is turned off. Asked per compile,
+   * so an environment change takes effect at once.
+   */
+  compileCache?(): ProgramStore | undefined;
+}
+
+/** Text entries by key: the persistent compile cache's storage (a directory in Node). */
+export interface ProgramStore {
+  /** The entry under `key` and where it lives; undefined when there is none or it cannot be read. */
+  read(key: string): { readonly text: string; readonly where: string } | undefined;
+  /** Stores `text` under `key` so no reader sees half of it; returns where, or undefined when it could not. */
+  write(key: string, text: string): string | undefined;
 }
 
 const browserPlatform: Platform = {

@@ -182,9 +182,13 @@ export class WebGPUBackend implements Backend {
 
   compile(graph: Graph, _options?: CompileOptions): WebGPUExecutable {
     this.alive();
-    const program = lowerGraph(graph, this.target);
+    return this.load(lowerGraph(graph, this.target));
+  }
+
+  load(program: Program, sources?: readonly string[]): WebGPUExecutable {
+    this.alive();
     debugLog(3, () => `${program}\n${program.kernelsText()}`);
-    return new WebGPUExecutable(this, program);
+    return new WebGPUExecutable(this, program, sources);
   }
 
   /** Compiles and waits for every pipeline, throwing a KernelCompileError if one fails. */
@@ -231,11 +235,13 @@ export class WebGPUExecutable implements Executable {
   constructor(
     private readonly backend: WebGPUBackend,
     readonly program: Program,
+    /** Each launch's WGSL, where an earlier load rendered it (the persistent compile cache). */
+    sources?: readonly string[],
   ) {
     const ctx = backend.ctx;
     const launches = program.launches;
-    this.sites = launches.map((l) => {
-      const source = renderKernel(ctx.target, l.kernel);
+    this.sites = launches.map((l, i) => {
+      const source = sources?.[i] ?? renderKernel(ctx.target, l.kernel);
       debugLog(4, () => `--- ${l.kernel.name}.wgsl ---\n${source}`);
       const access = l.kernel.bindings.map((b) => b.access);
       return { source, access, pipeline: ctx.pipeline(l.kernel.name, source, access), bindGroups: new BindGroupCache() };
