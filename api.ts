@@ -9,7 +9,7 @@ export { Tensor, ConcreteTensor, TracerError, ConcretizationError } from "./fron
 export { ArgumentError } from "./frontend/arguments.js";
 export { PytreeError } from "./frontend/tree.js";
 export { jit, Lowered, compileIR, memoryStats, spec, ShapeDtype, clearCaches, DEFAULT_JIT_CACHE_SIZE } from "./frontend/jit.js";
-export type { JitOptions, JitFunction } from "./frontend/jit.js";
+export type { JitOptions, JitFunction, CompileStats } from "./frontend/jit.js";
 export * as lax from "./frontend/lax.js";
 export * as np from "./frontend/np.js";
 export * as nn from "./frontend/nn.js";

@@ -25,7 +25,25 @@ export interface BenchRow {
   readonly peakBytes: number | null;
   /** Largest |output - interpreter output|. */
   readonly maxAbsErr: number | null;
+  /** smelt's first call taken apart (`--verbose` prints it). */
+  readonly firstSplit?: FirstSplit;
   readonly note?: string;
+}
+
+/**
+ * A first call's parts, in ms: tracing, the passes, codegen (lowering and rendering, or
+ * reading the persistent compile cache), creating pipelines, and the first run (what is
+ * left of the first call: dispatch and wait, including any compiling the driver defers to
+ * the first dispatch, as lavapipe's LLVM does).
+ */
+export interface FirstSplit {
+  readonly traceMs: number;
+  readonly passesMs: number;
+  readonly codegenMs: number;
+  readonly pipelinesMs: number;
+  readonly runMs: number;
+  /** The program came from the persistent compile cache (no pass or codegen ran). */
+  readonly cached: boolean;
 }
 
 /** NaN and ±Infinity are not JSON; they become null (and keep their note). */
@@ -81,7 +99,28 @@ export function formatTable(rows: readonly BenchRow[], options: { peers?: boolea
   ];
   if (options.peers) columns.push({ title: "vs jax-js", right: true, cell: (r) => ratio(find(r, "jax-js"), r.steadyMs) });
   if (rows.some((r) => r.note)) columns.push({ title: "note", right: false, cell: (r) => r.note ?? "" });
+  return renderColumns(rows, columns);
+}
 
+/** smelt's first calls taken apart, one row per variant that has a split (`smelt bench --verbose`). */
+export function formatFirstSplit(rows: readonly BenchRow[]): string {
+  const split = (pick: (s: FirstSplit) => number) => (r: BenchRow) => (r.firstSplit ? formatMs(pick(r.firstSplit)) : "-");
+  const columns: Column[] = [
+    { title: "workload", right: false, cell: (r) => r.workload },
+    { title: "variant", right: false, cell: (r) => r.variant },
+    { title: "first ms", right: true, cell: (r) => formatMs(r.firstMs) },
+    { title: "trace", right: true, cell: split((s) => s.traceMs) },
+    { title: "passes", right: true, cell: split((s) => s.passesMs) },
+    { title: "codegen", right: true, cell: split((s) => s.codegenMs) },
+    { title: "pipelines", right: true, cell: split((s) => s.pipelinesMs) },
+    { title: "first run", right: true, cell: split((s) => s.runMs) },
+    { title: "compile cache", right: false, cell: (r) => (r.firstSplit?.cached ? "hit" : "-") },
+  ];
+  return renderColumns(rows.filter((r) => r.firstSplit), columns);
+}
+
+/** Rows as aligned columns, a blank line between workloads. */
+function renderColumns(rows: readonly BenchRow[], columns: readonly Column[]): string {
   const cells = rows.map((r) => columns.map((c) => c.cell(r)));
   const widths = columns.map((c, i) => Math.max(c.title.length, ...cells.map((row) => [...row[i]!].length)));
   const line = (values: readonly string[]) =>

@@ -5,12 +5,12 @@
  * rows, --plot charts them (bench/plot.ts). See bench/timing.ts for what the times mean.
  */
 import { writeFileSync } from "node:fs";
-import { type Tensor, getBackend, jit, memoryStats, np } from "../index.js";
+import { type CompileStats, type Tensor, getBackend, jit, memoryStats, np } from "../index.js";
 import { WebGPUBackend } from "../runtime/webgpu.js";
 import { type Peer, type PeerName, PEERS, openPeer, peerGap } from "./peers.js";
 import { plotBench } from "./plot.js";
 import { type Progress, progressBar, silentProgress } from "./progress.js";
-import { type BenchRow, type SmeltVariant, formatTable, toJSON } from "./report.js";
+import { type BenchRow, type FirstSplit, type SmeltVariant, formatFirstSplit, formatTable, toJSON } from "./report.js";
 import { DEFAULT_RUNS, type Measured, type Timing, maxAbsErr, measureInterleaved } from "./timing.js";
 
 /** Inputs and weights are O(1) by construction, so an f32 result further off than this is wrong, not rounding. */
@@ -90,14 +90,25 @@ function smeltRun(w: Workload, xs: Tensor[], variant: SmeltVariant, expected: Fl
   return run;
 }
 
+/** The first call taken apart: what tracing and compiling took, and the rest of it as the first run. */
+function firstSplit(s: CompileStats, firstMs: number): FirstSplit {
+  const before = s.traceMs + s.passesMs + s.codegenMs + s.pipelinesMs;
+  return {
+    traceMs: s.traceMs, passesMs: s.passesMs, codegenMs: s.codegenMs, pipelinesMs: s.pipelinesMs,
+    runMs: Math.max(0, firstMs - before), cached: s.cacheEntry !== undefined,
+  };
+}
+
 /** A timed variant's row; its first call was timed before `lower`, which traces and compiles (both then cached). */
 function smeltRow(w: Workload, run: SmeltRun, timing: Timing, xs: Tensor[]): BenchRow {
+  const stats = run.f.compileStats(...xs);
   const lowered = run.f.lower(...xs);
   const wrong = run.err !== null && !(run.err <= MAX_ERR);
   return {
     workload: w.id, variant: run.variant, backend: getBackend().name,
     steadyMs: timing.steadyMs, steadyIntervalMs: timing.steadyIntervalMs, firstMs: timing.firstMs,
     kernels: lowered.kernels.length, peakBytes: lowered.peakBytes, maxAbsErr: run.err,
+    ...(stats ? { firstSplit: firstSplit(stats, timing.firstMs) } : {}),
     ...(wrong ? { note: `WRONG: max |err| ${run.err} against the interpreter exceeds ${MAX_ERR}` } : {}),
   };
 }
@@ -280,12 +291,19 @@ const FOOTNOTE = [
   "max err: against the interpreter on the same inputs; speed-ups: the baseline's steady time over the row's.",
 ].join("\n");
 
+const SPLIT_FOOTNOTE = [
+  "codegen: lowering and rendering the kernels, or reading them from the persistent compile cache (hit);",
+  "pipelines: creating the device's pipelines; first run: the rest of the first call, including compiling a driver defers to the first dispatch.",
+].join("\n");
+
 /**
  * The CLI entry (`smelt bench [W1..W8|matmul ...] [--json FILE] [--plot FILE.svg] [--peers] [--runs N]`).
  * Exits 1 when an argument is wrong or a smelt variant failed; a peer that cannot
  * run is reported in the table, not as a failure.
  */
-export async function runBenchCommand(args: string[], opts: { json?: string; plot?: string; peers?: boolean; runs?: number }): Promise<number> {
+export async function runBenchCommand(
+  args: string[], opts: { json?: string; plot?: string; peers?: boolean; runs?: number; verbose?: boolean },
+): Promise<number> {
   const ids: WorkloadId[] = [];
   let matmul = false;
   for (const a of args) {
@@ -315,6 +333,7 @@ export async function runBenchCommand(args: string[], opts: { json?: string; plo
 
   console.log(formatTable(rows, { peers: opts.peers }));
   console.log(FOOTNOTE);
+  if (opts.verbose && rows.some((r) => r.firstSplit)) console.log(`\nsmelt's first calls, in ms:\n${formatFirstSplit(rows)}\n${SPLIT_FOOTNOTE}`);
   if (opts.json) {
     writeFileSync(opts.json, toJSON(rows));
     console.error(`bench: wrote ${rows.length} rows to ${opts.json}`);

@@ -5,7 +5,7 @@
  *   smelt ir <module> [--fn NAME] [--after PASS|all] [--no-fuse] [--backend B]
  *   smelt kernels <module> [--fn NAME] [--target wgsl|cuda] [--stats] [--no-fuse]
  *   smelt profile <module> [--fn NAME] [--out TRACE.json] [--plot FILE.svg] [--no-fuse]
- *   smelt bench [WORKLOAD...] [--json FILE] [--plot FILE.svg] [--peers] [--backend B]
+ *   smelt bench [WORKLOAD...] [--json FILE] [--plot FILE.svg] [--peers] [--backend B] [--runs N] [--verbose]
  *
  * A module declares what to trace by exporting functions that carry an `inputs`
  * property: a list of types written as in IR text (`"f32[512,768]"`).
@@ -23,7 +23,7 @@ const USAGE = `usage:
   smelt ir <module> [--fn NAME] [--after PASS|all] [--no-fuse] [--backend interp|webgpu|cuda]
   smelt kernels <module> [--fn NAME] [--target wgsl|cuda] [--stats] [--no-fuse]   (--stats: registers, spills, shared memory, sm_80/sm_90 occupancy and main-loop mix from nvcc/ptxas instead of the sources; needs --target cuda)
   smelt profile <module> [--fn NAME] [--out TRACE.json] [--plot FILE.svg] [--no-fuse] [--warmup N] [--backend B]   (random inputs; Chrome-trace JSON, SVG timeline)
-  smelt bench [WORKLOAD...] [--json FILE] [--plot FILE.svg] [--peers] [--backend B] [--runs N]
+  smelt bench [WORKLOAD...] [--json FILE] [--plot FILE.svg] [--peers] [--backend B] [--runs N] [--verbose]   (--verbose: each first call split into trace, passes, codegen, pipelines and first run)
   smelt --help | --version`;
 
 /** A command-line mistake: printed with the usage, never with a stack. */
@@ -44,6 +44,7 @@ const OPTIONS = {
   runs: { type: "string" },
   warmup: { type: "string" },
   out: { type: "string" },
+  verbose: { type: "boolean" },
   help: { type: "boolean", short: "h" },
   version: { type: "boolean", short: "v" },
 } as const;
@@ -54,7 +55,7 @@ const COMMAND_OPTIONS: Record<string, readonly OptionName[]> = {
   ir: ["fn", "after", "no-fuse", "backend"],
   kernels: ["fn", "target", "stats", "no-fuse", "backend"],
   profile: ["fn", "out", "plot", "no-fuse", "warmup", "backend"],
-  bench: ["json", "plot", "peers", "backend", "runs"],
+  bench: ["json", "plot", "peers", "backend", "runs", "verbose"],
 };
 
 const CHOICES: Partial<Record<OptionName, readonly string[]>> = {
@@ -239,7 +240,7 @@ export async function main(argv: string[]): Promise<number> {
     }
     case "bench": {
       const { runBenchCommand } = await import("../bench/run.js");
-      return runBenchCommand(rest, { json: values.json, plot: values.plot, peers: values.peers, runs: checked.runs });
+      return runBenchCommand(rest, { json: values.json, plot: values.plot, peers: values.peers, runs: checked.runs, verbose: values.verbose });
     }
     default:
       console.error(`unknown command '${command}'\n${USAGE}`);

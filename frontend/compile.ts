@@ -19,11 +19,22 @@ export interface CompileSettings {
   readonly disablePasses?: readonly string[];
 }
 
+/**
+ * Where a compile's time went, in ms: the passes, codegen (lowering and rendering kernels,
+ * or reading them from the persistent cache) and creating the device's pipelines.
+ */
+export interface CompileSplit {
+  readonly passesMs: number;
+  readonly codegenMs: number;
+  readonly pipelinesMs: number;
+}
+
 export interface Compiled {
   readonly executable: Executable;
   /** The graph after each pass; empty for a program loaded from the persistent cache, where none ran. */
   readonly stages: readonly Stage[];
   readonly compileMs: number;
+  readonly split: CompileSplit;
   /** The persistent cache's entry the program was loaded from, where it was. */
   readonly cacheEntry?: string;
 }
@@ -69,9 +80,18 @@ interface Resolved {
   readonly disablePasses: readonly string[];
 }
 
+const resolve = (settings: CompileSettings): Resolved => ({ fuse: settings.fuse ?? true, disablePasses: settings.disablePasses ?? [] });
+const keyOf = (backend: Backend, s: Resolved) => `${backend.name}|${s.fuse}|${s.disablePasses.join(",")}`;
+
+/** The program compiled for `graph` on `backend` with `settings`, if one is cached in this process; compiles nothing. */
+export function compiledFor(graph: Graph, backend: Backend, settings: CompileSettings = {}): Compiled | undefined {
+  const hit = cache.get(graph)?.get(keyOf(backend, resolve(settings)));
+  return hit && !hit.executable.disposed ? hit : undefined;
+}
+
 export function compileGraph(graph: Graph, backend: Backend, settings: CompileSettings = {}, request: CompileRequest = {}): Compiled {
-  const s: Resolved = { fuse: settings.fuse ?? true, disablePasses: settings.disablePasses ?? [] };
-  const key = `${backend.name}|${s.fuse}|${s.disablePasses.join(",")}`;
+  const s = resolve(settings);
+  const key = keyOf(backend, s);
   let perGraph = cache.get(graph);
   if (!perGraph) cache.set(graph, (perGraph = new Map()));
   const hit = perGraph.get(key);
@@ -85,9 +105,7 @@ export function compileGraph(graph: Graph, backend: Backend, settings: CompileSe
     const t0 = performance.now();
     const entry = persistentOn ? persistent?.CacheEntry.of(graph, backend, s) : undefined;
     const loaded = request.stages ? undefined : entry?.load(graph.name, backend, t0);
-    compiled = loaded
-      ? { executable: loaded.executable, stages: [], compileMs: performance.now() - t0, cacheEntry: loaded.where }
-      : compileFresh(graph, backend, s, entry, t0);
+    compiled = loaded ? fromCache(loaded, t0) : compileFresh(graph, backend, s, entry, t0);
   }
   perGraph.set(key, compiled);
   return compiled;
@@ -104,13 +122,28 @@ function runPasses(graph: Graph, backend: Backend, s: Resolved): { graph: Graph;
   return result;
 }
 
+/** A program the persistent cache loaded: no pass ran, and its codegen was reading the entry. */
+function fromCache(loaded: { executable: Executable; where: string }, t0: number): Compiled {
+  const compileMs = performance.now() - t0;
+  const pipelinesMs = loaded.executable.pipelinesMs ?? 0;
+  return {
+    executable: loaded.executable, stages: [], compileMs, cacheEntry: loaded.where,
+    split: { passesMs: 0, codegenMs: compileMs - pipelinesMs, pipelinesMs },
+  };
+}
+
 function compileFresh(graph: Graph, backend: Backend, s: Resolved, entry: CacheEntry | undefined, t0: number): Compiled {
   const tp = performance.now();
   const { graph: lowered, stages } = runPasses(graph, backend, s);
   const passesMs = performance.now() - tp;
   const executable = backend.compile(lowered, { fuse: s.fuse });
+  const backendMs = performance.now() - tp - passesMs;
   const stored = entry?.store(executable);
-  const compiled: Compiled = { executable, stages, compileMs: performance.now() - t0 };
+  const pipelinesMs = executable.pipelinesMs ?? 0;
+  const compiled: Compiled = {
+    executable, stages, compileMs: performance.now() - t0,
+    split: { passesMs, codegenMs: backendMs - pipelinesMs, pipelinesMs },
+  };
   debugLog(1, () =>
     `compiled @${graph.name} for ${backend.name}: ${executable.kernels.length} kernel(s) in ${compiled.compileMs.toFixed(1)} ms ` +
     `(passes ${passesMs.toFixed(1)} ms)${stored ? `, stored in the compile cache (${stored})` : ""}`);

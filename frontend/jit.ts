@@ -8,7 +8,7 @@ import { Graph, GraphBuilder, verify } from "../ir/graph.js";
 import { printIR, formatNumber } from "../ir/print.js";
 import type { Primitive, PrimitiveParams } from "../ir/primitives.js";
 import type { Backend, BackendName, DeviceBuffer, KernelInfo, MemoryStats } from "../runtime/backend.js";
-import { type Compiled, compileGraph, disposeCompiled } from "./compile.js";
+import { type Compiled, type CompileSplit, compileGraph, compiledFor, disposeCompiled } from "./compile.js";
 import { ConcreteTensor, Tensor, Tracer, bind, getBackend, setPrimitiveExecutor } from "./core.js";
 import { type StagedGraph, stageGraph } from "./staging.js";
 import { Profile } from "./profile.js";
@@ -113,6 +113,15 @@ export const jitSettings = (g: Graph): JitOptions | undefined => graphSettings.g
 interface CacheEntry {
   staged: StagedGraph;
   outDef: TreeDef;
+  /** Milliseconds tracing took. */
+  traceMs: number;
+}
+
+/** Where a signature's first call spent its time before running, in ms (`f.compileStats`). */
+export interface CompileStats extends CompileSplit {
+  readonly traceMs: number;
+  /** The persistent compile cache's entry the program came from, when it did (no pass or codegen ran). */
+  readonly cacheEntry?: string;
 }
 
 /** What `jit(f).lower(...)` returns: everything a user may inspect about one compilation. */
@@ -200,6 +209,11 @@ export interface JitFunction<F extends (...args: any[]) => unknown> {
   readonly cacheSize: number;
   /** Drops every cached signature and frees its compiled programs; later calls trace again. */
   clearCache(): void;
+  /**
+   * How long tracing and compiling took for these arguments' signature, once a call has
+   * compiled it (undefined before, and nothing is traced or compiled to find out).
+   */
+  compileStats(...args: unknown[]): CompileStats | undefined;
 }
 
 /** An abstract argument for `lower` (like jax.ShapeDtypeStruct): traces without data. */
@@ -243,7 +257,7 @@ export function jit<F extends (...args: any[]) => unknown>(fn: F, options: JitOp
   const name = options.name ?? funcName(fn as { name?: string }, "jitted");
   let traceCount = 0;
 
-  const prepare = (args: unknown[]) => {
+  const prepare = (args: unknown[], traceIfMissing = true) => {
     const defs: TreeDef[] = [];
     const leaves: Leaf[] = [];
     args.forEach((a, i) => {
@@ -257,8 +271,10 @@ export function jit<F extends (...args: any[]) => unknown>(fn: F, options: JitOp
     const key = treeKey(inDef) + "|" + tensors.map((t) => formatType(t.aval)).join(",");
     const abstract = tensors.filter((t): t is ShapeDtype => t instanceof ShapeDtype);
     let entry = cache.get(key);
+    if (!entry && !traceIfMissing) return undefined;
     if (!entry) {
       traceCount++;
+      const t0 = performance.now();
       let outDef: TreeDef | undefined;
       const staged = stageGraph(
         name,
@@ -282,7 +298,7 @@ export function jit<F extends (...args: any[]) => unknown>(fn: F, options: JitOp
         argHints(inDef, fn as { toString(): string }),
       );
       graphSettings.set(staged.graph, options);
-      entry = { staged, outDef: outDef! };
+      entry = { staged, outDef: outDef!, traceMs: performance.now() - t0 };
       // An entry that captured a tracer of an enclosing transformation is only valid for this call.
       if (!staged.consts.some((c) => c instanceof Tracer)) cache.set(key, entry);
     }
@@ -290,7 +306,7 @@ export function jit<F extends (...args: any[]) => unknown>(fn: F, options: JitOp
   };
 
   const wrapped = ((...args: unknown[]) => {
-    const { entry, tensors, abstract } = prepare(args);
+    const { entry, tensors, abstract } = prepare(args)!;
     if (abstract) throw new Error(`${name}: ShapeDtype arguments can only be lowered, not run; pass tensors`);
     const outs = bind("jit", [...(tensors as Tensor[]), ...entry.staged.consts], { callee: entry.staged.graph });
     return unflatten(entry.outDef, outs);
@@ -300,8 +316,13 @@ export function jit<F extends (...args: any[]) => unknown>(fn: F, options: JitOp
   Object.defineProperty(wrapped, "cacheSize", { get: () => cache.size });
   wrapped.clearCache = () => cache.clear();
   rememberCacheOwner(wrapped);
+  wrapped.compileStats = (...args: unknown[]) => {
+    const entry = prepare(args, false)?.entry;
+    const compiled = entry && compiledFor(entry.staged.graph, getBackend(options.backend), settingsOf(options));
+    return compiled && { traceMs: entry.traceMs, ...compiled.split, ...(compiled.cacheEntry ? { cacheEntry: compiled.cacheEntry } : {}) };
+  };
   (wrapped as { lower: unknown }).lower = (...args: unknown[]) => {
-    const { entry } = prepare(args);
+    const { entry } = prepare(args)!;
     const backend = getBackend(options.backend);
     const compiled = compileGraph(entry.staged.graph, backend, settingsOf(options), { stages: true });
     return new Lowered(entry.staged.graph, compiled, backend.name, entry.staged.consts);

@@ -51,6 +51,12 @@ export interface Executable {
   readonly disposed: boolean;
   /** The lowered program it runs (a backend with a target), which the persistent compile cache stores. */
   readonly program?: Program;
+  /**
+   * Milliseconds its loading spent creating device pipelines or modules, as opposed to
+   * rendering kernels (the first call's split, `smelt bench --verbose`). A driver that
+   * compiles at the first dispatch (lavapipe) moves that cost into the first run.
+   */
+  readonly pipelinesMs?: number;
 }
 
 export interface MemoryStats {

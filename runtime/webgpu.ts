@@ -231,6 +231,7 @@ export class WebGPUExecutable implements Executable {
    * launch (the buffer pool returns the same buffers call after call, so a warm call creates none).
    */
   private readonly sites: readonly LaunchSite[];
+  readonly pipelinesMs: number;
 
   constructor(
     private readonly backend: WebGPUBackend,
@@ -240,12 +241,17 @@ export class WebGPUExecutable implements Executable {
   ) {
     const ctx = backend.ctx;
     const launches = program.launches;
+    let pipelinesMs = 0;
     this.sites = launches.map((l, i) => {
       const source = sources?.[i] ?? renderKernel(ctx.target, l.kernel);
       debugLog(4, () => `--- ${l.kernel.name}.wgsl ---\n${source}`);
       const access = l.kernel.bindings.map((b) => b.access);
-      return { source, access, pipeline: ctx.pipeline(l.kernel.name, source, access), bindGroups: new BindGroupCache() };
+      const t0 = performance.now();
+      const pipeline = ctx.pipeline(l.kernel.name, source, access);
+      pipelinesMs += performance.now() - t0;
+      return { source, access, pipeline, bindGroups: new BindGroupCache() };
     });
+    this.pipelinesMs = pipelinesMs;
     this.ready = firstError(this.sites.map((p) => p.pipeline.status));
     const held: WebGPUBuffer[] = [];
     for (const b of program.buffers) {

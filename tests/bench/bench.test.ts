@@ -6,11 +6,11 @@
 import { describe, expect, it } from "vitest";
 import { getBackend, memoryStats } from "../../index.js";
 import { runBench, runBenchCommand, variantsOf } from "../../bench/run.js";
-import { type BenchRow, formatTable, toJSON } from "../../bench/report.js";
+import { type BenchRow, formatFirstSplit, formatTable, toJSON } from "../../bench/report.js";
 import { type Timing, median, medianInterval, maxAbsErr, measureInterleaved } from "../../bench/timing.js";
 import { DEFAULT_SIZES, DEFAULT_WORKLOADS, TINY_SIZES, WORKLOAD_IDS, workload } from "../../bench/workloads.js";
 
-const JSON_KEYS = ["workload", "variant", "backend", "steadyMs", "firstMs", "kernels", "peakBytes", "maxAbsErr", "steadyIntervalMs"];
+const JSON_KEYS = ["workload", "variant", "backend", "steadyMs", "firstMs", "kernels", "peakBytes", "maxAbsErr", "steadyIntervalMs", "firstSplit"];
 
 let cached: Promise<BenchRow[]> | undefined;
 /** One tiny run of every workload, shared by the tests below. */
@@ -70,10 +70,25 @@ describe("smelt bench on the interpreter", () => {
     for (const r of rows) {
       expect(Object.keys(r).filter((k) => k !== "note").sort()).toEqual([...JSON_KEYS].sort());
       expect(["fused", "materialised", "dense", "unfused"]).toContain(r.variant);
-      for (const k of JSON_KEYS.slice(3, -1)) expect(r[k] === null || typeof r[k] === "number").toBe(true);
+      for (const k of JSON_KEYS.slice(3, -2)) expect(r[k] === null || typeof r[k] === "number").toBe(true);
       // Two timed calls are too few for a 95% interval of the median.
       expect(r.steadyIntervalMs).toBeNull();
     }
+  });
+
+  it("splits each first call into trace, passes, codegen, pipelines and the first run, which add up to it", async () => {
+    for (const r of await tinyRun()) {
+      const s = r.firstSplit!;
+      const parts = [s.traceMs, s.passesMs, s.codegenMs, s.pipelinesMs, s.runMs];
+      for (const p of parts) expect(p).toBeGreaterThanOrEqual(0);
+      // Tracing and the passes ran for this row's first call (a fresh jit, an empty compile cache).
+      expect(s.traceMs).toBeGreaterThan(0);
+      expect(s.passesMs).toBeGreaterThan(0);
+      expect(s.cached).toBe(false);
+      expect(parts.reduce((a, b) => a + b)).toBeCloseTo(r.firstMs!, 6);
+    }
+    const text = formatFirstSplit(await tinyRun());
+    expect(text.split("\n")[0]).toMatch(/^workload\s+variant\s+first ms\s+trace\s+passes\s+codegen\s+pipelines\s+first run\s+compile cache$/);
   });
 
   it("gives back all device memory it allocated", async () => {
