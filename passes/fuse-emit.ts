@@ -41,7 +41,7 @@ type Unit = { readonly group: Group; readonly first: number } | { readonly node:
 /** Rebuilds the graph with one fusion node per group of two or more nodes, noting each kernel. */
 export function emit(g: Graph, partition: Partitioned, notes: string[]): Graph {
   const { units, unitOf } = schedulingUnits(g, partition);
-  const top = new TopLevel(g, partition.graph, notes);
+  const top = new TopLevel(g, partition.graph, notes, partition.bufferLimit);
   let fused = 0;
   for (const unit of kernelOrder(units, unitOf, partition.graph)) {
     if ("node" in unit) {
@@ -121,6 +121,8 @@ class TopLevel {
     g: Graph,
     private readonly graph: FusionGraph,
     private readonly notes: string[],
+    /** Storage buffers one kernel may bind (the target's limit). */
+    private readonly bufferLimit: number,
   ) {
     this.builder = new GraphBuilder(g.name);
     for (const v of g.inputs) this.env.set(v, this.builder.input(v.type, v.hint));
@@ -183,6 +185,16 @@ class TopLevel {
       const [n] = chain;
       this.bind(n!.outputs, this.builder.copy(n!, n!.inputs.map((u) => this.value(u, reader))));
       this.notes.push(`fuse: ${n!.prim} materialised alone, read by ${reader}`);
+      return;
+    }
+    if (loaded.length + 1 > this.bufferLimit) {
+      // One kernel would bind more buffers than the target allows (W9's concatenation of the
+      // value and 13 gradients): the chain's ops are emitted one by one, and codegen splits a
+      // wide concatenation into kernels that each write their operands' slabs.
+      for (const n of chain) this.bind(n.outputs, this.builder.copy(n, n.inputs.map((u) => this.value(u, reader))));
+      this.notes.push(
+        `fuse: ${chain.map((n) => n.prim).join(" ")} materialised op by op, read by ${reader}: ` +
+        `one kernel would bind ${loaded.length + 1} buffers > limit ${this.bufferLimit}`);
       return;
     }
     this.materialised++;

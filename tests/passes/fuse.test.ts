@@ -4,6 +4,7 @@ import type { Graph, Node } from "../../ir/graph.js";
 import { parseIRSync } from "../../ir/parse.js";
 import { printIR } from "../../ir/print.js";
 import { runPipeline } from "../../passes/pipeline.js";
+import { lowerGraph } from "../../codegen/program.js";
 import { MAX_ROW_FOR_EPILOGUE } from "../../passes/fuse-rules.js";
 import {
   Tb, contractViolations, expectClose, finalGraph, fusions, gelu, inputsFor, layerNorm, limitTarget, mlp, run, softmax,
@@ -74,6 +75,19 @@ describe("fuse: hard rules", () => {
     for (const f of fusions(g)) expect(f.inputs.length + f.outputs.length).toBeLessThanOrEqual(8);
     expect(fuseNotes(sumOf(12))).toMatch(/would bind 9 buffers > limit 8/);
     expect(fusions(fused(sumOf(12), 16))).toHaveLength(1);
+  });
+
+  it("a stored layout chain wider than the limit (a result concatenating 12 transposed inputs) is emitted op by op, and every kernel it lowers to fits", () => {
+    const t = new Tb("concat_of");
+    const xs = Array.from({ length: 12 }, (_, i) => t.input("f32", [3, 4], `x${i}`));
+    const g = t.build([t.op("concatenate", xs.map((x) => t.op("transpose", [x], { perm: [1, 0] })), { axis: 0 })]);
+    const out = fused(g, 8);
+    expect(fuseNotes(g, 8)).toMatch(/materialised op by op, read by the function's result: one kernel would bind 13 buffers > limit 8/);
+    const launches = lowerGraph(out, limitTarget(8)).launches;
+    expect(launches.length).toBeGreaterThan(1);
+    for (const l of launches) expect(l.kernel.bindings.length).toBeLessThanOrEqual(8);
+    // Under a limit that holds it, the chain is one kernel.
+    expect(fuseNotes(g, 16)).toMatch(/@layout_0 \(elementwise, 13 ops: transpose .* concatenate\) materialised/);
   });
 
   it("reads the limit from the target: a limit of 4 gives kernels of at most 4 bindings", () => {
