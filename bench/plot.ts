@@ -28,6 +28,7 @@ const VARIANT_COLOURS: Record<Variant, string> = {
   materialised: "#ff7f0e",
   dense: "#9467bd",
   unfused: "#7f7f7f",
+  tuned: "#8c564b",
   "jax-js": "#2ca02c",
   tfjs: "#d62728",
   template: "#17becf",

@@ -5,8 +5,11 @@
  */
 import type { WorkloadId } from "./workloads.js";
 
-/** "materialised": fused, but with the attention pass off (the scores exist in memory); "dense": fused, the moe pass off. */
-export type SmeltVariant = "fused" | "materialised" | "dense" | "unfused";
+/**
+ * "materialised": fused, but with the attention pass off (the scores exist in memory); "dense":
+ * fused, the moe pass off; "tuned": fused with its matmul tilings chosen by timing (`--autotune`).
+ */
+export type SmeltVariant = "fused" | "materialised" | "dense" | "unfused" | "tuned";
 export type Variant = SmeltVariant | "jax-js" | "tfjs" | "template";
 
 export interface BenchRow {
@@ -95,7 +98,7 @@ export function formatTable(rows: readonly BenchRow[], options: { peers?: boolea
     { title: "kernels", right: true, cell: (r) => (r.kernels === null ? "-" : String(r.kernels)) },
     { title: "peak MB", right: true, cell: (r) => (r.peakBytes === null ? "-" : (r.peakBytes / 2 ** 20).toFixed(1)) },
     { title: "max err", right: true, cell: (r) => err(r.maxAbsErr) },
-    { title: "vs unfused", right: true, cell: (r) => (r.variant === "fused" || r.variant === "unfused" ? ratio(find(r, "unfused"), r.steadyMs) : "-") },
+    { title: "vs unfused", right: true, cell: (r) => (r.variant === "fused" || r.variant === "unfused" || r.variant === "tuned" ? ratio(find(r, "unfused"), r.steadyMs) : "-") },
   ];
   if (options.peers) columns.push({ title: "vs jax-js", right: true, cell: (r) => ratio(find(r, "jax-js"), r.steadyMs) });
   if (rows.some((r) => r.note)) columns.push({ title: "note", right: false, cell: (r) => r.note ?? "" });

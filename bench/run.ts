@@ -25,6 +25,8 @@ export interface BenchOptions {
   readonly runs?: number;
   readonly peers?: boolean;
   readonly progress?: Progress;
+  /** Adds a "tuned" row per workload: fused, its matmul tilings chosen by timing (precompiled before its first call). */
+  readonly autotune?: boolean;
 }
 
 const VARIANTS: readonly SmeltVariant[] = ["fused", "unfused"];
@@ -71,14 +73,19 @@ interface SmeltRun {
   readonly f: ReturnType<typeof jit>;
   readonly measured: Measured<Tensor>;
   err: number | null;
+  /** What its row's note says before the error check's (the tuned row: how its tilings were chosen). */
+  note: string | undefined;
 }
 
 function smeltRun(w: Workload, xs: Tensor[], variant: SmeltVariant, expected: Float32Array | undefined,
   ticks: () => void): SmeltRun {
   const backend = getBackend();
-  const f = jit(w.fnFor?.(variant) ?? w.fn, { fuse: variant !== "unfused", name: `${jitName(w.id)}_${variant}`, ...(DISABLED[variant] ? { disablePasses: DISABLED[variant] } : {}) });
+  const f = jit(w.fnFor?.(variant) ?? w.fn, {
+    fuse: variant !== "unfused", name: `${jitName(w.id)}_${variant}`, autotune: variant === "tuned",
+    ...(DISABLED[variant] ? { disablePasses: DISABLED[variant] } : {}),
+  });
   const run: SmeltRun = {
-    variant, f, err: null,
+    variant, f, err: null, note: undefined,
     measured: {
       call: () => f(...xs) as Tensor,
       wait: () => backend.synchronize(),
@@ -104,12 +111,14 @@ function smeltRow(w: Workload, run: SmeltRun, timing: Timing, xs: Tensor[]): Ben
   const stats = run.f.compileStats(...xs);
   const lowered = run.f.lower(...xs);
   const wrong = run.err !== null && !(run.err <= MAX_ERR);
+  const note = wrong ? `WRONG: max |err| ${run.err} against the interpreter exceeds ${MAX_ERR}` : run.note;
   return {
     workload: w.id, variant: run.variant, backend: getBackend().name,
     steadyMs: timing.steadyMs, steadyIntervalMs: timing.steadyIntervalMs, firstMs: timing.firstMs,
     kernels: lowered.kernels.length, peakBytes: lowered.peakBytes, maxAbsErr: run.err,
-    ...(stats ? { firstSplit: firstSplit(stats, timing.firstMs) } : {}),
-    ...(wrong ? { note: `WRONG: max |err| ${run.err} against the interpreter exceeds ${MAX_ERR}` } : {}),
+    // The tuned row compiled before its first call (precompile), so its first call holds no compile to split.
+    ...(stats && run.variant !== "tuned" ? { firstSplit: firstSplit(stats, timing.firstMs) } : {}),
+    ...(note ? { note } : {}),
   };
 }
 
@@ -118,12 +127,20 @@ function smeltRow(w: Workload, run: SmeltRun, timing: Timing, xs: Tensor[]): Ben
  * fused / unfused ratio is measured under the same load; one progress step for all of them.
  */
 async function smeltRows(w: Workload, xs: Tensor[], expected: Float32Array | undefined, runs: number,
-  progress: Progress, oracleNote: string | undefined): Promise<BenchRow[]> {
+  progress: Progress, oracleNote: string | undefined, autotune = false): Promise<BenchRow[]> {
   const backend = getBackend().name;
-  const variants = variantsOf(w.id);
+  const variants = [...variantsOf(w.id), ...(autotune ? (["tuned"] as const) : [])];
   let calls = 0;
   const runsOf = variants.map((v) => smeltRun(w, xs, v, expected, () => progress.tick(++calls, variants.length * (runs + 3))));
   progress.step(`${w.id} ${variants.join(", ")} on ${backend}, timed calls interleaved`);
+  // Tuning is paid once, before the tuned variant's first call (and by nothing in a later run that finds the choices stored).
+  for (const r of runsOf) {
+    if (r.variant !== "tuned") continue;
+    const stats = await r.f.precompile(...xs);
+    r.note = stats.cacheEntry ? "tilings from the compile cache"
+      : stats.autotuneMs !== undefined ? `tilings chosen in ${(stats.autotuneMs / 1000).toFixed(1)} s before its first call (stored ones take ~0)`
+        : undefined;
+  }
   const timings = await measureInterleaved(runsOf.map((r) => r.measured), runs);
   return runsOf.map((r, i) => {
     const t = timings[i]!;
@@ -167,7 +184,7 @@ async function noteWeightFloor(w: Workload, bytes: number, rows: BenchRow[], run
 }
 
 /** Everything one workload reports: smelt's two variants, then the peers. */
-async function benchWorkload(w: Workload, options: Required<Pick<BenchOptions, "runs" | "progress">>,
+async function benchWorkload(w: Workload, options: Required<Pick<BenchOptions, "runs" | "progress">> & Pick<BenchOptions, "autotune">,
   peers: Map<PeerName, Peer | string>): Promise<BenchRow[]> {
   const { runs, progress } = options;
   const backend = getBackend().name;
@@ -187,7 +204,7 @@ async function benchWorkload(w: Workload, options: Required<Pick<BenchOptions, "
       } catch (e) {
         oracleNote = `interpreter failed: ${reason(e)}`;
       }
-    rows.push(...(await smeltRows(w, xs, expected, runs, progress, oracleNote)));
+    rows.push(...(await smeltRows(w, xs, expected, runs, progress, oracleNote, options.autotune)));
   } finally {
     for (const x of xs) x.dispose();
   }
@@ -257,7 +274,7 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchRow[]> 
   const rows: BenchRow[] = [];
   for (const id of ids) {
     const w = workload(id, options.sizes?.[id] as never);
-    rows.push(...(await benchWorkload(w, { runs, progress }, peers)));
+    rows.push(...(await benchWorkload(w, { runs, progress, autotune: options.autotune ?? false }, peers)));
   }
   progress.finish();
   return rows;
@@ -302,7 +319,7 @@ const SPLIT_FOOTNOTE = [
  * run is reported in the table, not as a failure.
  */
 export async function runBenchCommand(
-  args: string[], opts: { json?: string; plot?: string; peers?: boolean; runs?: number; verbose?: boolean },
+  args: string[], opts: { json?: string; plot?: string; peers?: boolean; runs?: number; verbose?: boolean; autotune?: boolean },
 ): Promise<number> {
   const ids: WorkloadId[] = [];
   let matmul = false;
@@ -326,8 +343,8 @@ export async function runBenchCommand(
     // Per workload: inputs, smelt's variants (one step, their calls interleaved), each peer.
     const steps = selected.reduce((n) => n + 2 + (opts.peers ? PEERS.length : 0), 0);
     const backend = getBackend();
-    console.error(`bench: ${selected.join(" ")} on ${backend.name}, median of ${runs} after 2 warm-ups${opts.peers ? ", with peers" : ""}`);
-    rows.push(...(await runBench({ workloads: selected, runs, peers: opts.peers, progress: progressBar(steps) })));
+    console.error(`bench: ${selected.join(" ")} on ${backend.name}, median of ${runs} after 2 warm-ups${opts.peers ? ", with peers" : ""}${opts.autotune ? ", with tuned rows" : ""}`);
+    rows.push(...(await runBench({ workloads: selected, runs, peers: opts.peers, autotune: opts.autotune, progress: progressBar(steps) })));
   }
   if (matmul) rows.push(await matmulTemplate(runs));
 

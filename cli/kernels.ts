@@ -2,6 +2,8 @@
 import { renderGraphKernels } from "../codegen/render/index.js";
 import { CUDA_SM80_TARGET } from "../codegen/target.js";
 import type { Lowered } from "../frontend/jit.js";
+import type { TunedChoice } from "../codegen/kernel.js";
+import type { KernelInfo } from "../runtime/backend.js";
 import { cudaKernelStats, formatKernelStats } from "../runtime/cuda-stats.js";
 
 interface ListingOptions {
@@ -13,7 +15,10 @@ interface ListingOptions {
 const LISTINGS: { readonly [T in "wgsl" | "cuda"]: (lowered: Lowered, options: ListingOptions) => string } = {
   wgsl: (lowered, { stats }) => {
     if (stats) throw new Error("smelt kernels: --stats needs --target cuda (the statistics come from nvcc and ptxas)");
-    const lines: string[] = [`// @${lowered.graph.name}: ${lowered.kernels.length} kernel(s) on ${lowered.backend}, peak ${lowered.peakBytes} bytes`];
+    const lines: string[] = [
+      `// @${lowered.graph.name}: ${lowered.kernels.length} kernel(s) on ${lowered.backend}, peak ${lowered.peakBytes} bytes`,
+      ...summary(lowered.kernels),
+    ];
     for (const k of lowered.kernels) {
       lines.push(`// kernel ${k.name}(${k.inputs.join(", ")}) -> (${k.outputs.join(", ")}) workgroups=[${k.workgroups.join(",")}]`);
       if (k.source) lines.push(k.source);
@@ -37,4 +42,29 @@ export function printKernels(lowered: Lowered, target: "wgsl" | "cuda", options:
   const listing = Object.hasOwn(LISTINGS, target) ? LISTINGS[target] : undefined;
   if (!listing) throw new Error(`smelt kernels: unknown --target '${target}' (expected ${Object.keys(LISTINGS).join(" or ")})`);
   return listing(lowered, options);
+}
+
+/**
+ * One row per kernel: its source's lines, what creating its pipeline took in this process
+ * (0 where an earlier kernel of the same code had made it; a driver that compiles at the first
+ * dispatch, lavapipe, does most of its work later) and, where the autotuner chose its tiling,
+ * the winner against the default.
+ */
+export function summary(kernels: readonly KernelInfo[]): string[] {
+  const width = Math.max(6, ...kernels.map((k) => k.name.length));
+  const rows = kernels.map((k) => {
+    const lines = k.source ? k.source.split("\n").length : 0;
+    const ms = k.pipelineMs === undefined ? "-" : k.pipelineMs.toFixed(1);
+    return `// ${k.name.padEnd(width)} ${String(lines).padStart(6)} ${ms.padStart(12)}  ${k.tuned ? describeTuning(k.tuned) : ""}`.trimEnd();
+  });
+  return [`// ${"kernel".padEnd(width)} ${"lines".padStart(6)} ${"pipeline ms".padStart(12)}  tiling`, ...rows];
+}
+
+/** "16×32 subgroup tile, autotuned: 8.9 ms, 0.81× the default 32×32 subgroup tile (11.0 ms); 3 candidates". */
+export function describeTuning(t: TunedChoice): string {
+  const win = t.times.find((x) => x.label === t.winner);
+  const def = t.times[0]!;
+  const how = t.from === "stored" ? "autotuned earlier" : "autotuned";
+  if (!win || win === def) return `${t.winner}, ${how}: the default won (${def.ms.toFixed(2)} ms; ${t.times.length} candidates)`;
+  return `${t.winner}, ${how}: ${win.ms.toFixed(2)} ms, ${(win.ms / def.ms).toFixed(2)}× the default ${def.label} (${def.ms.toFixed(2)} ms); ${t.times.length} candidates`;
 }

@@ -3,9 +3,9 @@
  * The `smelt` command.
  *
  *   smelt ir <module> [--fn NAME] [--after PASS|all] [--no-fuse] [--backend B]
- *   smelt kernels <module> [--fn NAME] [--target wgsl|cuda] [--stats] [--no-fuse]
- *   smelt profile <module> [--fn NAME] [--out TRACE.json] [--plot FILE.svg] [--no-fuse]
- *   smelt bench [WORKLOAD...] [--json FILE] [--plot FILE.svg] [--peers] [--backend B] [--runs N] [--verbose]
+ *   smelt kernels <module> [--fn NAME] [--target wgsl|cuda] [--stats] [--no-fuse] [--autotune]
+ *   smelt profile <module> [--fn NAME] [--out TRACE.json] [--plot FILE.svg] [--no-fuse] [--autotune]
+ *   smelt bench [WORKLOAD...] [--json FILE] [--plot FILE.svg] [--peers] [--backend B] [--runs N] [--verbose] [--autotune]
  *
  * A module declares what to trace by exporting functions that carry an `inputs`
  * property: a list of types written as in IR text (`"f32[512,768]"`).
@@ -21,9 +21,9 @@ import type { Profile } from "../frontend/profile.js";
 
 const USAGE = `usage:
   smelt ir <module> [--fn NAME] [--after PASS|all] [--no-fuse] [--backend interp|webgpu|cuda]
-  smelt kernels <module> [--fn NAME] [--target wgsl|cuda] [--stats] [--no-fuse]   (--stats: registers, spills, shared memory, sm_80/sm_90 occupancy and main-loop mix from nvcc/ptxas instead of the sources; needs --target cuda)
-  smelt profile <module> [--fn NAME] [--out TRACE.json] [--plot FILE.svg] [--no-fuse] [--warmup N] [--backend B]   (random inputs; Chrome-trace JSON, SVG timeline)
-  smelt bench [WORKLOAD...] [--json FILE] [--plot FILE.svg] [--peers] [--backend B] [--runs N] [--verbose]   (--verbose: each first call split into trace, passes, codegen, pipelines and first run)
+  smelt kernels <module> [--fn NAME] [--target wgsl|cuda] [--stats] [--no-fuse] [--autotune]   (--autotune: time candidate matmul tilings on the device, or reuse the stored choice, and say which won; --stats: registers, spills, shared memory, sm_80/sm_90 occupancy and main-loop mix from nvcc/ptxas instead of the sources; needs --target cuda)
+  smelt profile <module> [--fn NAME] [--out TRACE.json] [--plot FILE.svg] [--no-fuse] [--warmup N] [--backend B] [--autotune]   (random inputs; Chrome-trace JSON, SVG timeline)
+  smelt bench [WORKLOAD...] [--json FILE] [--plot FILE.svg] [--peers] [--backend B] [--runs N] [--verbose] [--autotune]   (--verbose: each first call split into trace, passes, codegen, pipelines and first run; --autotune: a 'tuned' row per workload, its tilings chosen by timing)
   smelt --help | --version`;
 
 /** A command-line mistake: printed with the usage, never with a stack. */
@@ -45,6 +45,7 @@ const OPTIONS = {
   warmup: { type: "string" },
   out: { type: "string" },
   verbose: { type: "boolean" },
+  autotune: { type: "boolean" },
   help: { type: "boolean", short: "h" },
   version: { type: "boolean", short: "v" },
 } as const;
@@ -53,9 +54,9 @@ type OptionName = keyof typeof OPTIONS;
 /** Which options each command takes. */
 const COMMAND_OPTIONS: Record<string, readonly OptionName[]> = {
   ir: ["fn", "after", "no-fuse", "backend"],
-  kernels: ["fn", "target", "stats", "no-fuse", "backend"],
-  profile: ["fn", "out", "plot", "no-fuse", "warmup", "backend"],
-  bench: ["json", "plot", "peers", "backend", "runs", "verbose"],
+  kernels: ["fn", "target", "stats", "no-fuse", "backend", "autotune"],
+  profile: ["fn", "out", "plot", "no-fuse", "warmup", "backend", "autotune"],
+  bench: ["json", "plot", "peers", "backend", "runs", "verbose", "autotune"],
 };
 
 const CHOICES: Partial<Record<OptionName, readonly string[]>> = {
@@ -192,7 +193,11 @@ export async function main(argv: string[]): Promise<number> {
       const targets = (await loadTraceables(file)).filter((t) => !values.fn || t.name === values.fn);
       if (targets.length === 0) throw new Error(`no traceable export named '${values.fn}' in ${file}`);
       for (const t of targets) {
-        const lowered = smelt.jit(t.fn, { name: t.name, fuse: !values["no-fuse"] }).lower(...(t.inputs.map(smelt.spec) as never[]));
+        const f = smelt.jit(t.fn, { name: t.name, fuse: !values["no-fuse"], autotune: !!values.autotune });
+        const specs = t.inputs.map(smelt.spec) as never[];
+        // Autotuning times candidates on the device, which only the asynchronous compile can wait for.
+        if (values.autotune) await f.precompile(...specs);
+        const lowered = f.lower(...specs);
         if (command === "ir") {
           console.log(values.after ? lowered.dump(values.after) : lowered.text());
         } else {
@@ -216,7 +221,9 @@ export async function main(argv: string[]): Promise<number> {
           const k = smelt.random.foldIn(key, j);
           return s.dtype === "f32" ? smelt.random.normal(k, [...s.shape]) : smelt.np.zeros([...s.shape], s.dtype);
         });
-        const lowered = smelt.jit(t.fn, { name: t.name, fuse: !values["no-fuse"] }).lower(...args);
+        const f = smelt.jit(t.fn, { name: t.name, fuse: !values["no-fuse"], autotune: !!values.autotune });
+        if (values.autotune) await f.precompile(...args);
+        const lowered = f.lower(...args);
         // The first runs build pipelines and fill caches: time a run after them.
         for (let w = 0; w < checked.warmup; w++) await lowered.profile(...args);
         const profile = await lowered.profile(...args);
@@ -240,7 +247,7 @@ export async function main(argv: string[]): Promise<number> {
     }
     case "bench": {
       const { runBenchCommand } = await import("../bench/run.js");
-      return runBenchCommand(rest, { json: values.json, plot: values.plot, peers: values.peers, runs: checked.runs, verbose: values.verbose });
+      return runBenchCommand(rest, { json: values.json, plot: values.plot, peers: values.peers, runs: checked.runs, verbose: values.verbose, autotune: values.autotune });
     }
     default:
       console.error(`unknown command '${command}'\n${USAGE}`);

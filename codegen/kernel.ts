@@ -137,6 +137,28 @@ export interface Kernel {
    * (ptxas otherwise may take a few registers more and halve them); WGSL has no such hint.
    */
   readonly minResidentWorkgroups?: number;
+  /**
+   * Forms of this kernel an autotuner may time in its place (runtime/autotune.ts), set only
+   * when lowering for a target with `autotune`: the same bindings and result, another tiling
+   * (grids and binding widths may differ). The first is the kernel itself, as lowered
+   * without autotuning.
+   */
+  readonly candidates?: readonly KernelCandidate[];
+  /** What the autotuner chose for this kernel (`smelt kernels` prints it). */
+  readonly tuned?: TunedChoice;
+}
+
+/** One tiling of a tunable kernel, named for listings ("32×32 tile"). */
+export interface KernelCandidate {
+  readonly label: string;
+  readonly kernel: Kernel;
+}
+
+/** An autotuner's choice for one kernel: the winner, each candidate's median time, and whether it was measured now or read from the store. */
+export interface TunedChoice {
+  readonly winner: string;
+  readonly times: readonly { readonly label: string; readonly ms: number }[];
+  readonly from: "measured" | "stored";
 }
 
 // ---------------------------------------------------------------------------

@@ -22,9 +22,9 @@
  * aligned case carries no check in its k-loop.
  */
 import { gridFor, groupIndex } from "./indexing.js";
-import { type Expr, type Kernel, BodyBuilder, and, id, idiv, iadd, imul, irem, lit, load, lt, u32 } from "./kernel.js";
+import { type Expr, type Kernel, type KernelCandidate, BodyBuilder, and, id, idiv, iadd, imul, irem, lit, load, lt, u32 } from "./kernel.js";
 import { REGISTER_TILE, registerMatmul, subgroupMatmul } from "./matmul-cpu.js";
-import { gpuMatmul, gpuTile } from "./matmul-gpu.js";
+import { type GpuTile, gpuMatmul, gpuTile } from "./matmul-gpu.js";
 import { type MatmulOperand, type MatmulSpec, type MatmulTile, DEFAULT_TILE, OutputWriter, operandAt, groupedTile, kernelBindings, madd, scalarType, tileOrigin } from "./matmul-spec.js";
 import type { Target } from "./target.js";
 
@@ -49,11 +49,14 @@ const SUBGROUP_SIZES: ReadonlySet<number> = new Set([4, 8, 16, 32]);
 
 /**
  * Below this many FLOPs a matmul takes the subgroup template's smallest tile (one row per
- * lane: a quarter of the accumulators). Its run is milliseconds either way, while LLVM
- * (lavapipe) compiles the 32-row tile's 128 live accumulators three times slower: W7's
- * 8-expert router (8 MFLOP) took 1.9 s to compile (issue 13).
+ * lane: a quarter of the accumulators). LLVM (lavapipe) compiles the 32-row tile's 128 live
+ * accumulators three to four times slower, about 1.1–1.8 s a kernel, while up to this size
+ * the small tile runs as fast (issue 13; lavapipe, kernels timed alone, cold): W7's 8-expert
+ * router (8 MFLOP) 1.9 → 0.39 s to compile; W8's q·kᵀ and p·v (12 heads of 256² × 64,
+ * 101 MFLOP each) 1.8 and 1.1 → 0.40 and 0.48 s, 18.5 and 10.6 → 14.9 and 14.0 ms steady.
+ * W8's output projection (302 MFLOP) ran 45% slower with it, so the line is drawn below that.
  */
-export const SMALL_MATMUL_FLOPS = 2 ** 26;
+export const SMALL_MATMUL_FLOPS = 2 ** 27;
 
 /** Rows of the subgroup template's tile for `spec` (its default of 32, or one subgroup for a small product). */
 function subgroupRows(spec: MatmulSpec, sg: number): number | undefined {
@@ -71,7 +74,67 @@ export function matmulStrategy(target: Target): MatmulStrategy {
   return target.subgroupSize && SUBGROUP_SIZES.has(target.subgroupSize) ? "subgroup" : "registers";
 }
 
+/**
+ * The matmul kernel for `spec` on `target`. With `target.autotune` (and no tile forced) it
+ * carries the candidate tilings an autotuner times (Kernel.candidates), itself first.
+ */
 export function matmulKernel(spec: MatmulSpec, target: Target, tile?: MatmulTile, strategy = matmulStrategy(target)): Kernel {
+  const kernel = oneMatmulKernel(spec, target, tile, strategy);
+  if (!target.autotune || tile) return kernel;
+  const tilings = matmulTilings(spec, target, strategy);
+  if (tilings.length < 2) return kernel;
+  const candidates: KernelCandidate[] = tilings.map((t, i) => ({ label: t.label, kernel: i === 0 ? kernel : t.make() }));
+  return { ...kernel, candidates };
+}
+
+/** A tiling the autotuner may time: its name in listings, and how to build its kernel. */
+interface Tiling {
+  readonly label: string;
+  readonly make: () => Kernel;
+}
+
+/**
+ * The tilings worth timing for `spec`, the default first (its kernel is rebuilt by the
+ * caller), deduplicated by what they compile to: tiles the shape clamps to one size count once.
+ * - subgroup (lavapipe): 32, 16 and 8 rows per subgroup tile. More rows share each loaded
+ *   column of B among more accumulators; fewer compile faster and spill less.
+ * - workgroup (GPUs): the 128×128 block with 8×8 per invocation, 64×128 with 4×8 (twice
+ *   the workgroups for a short or narrow C), and the 64×64 block of the small-matmul template.
+ * - registers: 8×8 and 4×4 per invocation.
+ */
+function matmulTilings(spec: MatmulSpec, target: Target, strategy: MatmulStrategy): Tiling[] {
+  const seen = new Set<string>();
+  const out: Tiling[] = [];
+  const add = (label: string, key: string, make: () => Kernel) => {
+    if (seen.has(key)) return;
+    seen.add(key);
+    out.push({ label, make });
+  };
+  if (strategy === "subgroup") {
+    const sg = target.subgroupSize!;
+    if (spec.grouped) return [];
+    const rowsOf = (rows: number) => Math.min(rows, Math.ceil(spec.m / sg) * sg);
+    const first = rowsOf(subgroupRows(spec, sg) ?? 32);
+    for (const rows of [first, 32, 16, 8].filter((r) => r % sg === 0)) {
+      const r = rowsOf(rows);
+      add(`${r}×${4 * sg} subgroup tile`, `${r}`, () => subgroupMatmul(spec, target, sg, r));
+    }
+  } else if (strategy === "registers") {
+    for (const t of [REGISTER_TILE, { bm: 32, bn: 32, bk: 1, rm: 4, rn: 4 }])
+      add(`${t.rm}×${t.rn} per invocation`, `${t.rm}`, () => registerMatmul(spec, target, t));
+  } else {
+    const gpu = gpuTile(spec, target);
+    if (!gpu || spec.grouped) return [];
+    const half: GpuTile = { ...gpu, bm: 64, rm: 4 };
+    const small = chooseTile(spec.m, spec.n, target);
+    add(`${gpu.bm}×${gpu.bn} block, ${gpu.rm}×${gpu.rn} each`, "gpu", () => gpuMatmul(spec, target, gpu));
+    add(`${half.bm}×${half.bn} block, ${half.rm}×${half.rn} each`, "half", () => gpuMatmul(spec, target, half));
+    add(`${small.bm}×${small.bn} block, ${small.rm}×${small.rn} each`, "small", () => workgroupMatmul(spec, target, small));
+  }
+  return out;
+}
+
+function oneMatmulKernel(spec: MatmulSpec, target: Target, tile: MatmulTile | undefined, strategy: MatmulStrategy): Kernel {
   for (const e of spec.epilogue?.bindings ?? [])
     if ([spec.lhs.name, spec.rhs.name, spec.out].includes(e.name))
       throw new Error(`matmul ${spec.name}: epilogue binding '${e.name}' reuses the name of an operand; bind the buffer twice under another name`);

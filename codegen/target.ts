@@ -44,6 +44,11 @@ export interface Target {
    * a subgroup are written for a known size and are chosen only when this is set.
    */
   readonly subgroupSize?: number;
+  /**
+   * Lowering attaches candidate tilings to the kernels an autotuner may time (matmuls,
+   * grouped matmuls: `Kernel.candidates`); set by a backend compiling with `autotune`.
+   */
+  readonly autotune?: boolean;
 }
 
 /** WebGPU's guaranteed minimums (the spec's default limits): safe on any adapter. */

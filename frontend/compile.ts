@@ -17,6 +17,8 @@ import { printIR } from "../ir/print.js";
 export interface CompileSettings {
   readonly fuse?: boolean;
   readonly disablePasses?: readonly string[];
+  /** Tile matmuls by measurement (runtime/autotune.ts). */
+  readonly autotune?: boolean;
 }
 
 /**
@@ -27,6 +29,8 @@ export interface CompileSplit {
   readonly passesMs: number;
   readonly codegenMs: number;
   readonly pipelinesMs: number;
+  /** Timing candidate tilings (`autotune`, on the asynchronous path), where it ran. */
+  readonly autotuneMs?: number;
 }
 
 export interface Compiled {
@@ -78,10 +82,13 @@ export interface CompileRequest {
 interface Resolved {
   readonly fuse: boolean;
   readonly disablePasses: readonly string[];
+  readonly autotune: boolean;
 }
 
-const resolve = (settings: CompileSettings): Resolved => ({ fuse: settings.fuse ?? true, disablePasses: settings.disablePasses ?? [] });
-const keyOf = (backend: Backend, s: Resolved) => `${backend.name}|${s.fuse}|${s.disablePasses.join(",")}`;
+const resolve = (settings: CompileSettings): Resolved => ({
+  fuse: settings.fuse ?? true, disablePasses: settings.disablePasses ?? [], autotune: settings.autotune ?? false,
+});
+const keyOf = (backend: Backend, s: Resolved) => `${backend.name}|${s.fuse}|${s.disablePasses.join(",")}|${s.autotune}`;
 
 /** The program compiled for `graph` on `backend` with `settings`, if one is cached in this process; compiles nothing. */
 export function compiledFor(graph: Graph, backend: Backend, settings: CompileSettings = {}): Compiled | undefined {
@@ -136,17 +143,61 @@ function compileFresh(graph: Graph, backend: Backend, s: Resolved, entry: CacheE
   const tp = performance.now();
   const { graph: lowered, stages } = runPasses(graph, backend, s);
   const passesMs = performance.now() - tp;
-  const executable = backend.compile(lowered, { fuse: s.fuse });
-  const backendMs = performance.now() - tp - passesMs;
+  const executable = backend.compile(lowered, { fuse: s.fuse, autotune: s.autotune });
+  return finish(graph, backend, executable, stages, entry, t0, passesMs, performance.now() - tp - passesMs);
+}
+
+/** The compiled program with its split, stored in the persistent cache where there is one. */
+function finish(
+  graph: Graph, backend: Backend, executable: Executable, stages: Stage[], entry: CacheEntry | undefined,
+  t0: number, passesMs: number, backendMs: number,
+): Compiled {
   const stored = entry?.store(executable);
   const pipelinesMs = executable.pipelinesMs ?? 0;
+  const autotuneMs = executable.autotuneMs;
   const compiled: Compiled = {
     executable, stages, compileMs: performance.now() - t0,
-    split: { passesMs, codegenMs: backendMs - pipelinesMs, pipelinesMs },
+    split: {
+      passesMs, codegenMs: Math.max(0, backendMs - pipelinesMs - (autotuneMs ?? 0)), pipelinesMs,
+      ...(autotuneMs !== undefined ? { autotuneMs } : {}),
+    },
   };
   debugLog(1, () =>
     `compiled @${graph.name} for ${backend.name}: ${executable.kernels.length} kernel(s) in ${compiled.compileMs.toFixed(1)} ms ` +
     `(passes ${passesMs.toFixed(1)} ms)${stored ? `, stored in the compile cache (${stored})` : ""}`);
+  return compiled;
+}
+
+/**
+ * `compileGraph` with the device's work done ahead (jit's `precompile`): every pipeline created
+ * at once (Backend.compileAsync / loadAsync), and with `autotune` the candidates of kernels
+ * that have no stored choice timed. A program already compiled in this process is kept, unless
+ * it was compiled for autotuning without choices (a synchronous call): it is tuned now and
+ * replaces that one.
+ */
+export async function compileGraphAsync(graph: Graph, backend: Backend, settings: CompileSettings = {}): Promise<Compiled> {
+  const s = resolve(settings);
+  const key = keyOf(backend, s);
+  const hit = cache.get(graph)?.get(key);
+  if (hit && !hit.executable.disposed && !((hit.executable.untuned ?? 0) > 0)) return hit;
+  const t0 = performance.now();
+  const entry = persistentOn ? persistent?.CacheEntry.of(graph, backend, s) : undefined;
+  const loaded = await entry?.loadAsync(graph.name, backend, t0);
+  let compiled: Compiled;
+  if (loaded) compiled = fromCache(loaded, t0);
+  else {
+    const tp = performance.now();
+    const { graph: lowered, stages } = runPasses(graph, backend, s);
+    const passesMs = performance.now() - tp;
+    const options = { fuse: s.fuse, autotune: s.autotune };
+    const executable = backend.compileAsync ? await backend.compileAsync(lowered, options) : backend.compile(lowered, options);
+    compiled = finish(graph, backend, executable, stages, entry, t0, passesMs, performance.now() - tp - passesMs);
+  }
+  let perGraph = cache.get(graph);
+  if (!perGraph) cache.set(graph, (perGraph = new Map()));
+  const old = perGraph.get(key);
+  perGraph.set(key, compiled);
+  if (old && old !== compiled) old.executable.dispose();
   return compiled;
 }
 

@@ -8,7 +8,7 @@ import { Graph, GraphBuilder, verify } from "../ir/graph.js";
 import { printIR, formatNumber } from "../ir/print.js";
 import type { Primitive, PrimitiveParams } from "../ir/primitives.js";
 import type { Backend, BackendName, DeviceBuffer, KernelInfo, MemoryStats } from "../runtime/backend.js";
-import { type Compiled, type CompileSplit, compileGraph, compiledFor, disposeCompiled } from "./compile.js";
+import { type Compiled, type CompileSplit, compileGraph, compileGraphAsync, compiledFor, disposeCompiled } from "./compile.js";
 import { ConcreteTensor, Tensor, Tracer, bind, getBackend, setPrimitiveExecutor } from "./core.js";
 import { type StagedGraph, stageGraph } from "./staging.js";
 import { Profile } from "./profile.js";
@@ -33,6 +33,14 @@ export interface JitOptions {
    * least recently used is evicted and its programs freed on the device.
    */
   readonly cacheSize?: number;
+  /**
+   * Tile each matmul by timing candidate tilings on the device, once: `await f.precompile(...)`
+   * measures those no earlier run stored (a directory under SMELT_CACHE_DIR in Node) and a
+   * later process reuses the choice without measuring; a plain call uses stored choices and
+   * the default tiling elsewhere. Default: SMELT_AUTOTUNE=1 in the environment, else false.
+   * WebGPU only; the CUDA backend compiles its default tilings.
+   */
+  readonly autotune?: boolean;
 }
 
 /** Signatures one jitted function keeps compiled unless `JitOptions.cacheSize` says otherwise. */
@@ -214,6 +222,13 @@ export interface JitFunction<F extends (...args: any[]) => unknown> {
    * compiled it (undefined before, and nothing is traced or compiled to find out).
    */
   compileStats(...args: unknown[]): CompileStats | undefined;
+  /**
+   * Traces and compiles for these arguments (tensors or ShapeDtype specs) ahead of the first
+   * call, creating every kernel's pipeline at once (createComputePipelineAsync, so the driver
+   * may compile them concurrently) and, with `autotune`, timing the candidate tilings no
+   * earlier run stored. The calls that follow dispatch at once. Resolves to where the time went.
+   */
+  precompile(...args: unknown[]): Promise<CompileStats>;
 }
 
 /** An abstract argument for `lower` (like jax.ShapeDtypeStruct): traces without data. */
@@ -321,6 +336,11 @@ export function jit<F extends (...args: any[]) => unknown>(fn: F, options: JitOp
     const compiled = entry && compiledFor(entry.staged.graph, getBackend(options.backend), settingsOf(options));
     return compiled && { traceMs: entry.traceMs, ...compiled.split, ...(compiled.cacheEntry ? { cacheEntry: compiled.cacheEntry } : {}) };
   };
+  wrapped.precompile = async (...args: unknown[]) => {
+    const { entry } = prepare(args)!;
+    const compiled = await compileGraphAsync(entry.staged.graph, getBackend(options.backend), settingsOf(options));
+    return { traceMs: entry.traceMs, ...compiled.split, ...(compiled.cacheEntry ? { cacheEntry: compiled.cacheEntry } : {}) };
+  };
   (wrapped as { lower: unknown }).lower = (...args: unknown[]) => {
     const { entry } = prepare(args)!;
     const backend = getBackend(options.backend);
@@ -355,13 +375,16 @@ function checkJitOptions(o: JitOptions): void {
     throw new ArgumentError("jit", "options.staticArgnums", describe(o.staticArgnums), "a list of non-negative integers");
   if (o.name !== undefined && !(typeof o.name === "string" && /^[A-Za-z_][A-Za-z0-9_.]*$/.test(o.name)))
     throw new ArgumentError("jit", "options.name", describe(o.name), "an identifier");
+  if (o.autotune !== undefined && typeof o.autotune !== "boolean") throw new ArgumentError("jit", "options.autotune", describe(o.autotune), "a boolean");
   if (o.cacheSize !== undefined && !(Number.isInteger(o.cacheSize) && o.cacheSize >= 1))
     throw new ArgumentError("jit", "options.cacheSize", describe(o.cacheSize), "a positive integer");
 }
 
 function settingsOf(o: JitOptions) {
-  return { fuse: o.fuse ?? true, disablePasses: o.disablePasses ?? [] };
+  return { fuse: o.fuse ?? true, disablePasses: o.disablePasses ?? [], autotune: o.autotune ?? autotuneFromEnv() };
 }
+
+const autotuneFromEnv = () => /^(1|true|on)$/i.test(globalThis.process?.env?.SMELT_AUTOTUNE ?? "");
 
 // ---------------------------------------------------------------------------
 // eager execution: each primitive (or jit call) runs as a compiled graph

@@ -6,6 +6,7 @@ import type { AbstractValue, HostArray } from "../ir/dtype.js";
 import type { Graph } from "../ir/graph.js";
 import type { Program } from "../codegen/program.js";
 import type { Target } from "../codegen/target.js";
+import type { TunedChoice } from "../codegen/kernel.js";
 
 export type BackendName = "interp" | "webgpu" | "cuda";
 
@@ -16,6 +17,12 @@ export interface DeviceBuffer extends AbstractValue {
 export interface CompileOptions {
   /** Fuse operators into fewer kernels (default true); false gives one kernel per primitive. */
   readonly fuse?: boolean;
+  /**
+   * Pick each matmul's tiling by timing candidates on the device (runtime/autotune.ts):
+   * `compileAsync` measures what no earlier run stored; `compile`, which cannot wait for the
+   * device, uses stored choices and the default tiling elsewhere.
+   */
+  readonly autotune?: boolean;
 }
 
 /** One kernel launch of a compiled call, as a user inspects it. */
@@ -25,6 +32,10 @@ export interface KernelInfo {
   readonly outputs: string[];
   readonly workgroups: readonly number[];
   readonly source?: string;
+  /** The autotuner's choice of tiling, where it chose one (`smelt kernels` prints it). */
+  readonly tuned?: TunedChoice;
+  /** Milliseconds creating its pipeline took in the call that created it (0 when it was cached), where the backend measures it. */
+  readonly pipelineMs?: number;
 }
 
 export interface ProfileEntry {
@@ -57,6 +68,10 @@ export interface Executable {
    * compiles at the first dispatch (lavapipe) moves that cost into the first run.
    */
   readonly pipelinesMs?: number;
+  /** Kernels compiled with `autotune` that run their default tiling because no choice was stored or measured. */
+  readonly untuned?: number;
+  /** Milliseconds the autotuner spent timing candidates before this program was loaded. */
+  readonly autotuneMs?: number | undefined;
 }
 
 export interface MemoryStats {
@@ -85,6 +100,16 @@ export interface Backend {
    * (`KernelInfo.source`), spare rendering them again. Absent on the interpreter, which has no target.
    */
   load?(program: Program, sources?: readonly string[]): Executable;
+  /**
+   * `compile`, with the device's work done ahead and concurrently where the backend can: every
+   * pipeline created at once (createComputePipelineAsync on WebGPU), and with `autotune` the
+   * candidates of kernels without a stored choice timed. Absent: `compile` is used.
+   */
+  compileAsync?(graph: Graph, options?: CompileOptions): Promise<Executable>;
+  /** `load`, with every pipeline created at once before it resolves (the compile cache's asynchronous path). */
+  loadAsync?(program: Program, sources?: readonly string[]): Promise<Executable>;
+  /** The device as autotuning sees it (adapter and target): tuned programs are stored per device. */
+  tuningDevice?(): string;
   /**
    * What callers hold on the device and what the pool keeps idle. With `since` (an earlier
    * snapshot), live buffers and bytes count only buffers allocated after it, so a leak check

@@ -20,10 +20,11 @@ import type { Backend, Executable } from "./backend.js";
 import { debugLog } from "./debug.js";
 import { type ProgramStore, platform } from "./platform.js";
 
-/** The compile settings that change what a graph compiles to (jit's `fuse` and `disablePasses`). */
+/** The compile settings that change what a graph compiles to (jit's `fuse`, `disablePasses` and `autotune`). */
 export interface CompileCacheSettings {
   readonly fuse: boolean;
   readonly disablePasses: readonly string[];
+  readonly autotune?: boolean;
 }
 
 /** One compile's place in the store: where its program is looked up, and stored after a miss. */
@@ -37,7 +38,8 @@ export class CacheEntry {
   static of(graph: Graph, backend: Backend, settings: CompileCacheSettings): CacheEntry | undefined {
     if (!backend.target || !backend.load) return undefined;
     const programs = platform().compileCache?.();
-    return programs && new CacheEntry(programs, compileKey(graph, backend.target, settings));
+    const device = settings.autotune ? backend.tuningDevice?.() : undefined;
+    return programs && new CacheEntry(programs, compileKey(graph, backend.target, settings, device));
   }
 
   /**
@@ -56,27 +58,50 @@ export class CacheEntry {
       debugLog(1, `compile cache: ignoring ${found.where}: ${(e as Error).message}`);
       return undefined;
     }
+    return this.loaded(name, backend, t0, executable, found.where);
+  }
+
+  /** `load`, creating the program's pipelines at once (Backend.loadAsync) where the backend can. */
+  async loadAsync(name: string, backend: Backend, t0: number): Promise<{ executable: Executable; where: string } | undefined> {
+    if (!backend.loadAsync) return this.load(name, backend, t0);
+    const found = loadProgram(this.programs, this.key);
+    if (!found) return undefined;
+    let executable: Executable;
+    try {
+      executable = await backend.loadAsync(found.program, found.sources);
+    } catch (e) {
+      debugLog(1, `compile cache: ignoring ${found.where}: ${(e as Error).message}`);
+      return undefined;
+    }
+    return this.loaded(name, backend, t0, executable, found.where);
+  }
+
+  private loaded(name: string, backend: Backend, t0: number, executable: Executable, where: string) {
     const compileMs = performance.now() - t0;
     debugLog(1, () =>
-      `compiled @${name} for ${backend.name} from the compile cache (${found.where}): ` +
+      `compiled @${name} for ${backend.name} from the compile cache (${where}): ` +
       `${executable.kernels.length} kernel(s) in ${compileMs.toFixed(1)} ms, no pass or lowering ran`);
-    return { executable, where: found.where };
+    return { executable, where };
   }
 
   /** Stores what `executable` runs; returns where, or undefined when it has no program or the store could not write. */
   store(executable: Executable): string | undefined {
-    if (!executable.program) return undefined;
+    // A program compiled for autotuning that runs a default where no choice was made is not
+    // what a later process should load: it compiles and tunes instead.
+    if (!executable.program || (executable.untuned ?? 0) > 0) return undefined;
     return storeProgram(this.programs, this.key, executable.program, executable.kernels.map((k) => k.source));
   }
 }
 
 /** Everything besides smelt's own code that decides what `graph` compiles to on `target`. */
-export function compileKey(graph: Graph, target: Target, settings: CompileCacheSettings): string {
+export function compileKey(graph: Graph, target: Target, settings: CompileCacheSettings, tunedFor?: string): string {
   return [
     `graph name: ${JSON.stringify(graph.name)}`,
     `target: ${stableJson(target)}`,
     `fuse: ${settings.fuse}`,
     `disabled passes: ${JSON.stringify([...settings.disablePasses].sort())}`,
+    // Tiled by measurement on one device: the adapter is part of what it compiled to.
+    ...(settings.autotune ? [`autotuned on: ${tunedFor ?? "unknown device"}`] : []),
     printIR(graph),
   ].join("\n");
 }

@@ -100,16 +100,29 @@ function moduleFiles(dir: string, name: string): [string, string][] {
 function compileCacheStore(): ProgramStore | undefined {
   if (/^(0|false|off)$/i.test(process.env.SMELT_COMPILE_CACHE ?? "")) return undefined;
   const code = compilerFingerprint();
-  if (!code) return undefined;
-  const dir = join(cacheRoot(), "compile");
-  const pathOf = (key: string) => join(dir, `${createHash("sha256").update(`${code}\n${key}`).digest("hex").slice(0, 40)}.json`);
+  return code ? directoryStore(join(cacheRoot(), "compile"), code, "compile cache") : undefined;
+}
+
+/**
+ * The autotuner's choices (`autotune/` under the cache root), one small JSON file per kernel
+ * signature. Not salted by the compiler's fingerprint: a signature holds the kernel's IR, so
+ * a template that changes gets a new one. SMELT_AUTOTUNE_CACHE=0 keeps choices in memory only.
+ */
+function tuningStore(): ProgramStore | undefined {
+  if (/^(0|false|off)$/i.test(process.env.SMELT_AUTOTUNE_CACHE ?? "")) return undefined;
+  return directoryStore(join(cacheRoot(), "autotune"), "", "autotune store");
+}
+
+/** Entries as files in `dir`, each named by a hash of `salt` and its key. */
+function directoryStore(dir: string, salt: string, what: string): ProgramStore {
+  const pathOf = (key: string) => join(dir, `${createHash("sha256").update(`${salt}\n${key}`).digest("hex").slice(0, 40)}.json`);
   return {
     read(key) {
       const where = pathOf(key);
       try {
         return { text: readFileSync(where, "utf8"), where };
       } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== "ENOENT") debugLog(1, `compile cache: cannot read ${where}: ${(e as Error).message}`);
+        if ((e as NodeJS.ErrnoException).code !== "ENOENT") debugLog(1, `${what}: cannot read ${where}: ${(e as Error).message}`);
         return undefined;
       }
     },
@@ -154,5 +167,6 @@ export function installNodePlatform(): void {
       "Dawn needs a Vulkan driver: use a machine with a GPU driver, or on Linux without a GPU install Mesa >= 24's " +
       "lavapipe (`mesa-vulkan-drivers`; in a smelt checkout `bash scripts/setup.sh` does it)",
     compileCache: compileCacheStore,
+    tuningStore,
   });
 }

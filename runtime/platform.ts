@@ -24,6 +24,11 @@ export interface Platform {
    * so an environment change takes effect at once.
    */
   compileCache?(): ProgramStore | undefined;
+  /**
+   * Where the autotuner's choices persist (runtime/autotune.ts); absent, or undefined when
+   * turned off: they are kept in memory for the life of the page or process.
+   */
+  tuningStore?(): ProgramStore | undefined;
 }
 
 /** Text entries by key: the persistent compile cache's storage (a directory in Node). */

@@ -158,6 +158,25 @@ export interface CachedPipeline {
   readonly status: Promise<KernelCompileError | undefined>;
 }
 
+/** Pipelines are shared by code: sources differing only in whole-line comments compile once. */
+function pipelineKey(source: string, access: readonly Access[]): string {
+  const code = source.split("\n").filter((l) => !l.trimStart().startsWith("//")).join("\n");
+  return `${access.join(",")}\n${code}`;
+}
+
+/** Settles to the KernelCompileError of a module (its compilation messages and `scoped`, a validation error), if any. */
+async function compileStatus(name: string, source: string, module: GPUShaderModule, scoped: Promise<string | undefined>): Promise<KernelCompileError | undefined> {
+  const info = await module.getCompilationInfo();
+  const errors = info.messages
+    .filter((m) => m.type === "error")
+    .map((m) => `${m.lineNum}:${m.linePos}: ${m.message}`);
+  const err = await scoped;
+  if (err) errors.push(err);
+  if (!errors.length) return undefined;
+  debugLog(4, () => `--- ${name}.wgsl (failed) ---\n${source}`);
+  return new KernelCompileError(name, errors, source);
+}
+
 /** An open WebGPU device with its pool and caches. */
 export class GPUDeviceContext {
   readonly target: Target;
@@ -167,6 +186,8 @@ export class GPUDeviceContext {
   readonly pool: BufferPool<GPUBuffer>;
   private readonly staging = new Map<number, GPUBuffer[]>();
   private readonly pipelines = new Map<string, CachedPipeline>();
+  /** Pipelines being created asynchronously, by the same key. */
+  private readonly pendingPipelines = new Map<string, Promise<CachedPipeline>>();
   /** Each storage buffer's allocation outcome: Dawn reports out-of-memory asynchronously, through an error scope. */
   private readonly created = new WeakMap<GPUBuffer, Promise<Error | undefined>>();
   /** Buffers whose allocation failed: never pooled. */
@@ -309,14 +330,72 @@ export class GPUDeviceContext {
    */
   pipeline(name: string, source: string, access: readonly Access[]): CachedPipeline {
     this.checkAlive();
-    const code = source.split("\n").filter((l) => !l.trimStart().startsWith("//")).join("\n");
-    const key = `${access.join(",")}\n${code}`;
+    const key = pipelineKey(source, access);
     const hit = this.pipelines.get(key);
     if (hit) return hit;
     const device = this.device;
     device.pushErrorScope("validation");
     const module = device.createShaderModule({ label: name, code: source });
-    const layout = device.createBindGroupLayout({
+    const layout = this.bindGroupLayout(name, access);
+    const pipeline = device.createComputePipeline({
+      label: name,
+      layout: device.createPipelineLayout({ label: name, bindGroupLayouts: [layout] }),
+      compute: { module, entryPoint: "main" },
+    });
+    const scope = device.popErrorScope();
+    const status = compileStatus(name, source, module, scope.then((e) => e?.message));
+    const entry = { pipeline, layout, status };
+    this.pipelines.set(key, entry);
+    return entry;
+  }
+
+  /**
+   * The same pipeline created with createComputePipelineAsync, so the driver may compile
+   * many at once off the calling thread (`await f.precompile(...)` creates a program's
+   * kernels together). Resolves once it is usable; `pipeline()` with the same code then
+   * returns it. A kernel that does not compile resolves with its error in `status`.
+   */
+  pipelineAsync(name: string, source: string, access: readonly Access[]): Promise<CachedPipeline> {
+    this.checkAlive();
+    const key = pipelineKey(source, access);
+    const hit = this.pipelines.get(key);
+    if (hit) return Promise.resolve(hit);
+    const pending = this.pendingPipelines.get(key);
+    if (pending) return pending;
+    const device = this.device;
+    const module = device.createShaderModule({ label: name, code: source });
+    const layout = this.bindGroupLayout(name, access);
+    const created = device.createComputePipelineAsync({
+      label: name,
+      layout: device.createPipelineLayout({ label: name, bindGroupLayouts: [layout] }),
+      compute: { module, entryPoint: "main" },
+    });
+    const made: Promise<CachedPipeline | undefined> = created.then(
+      (pipeline) => ({ pipeline, layout, status: compileStatus(name, source, module, Promise.resolve(undefined)) }),
+      () => undefined,
+    );
+    const entry = this.raceLost(made).then(
+      (r) => {
+        this.pendingPipelines.delete(key);
+        if (r) {
+          this.pipelines.set(key, r);
+          return r;
+        }
+        // Rejected (WGSL that does not compile, an invalid pipeline): the synchronous path
+        // gives the same entry, its status the KernelCompileError naming the kernel.
+        return this.pipeline(name, source, access);
+      },
+      (e: Error) => {
+        this.pendingPipelines.delete(key);
+        throw e;
+      },
+    );
+    this.pendingPipelines.set(key, entry);
+    return entry;
+  }
+
+  private bindGroupLayout(name: string, access: readonly Access[]): GPUBindGroupLayout {
+    return this.device.createBindGroupLayout({
       label: name,
       entries: access.map((a, i) => ({
         binding: i,
@@ -324,26 +403,6 @@ export class GPUDeviceContext {
         buffer: { type: a === "read" ? "read-only-storage" : "storage" },
       })),
     });
-    const pipeline = device.createComputePipeline({
-      label: name,
-      layout: device.createPipelineLayout({ label: name, bindGroupLayouts: [layout] }),
-      compute: { module, entryPoint: "main" },
-    });
-    const scope = device.popErrorScope();
-    const status = (async () => {
-      const info = await module.getCompilationInfo();
-      const errors = info.messages
-        .filter((m) => m.type === "error")
-        .map((m) => `${m.lineNum}:${m.linePos}: ${m.message}`);
-      const err = await scope;
-      if (err) errors.push(err.message);
-      if (!errors.length) return undefined;
-      debugLog(4, () => `--- ${name}.wgsl (failed) ---\n${source}`);
-      return new KernelCompileError(name, errors, source);
-    })();
-    const entry = { pipeline, layout, status };
-    this.pipelines.set(key, entry);
-    return entry;
   }
 
   /**

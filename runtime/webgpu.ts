@@ -13,7 +13,9 @@ import { type Program, lowerGraph } from "../codegen/program.js";
 import type { Target } from "../codegen/target.js";
 import { renderKernel } from "../codegen/render/index.js";
 import type { Backend, CompileOptions, DeviceBuffer, Executable, KernelInfo, MemoryStats, ProfileEntry } from "./backend.js";
+import { applyStored, tune } from "./autotune.js";
 import { debugLevel, debugLog } from "./debug.js";
+import { WebGPUKernelTimer } from "./webgpu-tune.js";
 import { checkInputs, execute } from "./executor.js";
 import { LiveBuffers, fromDevice, ownResources, toDevice } from "./memory.js";
 import { BUFFER_USAGE, BindGroupCache, type CachedPipeline, DeviceError, DeviceLostError, type DeviceOptions, GPUDeviceContext, type Launch } from "./webgpu-device.js";
@@ -180,23 +182,58 @@ export class WebGPUBackend implements Backend {
     this.live.delete(b);
   }
 
-  compile(graph: Graph, _options?: CompileOptions): WebGPUExecutable {
+  compile(graph: Graph, options: CompileOptions = {}): WebGPUExecutable {
     this.alive();
-    return this.load(lowerGraph(graph, this.target));
+    const program = lowerGraph(graph, this.loweringTarget(options));
+    if (!options.autotune) return this.load(program);
+    const tuned = applyStored(program, this.tuningDevice());
+    return new WebGPUExecutable(this, tuned.program, { untuned: tuned.untuned });
   }
 
   load(program: Program, sources?: readonly string[]): WebGPUExecutable {
     this.alive();
     debugLog(3, () => `${program}\n${program.kernelsText()}`);
-    return new WebGPUExecutable(this, program, sources);
+    return new WebGPUExecutable(this, program, sources ? { sources } : {});
   }
 
-  /** Compiles and waits for every pipeline, throwing a KernelCompileError if one fails. */
-  async compileAsync(graph: Graph, options?: CompileOptions): Promise<WebGPUExecutable> {
-    const exe = this.compile(graph, options);
-    const err = await this.device.raceLost(exe.ready);
+  /**
+   * Compiles with every pipeline created at once (createComputePipelineAsync) and, with
+   * `autotune`, the candidates of each matmul without a stored choice timed on this device.
+   * Throws the KernelCompileError of a kernel that does not compile.
+   */
+  async compileAsync(graph: Graph, options: CompileOptions = {}): Promise<WebGPUExecutable> {
+    this.alive();
+    let program = lowerGraph(graph, this.loweringTarget(options));
+    const t0 = performance.now();
+    if (options.autotune) program = (await tune(program, new WebGPUKernelTimer(this))).program;
+    return this.loadAsync(program, undefined, options.autotune ? performance.now() - t0 : undefined);
+  }
+
+  /** Loads `program` once each distinct kernel's pipeline exists, all created concurrently. */
+  async loadAsync(program: Program, sources?: readonly string[], autotuneMs?: number): Promise<WebGPUExecutable> {
+    const ctx = this.alive();
+    debugLog(3, () => `${program}\n${program.kernelsText()}`);
+    const launches = program.launches;
+    const rendered = launches.map((l, i) => sources?.[i] ?? renderKernel(ctx.target, l.kernel));
+    const t0 = performance.now();
+    await Promise.all(launches.map((l, i) => ctx.pipelineAsync(l.kernel.name, rendered[i]!, l.kernel.bindings.map((b) => b.access))));
+    const exe = new WebGPUExecutable(this, program, {
+      sources: rendered, pipelinesMs: performance.now() - t0, ...(autotuneMs !== undefined ? { autotuneMs } : {}),
+    });
+    const err = await ctx.raceLost(exe.ready);
     if (err) throw err;
     return exe;
+  }
+
+  /** The target lowering sees: the device's, asking for candidate tilings when autotuning. */
+  private loweringTarget(options: CompileOptions): Target {
+    return options.autotune ? { ...this.target, autotune: true } : this.target;
+  }
+
+  /** This device in autotune signatures: the adapter's identity and the target. */
+  tuningDevice(): string {
+    const info = this.ctx.adapter.info;
+    return `webgpu ${info.vendor}/${info.architecture}/${info.device}/${info.description} ${JSON.stringify(this.target)}`;
   }
 
   memoryStats(since?: MemoryStats): MemoryStats {
@@ -214,6 +251,20 @@ interface LaunchSite {
   readonly access: readonly Access[];
   readonly pipeline: CachedPipeline;
   readonly bindGroups: BindGroupCache;
+  /** Creating its pipeline here, in ms (about 0 when the device had it). */
+  readonly ms: number;
+}
+
+/** How a program is loaded: what an earlier step already did. */
+export interface ExecutableOptions {
+  /** Each launch's WGSL, where an earlier load rendered it (the persistent compile cache). */
+  readonly sources?: readonly string[];
+  /** Kernels running their default tiling for want of an autotune choice. */
+  readonly untuned?: number;
+  /** Pipeline creation time when the pipelines were created before (loadAsync). */
+  readonly pipelinesMs?: number;
+  /** Time the autotuner spent choosing tilings before the load. */
+  readonly autotuneMs?: number;
 }
 
 export class WebGPUExecutable implements Executable {
@@ -233,12 +284,17 @@ export class WebGPUExecutable implements Executable {
   private readonly sites: readonly LaunchSite[];
   readonly pipelinesMs: number;
 
+  readonly untuned: number;
+  readonly autotuneMs: number | undefined;
+
   constructor(
     private readonly backend: WebGPUBackend,
     readonly program: Program,
-    /** Each launch's WGSL, where an earlier load rendered it (the persistent compile cache). */
-    sources?: readonly string[],
+    options: ExecutableOptions = {},
   ) {
+    const { sources } = options;
+    this.untuned = options.untuned ?? 0;
+    this.autotuneMs = options.autotuneMs;
     const ctx = backend.ctx;
     const launches = program.launches;
     let pipelinesMs = 0;
@@ -248,10 +304,11 @@ export class WebGPUExecutable implements Executable {
       const access = l.kernel.bindings.map((b) => b.access);
       const t0 = performance.now();
       const pipeline = ctx.pipeline(l.kernel.name, source, access);
-      pipelinesMs += performance.now() - t0;
-      return { source, access, pipeline, bindGroups: new BindGroupCache() };
+      const ms = performance.now() - t0;
+      pipelinesMs += ms;
+      return { source, access, pipeline, bindGroups: new BindGroupCache(), ms };
     });
-    this.pipelinesMs = pipelinesMs;
+    this.pipelinesMs = options.pipelinesMs ?? pipelinesMs;
     this.ready = firstError(this.sites.map((p) => p.pipeline.status));
     const held: WebGPUBuffer[] = [];
     for (const b of program.buffers) {
@@ -271,6 +328,8 @@ export class WebGPUExecutable implements Executable {
         outputs: describe(l.args.slice(nIn)),
         workgroups: [...l.kernel.grid],
         source: this.sites[i]!.source,
+        pipelineMs: this.sites[i]!.ms,
+        ...(l.kernel.tuned ? { tuned: l.kernel.tuned } : {}),
       };
     });
     this.peakBytes = program.peakBytes;

@@ -16,10 +16,13 @@ import { BIAS_GELU_RESIDUAL, epilogueSpec, expectedEpilogue, matmulGraph } from 
 
 /**
  * The epilogue spec (bias, GELU, residual, batch index) through `target`'s template on
- * [...batch, m, k] · [...batch, k, n], against the float64 reference; returns the kernel.
+ * [...batch, m, k] · [...batch, k, n], against the float64 reference; returns the kernel
+ * (`pick` chooses which kernel of the template's to run: one of its autotune candidates).
  */
-export async function expectEpilogue(target: Target, batch: readonly [number, number], m: number, n: number, k: number): Promise<Kernel> {
-  const kernel = matmulKernel(epilogueSpec(batch, m, n, k, BIAS_GELU_RESIDUAL), target);
+export async function expectEpilogue(
+  target: Target, batch: readonly [number, number], m: number, n: number, k: number, pick: (k: Kernel) => Kernel = (x) => x,
+): Promise<Kernel> {
+  const kernel = pick(matmulKernel(epilogueSpec(batch, m, n, k, BIAS_GELU_RESIDUAL), target));
   const [a, b] = [fill("f32", [...batch, m, k], 7, -1, 1), fill("f32", [...batch, k, n], 8, -1, 1)];
   const bias = fill("f32", [n], 9, -1, 1), residual = fill("f32", [...batch, m, n], 10, -1, 1);
   const product = evalGraph(matmulGraph("A·B", m, n, k, batch), [a, b])[0]!;

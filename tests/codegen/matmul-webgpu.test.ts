@@ -63,7 +63,7 @@ describe.skipIf(!gpu)("matmul templates on webgpu", () => {
 
       if (strategy === "subgroup")
         test("products past SMALL_MATMUL_FLOPS take the 32-row tile (the shapes above take one subgroup of rows), aligned and not", async () => {
-          for (const [m, n, k, layout] of [[256, 256, 512, "A·B"], [257, 260, 520, "A·B"], [264, 256, 516, "Aᵀ·B"]] as const) {
+          for (const [m, n, k, layout] of [[256, 256, 1024, "A·B"], [257, 260, 1040, "A·B"], [264, 256, 1032, "Aᵀ·B"]] as const) {
             const g = matmulGraph(layout, m, n, k);
             const accumulators = (steps: readonly Stmt[]) => steps.filter((s) => s.k === "var" && /^acc\d+_0$/.test(s.name)).length;
             expect(2 * m * n * k).toBeGreaterThanOrEqual(SMALL_MATMUL_FLOPS);
