@@ -328,7 +328,8 @@ export class WebGPUExecutable implements Executable {
         outputs: describe(l.args.slice(nIn)),
         workgroups: [...l.kernel.grid],
         source: this.sites[i]!.source,
-        pipelineMs: this.sites[i]!.ms,
+        // Pipelines created ahead (loadAsync) were made concurrently: no time is this kernel's alone.
+        ...(options.pipelinesMs === undefined ? { pipelineMs: this.sites[i]!.ms } : {}),
         ...(l.kernel.tuned ? { tuned: l.kernel.tuned } : {}),
       };
     });
