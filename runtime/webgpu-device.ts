@@ -363,6 +363,8 @@ export class GPUDeviceContext {
     const pending = this.pendingPipelines.get(key);
     if (pending) return pending;
     const device = this.device;
+    // A module that does not parse is a validation error: caught here, not left uncaptured.
+    device.pushErrorScope("validation");
     const module = device.createShaderModule({ label: name, code: source });
     const layout = this.bindGroupLayout(name, access);
     const created = device.createComputePipelineAsync({
@@ -370,9 +372,10 @@ export class GPUDeviceContext {
       layout: device.createPipelineLayout({ label: name, bindGroupLayouts: [layout] }),
       compute: { module, entryPoint: "main" },
     });
+    const scope = device.popErrorScope();
     const made: Promise<CachedPipeline | undefined> = created.then(
-      (pipeline) => ({ pipeline, layout, status: compileStatus(name, source, module, Promise.resolve(undefined)) }),
-      () => undefined,
+      (pipeline) => ({ pipeline, layout, status: compileStatus(name, source, module, scope.then((e) => e?.message)) }),
+      () => scope.then(() => undefined),
     );
     const entry = this.raceLost(made).then(
       (r) => {
