@@ -91,6 +91,19 @@ describe("smelt bench on the interpreter", () => {
     expect(text.split("\n")[0]).toMatch(/^workload\s+variant\s+first ms\s+trace\s+passes\s+codegen\s+pipelines\s+first run\s+compile cache$/);
   });
 
+  it("with autotune adds a tuned row per workload, checked against the interpreter like the others", async () => {
+    const rows = await runBench({ workloads: ["W4", "W5"], sizes: TINY_SIZES, runs: 1, autotune: true });
+    for (const w of ["W4", "W5"]) {
+      const tuned = rows.find((r) => r.workload === w && r.variant === "tuned")!;
+      expect(tuned).toBeDefined();
+      expect(tuned.steadyMs).toBeGreaterThan(0);
+      expect(tuned.maxAbsErr).not.toBeNull();
+      expect(tuned.maxAbsErr!).toBeLessThanOrEqual(1e-4);
+      expect(tuned.kernels).toBe(rows.find((r) => r.workload === w && r.variant === "fused")!.kernels);
+    }
+    expect(formatTable(rows)).toMatch(/^W5\s+tuned\s/m);
+  });
+
   it("gives back all device memory it allocated", async () => {
     const before = memoryStats();
     await runBench({ workloads: ["W3"], sizes: TINY_SIZES, runs: 1 });

@@ -70,6 +70,37 @@ describe("the smelt command", () => {
     expect(out).toMatch(/@chain: \d+ kernel\(s\)/);
   });
 
+  test.skipIf(!gpu)("`smelt kernels` opens with a line per kernel: its lines and what creating its pipeline took", () => {
+    const r = run(["kernels", "examples/models.ts", "--fn", "softmax"], { SMELT_BACKEND: "webgpu" });
+    expect(r.status, r.stderr).toBe(0);
+    const out = r.stdout;
+    const lines = out.split("\n");
+    expect(lines[1]).toMatch(/^\/\/ kernel\s+lines\s+pipeline ms\s+tiling$/);
+    const row = /^\/\/ (\w+)\s+(\d+)\s+(\S+)$/.exec(lines[2]!)!;
+    expect(row).not.toBeNull();
+    // The kernel's listing that follows has that many lines.
+    const source = out.slice(out.indexOf(`// kernel ${row[1]}(`)).split("\n").slice(1);
+    expect(source.length).toBeGreaterThanOrEqual(Number(row[2]));
+  });
+
+  test.skipIf(!gpu)("`smelt kernels --autotune` times the candidate tilings once, and a second process reuses the choice", () => {
+    const cache = mkdtempSync(join(tmpdir(), "smelt-cli-autotune-"));
+    try {
+      const env = { SMELT_BACKEND: "webgpu", SMELT_CACHE_DIR: cache, SMELT_DEBUG: "1", SMELT_AUTOTUNE_ROUNDS: "2" };
+      const first = run(["kernels", "tests/cli/tunable.ts", "--autotune"], env);
+      expect(first.status, first.stderr).toBe(0);
+      expect(first.stdout).toMatch(/^\/\/ dot_general_0 +\d+ +- +.+ \(.+\), autotuned: .+ ms, .+ ms/m);
+      expect(first.stderr).toMatch(/^autotune: dot_general_0: .* ms to measure\)$/m);
+      const second = run(["kernels", "tests/cli/tunable.ts", "--autotune"], { ...env, SMELT_COMPILE_CACHE: "0" });
+      expect(second.status, second.stderr).toBe(0);
+      expect(second.stderr).not.toMatch(/ms to measure/);
+      const tiling = (out: string) => /^\/\/ dot_general_0 .*$/m.exec(out)![0];
+      expect(tiling(second.stdout)).toBe(tiling(first.stdout));
+    } finally {
+      rmSync(cache, { recursive: true, force: true });
+    }
+  });
+
   test("the README's test command is the one CI runs", () => {
     const ci = readFileSync(join(root, ".ci/run"), "utf8");
     const readme = readFileSync(join(root, "README.md"), "utf8");

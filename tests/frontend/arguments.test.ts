@@ -165,6 +165,7 @@ describe("jit checks its function and arguments", () => {
   test("options are checked", () => {
     argumentError(() => jit(addOne, { backend: "tpu" as never }), "jit", "options.backend");
     argumentError(() => jit(addOne, { fuse: "no" as never }), "jit", "options.fuse");
+    argumentError(() => jit(addOne, { autotune: 1 as never }), "jit", "options.autotune");
   });
 
   test("a compiled IR function checks its argument count and kinds", async () => {

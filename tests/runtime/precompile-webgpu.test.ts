@@ -49,6 +49,33 @@ describe.skipIf(!gpu)("precompile on webgpu", () => {
     for (let i = 0; i < ref.length; i++) expect(got[i]).toBeCloseTo(ref[i] as number, 4);
   });
 
+  test("SMELT_AUTOTUNE=1 turns autotuning on for jit without the option; precompile then tunes, and the result matches", async () => {
+    await initBackend("webgpu");
+    const saved = { tune: process.env.SMELT_AUTOTUNE, rounds: process.env.SMELT_AUTOTUNE_ROUNDS };
+    process.env.SMELT_AUTOTUNE = "1";
+    process.env.SMELT_AUTOTUNE_ROUNDS = "2";
+    try {
+      const mm = (x: Tensor, w: Tensor) => np.matmul(x, w);
+      const x = random.uniform(random.key(4), [40, 48]) as Tensor;
+      const w = random.uniform(random.key(5), [48, 64]) as Tensor;
+      const f = jit(mm, { backend: "webgpu", name: "env_tuned" });
+      const stats = await f.precompile(x, w);
+      expect(stats.autotuneMs).toBeGreaterThan(0);
+      const [kernel] = f.lower(x, w).kernels;
+      expect(kernel!.tuned?.times.length).toBeGreaterThanOrEqual(2);
+      const untuned = jit(mm, { backend: "webgpu", name: "env_untuned", autotune: false });
+      await untuned.precompile(x, w);
+      expect(untuned.lower(x, w).kernels[0]!.tuned).toBeUndefined();
+      const want = jit(mm, { backend: "interp" })(x, w);
+      const [got, ref] = [await f(x, w).data(), await want.data()];
+      for (let i = 0; i < ref.length; i++) expect(got[i]).toBeCloseTo(ref[i] as number, 4);
+    } finally {
+      for (const [k, v] of [["SMELT_AUTOTUNE", saved.tune], ["SMELT_AUTOTUNE_ROUNDS", saved.rounds]] as const)
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+    }
+  });
+
   test("precompile on the interpreter (no pipelines) compiles, and the call uses it", async () => {
     const f = jit((x: Tensor) => np.exp(x), { backend: "interp" });
     const stats = await f.precompile(spec("f32[3]"));
