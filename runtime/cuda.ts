@@ -358,6 +358,19 @@ export async function createCudaBackend(options: { ordinal?: number } = {}): Pro
       return load(lowerGraph(graph, device.target));
     },
     load,
+    // precompile: every kernel not loaded yet compiled by parallel nvcc processes (`prepare`)
+    // before the program loads, so loading finds each module once. No autotuning on CUDA:
+    // programs keep their default tilings.
+    async compileAsync(graph: Graph, _options?: CompileOptions): Promise<Executable> {
+      verify(graph);
+      const program = lowerGraph(graph, device.target);
+      await device.prepare(program.launches.map((l) => l.kernel));
+      return load(program);
+    },
+    async loadAsync(program: Program, sources?: readonly string[]): Promise<Executable> {
+      await device.prepare(program.launches.map((l) => l.kernel));
+      return load(program, sources);
+    },
     memoryStats: (since) => device.memoryStats(since),
     setMemoryLimit: (bytes) => {
       device.pool.limitBytes = bytes;

@@ -217,6 +217,20 @@ describe.skipIf(!CC || !NVCC)("against a fake libcuda", () => {
     expect(images()).toBe(before);
   });
 
+  it("compileAsync (precompile) compiles a program's kernels ahead, so its load and a later compile run no nvcc", async () => {
+    const cache = join(process.env.SMELT_CACHE_DIR!, "cuda");
+    const images = () => (existsSync(cache) ? readdirSync(cache).length : 0);
+    const g = new GraphBuilder("sin9");
+    const x = g.input({ dtype: "f32", shape: [9, 3] });
+    const graph = g.build([g.add("reduce_sum", [g.add("sin", [x], {})[0]!], { axes: [1] })[0]!]);
+    const before = images();
+    const exe = await backend.compileAsync!(graph);
+    expect(images()).toBe(before + 1);
+    expect(exe.kernels.length).toBeGreaterThan(0);
+    backend.compile(graph);
+    expect(images()).toBe(before + 1);
+  });
+
   it("refuses inputs of another backend or the wrong count, naming the program", () => {
     const g = new GraphBuilder("one");
     const x = g.input({ dtype: "f32", shape: [3] });
