@@ -19,7 +19,7 @@ import {
   MASKED, type FlashSpec, clampTo, naturalLse, probability, quarterRows, queryRowTile, rowStart, rowsAligned4, scoreAt, scoreMax,
 } from "./attention-spec.js";
 import {
-  type Expr, type Kernel, BodyBuilder, bin, broadcast, call, eq, f32, iadd, id, idiv, imul, load, lt, select, u32,
+  type Expr, type Kernel, BodyBuilder, bin, broadcast, call, eq, f32, iadd, id, idiv, imul, load, lt, select, shuffle, u32,
 } from "./kernel.js";
 import type { Target } from "./target.js";
 
@@ -106,24 +106,25 @@ export function subgroupAttention(spec: FlashSpec, target: Target, sg: number, r
       return ps;
     });
 
-    // p·v: each key's v row, this lane's dims of it. The 4 key slots run as a loop (the
-    // shader stays small enough for lavapipe to compile quickly); slot j's probabilities
-    // are picked by select, the sg lanes' keys unrolled (a broadcast needs a constant lane).
+    // p·v: each key's v row, this lane's dims of it. The 4 key slots run as a loop and the
+    // sg lanes' keys as a rolled loop inside it, each probability taken from the lane that
+    // owns its key by a shuffle: unrolled, this block was most of the kernel's code, and
+    // LLVM (lavapipe) took seconds to compile it at the first dispatch.
     x.for("slot", u32(0), u32(4), (j, y) => {
       const pj = p.map((ps, i) => y.let(`p_slot${i}`, select(eq(j, u32(0)), ps[0]!, select(eq(j, u32(1)), ps[1]!, select(eq(j, u32(2)), ps[2]!, ps[3]!)))));
-      for (let ln = 0; ln < sg; ln++) {
-        const key = iadd(kb, iadd(imul(j, u32(sg)), u32(ln)));
-        const vRow = y.let(`v_row`, rowStart(vRows, kvg, bounds ? clampTo(key, sk) : key));
+      y.rolledFor("ln", u32(0), u32(sg), (ln, z) => {
+        const key = iadd(kb, iadd(imul(j, u32(sg)), ln));
+        const vRow = z.let(`v_row`, rowStart(vRows, kvg, bounds ? clampTo(key, sk) : key));
         const vals: Expr[] = [];
         for (let c = 0; c < vChunks; c++) {
-          if (vVec) vals.push(...y.load4(`vv${c}`, "f32", "v", iadd(vRow, iadd(lane, u32(sg * c)))));
-          else vals.push(y.let(`vv${c}`, load("f32", "v", iadd(vRow, clampTo(dimOf(c, 0), Dv)))));
+          if (vVec) vals.push(...z.load4(`vv${c}`, "f32", "v", iadd(vRow, iadd(lane, u32(sg * c)))));
+          else vals.push(z.let(`vv${c}`, load("f32", "v", iadd(vRow, clampTo(dimOf(c, 0), Dv)))));
         }
         for (let i = 0; i < TM; i++) {
-          const pi = y.let(`pb${i}`, broadcast(pj[i]!, ln));
-          vals.forEach((vv, c) => y.assign(acc[i]![c]!, bin("add", acc[i]![c]!, bin("mul", pi, vv))));
+          const pi = z.let(`pb${i}`, shuffle(pj[i]!, ln));
+          vals.forEach((vv, c) => z.assign(acc[i]![c]!, bin("add", acc[i]![c]!, bin("mul", pi, vv))));
         }
-      }
+      });
     });
   };
 

@@ -15,6 +15,7 @@
 import { sameShape, stridesOf } from "../ir/dtype.js";
 import { type StridedView, describeChain, storeView, viewThrough } from "../ir/view.js";
 import type { Graph, Node, Value } from "../ir/graph.js";
+import { REDUCE_OPS } from "../ir/primitives.js";
 import { printIR } from "../ir/print.js";
 import { type Index, type Reader, pointwiseExpr } from "./elementwise.js";
 import { ravel } from "./indexing.js";
@@ -25,11 +26,15 @@ export interface Site {
   /** The position this site stands for; values evaluated there are named and remembered. */
   readonly at: Index;
   readonly memo: Map<Value, Expr>;
-  /** Values this site takes as given instead of computing them (a matmul's product, a row's reductions). */
-  readonly given?: (v: Value) => Expr | undefined;
+  /**
+   * Values this site takes as given instead of computing them (a matmul's product, a row's
+   * reductions, a group's vector loads); `home` says whether v is asked at the site's own
+   * position or at one a view moved it to, where a value loaded for this element is not v's.
+   */
+  readonly given?: (v: Value, home: boolean) => Expr | undefined;
 }
 
-export const site = (at: Index, given?: (v: Value) => Expr | undefined): Site =>
+export const site = (at: Index, given?: (v: Value, home: boolean) => Expr | undefined): Site =>
   given ? { at, memo: new Map(), given } : { at, memo: new Map() };
 
 const VIEW_HINT: Partial<Record<string, string>> = {
@@ -129,9 +134,9 @@ export class BodyEval {
 
   /** Body value `v` at position `at` (of v's shape), emitting into `b`. */
   eval(v: Value, b: BodyBuilder, at: Index, s: Site): Expr {
-    const given = s.given?.(v);
-    if (given) return given;
     const home = at === s.at;
+    const given = s.given?.(v, home);
+    if (given) return given;
     const hit = home ? s.memo.get(v) : undefined;
     if (hit) return hit;
     if (home && (this.depth.get(v) ?? 0) > MAX_EVAL_DEPTH) this.evalOperandsFirst(v, b, s);
@@ -170,7 +175,7 @@ export class BodyEval {
       if (u === undefined) {
         stack.pop();
         if (top.value !== v) order.push(top.value);
-      } else if (!seen.has(u) && !s.memo.has(u) && !s.given?.(u)) {
+      } else if (!seen.has(u) && !s.memo.has(u) && !s.given?.(u, true)) {
         seen.add(u);
         stack.push({ value: u, operands: samePosition(u).reverse() });
       }
@@ -178,6 +183,8 @@ export class BodyEval {
     for (const u of order) this.eval(u, b, s.at, s);
   }
 }
+
+const isReduction = (n: Node) => (REDUCE_OPS as readonly string[]).includes(n.prim);
 
 /** Bindings of a fusion kernel: `in0…` read, `out0…` written, in operand and result order. */
 export function fusionBindings(node: Node<"fusion">): Binding[] {
@@ -245,12 +252,36 @@ export class VectorReads {
       if (v.dtype === "bool") continue;
       const uses = ev.body.nodes.filter((n) => n.inputs.includes(v));
       const ok = uses.every((n) => {
-        if (!isNodeOf(n, "broadcast_in_dim")) return positionPreserving(n) && sameShape(v.shape, domain);
+        if (!isNodeOf(n, "broadcast_in_dim")) return positionPreserving(n) && sameShape(v.shape, domain) && this.staysHome(n);
         const p = n.params;
-        return sameShape(p.shape, domain) && domain[last]! % 4 === 0 && p.dims.at(-1) === last && v.shape.at(-1) === domain[last];
+        return sameShape(p.shape, domain) && domain[last]! % 4 === 0 && p.dims.at(-1) === last && v.shape.at(-1) === domain[last] && this.staysHome(n);
       });
       if (ok && uses.length) this.inputs.add(v);
     }
+  }
+
+  /**
+   * Whether every value computed from `n`'s results at their own element (through elementwise
+   * ops) is read only there: none reaches a layout op, a concatenation or anything else that
+   * reads it at another element, where a group's vector load would be the wrong element (and
+   * a scalar read of a vector binding would not type-check).
+   */
+  private staysHome(n: Node): boolean {
+    if (isReduction(n)) return true;
+    const seen = new Set<Node>();
+    const stack = [n];
+    while (stack.length) {
+      const m = stack.pop()!;
+      if (seen.has(m)) continue;
+      seen.add(m);
+      for (const out of m.outputs)
+        for (const reader of this.ev.body.nodes.filter((r) => r.inputs.includes(out))) {
+          if (!positionPreserving(reader)) return false;
+          // A reduction reads the element where it is; what it makes is one value per row.
+          if (!isReduction(reader)) stack.push(reader);
+        }
+    }
+    return true;
   }
 
   /**

@@ -32,6 +32,7 @@
  * (VectorReads). Measured on lavapipe (2 shared cores; [4096,1024], median of 21, fused and
  * unfused interleaved): softmax 19 vs 274 ms, layer norm with gain and bias 19 vs 529 ms.
  */
+import { sameShape } from "../ir/dtype.js";
 import type { Graph, Node, Value } from "../ir/graph.js";
 import type { ReduceOp } from "../ir/primitives.js";
 import { Index } from "./elementwise.js";
@@ -199,7 +200,9 @@ class ReductionKernel {
     this.kIdx = unravel(this.b, this.row, this.rs.kShape, "k");
     this.rowAt = new Index(this.b, this.rs.kShape, { idx: this.kIdx, linear: this.row });
     this.rowSite = site(this.rowAt, (v) => {
-      const src = this.ev.throughViews(v);
+      // Only views that keep each element at its linear position (reshapes, unit axes added)
+      // read a row value at this row's index; a slice, pad or transpose moves it.
+      const src = this.rs.sameLinearSource(v);
       return this.results.get(v) ?? (src !== v && this.rs.isRowValue(src) ? this.rowValue(src) : undefined);
     });
   }
@@ -217,7 +220,10 @@ class ReductionKernel {
     // One live reduced axis (the usual case) needs no unravelling, so no names either.
     const jIdx = aShape.filter((x) => x !== 1).length <= 1 ? aShape.map((x) => (x === 1 ? u32(0) : j)) : unravel(bb, j, aShape, "j");
     const idx = d.map((_, axis) => (kept.includes(axis) ? this.kIdx[kept.indexOf(axis)]! : jIdx[axes.indexOf(axis)]!));
-    return site(new Index(bb, d, { idx }), (v) => (this.rs.invariant(v) ? this.rowValue(v) : given?.(v)));
+    // Only a value at D's own shape is asked as the row's: one reached through a view that
+    // changes the shape (a concatenation's operand, a pad's) sits at another index than the row.
+    // A group's vector loads are this element's values: not for a read a view moved elsewhere.
+    return site(new Index(bb, d, { idx }), (v, home) => (sameShape(v.shape, d) && this.rs.invariant(v) ? this.rowValue(v) : home ? given?.(v) : undefined));
   }
 
   /**

@@ -70,6 +70,17 @@ export class RowStructure {
     return r;
   }
 
+  /**
+   * Follows reshapes and size-keeping broadcasts (unit axes added) back from `v`: views under
+   * which every element keeps its linear position, so a row value read through them is read
+   * at the same row index.
+   */
+  sameLinearSource(v: Value): Value {
+    for (let n = this.ev.producerOf(v); n && (n.prim === "reshape" || (n.prim === "broadcast_in_dim" && sizeOf(n.inputs[0]!.shape) === sizeOf(v.shape))); n = this.ev.producerOf(v))
+      v = n.inputs[0]!;
+    return v;
+  }
+
   /** Follows broadcast_in_dim and reshape (which keep a row value the same along a row) back from `v`. */
   private throughBroadcasts(v: Value): Value {
     for (let n = this.ev.producerOf(v); n && (n.prim === "broadcast_in_dim" || n.prim === "reshape"); n = this.ev.producerOf(v)) v = n.inputs[0]!;

@@ -97,7 +97,8 @@ function elementwiseKernel(node: Node<"fusion">, ctx: LowerContext): Kernel {
       const vector = reads?.group(x, new Index(x, domain, { linear: first }), q);
       const values = Array.from({ length: lanes }, (_, c) => {
         const gid = c === 0 ? first : iadd(first, u32(c));
-        const s = site(new Index(x, domain, { linear: gid }), (v) => vector?.(v, c));
+        // A group's vector loads are this element's values: not for a read a view moved elsewhere.
+        const s = site(new Index(x, domain, { linear: gid }), (v, home) => (home ? vector?.(v, c) : undefined));
         return { gid, values: body.outputs.map((v) => ev.eval(v, x, s.at, s)) };
       });
       body.outputs.forEach((v, i) => {

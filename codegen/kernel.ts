@@ -45,7 +45,12 @@ export type Expr =
    * `a` as evaluated by lane `lane` of this subgroup (a constant), for every lane: a register
    * exchange, no memory. Only in kernels that declare `subgroupSize`.
    */
-  | { readonly k: "broadcast"; readonly t: Scalar; readonly a: Expr; readonly lane: number };
+  | { readonly k: "broadcast"; readonly t: Scalar; readonly a: Expr; readonly lane: number }
+  /**
+   * `a` as evaluated by lane `lane` of this subgroup, `lane` a u32 expression that may differ
+   * by lane or iteration (a rolled loop over lanes): WGSL's subgroupShuffle, CUDA's __shfl_sync.
+   */
+  | { readonly k: "shuffle"; readonly t: Scalar; readonly a: Expr; readonly lane: Expr };
 
 export type Stmt =
   | { readonly k: "let"; readonly name: string; readonly value: Expr }
@@ -236,6 +241,11 @@ export const component = (t: Scalar, vec: string, c: 0 | 1 | 2 | 3): Expr => ({ 
 export function broadcast(a: Expr, lane: number): Expr {
   check(Number.isInteger(lane) && lane >= 0, () => `subgroup broadcast needs a constant lane, got ${lane}`);
   return { k: "broadcast", t: a.t, a, lane };
+}
+
+export function shuffle(a: Expr, lane: Expr): Expr {
+  check(lane.t === "u32", () => `subgroup shuffle needs a u32 lane, got ${lane.t}`);
+  return { k: "shuffle", t: a.t, a, lane };
 }
 
 export const load = (t: Scalar, name: string, index: Expr, space: Space = "global"): Expr => {
@@ -431,6 +441,7 @@ export function exprText(e: Expr): string {
     case "bitcast": return `bitcast<${e.t}>(${exprText(e.a)})`;
     case "component": return `${e.vec}.${"xyzw"[e.c]}`;
     case "broadcast": return `broadcast(${exprText(e.a)}, lane ${e.lane})`;
+    case "shuffle": return `shuffle(${exprText(e.a)}, lane ${exprText(e.lane)})`;
     default: return e satisfies never;
   }
 }

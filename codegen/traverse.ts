@@ -15,6 +15,7 @@ export function mapChildren(e: Expr, f: (x: Expr) => Expr): Expr {
     case "bin": return { ...e, a: f(e.a), b: f(e.b) };
     case "call": return { ...e, args: e.args.map(f) };
     case "select": return { ...e, cond: f(e.cond), a: f(e.a), b: f(e.b) };
+    case "shuffle": return { ...e, a: f(e.a), lane: f(e.lane) };
     default: return e satisfies never;
   }
 }

@@ -109,7 +109,7 @@ export function attentionBeforeDifferentiation(callee: Graph): Graph {
   const candidate = callee.nodes.some((n) => n.prim === "exp") && callee.nodes.some((n) => n.prim === "dot_general" || n.prim === "jit");
   if (settings && settings.fuse !== false && !settings.disablePasses?.includes("attention") && candidate) {
     const target = backendTarget(settings.backend);
-    const ctx = { notes: [], ...(target ? { target } : {}) };
+    const ctx = { notes: [], differentiated: true, ...(target ? { target } : {}) };
     const { attentionPass, canonicalizePass } = loadedPasses();
     const g = attentionPass.run(canonicalizePass.run(inlineCalls(callee), ctx), ctx);
     if (g.nodes.some((n) => n.prim === "flash_attention")) out = g;

@@ -13,11 +13,13 @@
  * O(N·D), not O(N²)); the rejected near-matches are explained in the pass's notes.
  *
  * On a CPU adapter (target.cpuAdapter) attention whose scores take under
- * CPU_MATERIALISED_SCORES stays materialised, and the notes say so: scores that small stay
- * in the CPU's caches, where the materialised path's subgroup matmuls beat the flash
- * kernels (lavapipe, 2 loaded cores: W6-decode, 32 heads × 1 × 4096, 408 ms against 1385;
- * W9, a GPT-2 block's training step at 12 × 256², 4444 ms against 9699), and flash's saving
- * is memory that is not short there.
+ * CPU_MATERIALISED_SCORES stays materialised where flash does not pay, and the notes say
+ * so: decoding (fewer than CPU_FLASH_MIN_QUERIES query rows: flash-decoding's split and
+ * merge cost more than scores that small, which stay in the CPU's caches; lavapipe: W6-decode,
+ * 32 heads × 1 × 4096, 75 ms materialised against 171) and attention that is differentiated
+ * (the tiled backward keeps per-invocation arrays that lavapipe holds in memory: W9, a GPT-2
+ * block's training step at 12 × 256², 4444 ms against 9699). Prefill runs flash there too
+ * (W8, 12 × 256² causal: its one kernel 16 ms against 34 for the materialised three).
  */
 import { sizeOf } from "../ir/dtype.js";
 import { type Graph, GraphBuilder, type Node, type Value } from "../ir/graph.js";
@@ -27,8 +29,11 @@ import { replaceRoots } from "./replace.js";
 import type { Target } from "../codegen/target.js";
 import type { Pass } from "./pipeline.js";
 
-/** Scores (bytes) below which a CPU adapter keeps attention materialised. */
+/** Scores (bytes) below which a CPU adapter keeps decoding or differentiated attention materialised. */
 export const CPU_MATERIALISED_SCORES = 16 * 2 ** 20;
+
+/** Query rows below which attention counts as decoding (a CPU adapter keeps its small scores materialised). */
+export const CPU_FLASH_MIN_QUERIES = 64;
 
 /** A fill at or below this (f16's lowest finite value) masks a score out as −∞ would. */
 const MASK_FILL = -65504;
@@ -525,7 +530,7 @@ function mergeByLse(b: GraphBuilder, parts: readonly [Value, Value][]): Value {
  * Finds every attention in `g`; `notes` receives one line per match and per rejected
  * candidate. With a CPU-adapter target, attention with small scores is left as it is.
  */
-export function fuseAttention(g: Graph, notes: string[] = [], target?: Target): Graph {
+export function fuseAttention(g: Graph, notes: string[] = [], target?: Target, differentiated = false): Graph {
   const ix = indexGraph(g);
   const matches = new Map<Node, AttentionMatch>();
   for (const n of g.nodes) {
@@ -539,9 +544,11 @@ export function fuseAttention(g: Graph, notes: string[] = [], target?: Target): 
       const [G, sq] = m.q.value.shape.length ? [m.q.batch.map((a) => m.q.value.shape[a]!), m.q.value.shape[m.q.seq]!] : [[], 0];
       const sk = m.k.value.shape[m.k.seq]!;
       const scores = 4 * G.reduce((a, x) => a * x, 1) * sq * sk;
-      if (target?.cpuAdapter && scores < CPU_MATERIALISED_SCORES) {
+      if (target?.cpuAdapter && scores < CPU_MATERIALISED_SCORES && (differentiated || sq < CPU_FLASH_MIN_QUERIES)) {
         notes.push(`attention: kept materialised over [${G}] × ${sq} queries × ${sk} keys: on a CPU adapter its ` +
-          `${(scores / 2 ** 20).toFixed(1)} MiB of scores are below ${CPU_MATERIALISED_SCORES / 2 ** 20} MiB, where flash does not pay`);
+          `${(scores / 2 ** 20).toFixed(1)} MiB of scores are below ${CPU_MATERIALISED_SCORES / 2 ** 20} MiB and it ` +
+          (differentiated ? "is differentiated (the tiled backward does not pay there)"
+            : `has ${sq} < ${CPU_FLASH_MIN_QUERIES} query rows (flash-decoding's split and merge do not pay there)`));
         continue;
       }
       matches.set(n, m);
@@ -559,4 +566,4 @@ export function fuseAttention(g: Graph, notes: string[] = [], target?: Target): 
 
 const typeText = (v: Value) => `${v.dtype}[${v.shape}]`;
 
-export const attentionPass: Pass = { name: "attention", run: (g, ctx) => fuseAttention(g, ctx.notes, ctx.target) };
+export const attentionPass: Pass = { name: "attention", run: (g, ctx) => fuseAttention(g, ctx.notes, ctx.target, ctx.differentiated) };

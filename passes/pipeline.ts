@@ -22,6 +22,8 @@ export interface PassContext {
   readonly target?: Target;
   /** Lines a pass writes to explain what it did (shown in dumps). */
   readonly notes: string[];
+  /** The graph is about to be differentiated (jit's rewrite before grad): its backward runs too. */
+  readonly differentiated?: boolean;
 }
 
 export interface Pass {

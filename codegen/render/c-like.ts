@@ -92,6 +92,8 @@ export abstract class CRenderer {
   protected abstract vec4Element(array: string, t: Scalar, index: string): string;
   /** `x` as evaluated by lane `lane` of the subgroup (kernels with `subgroupSize` only). */
   protected abstract subgroupBroadcast(t: Scalar, x: string, lane: number, subgroupSize: number): string;
+  /** `x` from lane `lane`, an expression. */
+  protected abstract subgroupShuffle(t: Scalar, x: string, lane: string, subgroupSize: number): string;
   /**
    * An asynchronous copy of `src` (a binding's element or 4-vector) into `dst` (a place in
    * workgroup memory), zeros where `pred` is false; both come rendered as places.
@@ -149,6 +151,11 @@ export abstract class CRenderer {
         const sg = this.kernel?.subgroupSize;
         if (!sg) throw new RenderError(`kernel ${this.kernel?.name} broadcasts across a subgroup but declares no subgroupSize`);
         return this.subgroupBroadcast(e.t, this.expr(e.a), e.lane, sg);
+      }
+      case "shuffle": {
+        const sg = this.kernel?.subgroupSize;
+        if (!sg) throw new RenderError(`kernel ${this.kernel?.name} shuffles across a subgroup but declares no subgroupSize`);
+        return this.subgroupShuffle(e.t, this.expr(e.a), this.expr(e.lane), sg);
       }
       default: return e satisfies never;
     }

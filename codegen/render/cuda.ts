@@ -194,6 +194,10 @@ export class CUDARenderer extends CRenderer {
     return `__shfl_sync(0xffffffffu, ${x}, ${lane}, ${subgroupSize})`;
   }
 
+  protected subgroupShuffle(_t: Scalar, x: string, lane: string, subgroupSize: number): string {
+    return `__shfl_sync(0xffffffffu, ${x}, ${lane}, ${subgroupSize})`;
+  }
+
   protected kernelHeader(k: Kernel): string[] {
     const params = k.bindings.map((b) => {
       if (b.dtype === "bool") throw new RenderError(`binding '${b.name}' of ${k.name} is bool: CUDA stores it as a word (boolStorage rewrite)`);

@@ -18,7 +18,7 @@ const RESERVED = new Set([
   "requires", "return", "switch", "true", "var", "while", "storage", "target", "module", "self",
   "type", "sizeof", "local_id", "group_id", "num_groups", "f32_inf_bits", "f32_neg_inf_bits", "f32_nan_bits", "f32_neg_zero_bits",
   "select", "min", "max", "exp", "exp2", "log", "sin", "cos", "tanh", "atan", "sqrt", "inverseSqrt", "floor", "ceil",
-  "round", "abs", "sign", "pow", "atan2", "fma", "bitcast", "workgroupBarrier", "subgroup_lane", "subgroupBroadcast", "cast",
+  "round", "abs", "sign", "pow", "atan2", "fma", "bitcast", "workgroupBarrier", "subgroup_lane", "subgroupBroadcast", "subgroupShuffle", "cast",
 ]);
 
 /** A function WGSL lacks: the kernel should have been rewritten before it reached the printer. */
@@ -119,6 +119,11 @@ export class WGSLRenderer extends CRenderer {
   /** subgroupBroadcast takes a constant lane, which lavapipe turns into one register shuffle. */
   protected subgroupBroadcast(_t: Scalar, x: string, lane: number): string {
     return `subgroupBroadcast(${x}, ${lane}u)`;
+  }
+
+  /** subgroupShuffle takes any lane; lavapipe turns it into a register permutation. */
+  protected subgroupShuffle(_t: Scalar, x: string, lane: string): string {
+    return `subgroupShuffle(${x}, ${lane})`;
   }
 
   protected letDecl(name: string, t: Scalar, value: string): string {

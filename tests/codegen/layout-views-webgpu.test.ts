@@ -93,6 +93,42 @@ describe.skipIf(!gpu)("layout ops are views, on WebGPU", () => {
     );
   }, 600_000);
 
+  test("a value shaped like the rows but read through a pad and a concatenation is read at its own index in a row kernel, not at the row's", async () => {
+    // Found by the property above: the pad's f32[2] has the shape of the reduction's 2 rows,
+    // and the row kernel read it once per row (element 0 of every row) instead of per element.
+    const f = (x: Tensor) => {
+      const padded = np.pad(x, [[1, 0]], { value: -1 });
+      const rows = np.reshape(np.concatenate([padded, np.tanh(padded)], 0), [2, 2]);
+      return np.subtract(rows, np.max(rows, 1, true));
+    };
+    for (const value of [-0.934, 0.5, -3]) {
+      const xs: HostArray[] = [{ dtype: "f32", shape: [1], data: Float32Array.of(value) }];
+      const g = traced(f, xs);
+      const want = evalGraph(g, xs);
+      for (const [name, target] of targets()) {
+        const fused = runPipeline(g, { target }).graph;
+        const rowKernels = fusions(fused).filter((n) => n.params.kind === "reduction");
+        expect(rowKernels.some((n) => n.params.body.nodes.some((m) => m.prim === "pad"))).toBe(true);
+        expectSame(await run(fused, target, xs), want, `${name}, x = ${value}`);
+      }
+    }
+  });
+
+  test("an input a kernel reads as 4-vectors, also read through a transpose of a value computed from it, is read at the transposed element there", async () => {
+    // Found by the property above: the group's vector load of b stood in for b at the
+    // transposed position too, so tanh(transpose(a + b)) read b[i, j] for b[j, i].
+    const f = (a: Tensor, b: Tensor) => {
+      const s = np.add(a, b);
+      return np.concatenate([s, np.tanh(np.transpose(s))], 0);
+    };
+    for (const n of [2, 4, 8]) {
+      const xs = sines([[n], [n, n]], 0.7);
+      const g = traced(f, xs);
+      const want = evalGraph(g, xs);
+      for (const [name, target] of targets()) expectSame(await run(runPipeline(g, { target }).graph, target, xs), want, `${name}, n = ${n}`);
+    }
+  });
+
   test("a head split of a fused QKV projection and the heads merged back: flash attention reads q, k, v and stores its output through the views, one kernel, under every template family", async () => {
     const [L, H, Dh] = [40, 2, 32];
     const f = (qkv: Tensor, wo: Tensor) => {

@@ -8,7 +8,8 @@ import { stageGraph } from "../../frontend/staging.js";
 import type { AbstractValue } from "../../ir/dtype.js";
 import type { Graph, Node } from "../../ir/graph.js";
 import { webgpuTarget } from "../../codegen/target.js";
-import { CPU_MATERIALISED_SCORES } from "../../passes/attention.js";
+import { CPU_FLASH_MIN_QUERIES, CPU_MATERIALISED_SCORES, attentionPass } from "../../passes/attention.js";
+import { canonicalizePass } from "../../passes/canonicalize.js";
 import { runPipeline } from "../../passes/pipeline.js";
 import { expectClose, inputsFor, run, stagesOf } from "./graphs.js";
 
@@ -204,10 +205,26 @@ describe("on a CPU adapter", () => {
     trace((q, k, v) => nn.attention(q!, k!, v!, { causal: true }), [f32(heads, sq, 64), f32(heads, sk, 64), f32(heads, sk, 64)]);
   const stage = (g: Graph) => runPipeline(g, { target: cpu }).stages.find((s) => s.pass === "attention")!;
 
-  it("keeps attention with scores below CPU_MATERIALISED_SCORES materialised, and says why", () => {
-    const { graph, notes } = stage(attention(12, 256, 256));
+  it("keeps decoding attention (fewer than CPU_FLASH_MIN_QUERIES rows) with scores below CPU_MATERIALISED_SCORES materialised, and says why", () => {
+    const decode = trace((q, k, v) => nn.attention(q!, k!, v!), [f32(32, 1, 128), f32(32, 4096, 128), f32(32, 4096, 128)]);
+    const { graph, notes } = stage(decode);
     expect(flashNodes(graph)).toHaveLength(0);
-    expect(notes.join("\n")).toMatch(/kept materialised .* 3\.0 MiB of scores are below 16 MiB/);
+    expect(notes.join("\n")).toMatch(/kept materialised .* 0\.5 MiB of scores are below 16 MiB and it has 1 < 64 query rows \(flash-decoding/);
+    expect(CPU_FLASH_MIN_QUERIES).toBe(64);
+  });
+
+  it("keeps attention that is about to be differentiated materialised when its scores are small (the tiled backward does not pay)", () => {
+    const notes: string[] = [];
+    const g = canonicalizePass.run(attention(12, 256, 256), { notes, target: cpu });
+    expect(flashNodes(attentionPass.run(g, { notes, target: cpu, differentiated: true }))).toHaveLength(0);
+    expect(notes.join("\n")).toMatch(/kept materialised .* 3\.0 MiB of scores are below 16 MiB and it is differentiated/);
+    expect(flashNodes(attentionPass.run(g, { notes: [], target: cpu }))).toHaveLength(1);
+  });
+
+  it("rewrites prefill attention with small scores (W8: 12 heads × 256²)", () => {
+    const { graph, notes } = stage(attention(12, 256, 256));
+    expect(flashNodes(graph)).toHaveLength(1);
+    expect(notes.join("\n")).not.toMatch(/kept materialised/);
   });
 
   it("still rewrites attention whose scores reach it (W6: 8 × 1024²)", () => {
