@@ -94,8 +94,9 @@ interface Tiling {
 }
 
 /**
- * The tilings worth timing for `spec`, the default first (its kernel is rebuilt by the
- * caller), deduplicated by what they compile to: tiles the shape clamps to one size count once.
+ * The tilings worth timing for `spec`, the default first (the caller uses the kernel it
+ * already built for it), deduplicated by what they compile to: tiles the shape clamps to one
+ * size count once.
  * - subgroup (lavapipe): 32, 16 and 8 rows per subgroup tile. More rows share each loaded
  *   column of B among more accumulators; fewer compile faster and spill less.
  * - workgroup (GPUs): the 128×128 block with 8×8 per invocation, 64×128 with 4×8 (twice
