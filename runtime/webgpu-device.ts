@@ -335,13 +335,8 @@ export class GPUDeviceContext {
     if (hit) return hit;
     const device = this.device;
     device.pushErrorScope("validation");
-    const module = device.createShaderModule({ label: name, code: source });
-    const layout = this.bindGroupLayout(name, access);
-    const pipeline = device.createComputePipeline({
-      label: name,
-      layout: device.createPipelineLayout({ label: name, bindGroupLayouts: [layout] }),
-      compute: { module, entryPoint: "main" },
-    });
+    const { module, layout, descriptor } = this.pipelineParts(name, source, access);
+    const pipeline = device.createComputePipeline(descriptor);
     const scope = device.popErrorScope();
     const status = compileStatus(name, source, module, scope.then((e) => e?.message));
     const entry = { pipeline, layout, status };
@@ -365,13 +360,8 @@ export class GPUDeviceContext {
     const device = this.device;
     // A module that does not parse is a validation error: caught here, not left uncaptured.
     device.pushErrorScope("validation");
-    const module = device.createShaderModule({ label: name, code: source });
-    const layout = this.bindGroupLayout(name, access);
-    const created = device.createComputePipelineAsync({
-      label: name,
-      layout: device.createPipelineLayout({ label: name, bindGroupLayouts: [layout] }),
-      compute: { module, entryPoint: "main" },
-    });
+    const { module, layout, descriptor } = this.pipelineParts(name, source, access);
+    const created = device.createComputePipelineAsync(descriptor);
     const scope = device.popErrorScope();
     const made: Promise<CachedPipeline | undefined> = created.then(
       (pipeline) => ({ pipeline, layout, status: compileStatus(name, source, module, scope.then((e) => e?.message)) }),
@@ -397,8 +387,11 @@ export class GPUDeviceContext {
     return entry;
   }
 
-  private bindGroupLayout(name: string, access: readonly Access[]): GPUBindGroupLayout {
-    return this.device.createBindGroupLayout({
+  /** A kernel's shader module, bind group layout and the pipeline descriptor over them (both creation paths). */
+  private pipelineParts(name: string, source: string, access: readonly Access[]) {
+    const device = this.device;
+    const module = device.createShaderModule({ label: name, code: source });
+    const layout = device.createBindGroupLayout({
       label: name,
       entries: access.map((a, i) => ({
         binding: i,
@@ -406,6 +399,12 @@ export class GPUDeviceContext {
         buffer: { type: a === "read" ? "read-only-storage" : "storage" },
       })),
     });
+    const descriptor: GPUComputePipelineDescriptor = {
+      label: name,
+      layout: device.createPipelineLayout({ label: name, bindGroupLayouts: [layout] }),
+      compute: { module, entryPoint: "main" },
+    };
+    return { module, layout, descriptor };
   }
 
   /**
