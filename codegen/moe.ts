@@ -20,6 +20,7 @@
 import type { AbstractValue } from "../ir/dtype.js";
 import { type StridedView, contiguous } from "../ir/view.js";
 import type { Graph, Node, Value } from "../ir/graph.js";
+import { moeOperandNames } from "../ir/primitives.js";
 import { Index } from "./elementwise.js";
 import { BodyEval, site, templateOperands } from "./fused-body.js";
 import { gridFor, groupIndex } from "./indexing.js";
@@ -60,22 +61,27 @@ export function moeShape(node: Pick<Node<"moe_ffn">, "inputs" | "params">, targe
   return { T, d, E, h, k, tile, rows: tiles * tile, tiles };
 }
 
-/** The body values the expert kernels compute through: pre-activation and activation. */
-function expertValues(body: Graph, params: Node<"moe_ffn">["params"]): { pre: Value; hidden: Value } {
-  const w1 = body.inputs[2]!, w2 = body.inputs[params.b1 ? 4 : 3]!;
-  const dot1 = body.nodes.find((n) => n.prim === "dot_general" && n.inputs[1] === w1);
-  const dot2 = body.nodes.find((n) => n.prim === "dot_general" && n.inputs[1] === w2);
-  if (!dot1 || !dot2) throw new LoweringError(`moe_ffn: @${body.name} has no per-expert matmuls with w1 and w2`);
+/**
+ * The body values the expert kernels compute through: the first layer's value as the
+ * activation reads it (x·w1, with b1 when set), x·w3 when gated, and the activation.
+ */
+function expertValues(body: Graph, params: Node<"moe_ffn">["params"]): { pre: Value; up?: Value; hidden: Value } {
+  const names = moeOperandNames(params);
+  const input = (name: string) => body.inputs[names.indexOf(name)]!;
+  const dotWith = (w: Value) => body.nodes.find((n) => n.prim === "dot_general" && n.inputs[1] === w);
+  const dot1 = dotWith(input("w1")), dot2 = dotWith(input("w2")), dot3 = params.gated ? dotWith(input("w3")) : undefined;
+  if (!dot1 || !dot2 || (params.gated && !dot3)) throw new LoweringError(`moe_ffn: @${body.name} has no per-expert matmuls with ${params.gated ? "w1, w3" : "w1"} and w2`);
   let pre = dot1.outputs[0]!;
   if (params.b1) {
     const add = body.nodes.find((n) => n.prim === "add" && n.inputs.includes(pre));
     if (!add) throw new LoweringError(`moe_ffn: @${body.name} adds no b1 to the first layer`);
     pre = add.outputs[0]!;
   }
-  return { pre, hidden: dot2.inputs[0]! };
+  return { pre, ...(dot3 ? { up: dot3.outputs[0]! } : {}), hidden: dot2.inputs[0]! };
 }
 
-const TEMP_NAMES = ["logits", "ids", "weights", "sorted", "plan", "hidden", "slots"] as const;
+/** Device temporaries, in the order they are allocated; `up` (x·w3) only for gated experts. */
+const TEMP_NAMES = ["logits", "ids", "weights", "sorted", "plan", "hidden", "slots", "up"] as const;
 type Temp = (typeof TEMP_NAMES)[number];
 
 function kernelOf(name: string, source: string, bindings: Binding[], grid: [number, number, number], b: BodyBuilder,
@@ -104,7 +110,8 @@ export function lowerMoeFusion(node: Node<"fusion">, ctx: LowerContext): Lowered
   const moe = body.nodes.find((n): n is Node<"moe_ffn"> => n.prim === "moe_ffn");
   if (!moe) throw new LoweringError(`moe fusion @${body.name} holds no moe_ffn`);
   const { reads, remap } = templateOperands(body, moe);
-  const named = { x: 0, gate: 1, w1: 2, w2: moe.params.b1 ? 4 : 3 } as const;
+  const names = moeOperandNames(moe.params);
+  const named = { x: 0, gate: 1, w1: 2, w2: names.indexOf("w2") } as const;
   const views: MoeViews = Object.fromEntries(Object.entries(named).map(([k, i]) => [k, reads[i]!.view]));
   reads.forEach((r, i) => {
     if (r.chain.length && !Object.values(named).includes(i as 0)) throw new LoweringError(`moe fusion @${body.name}: operand ${i} of moe_ffn is read whole, not through views`);
@@ -115,20 +122,23 @@ export function lowerMoeFusion(node: Node<"fusion">, ctx: LowerContext): Lowered
 export function lowerMoe(node: Node<"moe_ffn">, ctx: LowerContext, views: MoeViews = {}): LoweredKernel[] {
   const { T, d, E, h, k, tile, rows, tiles } = moeShape(node, ctx.target);
   if (T * d === 0) return [];
-  const { b1, b2 } = node.params;
-  const operand = { x: 0, gate: 1, w1: 2, b1: 3, w2: b1 ? 4 : 3, b2: b1 ? 5 : 4 };
-  const temps: AbstractValue[] = [
-    { dtype: "f32", shape: [T, E] }, { dtype: "u32", shape: [T * k] }, { dtype: "f32", shape: [T * k] }, { dtype: "u32", shape: [rows] },
-    { dtype: "u32", shape: [1 + tiles] }, { dtype: "f32", shape: [rows, h] }, { dtype: "f32", shape: [T * k, d] },
-  ];
+  const { b1, b2, gated, router } = node.params;
+  const names = moeOperandNames(node.params);
+  const tempType: Record<Temp, AbstractValue> = {
+    logits: { dtype: "f32", shape: [T, E] }, ids: { dtype: "u32", shape: [T * k] }, weights: { dtype: "f32", shape: [T * k] },
+    sorted: { dtype: "u32", shape: [rows] }, plan: { dtype: "u32", shape: [1 + tiles] }, hidden: { dtype: "f32", shape: [rows, h] },
+    slots: { dtype: "f32", shape: [T * k, d] }, up: { dtype: "f32", shape: [rows, h] },
+  };
+  const used = TEMP_NAMES.filter((t) => t !== "up" || gated);
+  const temps = used.map((t) => tempType[t]);
   const bind = (list: [string, "in" | "out" | "temp", number, boolean][]) => ({
     bindings: list.map(([name, kind, index, write]): Binding => ({
       name, dtype: kind === "in" ? node.inputs[index]!.dtype : kind === "out" ? "f32" : temps[index]!.dtype, access: write ? "read_write" : "read",
     })),
     args: list.map(([, kind, index]): Arg => ({ kind, index })),
   });
-  const tmp = (name: Temp, write = false): [string, "temp", number, boolean] => [name, "temp", TEMP_NAMES.indexOf(name), write];
-  const inp = (name: keyof typeof operand): [string, "in", number, boolean] => [name, "in", operand[name], false];
+  const tmp = (name: Temp, write = false): [string, "temp", number, boolean] => [name, "temp", used.indexOf(name), write];
+  const inp = (name: string): [string, "in", number, boolean] => [name, "in", names.indexOf(name), false];
   const src = ctx.source;
   const kernels: LoweredKernel[] = [];
 
@@ -153,6 +163,18 @@ export function lowerMoe(node: Node<"moe_ffn">, ctx: LowerContext, views: MoeVie
     if (T % WIDTH) b.if(ge(t, u32(T)), (x) => x.return());
     const logits = b.array("logits_t", "f32", E);
     b.for("e", u32(0), u32(E), (e, x) => x.store(logits, e, load("f32", "logits", iadd(imul(t, u32(E)), e)), "private"));
+    if (router !== "topk_softmax") {
+      // softmax over all E experts first (as the body: exp(l − max) / Σ); top k of the probabilities.
+      const mx = b.var("l_max", load("f32", logits, u32(0), "private"));
+      b.for("e", u32(1), u32(E), (e, x) => x.assign(mx, bin("max", mx, load("f32", logits, e, "private"))));
+      const total = b.var("l_sum", f32(0));
+      b.for("e", u32(0), u32(E), (e, x) => {
+        const p = x.let("p", call("exp", bin("sub", load("f32", logits, e, "private"), mx)));
+        x.store(logits, e, p, "private");
+        x.assign(total, bin("add", total, p));
+      });
+      b.for("e", u32(0), u32(E), (e, x) => x.store(logits, e, bin("div", load("f32", logits, e, "private"), total), "private"));
+    }
     const vals = b.array("top", "f32", k);
     const pv = b.var("prev_v", f32(0)), pi = b.var("prev_i", u32(0));
     b.for("j", u32(0), u32(k), (j, x) => {
@@ -170,15 +192,24 @@ export function lowerMoe(node: Node<"moe_ffn">, ctx: LowerContext, views: MoeVie
       x.store("ids", iadd(imul(t, u32(k)), j), bi);
       x.assign(pv, bv), x.assign(pi, bi);
     });
-    // softmax over the k values; the first is the largest.
-    const top = b.let("top_max", load("f32", vals, u32(0), "private"));
-    const sum = b.var("sum", f32(0));
-    b.for("j", u32(0), u32(k), (j, x) => {
-      const p = x.let("p", call("exp", bin("sub", load("f32", vals, j, "private"), top)));
-      x.store(vals, j, p, "private");
-      x.assign(sum, bin("add", sum, p));
-    });
-    b.for("j", u32(0), u32(k), (j, x) => x.store("weights", iadd(imul(t, u32(k)), j), bin("div", load("f32", vals, j, "private"), sum)));
+    const weight = (j: Expr) => iadd(imul(t, u32(k)), j);
+    if (router === "softmax_topk") {
+      b.for("j", u32(0), u32(k), (j, x) => x.store("weights", weight(j), load("f32", vals, j, "private")));
+    } else if (router === "softmax_topk_norm") {
+      const sum = b.var("sum", f32(0));
+      b.for("j", u32(0), u32(k), (j, x) => x.assign(sum, bin("add", sum, load("f32", vals, j, "private"))));
+      b.for("j", u32(0), u32(k), (j, x) => x.store("weights", weight(j), bin("div", load("f32", vals, j, "private"), sum)));
+    } else {
+      // softmax over the k values; the first is the largest.
+      const top = b.let("top_max", load("f32", vals, u32(0), "private"));
+      const sum = b.var("sum", f32(0));
+      b.for("j", u32(0), u32(k), (j, x) => {
+        const p = x.let("p", call("exp", bin("sub", load("f32", vals, j, "private"), top)));
+        x.store(vals, j, p, "private");
+        x.assign(sum, bin("add", sum, p));
+      });
+      b.for("j", u32(0), u32(k), (j, x) => x.store("weights", weight(j), bin("div", load("f32", vals, j, "private"), sum)));
+    }
     kernels.push({ kernel: kernelOf(`${ctx.name}_route`, src, bindings, grid, b), args });
   }
 
@@ -225,7 +256,7 @@ export function lowerMoe(node: Node<"moe_ffn">, ctx: LowerContext, views: MoeVie
     kernels.push({ kernel: kernelOf(`${ctx.name}_align`, src, bindings, [1, 1, 1], b, shared), args });
   }
 
-  const { pre, hidden } = expertValues(node.params.body, node.params);
+  const { pre, up, hidden } = expertValues(node.params.body, node.params);
   const bodyEval = new BodyEval(node.params.body, node.params.body.inputs.map((_, i) => `in${i}`));
 
   /**
@@ -234,35 +265,39 @@ export function lowerMoe(node: Node<"moe_ffn">, ctx: LowerContext, views: MoeVie
    * expert1 gathers token rows of x in its A loads (padding rows read token 0) and applies
    * b1 and the activation (the body's elementwise chain) in its epilogue; expert2 reads the
    * hidden rows in slot order and scatters each to its (token, k) slot, b2 and the gate
-   * weight in its epilogue.
+   * weight in its epilogue. A gated expert first runs "up", x·w3 gathered the same way
+   * into `up`, which expert1's epilogue reads at its own row and column.
    */
-  const grouped = (which: 1 | 2): LoweredKernel => {
-    const [n, kDim] = which === 1 ? [h, d] : [d, h];
-    const list: [string, "in" | "out" | "temp", number, boolean][] = which === 1
-      ? [inp("x"), inp("w1"), ...(b1 ? [inp("b1")] : []), tmp("sorted"), tmp("plan"), tmp("hidden", true)]
+  const grouped = (which: "up" | 1 | 2): LoweredKernel => {
+    const first = which !== 2;
+    const [n, kDim] = first ? [h, d] : [d, h];
+    const list: [string, "in" | "out" | "temp", number, boolean][] = which === "up"
+      ? [inp("x"), inp("w3"), tmp("sorted"), tmp("plan"), tmp("up", true)]
+      : which === 1
+      ? [inp("x"), inp("w1"), ...(b1 ? [inp("b1")] : []), ...(gated ? [tmp("up")] : []), tmp("sorted"), tmp("plan"), tmp("hidden", true)]
       : [tmp("hidden"), inp("w2"), ...(b2 ? [inp("b2")] : []), tmp("sorted"), tmp("plan"), tmp("weights"), tmp("slots", true)];
-    const [aName, bName, outName] = which === 1 ? ["x", "w1", "hidden"] : ["hidden", "w2", "slots"];
+    const [aName, bName, outName] = which === "up" ? ["x", "w3", "up"] : which === 1 ? ["x", "w1", "hidden"] : ["hidden", "w2", "slots"];
     const { bindings, args } = bind(list);
     const slotOf = (b: BodyBuilder, row: Expr) => b.let("slot", load("u32", "sorted", row));
     let calls = 0;
     // expert1's A is x (through its view); expert2's is the hidden rows, written here row-major.
-    const av = viewOperand((which === 1 ? views.x : undefined) ?? contiguous([rows, kDim]), false);
-    const bv = viewOperand((which === 1 ? views.w1 : views.w2) ?? contiguous([E, kDim, n]), true);
+    const av = viewOperand((first ? views.x : undefined) ?? contiguous([rows, kDim]), false);
+    const bv = viewOperand((which === "up" ? undefined : which === 1 ? views.w1 : views.w2) ?? contiguous([E, kDim, n]), true);
     const spec: MatmulSpec = {
-      name: `${ctx.name}_expert${which}`, source: src, dtype: "f32", batch: 1, m: rows, n, k: kDim, bindings, out: outName,
+      name: `${ctx.name}_expert${which === "up" ? "1_up" : which}`, source: src, dtype: "f32", batch: 1, m: rows, n, k: kDim, bindings, out: outName,
       lhs: { name: aName, kContiguous: av.contiguous, addr: (_b, _e, row, c) => av.addr(u32(0), row, c), strides: av.strides },
       rhs: { name: bName, nContiguous: bv.contiguous, addr: (_b, e, c, col) => bv.addr(e, c, col), strides: bv.strides },
       grouped: {
         tileRows: tile,
         // Tiles past the padded count (kept on the device) exit at once.
         tile: (_b, t, m0) => ({ batch: load("u32", "plan", iadd(t, u32(1))), exit: ge(m0, load("u32", "plan", u32(0))) }),
-        ...(which === 1
+        ...(first
           ? { lhsRow: (b: BodyBuilder, row: Expr) => { const sl = slotOf(b, row); return select(eq(sl, u32(SENTINEL)), u32(0), idiv(sl, u32(k))); } }
           : { outRow: (b: BodyBuilder, row: Expr) => { const sl = slotOf(b, row); return { row: sl, store: bin("ne", sl, u32(SENTINEL)) }; } }),
       },
-      epilogue: {
+      ...(which === "up" ? {} : { epilogue: {
         bindings: [],
-        apply: (acc, at) => {
+        apply: (acc: Expr, at: { batch: Expr[]; row: Expr; col: Expr }) => {
           const call = calls++;
           const y = new BodyBuilder();
           const e = at.batch[0]!;
@@ -270,15 +305,17 @@ export function lowerMoe(node: Node<"moe_ffn">, ctx: LowerContext, views: MoeVie
           let v = bias ? bin("add", acc, load("f32", which === 1 ? "b1" : "b2", iadd(imul(e, u32(n)), at.col))) : acc;
           if (which === 1) {
             const p = y.let("pre", v);
+            const g = up ? y.let("up", load("f32", "up", iadd(imul(at.row, u32(h)), at.col))) : undefined;
             const idx = new Index(y, hidden.shape, { idx: [e, u32(0), at.col] });
-            v = bodyEval.eval(hidden, y, idx, site(idx, (u) => (u === pre ? p : undefined)));
+            v = bodyEval.eval(hidden, y, idx, site(idx, (u) => (u === pre ? p : u === up ? g : undefined)));
           } else v = bin("mul", v, load("f32", "weights", at.row));
           return renameLocals(y.stmts, v, (name) => `${name}_e${call}`);
         },
-      },
+      } }),
     };
     return { kernel: matmulKernel(spec, ctx.target), args };
   };
+  if (gated) kernels.push(grouped("up"));
   kernels.push(grouped(1), grouped(2));
 
   // combine

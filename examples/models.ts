@@ -52,6 +52,19 @@ export function moe(x: Tensor, gate: Tensor, w1: Tensor, w2: Tensor): Tensor {
 moe.inputs = ["f32[6,8]", "f32[8,4]", "f32[4,8,16]", "f32[4,16,8]"];
 
 /**
+ * A Qwen/DeepSeek-style MoE layer: softmax over the experts, then the top 2 renormalised;
+ * SwiGLU experts (silu(x·w1)·(x·w3)·w2); a shared SwiGLU expert every token runs. Returns
+ * the layer's output and the Switch load-balancing loss of its router.
+ */
+export function moeSwiglu(x: Tensor, gate: Tensor, w1: Tensor, w3: Tensor, w2: Tensor, s1: Tensor, s3: Tensor, s2: Tensor): Tensor[] {
+  const y = nn.moe(x, gate, { w1, w3, w2 }, 2, {
+    router: "softmax-topk", normalize: true, activation: nn.silu, shared: { w1: s1, w3: s3, w2: s2 },
+  });
+  return [y, nn.loadBalancingLoss(np.matmul(x, gate), 2)];
+}
+moeSwiglu.inputs = ["f32[6,8]", "f32[8,4]", "f32[4,8,16]", "f32[4,8,16]", "f32[4,16,8]", "f32[8,12]", "f32[8,12]", "f32[12,8]"];
+
+/**
  * Attention over heads split from one fused QKV projection and merged back, as GPT-2 does:
  * the slices, reshapes and transposes are views the kernels read and store through.
  */

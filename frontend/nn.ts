@@ -169,8 +169,33 @@ export function attention(q: TensorLike, k: TensorLike, v: TensorLike, options: 
 export interface Experts {
   /** [E, d, h] */ readonly w1: Tensor;
   /** [E, h] */ readonly b1?: Tensor;
+  /** [E, d, h]: a gated (SwiGLU) expert, act(x·w1 + b1) · (x·w3) */ readonly w3?: Tensor;
   /** [E, h, d] */ readonly w2: Tensor;
   /** [E, d] */ readonly b2?: Tensor;
+}
+
+/** A dense FFN every token runs (a shared expert, as in DeepSeekMoE and Qwen-MoE). */
+export interface SharedExpert {
+  /** [d, hs] */ readonly w1: Tensor;
+  /** [hs] */ readonly b1?: Tensor;
+  /** [d, hs]: gated, as Experts.w3 */ readonly w3?: Tensor;
+  /** [hs, d] */ readonly w2: Tensor;
+  /** [d] */ readonly b2?: Tensor;
+}
+
+export interface MoeOptions {
+  /** The expert activation (default: exact gelu). */
+  readonly activation?: (h: Tensor) => Tensor;
+  /**
+   * How the gate weights come from the router logits: "topk-softmax" (default, Mixtral) takes
+   * the top k logits and a softmax of those; "softmax-topk" (DeepSeek, Qwen) a softmax over
+   * all experts, then the top k probabilities, divided by their sum when `normalize` is set.
+   */
+  readonly router?: "topk-softmax" | "softmax-topk";
+  /** With router "softmax-topk": renormalise the k probabilities to sum to 1. */
+  readonly normalize?: boolean;
+  /** Dense experts every token runs, added to the routed output. */
+  readonly shared?: SharedExpert | readonly SharedExpert[];
 }
 
 /**
@@ -180,15 +205,16 @@ export interface Experts {
  * recognises and rewrites to routed grouped matmuls:
  *   logits = dot_general(x, gate)                                  [T, E]
  *   vals, idx = top_k(logits, k); w = softmax(vals)                 [T, k]
+ *     (router "softmax-topk": vals, idx = top_k(softmax(logits), k); w = vals,
+ *      or vals / reduce_sum(vals) with `normalize`)
  *   gates = reduce_sum(one_hot(idx, E) · w, axis k)                 [T, E]
  *   h = act(dot_general(broadcast x [E,T,d], w1, batch E) + b1)     [E, T, h]
+ *     (gated: h · dot_general(broadcast x, w3, batch E))
  *   y = dot_general(h, w2, batch E) + b2                            [E, T, d]
  *   out = reduce_sum(y · broadcast(transpose gates), axis E)        [T, d]
+ * plus each shared expert's act(x·w1 + b1)[· x·w3]·w2 + b2.
  */
-export function moe(
-  x: TensorLike, gate: TensorLike, experts: Experts, k: number,
-  options: { activation?: (h: Tensor) => Tensor } = {},
-): Tensor {
+export function moe(x: TensorLike, gate: TensorLike, experts: Experts, k: number, options: MoeOptions = {}): Tensor {
   const xt = toFloat(x, "nn.moe"), g = toFloat(gate, "nn.moe");
   const { w1, w2 } = experts;
   const ops = [xt, g, w1, w2];
@@ -199,28 +225,85 @@ export function moe(
   const h = w1.shape[2]!;
   const want = (t: Tensor | undefined, shape: number[], name: string) => {
     if (t && (t.ndim !== shape.length || t.shape.some((s, i) => s !== shape[i])))
-      throw shapeError("moe", `experts.${name} must be [${shape}] for d = ${d}, E = ${E}, h = ${h}`, [...ops, t]);
+      throw shapeError("moe", `${name} must be [${shape}] for d = ${d}, E = ${E}, h = ${h}`, [...ops, t]);
   };
   if (w1.ndim !== 3) throw shapeError("moe", `experts.w1 must be [E, d, h]`, ops);
-  want(w1, [E, d, h], "w1"), want(w2, [E, h, d], "w2"), want(experts.b1, [E, h], "b1"), want(experts.b2, [E, d], "b2");
+  want(w1, [E, d, h], "experts.w1"), want(experts.w3, [E, d, h], "experts.w3"), want(w2, [E, h, d], "experts.w2");
+  want(experts.b1, [E, h], "experts.b1"), want(experts.b2, [E, d], "experts.b2");
   if (!Number.isInteger(k) || k < 1 || k > E) throw shapeError("moe", `k = ${k} must be in [1, ${E}] (the number of experts)`, ops);
+  const router = options.router ?? "topk-softmax";
+  if (router !== "topk-softmax" && router !== "softmax-topk")
+    throw shapeError("moe", `router = "${router}" must be "topk-softmax" or "softmax-topk"`, ops);
+  if (options.normalize && router !== "softmax-topk")
+    throw shapeError("moe", `normalize applies to router "softmax-topk" (top-k then softmax already sums to 1)`, ops);
+  const act = options.activation ?? ((u: Tensor) => gelu(u, { approximate: false }));
 
   const T = xt.size / d;
   const x2 = lax.reshape(xt, [T, d]);
   const logits = lax.dotGeneral(x2, g, { lhsContract: [1], rhsContract: [0] });
-  const [vals, idx] = lax.topK(logits, k);
-  const w = softmax(vals, -1);
+  let w: Tensor, idx: Tensor;
+  if (router === "topk-softmax") {
+    const [vals, i] = lax.topK(logits, k);
+    [w, idx] = [softmax(vals, -1), i];
+  } else {
+    const [vals, i] = lax.topK(softmax(logits, -1), k);
+    [w, idx] = [options.normalize ? lax.div(vals, lax.broadcastInDim(lax.reduceSum(vals, [1]), [T, k], [0])) : vals, i];
+  }
   const hot = np.oneHot(idx, E);
   const gates = lax.reduceSum(lax.mul(hot, lax.broadcastInDim(w, [T, k, E], [0, 1])), [1]);
 
   const batchE = { lhsBatch: [0], rhsBatch: [0], lhsContract: [2], rhsContract: [1] };
-  let hid = lax.dotGeneral(lax.broadcastInDim(x2, [E, T, d], [1, 2]), toFloat(w1, "nn.moe"), batchE);
+  const xE = lax.broadcastInDim(x2, [E, T, d], [1, 2]);
+  let hid = lax.dotGeneral(xE, toFloat(w1, "nn.moe"), batchE);
   if (experts.b1) hid = lax.add(hid, lax.broadcastInDim(toFloat(experts.b1, "nn.moe"), [E, T, h], [0, 2]));
-  hid = (options.activation ?? ((u: Tensor) => gelu(u, { approximate: false })))(hid);
+  hid = act(hid);
+  if (experts.w3) hid = lax.mul(hid, lax.dotGeneral(xE, toFloat(experts.w3, "nn.moe"), batchE));
   let y = lax.dotGeneral(hid, toFloat(w2, "nn.moe"), batchE);
   if (experts.b2) y = lax.add(y, lax.broadcastInDim(toFloat(experts.b2, "nn.moe"), [E, T, d], [0, 2]));
   const weighted = lax.mul(y, lax.broadcastInDim(lax.transpose(gates, [1, 0]), [E, T, d], [0, 1]));
-  return lax.reshape(lax.reduceSum(weighted, [0]), xt.shape);
+  let out = lax.reduceSum(weighted, [0]);
+  const shared = options.shared === undefined ? [] : Array.isArray(options.shared) ? options.shared : [options.shared as SharedExpert];
+  shared.forEach((s: SharedExpert, i: number) => {
+    const hs = s.w1.shape[1]!;
+    const name = `options.shared${shared.length > 1 ? `[${i}]` : ""}`;
+    if (s.w1.ndim !== 2) throw shapeError("moe", `${name}.w1 must be [d, hs] for d = ${d}`, [xt, s.w1]);
+    for (const [t, shape, what] of [[s.w1, [d, hs], "w1"], [s.w3, [d, hs], "w3"], [s.b1, [hs], "b1"], [s.w2, [hs, d], "w2"], [s.b2, [d], "b2"]] as const)
+      if (t && (t.ndim !== shape.length || t.shape.some((n, j) => n !== shape[j])))
+        throw shapeError("moe", `${name}.${what} must be [${shape}] for d = ${d}, hs = ${hs}`, [xt, t]);
+    const proj = (m: Tensor) => lax.dotGeneral(x2, toFloat(m, "nn.moe"), { lhsContract: [1], rhsContract: [0] });
+    let u = proj(s.w1);
+    if (s.b1) u = lax.add(u, lax.broadcastInDim(toFloat(s.b1, "nn.moe"), [T, hs], [1]));
+    u = act(u);
+    if (s.w3) u = lax.mul(u, proj(s.w3));
+    let v = lax.dotGeneral(u, toFloat(s.w2, "nn.moe"), { lhsContract: [1], rhsContract: [0] });
+    if (s.b2) v = lax.add(v, lax.broadcastInDim(toFloat(s.b2, "nn.moe"), [T, d], [1]));
+    out = lax.add(out, v);
+  });
+  return lax.reshape(out, xt.shape);
+}
+
+/**
+ * The Switch Transformer load-balancing loss (Fedus et al. 2022, eq. 4), for top-k routing
+ * as Mixtral's training code extends it: E · Σ_e f_e · P_e over router logits [..., E], where
+ * f_e is the fraction of the tokens' k choices that went to expert e (top_k of the logits)
+ * and P_e the mean softmax probability of e. 1 when the load is uniform, E at worst; scale it
+ * by a small α (0.01 in Switch) and add it to the training loss. Only P_e carries a gradient
+ * (f_e counts integer choices).
+ */
+export function loadBalancingLoss(logits: TensorLike, k: number): Tensor {
+  const z = toFloat(logits, "nn.loadBalancingLoss");
+  if (z.ndim < 1) throw shapeError("loadBalancingLoss", `logits need an expert axis`, [z]);
+  const E = z.shape[z.ndim - 1]!;
+  if (!Number.isInteger(k) || k < 1 || k > E) throw shapeError("loadBalancingLoss", `k = ${k} must be in [1, ${E}] (the number of experts)`, [z]);
+  const T = z.size / E;
+  const z2 = lax.reshape(z, [T, E]);
+  const [, idx] = lax.topK(z2, k);
+  // f comes from integer indices, so no gradient flows through it.
+  const count = lax.reduceSum(np.oneHot(idx, E), [0, 1]);
+  const f = lax.div(count, lax.fullLike(count, T * k));
+  const p = np.mean(softmax(z2, -1), 0);
+  const dot = np.sum(lax.mul(f, p));
+  return lax.mul(dot, lax.fullLike(dot, E));
 }
 
 export type Reduction = "mean" | "sum" | "none";

@@ -80,7 +80,7 @@ export type PrimitiveParams = { [K in UnaryOp | BinaryOp | CompareOp]: NoParams 
    * passes/moe.ts; `body` is the dense decomposition it replaced (every expert on every
    * token), the codegen lowering routes each token to its k experts only.
    */
-  moe_ffn: { body: Graph; k: number; b1: boolean; b2: boolean };
+  moe_ffn: { body: Graph; k: number; b1: boolean; b2: boolean; router: MoeRouter; gated: boolean };
 };
 
 export type Primitive = keyof PrimitiveParams;
@@ -647,18 +647,37 @@ define({ name: "flash_attention_jvp", arity: "variadic", params: FLASH_PARAMS, r
 define({ name: "flash_attention_bwd", arity: "variadic", params: FLASH_PARAMS, rule: flashBackwardRule("flash_attention_bwd") });
 
 /**
+ * How moe_ffn turns a token's router logits into its experts and their weights:
+ * - "topk_softmax": the top k logits, then a softmax of those k (Mixtral);
+ * - "softmax_topk": a softmax over all experts, then the top k probabilities as they are
+ *   (DeepSeek-V2, Qwen-MoE without normalisation);
+ * - "softmax_topk_norm": the same k probabilities divided by their sum (Qwen3, DeepSeek-V3
+ *   style; equal in exact arithmetic to "topk_softmax", rounded differently).
+ */
+export const MOE_ROUTERS = ["topk_softmax", "softmax_topk", "softmax_topk_norm"] as const;
+export type MoeRouter = (typeof MOE_ROUTERS)[number];
+
+/** moe_ffn's operand names in order, for its flags. */
+export function moeOperandNames(params: { b1: boolean; b2: boolean; gated: boolean }): string[] {
+  return ["x", "gate", "w1", ...(params.b1 ? ["b1"] : []), ...(params.gated ? ["w3"] : []), "w2", ...(params.b2 ? ["b2"] : [])];
+}
+
+/**
  * moe_ffn's operands are canonical: tokens x [T, d], router weights gate [d, E], w1 [E, d, h],
- * then b1 [E, h] when its flag is set, w2 [E, h, d], then b2 [E, d] when set; all f32. The
- * result is [T, d]: each token's sum over its top-k experts (by x·gate) of the expert FFN,
- * weighted by the softmax of the k router logits, as the body spells out.
+ * then b1 [E, h] when its flag is set, w3 [E, d, h] when the expert is gated (SwiGLU:
+ * act(x·w1 + b1) · (x·w3)), w2 [E, h, d], then b2 [E, d] when set; all f32. The result is
+ * [T, d]: each token's sum over its top-k experts (by x·gate) of the expert FFN, weighted as
+ * `router` says, as the body spells out.
  */
 define({
   name: "moe_ffn",
   arity: "variadic",
-  params: { body: "graph", k: "int", b1: "bool", b2: "bool" },
+  params: { body: "graph", k: "int", b1: "bool", b2: "bool", router: "string", gated: "bool" },
   rule: (inputs, params) => {
     const prim = "moe_ffn";
-    const names = ["x", "gate", "w1", ...(params.b1 ? ["b1"] : []), "w2", ...(params.b2 ? ["b2"] : [])];
+    const names = moeOperandNames(params);
+    if (!(MOE_ROUTERS as readonly string[]).includes(params.router))
+      fail(prim, inputs, `router = "${params.router}" must be one of ${MOE_ROUTERS.map((r) => `"${r}"`).join(", ")}`);
     if (inputs.length !== names.length)
       fail(prim, inputs, `takes ${names.join(", ")} (${names.length} operands), got ${inputs.length}`);
     if (inputs.some((x) => x.dtype !== "f32")) fail(prim, inputs, `operands must be f32`);
@@ -670,6 +689,7 @@ define({
     const E = gate.shape[1]!, h = w1.shape[2]!;
     const want: [AbstractValue, number[], string][] = [[gate, [d, E], "gate"], [w1, [E, d, h], "w1"], [w2, [E, h, d], "w2"]];
     if (params.b1) want.push([at("b1"), [E, h], "b1"]);
+    if (params.gated) want.push([at("w3"), [E, d, h], "w3"]);
     if (params.b2) want.push([at("b2"), [E, d], "b2"]);
     for (const [v, shape, what] of want)
       if (v.shape.length !== shape.length || v.shape.some((s, i) => s !== shape[i]))

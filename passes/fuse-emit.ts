@@ -8,7 +8,7 @@
  */
 import { formatType } from "../ir/dtype.js";
 import { type Graph, GraphBuilder, type Node, type Value } from "../ir/graph.js";
-import { type PrimitiveParams, flashRowOperands } from "../ir/primitives.js";
+import { type PrimitiveParams, flashRowOperands, moeOperandNames } from "../ir/primitives.js";
 import { type StridedView, describeChain, groupStride, storeView, viewThrough } from "../ir/view.js";
 import { type FusionGraph, type GroupCheck, roleOf } from "./fuse-rules.js";
 
@@ -333,8 +333,8 @@ function templateReads(n: Node): TemplateReads | undefined {
     return { kind: "attention", operands: rows, accepts: (v) => v.shape.at(-1) === 1 || v.strides.at(-1) === 1 };
   }
   if (n.prim === "moe_ffn") {
-    const { b1 } = n.params as PrimitiveParams["moe_ffn"];
-    return { kind: "moe", operands: new Map([[0, "x"], [1, "gate"], [2, "w1"], [b1 ? 4 : 3, "w2"]]), accepts: () => true };
+    const names = moeOperandNames(n.params as PrimitiveParams["moe_ffn"]);
+    return { kind: "moe", operands: new Map([[0, "x"], [1, "gate"], [2, "w1"], [names.indexOf("w2"), "w2"]]), accepts: () => true };
   }
   return undefined;
 }

@@ -6,14 +6,14 @@
  */
 import type { AbstractValue } from "../ir/dtype.js";
 import { type Graph, GraphBuilder, type Value } from "../ir/graph.js";
-import type { PrimitiveParams } from "../ir/primitives.js";
+import { type PrimitiveParams, moeOperandNames } from "../ir/primitives.js";
 
 export type MoeParams = Omit<PrimitiveParams["moe_ffn"], "body">;
 
-/** The body for operands x [T, d], gate [d, E], w1 [E, d, h], (b1 [E, h]), w2 [E, h, d], (b2 [E, d]). */
+/** The body for operands x [T, d], gate [d, E], w1 [E, d, h], (b1 [E, h]), (w3 [E, d, h]), w2 [E, h, d], (b2 [E, d]). */
 export function moeFfnBody(types: readonly AbstractValue[], params: MoeParams, activation: "relu" | "silu" = "relu", name = "moe"): Graph {
   const b = new GraphBuilder(name);
-  const names = ["x", "gate", "w1", ...(params.b1 ? ["b1"] : []), "w2", ...(params.b2 ? ["b2"] : [])];
+  const names = moeOperandNames(params);
   const xs = types.map((t, i) => b.input(t, names[i]));
   const at = (n: string) => xs[names.indexOf(n)]!;
   const one = (vs: Value[]) => vs[0]!;
@@ -25,10 +25,16 @@ export function moeFfnBody(types: readonly AbstractValue[], params: MoeParams, a
   const perExpert = { lhs_batch: [0], rhs_batch: [0], lhs_contract: [2], rhs_contract: [1] };
 
   const logits = one(b.add("dot_general", [at("x"), at("gate")], { lhs_contract: [1], rhs_contract: [0], lhs_batch: [], rhs_batch: [] }));
-  const [vals, idx] = b.add("top_k", [logits], { k }) as [Value, Value];
-  const m = one(b.add("reduce_max", [vals], { axes: [1] }));
-  const ex = one(b.add("exp", [one(b.add("sub", [vals, bcast(m, [T, k], [0])], {}))], {}));
-  const w = one(b.add("div", [ex, bcast(one(b.add("reduce_sum", [ex], { axes: [1] })), [T, k], [0])], {}));
+  const softmax = (v: Value, n: number) => {
+    const m = one(b.add("reduce_max", [v], { axes: [1] }));
+    const ex = one(b.add("exp", [one(b.add("sub", [v, bcast(m, [T, n], [0])], {}))], {}));
+    return one(b.add("div", [ex, bcast(one(b.add("reduce_sum", [ex], { axes: [1] })), [T, n], [0])], {}));
+  };
+  const topOf = params.router === "topk_softmax" ? logits : softmax(logits, E);
+  const [vals, idx] = b.add("top_k", [topOf], { k }) as [Value, Value];
+  const w = params.router === "topk_softmax" ? softmax(vals, k)
+    : params.router === "softmax_topk" ? vals
+    : one(b.add("div", [vals, bcast(one(b.add("reduce_sum", [vals], { axes: [1] })), [T, k], [0])], {}));
   const hot = one(b.add("eq", [bcast(idx, [T, k, E], [0, 1]), one(b.add("iota", [], { shape: [T, k, E], dim: 2, dtype: "i32" }))], {}));
   const gates = one(b.add("reduce_sum", [one(b.add("mul", [one(b.add("cast", [hot], { dtype: "f32" })), bcast(w, [T, k, E], [0, 1])], {}))], { axes: [1] }));
 
@@ -37,6 +43,7 @@ export function moeFfnBody(types: readonly AbstractValue[], params: MoeParams, a
   hid = activation === "relu"
     ? one(b.add("max", [hid, splat(0, [E, T, h])], {}))
     : one(b.add("mul", [hid, one(b.add("logistic", [hid], {}))], {}));
+  if (params.gated) hid = one(b.add("mul", [hid, one(b.add("dot_general", [bcast(at("x"), [E, T, d], [1, 2]), at("w3")], perExpert))], {}));
   let y = one(b.add("dot_general", [hid, at("w2")], perExpert));
   if (params.b2) y = one(b.add("add", [y, bcast(at("b2"), [E, T, d], [0, 2])], {}));
   const gated = one(b.add("mul", [y, bcast(one(b.add("transpose", [gates], { perm: [1, 0] })), [E, T, d], [0, 1])], {}));

@@ -6,13 +6,15 @@
  * reaches only its k experts, so the work is k/E of the dense form's.
  *
  * The match: reduce_sum over experts of (dot_general(act(...), w2) [+ b2]) times the gates,
- * the gates being the softmax of top_k(x·gate)'s values spread by a one-hot of its indices;
- * the first expert layer is dot_general(broadcast x, w1) [+ b1] and `act` any elementwise
- * chain of it and constants (gelu, silu, relu). Near-misses are explained in the notes.
+ * the gates being the softmax of top_k(x·gate)'s values (or top_k of softmax(x·gate), its
+ * values as they are or divided by their sum) spread by a one-hot of its indices; the first
+ * expert layer is dot_general(broadcast x, w1) [+ b1] and `act` any elementwise chain of it
+ * and constants (gelu, silu, relu), or of it and a second dot_general(broadcast x, w3)
+ * (SwiGLU). Near-misses are explained in the notes.
  */
 import { type Graph, GraphBuilder, type Node, type Value } from "../ir/graph.js";
-import { BINARY_OPS, COMPARE_OPS, type PrimitiveParams, UNARY_OPS } from "../ir/primitives.js";
-import { Matcher, type Pattern, capture, either, explainMiss, looseLayout, op } from "./match.js";
+import { BINARY_OPS, COMPARE_OPS, type MoeRouter, type PrimitiveParams, UNARY_OPS, moeOperandNames } from "../ir/primitives.js";
+import { Matcher, type Pattern, capture, either, explainMiss, looseLayout, op, same } from "./match.js";
 import { softmaxPattern } from "./patterns.js";
 import type { Pass } from "./pipeline.js";
 import { replaceRoots } from "./replace.js";
@@ -21,10 +23,17 @@ type Dot = PrimitiveParams["dot_general"];
 const dotIs = (p: Dot, lb: number[], rb: number[], lc: number[], rc: number[]) =>
   [p.lhs_batch, p.rhs_batch, p.lhs_contract, p.rhs_contract].every((a, i) => a.join() === [lb, rb, lc, rc][i]!.join());
 
-const router = op("top_k", [capture("logits", op("dot_general", [capture("x"), capture("gate")])
-  .where("is x [T, d] · gate [d, E]", (n) => dotIs(n.params, [], [], [1], [0]) && n.inputs[0]!.shape.length === 2))]);
+const logitsDot = op("dot_general", [capture("x"), capture("gate")])
+  .where("is x [T, d] · gate [d, E]", (n) => dotIs(n.params, [], [], [1], [0]) && n.inputs[0]!.shape.length === 2);
+// top_k of the logits (Mixtral), or of their softmax over the experts (DeepSeek, Qwen).
+const router = op("top_k", [either(softmaxPattern(capture("logits", logitsDot), "router_probs"), capture("logits", logitsDot))]);
+const topValues = capture("top_values", router.result(0));
+// The k values divided by their sum (softmax-then-top-k, renormalised).
+const renormalised = capture("renorm", op("div", [topValues, op("broadcast_in_dim", [
+  op("reduce_sum", [same("top_values")]).where("sums the k axis", (n) => n.params.axes.join() === "1"),
+])]));
 const gates = op("reduce_sum", [op("mul", [
-  softmaxPattern(capture("top_values", router.result(0))),
+  either(softmaxPattern(topValues), renormalised, topValues),
   op("eq", [op("top_k").result(1).where("is the router's top_k", (n, c) => n.outputs[0] === c.values.get("top_values")), op("iota")]),
 ])]);
 const perExpert = (n: Node<"dot_general">) => dotIs(n.params, [0], [0], [2], [1]) && n.inputs[1]!.shape.length === 3;
@@ -45,6 +54,10 @@ interface MoeMatch {
   readonly k: number;
   readonly b1: boolean;
   readonly b2: boolean;
+  readonly router: MoeRouter;
+  readonly gated: boolean;
+  /** Router values (logits, probabilities, top_k) also read outside: kept there, recomputed inside. */
+  readonly shared: number;
   /** The matched region, in graph order: what the node's body copies. */
   readonly region: Node[];
 }
@@ -82,14 +95,16 @@ class MoeFinder {
     return (ELEMENTWISE.has(n.prim) || n.prim === "broadcast_in_dim" || n.prim === "reshape") && n.inputs.every((u) => this.constantLike(u));
   }
 
-  /** Checks that `hidden` is an elementwise function of `pre` and constants (the expert activation). */
-  checkActivation(hidden: Value, pre: Value): void {
-    const seen = new Set<Value>();
-    let reached = false;
+  /**
+   * Checks that `hidden` is an elementwise function of constants and the values in `pres`
+   * (the first layer's outputs: the expert activation, gated or not); returns those it reads.
+   */
+  activationReads(hidden: Value, pres: readonly Value[]): Set<Value> {
+    const seen = new Set<Value>(), reached = new Set<Value>();
     const walk = (v: Value) => {
       if (seen.has(v)) return;
       seen.add(v);
-      if (v === pre) return void (reached = true);
+      if (pres.includes(v)) return void reached.add(v);
       const n = this.producer.get(v);
       if (!n || !ELEMENTWISE.has(n.prim)) {
         if (this.constantLike(v)) return;
@@ -98,7 +113,18 @@ class MoeFinder {
       n!.inputs.forEach(walk);
     };
     walk(hidden);
-    if (!reached) reject(`the second expert layer's input does not depend on the first layer`);
+    if (!reached.size) reject(`the second expert layer's input does not depend on the first layer`);
+    return reached;
+  }
+
+  /** The router's form from what the pattern captured (top_k of logits or of their softmax; the weights' form). */
+  routerOf(has: (name: string) => boolean): MoeRouter {
+    const probs = has("router_probs"), soft = has("softmax"), renorm = has("renorm");
+    if (!probs && soft) return "topk_softmax";
+    if (probs && renorm) return "softmax_topk_norm";
+    if (probs && !soft) return "softmax_topk";
+    if (probs) return reject(`the gate weights are a softmax of top-k softmax probabilities (a softmax taken twice)`);
+    return reject(`the gate weights are the top-k logits themselves${renorm ? " divided by their sum" : ""}, with no softmax`);
   }
 
   match(root: Node): MoeMatch {
@@ -114,26 +140,41 @@ class MoeFinder {
       reject(`the experts' second layer is [${hidden.shape}] · [${w2.shape}], expected [${E}, ${T}, h] · [${E}, h, ${d}]`);
     let b2: Value | undefined;
     if (m.values.has("b2")) b2 = this.broadcastSource(get("b2"), [E, T, d], [0, 2]) ?? reject(`the second layer's bias is not a per-expert [${E}, ${d}] broadcast over tokens`);
-    // The first layer: walk from the activation up to dot_general(broadcast x, w1).
-    const dot1 = this.g.nodes.find((n) => n.prim === "dot_general" && perExpert(n as Node<"dot_general">) && this.broadcastSource(n.inputs[0]!, [E, T, d], [1, 2]) === x);
-    if (!dot1) return reject(`no first expert layer dot_general(broadcast x [${E}, ${T}, ${d}], w1 [${E}, ${d}, ${h}])`);
-    const w1 = dot1.inputs[1]!;
-    if (w1.shape.join() !== [E, d, h].join()) reject(`w1 is [${w1.shape}], expected [${E}, ${d}, ${h}]`);
-    let pre = dot1.outputs[0]!, b1: Value | undefined;
-    const users = this.users.get(pre) ?? [];
-    const addBias = users.length === 1 && users[0]!.prim === "add" ? users[0]! : undefined;
-    if (addBias) {
-      const other = addBias.inputs.find((u) => u !== pre)!;
-      b1 = this.broadcastSource(other, [E, T, h], [0, 2]);
-      if (b1) pre = addBias.outputs[0]!;
-    }
-    this.checkActivation(hidden, pre);
-    const operands = [x, gate, w1, ...(b1 ? [b1] : []), w2, ...(b2 ? [b2] : [])];
-    return { root, operands, k, b1: !!b1, b2: !!b2, region: this.region(root, operands) };
+    const router = this.routerOf((name) => m.values.has(name));
+    // The first layer: dot_general(broadcast x, w) feeding the activation; two when gated.
+    const firsts = this.g.nodes.filter((n) => n.prim === "dot_general" && perExpert(n as Node<"dot_general">) && this.broadcastSource(n.inputs[0]!, [E, T, d], [1, 2]) === x);
+    if (!firsts.length) return reject(`no first expert layer dot_general(broadcast x [${E}, ${T}, ${d}], w1 [${E}, ${d}, ${h}])`);
+    // Each first layer's value as the activation reads it: with its per-expert bias when it has one.
+    const withBias = firsts.map((dot) => {
+      const out = dot.outputs[0]!;
+      const users = this.users.get(out) ?? [];
+      const add = users.length === 1 && users[0]!.prim === "add" ? users[0]! : undefined;
+      const bias = add && this.broadcastSource(add.inputs.find((u) => u !== out)!, [E, T, h], [0, 2]);
+      return { dot, pre: bias ? add!.outputs[0]! : out, bias };
+    });
+    const reads = this.activationReads(hidden, withBias.map((f) => f.pre));
+    const used = withBias.filter((f) => reads.has(f.pre));
+    if (used.length > 2) reject(`the expert activation reads ${used.length} first-layer matmuls of x (at most two: w1 and a SwiGLU gate w3)`);
+    // w1 is the one with a bias, else the first; a gated w3 has none (moe_ffn takes b1 only).
+    const a = used.find((f) => f.bias) ?? used[0]!, b = used.find((f) => f !== a);
+    if (b?.bias) reject(`both first-layer matmuls of a gated expert add a bias (moe_ffn takes b1 only)`);
+    const b1 = a.bias;
+    const w1 = a.dot.inputs[1]!, w3 = b?.dot.inputs[1];
+    for (const [w, name] of [[w1, "w1"], [w3, "w3"]] as const)
+      if (w && w.shape.join() !== [E, d, h].join()) reject(`${name} is [${w.shape}], expected [${E}, ${d}, ${h}]`);
+    const operands = [x, gate, w1, ...(b1 ? [b1] : []), ...(w3 ? [w3] : []), w2, ...(b2 ? [b2] : [])];
+    const weights = new Set([w1, w2, ...(b1 ? [b1] : []), ...(w3 ? [w3] : []), ...(b2 ? [b2] : [])]);
+    const { region, shared } = this.region(root, operands, weights);
+    return { root, operands, k, b1: !!b1, b2: !!b2, router, gated: !!w3, shared, region };
   }
 
-  /** Nodes between the operands and the root; none of their results may be read outside. */
-  region(root: Node, operands: Value[]): Node[] {
+  /**
+   * Nodes between the operands and the root. A router value (one computed without the expert
+   * weights: logits, probabilities, top_k) may also be read outside, as a load-balancing
+   * loss reads the logits: the dense nodes stay for that reader and moe_ffn routes from its
+   * own copy. Anything computed from the experts' weights must not be.
+   */
+  region(root: Node, operands: Value[], weights: ReadonlySet<Value>): { region: Node[]; shared: number } {
     const inside = new Set<Node>();
     const stop = new Set(operands);
     const walk = (v: Value) => {
@@ -144,20 +185,34 @@ class MoeFinder {
       n.inputs.forEach(walk);
     };
     walk(root.outputs[0]!);
+    const expertMemo = new Map<Value, boolean>();
+    const fromExperts = (v: Value): boolean => {
+      if (weights.has(v)) return true;
+      if (stop.has(v)) return false;
+      let r = expertMemo.get(v);
+      if (r === undefined) {
+        expertMemo.set(v, false);
+        r = this.producer.get(v)!.inputs.some(fromExperts);
+        expertMemo.set(v, r);
+      }
+      return r;
+    };
+    let shared = 0;
     for (const n of inside)
       for (const v of n.outputs) {
         if (n === root) continue;
-        if (this.outputs.has(v) || (this.users.get(v) ?? []).some((u) => !inside.has(u)))
-          reject(`${n.prim} ${v.dtype}[${v.shape}] inside the dense form is also used outside it (the routed form would not compute it)`);
+        if (!this.outputs.has(v) && (this.users.get(v) ?? []).every((u) => inside.has(u))) continue;
+        if (fromExperts(v)) reject(`${n.prim} ${v.dtype}[${v.shape}] inside the dense form is also used outside it (the routed form would not compute it)`);
+        shared++;
       }
-    return this.g.nodes.filter((n) => inside.has(n));
+    return { region: this.g.nodes.filter((n) => inside.has(n)), shared };
   }
 }
 
 /** The body of a moe_ffn node: the matched region over fresh inputs, in the operands' order. */
 function moeBody(m: MoeMatch): Graph {
   const b = new GraphBuilder("moe");
-  const names = ["x", "gate", "w1", ...(m.b1 ? ["b1"] : []), "w2", ...(m.b2 ? ["b2"] : [])];
+  const names = moeOperandNames(m);
   const env = new Map<Value, Value>(m.operands.map((v, i) => [v, b.input(v.type, names[i])]));
   for (const n of m.region) b.copy(n, n.inputs.map((v) => env.get(v)!)).forEach((v, i) => env.set(n.outputs[i]!, v));
   return b.build([env.get(m.root.outputs[0]!)!]);
@@ -176,14 +231,16 @@ export function routeMoe(g: Graph, notes: string[] = []): Graph {
       const m = finder.match(n);
       matches.set(n, m);
       const [T, d] = m.operands[0]!.shape, [E, , h] = m.operands[2]!.shape;
-      notes.push(`moe: moe_ffn over ${T} tokens × ${d}, ${E} experts of hidden ${h}, top-${m.k}${m.b1 ? ", b1" : ""}${m.b2 ? ", b2" : ""}`);
+      const extra = [m.router === "topk_softmax" ? "" : `router ${m.router}`, m.gated ? "gated (w3)" : "", m.b1 ? "b1" : "", m.b2 ? "b2" : "",
+        m.shared ? `${m.shared} router value(s) also read outside (kept there)` : ""].filter(Boolean);
+      notes.push(`moe: moe_ffn over ${T} tokens × ${d}, ${E} experts of hidden ${h}, top-${m.k}${extra.map((x) => `, ${x}`).join("")}`);
     } catch (e) {
       if (!(e instanceof Reject)) throw e;
       notes.push(`moe: not rewritten (reduce_sum of f32[${n.inputs[0]!.shape}]): ${e.message}`);
     }
   }
   if (!matches.size) return g;
-  return replaceRoots(g, matches, (b, m, get) => b.add("moe_ffn", m.operands.map(get), { body: moeBody(m), k: m.k, b1: m.b1, b2: m.b2 })[0]!);
+  return replaceRoots(g, matches, (b, m, get) => b.add("moe_ffn", m.operands.map(get), { body: moeBody(m), k: m.k, b1: m.b1, b2: m.b2, router: m.router, gated: m.gated })[0]!);
 }
 
 export const moePass: Pass = { name: "moe", run: (g, ctx) => routeMoe(g, ctx.notes) };

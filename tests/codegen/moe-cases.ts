@@ -6,12 +6,15 @@
  */
 import type { HostArray } from "../../ir/dtype.js";
 import { type Graph, GraphBuilder } from "../../ir/graph.js";
+import type { MoeRouter } from "../../ir/primitives.js";
 import { addMoeFfn } from "../../passes/moe-body.js";
 
 export interface MoeCase {
   readonly T: number; readonly d: number; readonly E: number; readonly h: number; readonly k: number;
   readonly b1?: boolean; readonly b2?: boolean;
   readonly activation?: "relu" | "silu";
+  readonly router?: MoeRouter;
+  readonly gated?: boolean;
   /** Added to expert e's logit for every token. */
   readonly bias?: readonly number[];
   /** Pairs of experts whose gate columns are made equal (ties in every logit). */
@@ -23,9 +26,9 @@ export function moeGraph(c: MoeCase): Graph {
   const f = (...shape: number[]) => ({ dtype: "f32" as const, shape });
   const xs = [
     b.input(f(c.T, c.d), "x"), b.input(f(c.d, c.E), "gate"), b.input(f(c.E, c.d, c.h), "w1"),
-    ...(c.b1 ? [b.input(f(c.E, c.h), "b1")] : []), b.input(f(c.E, c.h, c.d), "w2"), ...(c.b2 ? [b.input(f(c.E, c.d), "b2")] : []),
+    ...(c.b1 ? [b.input(f(c.E, c.h), "b1")] : []), ...(c.gated ? [b.input(f(c.E, c.d, c.h), "w3")] : []), b.input(f(c.E, c.h, c.d), "w2"), ...(c.b2 ? [b.input(f(c.E, c.d), "b2")] : []),
   ];
-  return b.build([addMoeFfn(b, xs, { k: c.k, b1: !!c.b1, b2: !!c.b2 }, c.activation)]);
+  return b.build([addMoeFfn(b, xs, { k: c.k, b1: !!c.b1, b2: !!c.b2, router: c.router ?? "topk_softmax", gated: !!c.gated }, c.activation)]);
 }
 
 function uniform(n: number, seed: number, lo: number, hi: number): Float32Array {

@@ -43,6 +43,7 @@ async function expectRouted(c: MoeCase, seed = 1): Promise<void> {
 const caseArb = fc.record({
   T: fc.integer({ min: 1, max: 70 }), d: fc.constantFrom(4, 8, 24), E: fc.integer({ min: 1, max: 9 }), h: fc.constantFrom(5, 16, 64, 70),
   kFrac: fc.double({ min: 0, max: 1, noNaN: true }), b1: fc.boolean(), b2: fc.boolean(), activation: fc.constantFrom("relu" as const, "silu" as const),
+  router: fc.constantFrom("topk_softmax" as const, "softmax_topk" as const, "softmax_topk_norm" as const), gated: fc.boolean(),
   skew: fc.constantFrom(0, 0.5, 30), tie: fc.boolean(), seed: fc.integer({ min: 1, max: 1000 }),
 }).map(({ kFrac, skew, tie, seed, ...r }) => {
   const k = 1 + Math.min(r.E - 1, Math.floor(kFrac * r.E));
@@ -58,6 +59,12 @@ describe.skipIf(!gpu)("moe_ffn routed on WebGPU matches the interpreter", () => 
   test("one token, below one tile; k = E", () => expectRouted({ T: 1, d: 8, E: 3, h: 8, k: 3, activation: "silu" }));
   test("tied logits are broken as top_k breaks them (lower expert first)", () =>
     expectRouted({ T: 20, d: 8, E: 4, h: 8, k: 1, ties: [[0, 1], [2, 3]] }));
+  test("softmax-then-top-k routers, as they are and renormalised, with ties", async () => {
+    await expectRouted({ T: 33, d: 8, E: 6, h: 16, k: 2, b2: true, router: "softmax_topk", ties: [[1, 2]] });
+    await expectRouted({ T: 33, d: 8, E: 6, h: 16, k: 3, b1: true, router: "softmax_topk_norm", bias: [2, 0, 0, 1, 0, 0] });
+  });
+  test("gated (SwiGLU) experts: x·w3 gathered into its own kernel, read by expert1's epilogue", () =>
+    expectRouted({ T: 45, d: 16, E: 5, h: 24, k: 2, b1: true, b2: true, activation: "silu", gated: true }));
   test("property: generated shapes, loads, ties and flags", async () => {
     await fc.assert(fc.asyncProperty(caseArb, async ({ c, seed }) => expectRouted(c, seed)), { numRuns: 8 });
     // Each case compiles six pipelines; lavapipe takes up to ~80 s for a 32-row grouped tile on a loaded machine.

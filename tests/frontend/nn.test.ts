@@ -4,6 +4,7 @@ import { beforeAll, describe, expect, test } from "vitest";
 import type { Tensor } from "../../frontend/core.js";
 import { init } from "../../frontend/init.js";
 import { jit } from "../../frontend/jit.js";
+import { grad } from "../../frontend/vjp.js";
 import * as nn from "../../frontend/nn.js";
 import * as np from "../../frontend/np.js";
 import { parseIRSync } from "../../ir/parse.js";
@@ -273,6 +274,84 @@ describe("mixture of experts", () => {
     );
   });
 
+  /**
+   * The router variants, gated experts and a shared expert, as loops: softmax over all E
+   * then top k (renormalised or not), act(x·w1 + b1)·(x·w3), plus silu(x·s1)·s2 for every token.
+   */
+  function variantRef(x: Ref, gate: Ref, w1: Ref, b1: Ref, w3: Ref, w2: Ref, s1: Ref, s2: Ref, k: number, normalize: boolean): Ref {
+    const [T, d] = x.shape as [number, number];
+    const E = gate.shape[1]!, h = w1.shape[2]!, hs = s1.shape[1]!;
+    const silu = (z: number) => z / (1 + Math.exp(-z));
+    const dotRow = (t: number, m: (i: number) => number) => {
+      let s = 0;
+      for (let i = 0; i < d; i++) s += at(x, [t, i]) * m(i);
+      return s;
+    };
+    const out: number[] = [];
+    for (let t = 0; t < T; t++) {
+      const probs = softmaxRow(Array.from({ length: E }, (_, e) => dotRow(t, (i) => at(gate, [i, e]))));
+      const chosen = [...probs.keys()].sort((a, b) => probs[b]! - probs[a]! || a - b).slice(0, k);
+      const sum = chosen.reduce((s, e) => s + probs[e]!, 0);
+      const y = new Array<number>(d).fill(0);
+      for (const e of chosen) {
+        const w = normalize ? probs[e]! / sum : probs[e]!;
+        const hid = Array.from({ length: h }, (_, c) => silu(at(b1, [e, c]) + dotRow(t, (i) => at(w1, [e, i, c]))) * dotRow(t, (i) => at(w3, [e, i, c])));
+        for (let o = 0; o < d; o++) for (let c = 0; c < h; c++) y[o]! += w * hid[c]! * at(w2, [e, c, o]);
+      }
+      const sh = Array.from({ length: hs }, (_, c) => silu(dotRow(t, (i) => at(s1, [i, c]))));
+      for (let o = 0; o < d; o++) for (let c = 0; c < hs; c++) y[o]! += sh[c]! * at(s2, [c, o]);
+      out.push(...y);
+    }
+    return { shape: [T, d], data: out };
+  }
+
+  test("softmax-then-top-k routers, gated (SwiGLU) experts and a shared expert match the loops, eagerly and under jit", async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.tuple(fc.integer({ min: 1, max: 6 }), fc.integer({ min: 1, max: 4 }), fc.integer({ min: 1, max: 5 }), fc.integer({ min: 1, max: 5 }), fc.boolean(), fc.nat()),
+        async ([T, d, h, E, normalize, seed]) => {
+          const k = 1 + (seed % E);
+          const [x, rx] = randomF32([T, d], seed);
+          const [g, rg] = randomF32([d, E], seed + 1);
+          const [w1, rw1] = randomF32([E, d, h], seed + 2);
+          const [b1, rb1] = randomF32([E, h], seed + 3);
+          const [w3, rw3] = randomF32([E, d, h], seed + 4);
+          const [w2, rw2] = randomF32([E, h, d], seed + 5);
+          const [s1, rs1] = randomF32([d, 3], seed + 6);
+          const [s2, rs2] = randomF32([3, d], seed + 7);
+          await checkBoth(
+            (xx, gg, a, b, c, e, f, q) =>
+              nn.moe(xx, gg, { w1: a, b1: b, w3: c, w2: e }, k, { router: "softmax-topk", normalize, activation: nn.silu, shared: { w1: f, w2: q } }),
+            [x, g, w1, b1, w3, w2, s1, s2],
+            variantRef(rx, rg, rw1, rb1, rw3, rw2, rs1, rs2, k, normalize),
+            { rtol: 1e-4, atol: 1e-5 },
+          );
+        },
+      ),
+      { numRuns: 15 },
+    );
+  });
+
+  test("loadBalancingLoss: E · Σ f_e · P_e, 1 for a uniform load, against float64; its gradient reaches the logits", async () => {
+    const T = 7, E = 5, k = 2;
+    const [z, rz] = randomF32([T, E], 77);
+    let want = 0;
+    const f = new Array<number>(E).fill(0), P = new Array<number>(E).fill(0);
+    for (let t = 0; t < T; t++) {
+      const row = Array.from({ length: E }, (_, e) => at(rz, [t, e]));
+      const p = softmaxRow(row);
+      [...row.keys()].sort((a, b) => row[b]! - row[a]! || a - b).slice(0, k).forEach((e) => (f[e]! += 1 / (T * k)));
+      p.forEach((v, e) => (P[e]! += v / T));
+    }
+    for (let e = 0; e < E; e++) want += E * f[e]! * P[e]!;
+    await checkBoth((l) => nn.loadBalancingLoss(l, k), [z], { shape: [], data: [want] }, { rtol: 1e-5, atol: 1e-6 });
+    // Equal logits for every expert: uniform probabilities, and f sums to 1 whatever top_k picks.
+    expect(await nn.loadBalancingLoss(np.zeros([4, E]), k).item()).toBeCloseTo(1, 6);
+    const g = await grad((l: Tensor) => nn.loadBalancingLoss(l, k))(z).data();
+    expect(Array.from(g as Float32Array).some((v) => v !== 0)).toBe(true);
+    expectShapeError(() => nn.loadBalancingLoss(z, 6), "loadBalancingLoss", ["k = 6"], FILE);
+  });
+
   test("accepts extra leading token axes and a custom activation", async () => {
     const [x] = randomF32([2, 3, 4], 30);
     const [g] = randomF32([4, 3], 31);
@@ -288,6 +367,10 @@ describe("mixture of experts", () => {
     const x = np.zeros([3, 4]), g = np.zeros([4, 2]);
     expectShapeError(() => nn.moe(x, g, { w1: np.zeros([2, 4, 5]), w2: np.zeros([2, 4, 5]) }, 1), "moe", ["experts.w2", "f32[2,4,5]"], FILE);
     expectShapeError(() => nn.moe(x, g, { w1: np.zeros([2, 4, 5]), w2: np.zeros([2, 5, 4]) }, 3), "moe", ["k = 3"], FILE);
+    const experts = { w1: np.zeros([2, 4, 5]), w2: np.zeros([2, 5, 4]) };
+    expectShapeError(() => nn.moe(x, g, { ...experts, w3: np.zeros([2, 5, 4]) }, 1), "moe", ["experts.w3", "f32[2,5,4]"], FILE);
+    expectShapeError(() => nn.moe(x, g, experts, 1, { shared: { w1: np.zeros([4, 6]), w2: np.zeros([4, 6]) } }), "moe", ["options.shared.w2 must be [6,4]"], FILE);
+    expectShapeError(() => nn.moe(x, g, experts, 1, { normalize: true }), "moe", ["normalize applies to router \"softmax-topk\""], FILE);
   });
 });
 

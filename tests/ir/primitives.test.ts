@@ -24,7 +24,8 @@ const body = graph("fused", [f32(4)], (b, [x]) => [b.add("exp", [b.add("neg", [x
 const FUSION = { body, kind: "elementwise", reason: "end of chain" };
 const FLASH_FLAGS = { scale: 0.5, causal: true, bias: true, mask: false };
 const MOE_TYPES = [f32(5, 8), f32(8, 4), f32(4, 8, 6), f32(4, 6, 8)];
-const MOE = { body: moeFfnBody(MOE_TYPES, { k: 2, b1: false, b2: false }), k: 2, b1: false, b2: false };
+const MOE_FLAGS = { k: 2, b1: false, b2: false, router: "topk_softmax", gated: false } as const;
+const MOE = { body: moeFfnBody(MOE_TYPES, MOE_FLAGS), ...MOE_FLAGS };
 const FLASH = { body: flashAttentionBody([f32(4, 3, 8), f32(2, 5, 8), f32(2, 5, 6), f32(1, 3, 5)], FLASH_FLAGS), ...FLASH_FLAGS };
 /** Stand-in bodies of the backward nodes (the rule checks their types): identities over some operands. */
 const FLASH_FWD = [f32(4, 3, 8), f32(2, 5, 8), f32(2, 5, 6), f32(1, 3, 5)], FLASH_RES = [f32(4, 3, 6), f32(4, 3)];
@@ -193,6 +194,9 @@ const invalid: Invalid[] = [
   ["moe_ffn", [f32(5, 8), f32(8, 4), f32(4, 8, 6)], MOE, "takes x, gate, w1, w2 (4 operands), got 3"],
   ["moe_ffn", [f32(5, 8), f32(8, 4), f32(4, 8, 6), f32(4, 6, 7)], MOE, "w2 must be [4,6,8] for T = 5, d = 8, E = 4, h = 6, got [4,6,7]"],
   ["moe_ffn", MOE_TYPES, { ...MOE, k: 5 }, "k = 5 must be in [1, 4]"],
+  ["moe_ffn", MOE_TYPES, { ...MOE, router: "sigmoid" }, 'router = "sigmoid" must be one of "topk_softmax", "softmax_topk", "softmax_topk_norm"'],
+  ["moe_ffn", MOE_TYPES, { ...MOE, gated: true }, "takes x, gate, w1, w3, w2 (5 operands), got 4"],
+  ["moe_ffn", [...MOE_TYPES.slice(0, 3), f32(4, 8, 5), MOE_TYPES[3]!], { ...MOE, gated: true }, "w3 must be [4,8,6]"],
 ];
 
 const label = ([prim, inputs, params]: Valid | Invalid) =>

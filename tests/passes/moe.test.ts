@@ -3,6 +3,7 @@ import type { Tensor } from "../../frontend/core.js";
 import { init } from "../../frontend/init.js";
 import * as lax from "../../frontend/lax.js";
 import * as nn from "../../frontend/nn.js";
+import * as np from "../../frontend/np.js";
 import { stageGraph } from "../../frontend/staging.js";
 import type { AbstractValue } from "../../ir/dtype.js";
 import type { Graph, Node } from "../../ir/graph.js";
@@ -25,6 +26,14 @@ const moeNodes = (g: Graph) => g.nodes.filter((n): n is Node<"moe_ffn"> => n.pri
 
 const E = 4, d = 8, h = 16, T = 5;
 const batchE = { lhsBatch: [0], rhsBatch: [0], lhsContract: [2], rhsContract: [1] };
+
+/** nn.moe's expert half by hand, from the router's chosen indices and weights [T, k]. */
+function denseExperts(x: Tensor, w1: Tensor, w2: Tensor, idx: Tensor, w: Tensor): Tensor {
+  const k = idx.shape[1]!;
+  const gates = lax.reduceSum(lax.mul(np.oneHot(idx, E), lax.broadcastInDim(w, [T, k, E], [0, 1])), [1]);
+  const y = lax.dotGeneral(nn.relu(lax.dotGeneral(lax.broadcastInDim(x, [E, T, d], [1, 2]), w1, batchE)), w2, batchE);
+  return lax.reduceSum(lax.mul(y, lax.broadcastInDim(lax.transpose(gates, [1, 0]), [E, T, d], [0, 1])), [0]);
+}
 
 describe("moe pass", () => {
   it("replaces nn.moe's dense form with one moe_ffn node that means the same", () => {
@@ -66,15 +75,71 @@ describe("moe pass", () => {
     expect(notes).toMatch(/moe: not rewritten .*activation reads a graph input/);
   });
 
-  it("explains a near-miss: the router's gates also used outside the layer", () => {
+  it("routes while the router's logits are also read outside (a load-balancing loss): the dense router stays for that reader", () => {
     const g = stageGraph("layer", [f32(T, d), f32(d, E), f32(E, d, h), f32(E, h, d)], ([x, gate, w1, w2]) => {
       const y = nn.moe(x!, gate!, { w1: w1!, w2: w2! }, 2);
       const logits = lax.dotGeneral(x!, gate!, { lhsContract: [1], rhsContract: [0] });
-      return [y, logits];
+      return [y, nn.loadBalancingLoss(logits, 2)];
     }).graph;
     const { graph, notes } = afterPass(g); // CSE merges the two routers
+    expect(moeNodes(graph), notes).toHaveLength(1);
+    expect(notes).toMatch(/router value\(s\) also read outside \(kept there\)/);
+    const xs = inputsFor(g, 4);
+    expectClose(run(graph, xs), run(g, xs), 1e-6);
+  });
+
+  it("explains a near-miss: an expert's hidden layer also used outside the layer", () => {
+    let kept: Tensor | undefined;
+    const g = stageGraph("layer", [f32(T, d), f32(d, E), f32(E, d, h), f32(E, h, d)], ([x, gate, w1, w2]) => {
+      const y = nn.moe(x!, gate!, { w1: w1!, w2: w2! }, 2, { activation: (u) => (kept = nn.relu(u)) });
+      return [y, kept!];
+    }).graph;
+    const { graph, notes } = afterPass(g);
     expect(moeNodes(graph)).toHaveLength(0);
-    expect(notes).toMatch(/also used outside it/);
+    expect(notes).toMatch(/also used outside it \(the routed form would not compute it\)/);
+  });
+
+  it("finds softmax-then-top-k routers (DeepSeek, Qwen), renormalised or not", () => {
+    for (const normalize of [false, true]) {
+      const g = trace([f32(T, d), f32(d, E), f32(E, d, h), f32(E, h, d), f32(E, d)],
+        ([x, gate, w1, w2, b2]) => nn.moe(x!, gate!, { w1: w1!, w2: w2!, b2: b2! }, 2, { router: "softmax-topk", normalize }));
+      const { graph, notes } = afterPass(g);
+      const [node] = moeNodes(graph);
+      expect(node?.params.router, notes).toBe(normalize ? "softmax_topk_norm" : "softmax_topk");
+      expect(notes).toMatch(normalize ? /router softmax_topk_norm, b2/ : /router softmax_topk, b2/);
+      const xs = inputsFor(g, 5);
+      expectClose(run(graph, xs), run(g, xs), 1e-6);
+    }
+  });
+
+  it("finds gated (SwiGLU) experts, act(x·w1 + b1) · (x·w3), and leaves shared experts outside the node", () => {
+    const g = trace([f32(T, d), f32(d, E), f32(E, d, h), f32(E, h), f32(E, d, h), f32(E, h, d), f32(d, 6), f32(d, 6), f32(6, d)],
+      ([x, gate, w1, b1, w3, w2, s1, s3, s2]) =>
+        nn.moe(x!, gate!, { w1: w1!, b1: b1!, w3: w3!, w2: w2! }, 2, { activation: nn.silu, shared: { w1: s1!, w3: s3!, w2: s2! } }));
+    const { graph, notes } = afterPass(g);
+    const [node] = moeNodes(graph);
+    expect(node?.params, notes).toMatchObject({ gated: true, b1: true, b2: false, router: "topk_softmax" });
+    expect(notes).toMatch(/gated \(w3\), b1/);
+    // The shared expert's [T, d] · [d, 6] matmuls stay beside the node.
+    expect(graph.nodes.filter((n) => n.prim === "dot_general").length).toBe(3);
+    const xs = inputsFor(g, 6);
+    expectClose(run(graph, xs), run(g, xs), 1e-6);
+  });
+
+  it("explains near-misses in the router: a softmax taken twice, raw logits as weights", () => {
+    const twice = trace([f32(T, d), f32(d, E), f32(E, d, h), f32(E, h, d)], ([x, gate, w1, w2]) => {
+      const logits = lax.dotGeneral(x!, gate!, { lhsContract: [1], rhsContract: [0] });
+      const [vals, idx] = lax.topK(nn.softmax(logits), 2);
+      return denseExperts(x!, w1!, w2!, idx!, nn.softmax(vals!));
+    });
+    expect(moeNodes(afterPass(twice).graph)).toHaveLength(0);
+    expect(afterPass(twice).notes).toMatch(/a softmax taken twice/);
+    const raw = trace([f32(T, d), f32(d, E), f32(E, d, h), f32(E, h, d)], ([x, gate, w1, w2]) => {
+      const [vals, idx] = lax.topK(lax.dotGeneral(x!, gate!, { lhsContract: [1], rhsContract: [0] }), 2);
+      return denseExperts(x!, w1!, w2!, idx!, vals!);
+    });
+    expect(moeNodes(afterPass(raw).graph)).toHaveLength(0);
+    expect(afterPass(raw).notes).toMatch(/top-k logits themselves, with no softmax/);
   });
 
   it("rewrites a per-expert FFN whose second layer is a plain (unbatched) product not at all", () => {

@@ -47,4 +47,26 @@ describe.skipIf(!gpu)("grad through nn.moe on WebGPU", () => {
     // The router's gradient flows through the gate weights only: it is not zero.
     expect(routed[2]!.some((g) => g !== 0)).toBe(true);
   }, 600_000);
+
+  test("a Qwen/DeepSeek-style layer (softmax-then-top-k renormalised, SwiGLU experts, a shared expert) plus the load-balancing loss: routed == interpreter", async () => {
+    const w3 = fill("f32", [E, d, h], 6, -0.4, 0.4), s1 = fill("f32", [d, 5], 7, -0.4, 0.4), s3 = fill("f32", [d, 5], 8, -0.4, 0.4), s2 = fill("f32", [5, d], 9, -0.4, 0.4);
+    const run = async (backend: "webgpu" | "interp", disablePasses: string[]) => {
+      await init({ backend });
+      const [x, gate, w1, w2, c, u3, a, b, o] = [...data, w3, s1, s3, s2].map((v) => fromHost(v.dtype, v.shape, v.data.slice(), backend)) as Tensor[];
+      const loss = jit((x: Tensor, gate: Tensor, w1: Tensor, w3: Tensor, w2: Tensor) => {
+        const y = nn.moe(x, gate, { w1, w3, w2 }, k, { router: "softmax-topk", normalize: true, activation: nn.silu, shared: { w1: a!, w3: b!, w2: o! } });
+        const aux = nn.loadBalancingLoss(np.matmul(x, gate), k);
+        return np.add(np.sum(np.multiply(y, c!)), np.multiply(aux, 0.01));
+      }, { backend, disablePasses });
+      if (backend === "webgpu") {
+        const names = loss.lower(x!, gate!, w1!, u3!, w2!).kernels.map((n) => n.name);
+        expect(names.some((n) => n.endsWith("expert1_up")), names.join(" ")).toBe(disablePasses.length === 0);
+      }
+      const [value, grads] = valueAndGrad(loss, { argnums: [0, 1, 2, 3, 4] })(x!, gate!, w1!, u3!, w2!) as [Tensor, Tensor[]];
+      return Promise.all([value, ...grads].map(async (t) => Array.from((await t.data()) as Float32Array)));
+    };
+    const want = await run("interp", ["moe"]);
+    const routed = await run("webgpu", []);
+    for (const [i, w] of want.entries()) expectClose(routed[i]!, w, 1e-4, 1e-5);
+  }, 600_000);
 });
