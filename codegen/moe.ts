@@ -8,13 +8,14 @@
  *             the tile (offsets, the padded count kept in `plan[0]`), then each expert's
  *             slots in slot order (its rank is a running count: no atomics, deterministic)
  *             into `sorted`, static size T·k + E·(tile − 1), padded with a sentinel; the
- *             expert of each tile in `plan[1 + tile]`
+ *             expert of each tile in `plan[1 + tile]`. With a capacity, the choices in
+ *             (choice, token) order, an expert's past the capacity marked dropped in `kept`
  *   expert1   grouped matmul (the target's matmul template with GroupedRows): tiles of
  *             sorted slots, one expert each; A rows gathered through `sorted` in its loads;
  *             b1 and the activation (the body's elementwise chain) in the epilogue
  *   expert2   grouped matmul of the hidden rows with w2; b2 and the gate weight in the
  *             epilogue, each row scattered to its (token, k) slot
- *   combine   out[t] = Σ_j slot (t, j), j in order
+ *   combine   out[t] = Σ_j slot (t, j), j in order (a dropped choice adds 0)
  * Workgroups of the grouped matmuls past the padded count exit at once.
  */
 import type { AbstractValue } from "../ir/dtype.js";
@@ -80,8 +81,8 @@ function expertValues(body: Graph, params: Node<"moe_ffn">["params"]): { pre: Va
   return { pre, ...(dot3 ? { up: dot3.outputs[0]! } : {}), hidden: dot2.inputs[0]! };
 }
 
-/** Device temporaries, in the order they are allocated; `up` (x·w3) only for gated experts. */
-const TEMP_NAMES = ["logits", "ids", "weights", "sorted", "plan", "hidden", "slots", "up"] as const;
+/** Device temporaries, in the order they are allocated; `up` (x·w3) only for gated experts, `kept` only with a capacity. */
+const TEMP_NAMES = ["logits", "ids", "weights", "sorted", "plan", "hidden", "slots", "up", "kept"] as const;
 type Temp = (typeof TEMP_NAMES)[number];
 
 function kernelOf(name: string, source: string, bindings: Binding[], grid: [number, number, number], b: BodyBuilder,
@@ -122,14 +123,14 @@ export function lowerMoeFusion(node: Node<"fusion">, ctx: LowerContext): Lowered
 export function lowerMoe(node: Node<"moe_ffn">, ctx: LowerContext, views: MoeViews = {}): LoweredKernel[] {
   const { T, d, E, h, k, tile, rows, tiles } = moeShape(node, ctx.target);
   if (T * d === 0) return [];
-  const { b1, b2, gated, router } = node.params;
+  const { b1, b2, gated, router, capacity } = node.params;
   const names = moeOperandNames(node.params);
   const tempType: Record<Temp, AbstractValue> = {
     logits: { dtype: "f32", shape: [T, E] }, ids: { dtype: "u32", shape: [T * k] }, weights: { dtype: "f32", shape: [T * k] },
     sorted: { dtype: "u32", shape: [rows] }, plan: { dtype: "u32", shape: [1 + tiles] }, hidden: { dtype: "f32", shape: [rows, h] },
-    slots: { dtype: "f32", shape: [T * k, d] }, up: { dtype: "f32", shape: [rows, h] },
+    slots: { dtype: "f32", shape: [T * k, d] }, up: { dtype: "f32", shape: [rows, h] }, kept: { dtype: "u32", shape: [T * k] },
   };
-  const used = TEMP_NAMES.filter((t) => t !== "up" || gated);
+  const used = TEMP_NAMES.filter((t) => (t !== "up" || gated) && (t !== "kept" || capacity > 0));
   const temps = used.map((t) => tempType[t]);
   const bind = (list: [string, "in" | "out" | "temp", number, boolean][]) => ({
     bindings: list.map(([name, kind, index, write]): Binding => ({
@@ -215,15 +216,17 @@ export function lowerMoe(node: Node<"moe_ffn">, ctx: LowerContext, views: MoeVie
 
   // align
   {
-    const { bindings, args } = bind([tmp("ids"), tmp("sorted", true), tmp("plan", true)]);
+    const { bindings, args } = bind([tmp("ids"), tmp("sorted", true), tmp("plan", true), ...(capacity ? [tmp("kept", true)] : [])]);
     const b = new BodyBuilder(new Map(bindings.map((x) => [x.name, 1])));
     const tid = b.let("tid", id("local", 0));
     const padded = (c: Expr) => imul(idiv(iadd(c, u32(tile - 1)), u32(tile)), u32(tile));
-    b.comment("per-expert counts");
+    // With a capacity an expert takes at most `capacity` choices, in (choice, token) order.
+    const taken = (c: Expr) => (capacity ? bin("min", c, u32(capacity)) : c);
+    b.comment(capacity ? `per-expert counts, at most the capacity (${capacity})` : "per-expert counts");
     b.for("e", tid, u32(E), (e, x) => {
       const c = x.var("count", u32(0));
       x.for("s", u32(0), u32(T * k), (sl, y) => y.if(eq(load("u32", "ids", sl), e), (z) => z.assign(c, iadd(c, u32(1)))));
-      x.store("counts", e, c, "workgroup");
+      x.store("counts", e, taken(c), "workgroup");
     }, WIDTH);
     b.barrier();
     b.comment("exclusive scan of the padded counts: each expert's first row; the total stays on the device");
@@ -237,16 +240,24 @@ export function lowerMoe(node: Node<"moe_ffn">, ctx: LowerContext, views: MoeVie
       x.store("plan", u32(0), acc);
     });
     b.barrier();
-    b.comment("each expert's slots in slot order (rank = running count), its padding, its tiles");
+    b.comment(capacity
+      ? "each expert's choices in (choice, token) order (rank = running count; past the capacity: dropped), its padding, its tiles"
+      : "each expert's slots in slot order (rank = running count), its padding, its tiles");
     b.for("e", tid, u32(E), (e, x) => {
       const base = x.let("base", load("u32", "offsets", e, "workgroup"));
       const r = x.var("rank", u32(0));
-      x.for("s", u32(0), u32(T * k), (sl, y) => y.if(eq(load("u32", "ids", sl), e), (z) => {
-        z.store("sorted", iadd(base, r), sl);
+      const place = (sl: Expr, y: BodyBuilder) => y.if(eq(load("u32", "ids", sl), e), (z) => {
+        if (capacity) {
+          const fits = z.let("fits", lt(r, u32(capacity)));
+          z.if(fits, (w) => w.store("sorted", iadd(base, r), sl));
+          z.store("kept", sl, select(fits, u32(1), u32(0)));
+        } else z.store("sorted", iadd(base, r), sl);
         z.assign(r, iadd(r, u32(1)));
-      }));
-      const end = x.let("end", iadd(base, padded(r)));
-      x.for("p", iadd(base, r), end, (p, y) => y.store("sorted", p, u32(SENTINEL)));
+      });
+      if (capacity) x.for("j", u32(0), u32(k), (j, y) => y.for("t", u32(0), u32(T), (t, z) => place(iadd(imul(t, u32(k)), j), z)));
+      else x.for("s", u32(0), u32(T * k), (sl, y) => place(sl, y));
+      const end = x.let("end", iadd(base, padded(taken(r))));
+      x.for("p", iadd(base, taken(r)), end, (p, y) => y.store("sorted", p, u32(SENTINEL)));
       x.for("tile", idiv(base, u32(tile)), idiv(end, u32(tile)), (tl, y) => y.store("plan", iadd(tl, u32(1)), e));
     }, WIDTH);
     const total = b.let("total_rows", load("u32", "total", u32(0), "workgroup"));
@@ -320,15 +331,20 @@ export function lowerMoe(node: Node<"moe_ffn">, ctx: LowerContext, views: MoeVie
 
   // combine
   {
-    const { bindings, args } = bind([tmp("slots"), ["out", "out", 0, true]]);
+    const { bindings, args } = bind([tmp("slots"), ...(capacity ? [tmp("kept")] : []), ["out", "out", 0, true]]);
     const n = T * d;
     const grid = gridFor(Math.ceil(n / 256), ctx.target);
     const b = new BodyBuilder(new Map(bindings.map((x) => [x.name, 1])));
     const gid = b.let("gid", iadd(imul(groupIndex(b, "wg", grid, Math.ceil(n / 256)), u32(256)), id("local", 0)));
     if (n % 256) b.if(ge(gid, u32(n)), (x) => x.return());
     const t = b.let("token", idiv(gid, u32(d))), c = b.let("c", irem(gid, u32(d)));
-    const acc = b.var("acc", load("f32", "slots", iadd(imul(t, u32(k * d)), c)));
-    b.for("j", u32(1), u32(k), (j, x) => x.assign(acc, bin("add", acc, load("f32", "slots", iadd(imul(iadd(imul(t, u32(k)), j), u32(d)), c)))));
+    // A dropped choice (past its expert's capacity) has no slot row: it adds 0.
+    const slot = (j: Expr) => {
+      const v = load("f32", "slots", iadd(imul(iadd(imul(t, u32(k)), j), u32(d)), c));
+      return capacity ? select(bin("ne", load("u32", "kept", iadd(imul(t, u32(k)), j)), u32(0)), v, f32(0)) : v;
+    };
+    const acc = b.var("acc", slot(u32(0)));
+    b.for("j", u32(1), u32(k), (j, x) => x.assign(acc, bin("add", acc, slot(j))));
     b.store("out", gid, acc);
     kernels.push({ kernel: kernelOf(`${ctx.name}_combine`, src, bindings, grid, b, [], 256), args });
   }

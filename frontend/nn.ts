@@ -196,6 +196,20 @@ export interface MoeOptions {
   readonly normalize?: boolean;
   /** Dense experts every token runs, added to the routed output. */
   readonly shared?: SharedExpert | readonly SharedExpert[];
+  /**
+   * Expert capacity as a multiple of the even share (Switch Transformer, GShard): each expert
+   * takes at most C = ceil(capacityFactor · T · k / E) of the tokens' choices, first choices
+   * of every token before second choices, tokens in order within a choice; a choice past its
+   * expert's capacity is dropped (its gate weight becomes 0, the token keeps its residual
+   * path). Omitted: dropless, every token reaches its k experts.
+   */
+  readonly capacityFactor?: number;
+}
+
+/** nn.moe's result with `stats: true`: the output and how many of the T·k choices were dropped (f32 scalar; 0 without a capacity). */
+export interface MoeResult {
+  readonly out: Tensor;
+  readonly dropped: Tensor;
 }
 
 /**
@@ -207,6 +221,8 @@ export interface MoeOptions {
  *   vals, idx = top_k(logits, k); w = softmax(vals)                 [T, k]
  *     (router "softmax-topk": vals, idx = top_k(softmax(logits), k); w = vals,
  *      or vals / reduce_sum(vals) with `normalize`)
+ *     (capacityFactor: w · keep, keep = 1 where the choice's place in its expert's queue,
+ *      an exclusive cumsum of one_hot in (choice, token) order, is below the capacity)
  *   gates = reduce_sum(one_hot(idx, E) · w, axis k)                 [T, E]
  *   h = act(dot_general(broadcast x [E,T,d], w1, batch E) + b1)     [E, T, h]
  *     (gated: h · dot_general(broadcast x, w3, batch E))
@@ -214,7 +230,9 @@ export interface MoeOptions {
  *   out = reduce_sum(y · broadcast(transpose gates), axis E)        [T, d]
  * plus each shared expert's act(x·w1 + b1)[· x·w3]·w2 + b2.
  */
-export function moe(x: TensorLike, gate: TensorLike, experts: Experts, k: number, options: MoeOptions = {}): Tensor {
+export function moe(x: TensorLike, gate: TensorLike, experts: Experts, k: number, options: MoeOptions & { stats: true }): MoeResult;
+export function moe(x: TensorLike, gate: TensorLike, experts: Experts, k: number, options?: MoeOptions & { stats?: false }): Tensor;
+export function moe(x: TensorLike, gate: TensorLike, experts: Experts, k: number, options: MoeOptions & { stats?: boolean } = {}): Tensor | MoeResult {
   const xt = toFloat(x, "nn.moe"), g = toFloat(gate, "nn.moe");
   const { w1, w2 } = experts;
   const ops = [xt, g, w1, w2];
@@ -237,6 +255,8 @@ export function moe(x: TensorLike, gate: TensorLike, experts: Experts, k: number
   if (options.normalize && router !== "softmax-topk")
     throw shapeError("moe", `normalize applies to router "softmax-topk" (top-k then softmax already sums to 1)`, ops);
   const act = options.activation ?? ((u: Tensor) => gelu(u, { approximate: false }));
+  const cf = options.capacityFactor;
+  if (cf !== undefined && !(Number.isFinite(cf) && cf > 0)) throw shapeError("moe", `capacityFactor = ${cf} must be a positive number`, ops);
 
   const T = xt.size / d;
   const x2 = lax.reshape(xt, [T, d]);
@@ -250,6 +270,18 @@ export function moe(x: TensorLike, gate: TensorLike, experts: Experts, k: number
     [w, idx] = [options.normalize ? lax.div(vals, lax.broadcastInDim(lax.reduceSum(vals, [1]), [T, k], [0])) : vals, i];
   }
   const hot = np.oneHot(idx, E);
+  let dropped: Tensor | undefined;
+  if (cf !== undefined) {
+    // Each choice's position in its expert's queue, first choices before second ones:
+    // an exclusive cumsum of the one-hot rows in (choice, token) order.
+    const capacity = Math.ceil((cf * T * k) / E);
+    const queue = lax.reshape(lax.transpose(hot, [1, 0, 2]), [k * T, E]);
+    const position = lax.reduceSum(lax.mul(lax.sub(lax.cumsum(queue, 0), queue), queue), [1]);
+    const fits = lax.cast(lax.lt(position, lax.fullLike(position, capacity)), "f32");
+    const keep = lax.transpose(lax.reshape(fits, [k, T]), [1, 0]);
+    w = lax.mul(w, keep);
+    dropped = lax.sub(lax.fullLike(lax.reduceSum(keep, [0, 1]), T * k), lax.reduceSum(keep, [0, 1]));
+  }
   const gates = lax.reduceSum(lax.mul(hot, lax.broadcastInDim(w, [T, k, E], [0, 1])), [1]);
 
   const batchE = { lhsBatch: [0], rhsBatch: [0], lhsContract: [2], rhsContract: [1] };
@@ -279,7 +311,9 @@ export function moe(x: TensorLike, gate: TensorLike, experts: Experts, k: number
     if (s.b2) v = lax.add(v, lax.broadcastInDim(toFloat(s.b2, "nn.moe"), [T, d], [1]));
     out = lax.add(out, v);
   });
-  return lax.reshape(out, xt.shape);
+  const result = lax.reshape(out, xt.shape);
+  if (!options.stats) return result;
+  return { out: result, dropped: dropped ?? lax.fullLike(result, 0, []) };
 }
 
 /**

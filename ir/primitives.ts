@@ -80,7 +80,7 @@ export type PrimitiveParams = { [K in UnaryOp | BinaryOp | CompareOp]: NoParams 
    * passes/moe.ts; `body` is the dense decomposition it replaced (every expert on every
    * token), the codegen lowering routes each token to its k experts only.
    */
-  moe_ffn: { body: Graph; k: number; b1: boolean; b2: boolean; router: MoeRouter; gated: boolean };
+  moe_ffn: { body: Graph; k: number; b1: boolean; b2: boolean; router: MoeRouter; gated: boolean; capacity: number };
 };
 
 export type Primitive = keyof PrimitiveParams;
@@ -667,12 +667,14 @@ export function moeOperandNames(params: { b1: boolean; b2: boolean; gated: boole
  * then b1 [E, h] when its flag is set, w3 [E, d, h] when the expert is gated (SwiGLU:
  * act(x·w1 + b1) · (x·w3)), w2 [E, h, d], then b2 [E, d] when set; all f32. The result is
  * [T, d]: each token's sum over its top-k experts (by x·gate) of the expert FFN, weighted as
- * `router` says, as the body spells out.
+ * `router` says, as the body spells out. `capacity` > 0 caps the choices each expert takes
+ * (first choices of all tokens before second ones, tokens in order); the rest are dropped
+ * (weight 0). 0: dropless.
  */
 define({
   name: "moe_ffn",
   arity: "variadic",
-  params: { body: "graph", k: "int", b1: "bool", b2: "bool", router: "string", gated: "bool" },
+  params: { body: "graph", k: "int", b1: "bool", b2: "bool", router: "string", gated: "bool", capacity: "int" },
   rule: (inputs, params) => {
     const prim = "moe_ffn";
     const names = moeOperandNames(params);
@@ -695,6 +697,7 @@ define({
       if (v.shape.length !== shape.length || v.shape.some((s, i) => s !== shape[i]))
         fail(prim, inputs, `${what} must be [${shape}] for T = ${T}, d = ${d}, E = ${E}, h = ${h}, got [${v.shape}]`);
     if (!Number.isInteger(params.k) || params.k < 1 || params.k > E) fail(prim, inputs, `k = ${params.k} must be in [1, ${E}] (the number of experts)`);
+    if (!Number.isInteger(params.capacity) || params.capacity < 0) fail(prim, inputs, `capacity = ${params.capacity} must be a whole number ≥ 0 (0: dropless)`);
     const outs = callRule(prim, inputs, params.body);
     if (outs.length !== 1 || formatType(outs[0]!) !== formatType(x))
       fail(prim, inputs, `@${params.body.name} must return (${formatType(x)}), returns (${outs.map(formatType).join(", ")})`);

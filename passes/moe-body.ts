@@ -36,7 +36,18 @@ export function moeFfnBody(types: readonly AbstractValue[], params: MoeParams, a
     : params.router === "softmax_topk" ? vals
     : one(b.add("div", [vals, bcast(one(b.add("reduce_sum", [vals], { axes: [1] })), [T, k], [0])], {}));
   const hot = one(b.add("eq", [bcast(idx, [T, k, E], [0, 1]), one(b.add("iota", [], { shape: [T, k, E], dim: 2, dtype: "i32" }))], {}));
-  const gates = one(b.add("reduce_sum", [one(b.add("mul", [one(b.add("cast", [hot], { dtype: "f32" })), bcast(w, [T, k, E], [0, 1])], {}))], { axes: [1] }));
+  const hotF = one(b.add("cast", [hot], { dtype: "f32" }));
+  let kept = w;
+  if (params.capacity > 0) {
+    // nn.moe's capacity mask: each choice's place in its expert's queue, (choice, token) order.
+    const queue = one(b.add("reshape", [one(b.add("transpose", [hotF], { perm: [1, 0, 2] }))], { shape: [k * T, E] }));
+    const before = one(b.add("sub", [one(b.add("cumsum", [queue], { axis: 0, reverse: false })), queue], {}));
+    const position = one(b.add("reduce_sum", [one(b.add("mul", [before, queue], {}))], { axes: [1] }));
+    const fits = one(b.add("cast", [one(b.add("lt", [position, splat(params.capacity, [k * T])], {}))], { dtype: "f32" }));
+    const keep = one(b.add("transpose", [one(b.add("reshape", [fits], { shape: [k, T] }))], { perm: [1, 0] }));
+    kept = one(b.add("mul", [w, keep], {}));
+  }
+  const gates = one(b.add("reduce_sum", [one(b.add("mul", [hotF, bcast(kept, [T, k, E], [0, 1])], {}))], { axes: [1] }));
 
   let hid = one(b.add("dot_general", [bcast(at("x"), [E, T, d], [1, 2]), at("w1")], perExpert));
   if (params.b1) hid = one(b.add("add", [hid, bcast(at("b1"), [E, T, h], [0, 2])], {}));

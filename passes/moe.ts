@@ -32,9 +32,11 @@ const topValues = capture("top_values", router.result(0));
 const renormalised = capture("renorm", op("div", [topValues, op("broadcast_in_dim", [
   op("reduce_sum", [same("top_values")]).where("sums the k axis", (n) => n.params.axes.join() === "1"),
 ])]));
+const weights = either(softmaxPattern(topValues), renormalised, topValues);
 const gates = op("reduce_sum", [op("mul", [
-  either(softmaxPattern(topValues), renormalised, topValues),
-  op("eq", [op("top_k").result(1).where("is the router's top_k", (n, c) => n.outputs[0] === c.values.get("top_values")), op("iota")]),
+  // Times a capacity mask (checked by MoeFinder.capacityOf) or not.
+  either(op("mul", [weights, capture("keep")]), weights),
+  capture("hot", op("eq", [op("top_k").result(1).where("is the router's top_k", (n, c) => n.outputs[0] === c.values.get("top_values")), op("iota")])),
 ])]);
 const perExpert = (n: Node<"dot_general">) => dotIs(n.params, [0], [0], [2], [1]) && n.inputs[1]!.shape.length === 3;
 const secondLayer = capture("y", op("dot_general", [capture("hidden"), capture("w2")]).where("is a per-expert matmul [E, T, h] · [E, h, d]", perExpert));
@@ -56,6 +58,7 @@ interface MoeMatch {
   readonly b2: boolean;
   readonly router: MoeRouter;
   readonly gated: boolean;
+  readonly capacity: number;
   /** Router values (logits, probabilities, top_k) also read outside: kept there, recomputed inside. */
   readonly shared: number;
   /** The matched region, in graph order: what the node's body copies. */
@@ -117,6 +120,38 @@ class MoeFinder {
     return reached;
   }
 
+  /**
+   * The capacity of a mask `keep` [T, k] as nn.moe spells it, or a rejection: keep =
+   * transpose(reshape(cast(lt(position, C)), [k, T])), position = reduce_sum(mul(sub(cumsum(q),
+   * q), q), axis 1), q = reshape(transpose(cast(hot), [1, 0, 2]), [k·T, E]): each choice's
+   * place in its expert's queue, first choices of every token before second ones.
+   */
+  capacityOf(keep: Value, hot: Value, T: number, k: number, E: number): number {
+    const from = <P extends keyof PrimitiveParams>(v: Value, prim: P, what: string, test: (n: Node<P>) => boolean = () => true): Node<P> => {
+      const n = this.producer.get(v);
+      if (n?.prim !== prim || !test(n as Node<P>)) reject(`the gate weights are multiplied by a mask that is not a capacity mask: ${what} is ${n ? n.prim : "a graph input"}, expected ${prim}`);
+      return n as Node<P>;
+    };
+    const same = (a: readonly number[], b: readonly number[]) => a.join() === b.join();
+    if (!same(keep.shape, [T, k])) reject(`the gate weights are multiplied by f32[${keep.shape}], not a [${T}, ${k}] mask`);
+    const back = from(keep, "transpose", "the mask", (n) => same(n.params.perm, [1, 0]));
+    const fits = from(from(back.inputs[0]!, "reshape", "the mask's [k, T] rows", (n) => same(n.inputs[0]!.shape, [k * T])).inputs[0]!, "cast", "the mask");
+    const lt = from(fits.inputs[0]!, "lt", "the mask's test");
+    let limit = this.producer.get(lt.inputs[1]!);
+    if (limit?.prim === "broadcast_in_dim") limit = this.producer.get(limit.inputs[0]!);
+    const splat = limit?.prim === "constant" ? (limit as Node<"constant">).params.value : undefined;
+    if (splat?.length !== 1 || !Number.isInteger(splat[0]) || splat[0]! < 1) return reject(`the capacity mask compares with ${limit?.prim ?? "a graph input"}, not a whole-number capacity`);
+    const sum = from(lt.inputs[0]!, "reduce_sum", "a choice's place in its queue", (n) => same(n.params.axes, [1]));
+    const mul = from(sum.inputs[0]!, "mul", "a choice's place in its queue");
+    const sub = [mul.inputs[0]!, mul.inputs[1]!].map((v) => this.producer.get(v)).find((n) => n?.prim === "sub") ?? reject(`a choice's place in its queue is not (cumsum(q) − q) · q`);
+    const q = mul.inputs.find((v) => v !== sub.outputs[0])!;
+    const scan = from(sub.inputs[0]!, "cumsum", "the queue count", (n) => n.params.axis === 0 && !n.params.reverse && n.inputs[0] === q);
+    if (sub.inputs[1] !== q || scan.inputs[0] !== q) reject(`a choice's place in its queue is not (cumsum(q) − q) · q`);
+    const order = from(from(q, "reshape", "the queue", (n) => same(n.outputs[0]!.shape, [k * T, E])).inputs[0]!, "transpose", "the queue's order", (n) => same(n.params.perm, [1, 0, 2]));
+    from(order.inputs[0]!, "cast", "the queue's choices", (n) => n.inputs[0] === hot);
+    return splat[0]!;
+  }
+
   /** The router's form from what the pattern captured (top_k of logits or of their softmax; the weights' form). */
   routerOf(has: (name: string) => boolean): MoeRouter {
     const probs = has("router_probs"), soft = has("softmax"), renorm = has("renorm");
@@ -141,6 +176,7 @@ class MoeFinder {
     let b2: Value | undefined;
     if (m.values.has("b2")) b2 = this.broadcastSource(get("b2"), [E, T, d], [0, 2]) ?? reject(`the second layer's bias is not a per-expert [${E}, ${d}] broadcast over tokens`);
     const router = this.routerOf((name) => m.values.has(name));
+    const capacity = m.values.has("keep") ? this.capacityOf(get("keep"), get("hot"), T, k, E) : 0;
     // The first layer: dot_general(broadcast x, w) feeding the activation; two when gated.
     const firsts = this.g.nodes.filter((n) => n.prim === "dot_general" && perExpert(n as Node<"dot_general">) && this.broadcastSource(n.inputs[0]!, [E, T, d], [1, 2]) === x);
     if (!firsts.length) return reject(`no first expert layer dot_general(broadcast x [${E}, ${T}, ${d}], w1 [${E}, ${d}, ${h}])`);
@@ -165,7 +201,7 @@ class MoeFinder {
     const operands = [x, gate, w1, ...(b1 ? [b1] : []), ...(w3 ? [w3] : []), w2, ...(b2 ? [b2] : [])];
     const weights = new Set([w1, w2, ...(b1 ? [b1] : []), ...(w3 ? [w3] : []), ...(b2 ? [b2] : [])]);
     const { region, shared } = this.region(root, operands, weights);
-    return { root, operands, k, b1: !!b1, b2: !!b2, router, gated: !!w3, shared, region };
+    return { root, operands, k, b1: !!b1, b2: !!b2, router, gated: !!w3, capacity, shared, region };
   }
 
   /**
@@ -231,7 +267,7 @@ export function routeMoe(g: Graph, notes: string[] = []): Graph {
       const m = finder.match(n);
       matches.set(n, m);
       const [T, d] = m.operands[0]!.shape, [E, , h] = m.operands[2]!.shape;
-      const extra = [m.router === "topk_softmax" ? "" : `router ${m.router}`, m.gated ? "gated (w3)" : "", m.b1 ? "b1" : "", m.b2 ? "b2" : "",
+      const extra = [m.router === "topk_softmax" ? "" : `router ${m.router}`, m.gated ? "gated (w3)" : "", m.capacity ? `capacity ${m.capacity}` : "", m.b1 ? "b1" : "", m.b2 ? "b2" : "",
         m.shared ? `${m.shared} router value(s) also read outside (kept there)` : ""].filter(Boolean);
       notes.push(`moe: moe_ffn over ${T} tokens × ${d}, ${E} experts of hidden ${h}, top-${m.k}${extra.map((x) => `, ${x}`).join("")}`);
     } catch (e) {
@@ -240,7 +276,7 @@ export function routeMoe(g: Graph, notes: string[] = []): Graph {
     }
   }
   if (!matches.size) return g;
-  return replaceRoots(g, matches, (b, m, get) => b.add("moe_ffn", m.operands.map(get), { body: moeBody(m), k: m.k, b1: m.b1, b2: m.b2, router: m.router, gated: m.gated })[0]!);
+  return replaceRoots(g, matches, (b, m, get) => b.add("moe_ffn", m.operands.map(get), { body: moeBody(m), k: m.k, b1: m.b1, b2: m.b2, router: m.router, gated: m.gated, capacity: m.capacity })[0]!);
 }
 
 export const moePass: Pass = { name: "moe", run: (g, ctx) => routeMoe(g, ctx.notes) };

@@ -15,6 +15,8 @@ export interface MoeCase {
   readonly activation?: "relu" | "silu";
   readonly router?: MoeRouter;
   readonly gated?: boolean;
+  /** Choices each expert takes (0 or absent: dropless). */
+  readonly capacity?: number;
   /** Added to expert e's logit for every token. */
   readonly bias?: readonly number[];
   /** Pairs of experts whose gate columns are made equal (ties in every logit). */
@@ -28,7 +30,7 @@ export function moeGraph(c: MoeCase): Graph {
     b.input(f(c.T, c.d), "x"), b.input(f(c.d, c.E), "gate"), b.input(f(c.E, c.d, c.h), "w1"),
     ...(c.b1 ? [b.input(f(c.E, c.h), "b1")] : []), ...(c.gated ? [b.input(f(c.E, c.d, c.h), "w3")] : []), b.input(f(c.E, c.h, c.d), "w2"), ...(c.b2 ? [b.input(f(c.E, c.d), "b2")] : []),
   ];
-  return b.build([addMoeFfn(b, xs, { k: c.k, b1: !!c.b1, b2: !!c.b2, router: c.router ?? "topk_softmax", gated: !!c.gated }, c.activation)]);
+  return b.build([addMoeFfn(b, xs, { k: c.k, b1: !!c.b1, b2: !!c.b2, router: c.router ?? "topk_softmax", gated: !!c.gated, capacity: c.capacity ?? 0 }, c.activation)]);
 }
 
 function uniform(n: number, seed: number, lo: number, hi: number): Float32Array {

@@ -13,10 +13,10 @@ describe.skipIf(!!missing)("moe_ffn routed kernels compile with nvcc", () => {
     { T: 40, d: 32, E: 8, h: 64, k: 2, b1: true, b2: true },
     { T: 7, d: 6, E: 3, h: 5, k: 1, activation: "silu" as const },
     { T: 9, d: 8, E: 4, h: 6, k: 2, b1: true, activation: "silu" as const, gated: true, router: "softmax_topk_norm" as const },
-    { T: 5, d: 8, E: 4, h: 8, k: 3, router: "softmax_topk" as const },
+    { T: 5, d: 8, E: 4, h: 8, k: 3, router: "softmax_topk" as const, capacity: 2 },
   ];
   for (const arch of [80, 90])
-    test(`sm_${arch}: vector and scalar grouped matmuls, biases, relu and silu, gated experts, softmax-then-top-k routers`, () => {
+    test(`sm_${arch}: vector and scalar grouped matmuls, biases, relu and silu, gated experts, softmax-then-top-k routers, a capacity`, () => {
       for (const c of cases) {
         const kernels = lowerGraph(moeGraph(c), CUDA_SM80_TARGET).launches.map((l) => l.kernel);
         const stages = ["logits", "route", "align", ...(c.gated ? ["expert1_up"] : []), "expert1", "expert2", "combine"];

@@ -44,10 +44,12 @@ const caseArb = fc.record({
   T: fc.integer({ min: 1, max: 70 }), d: fc.constantFrom(4, 8, 24), E: fc.integer({ min: 1, max: 9 }), h: fc.constantFrom(5, 16, 64, 70),
   kFrac: fc.double({ min: 0, max: 1, noNaN: true }), b1: fc.boolean(), b2: fc.boolean(), activation: fc.constantFrom("relu" as const, "silu" as const),
   router: fc.constantFrom("topk_softmax" as const, "softmax_topk" as const, "softmax_topk_norm" as const), gated: fc.boolean(),
+  capFrac: fc.option(fc.double({ min: 0, max: 1, noNaN: true }), { nil: undefined }),
   skew: fc.constantFrom(0, 0.5, 30), tie: fc.boolean(), seed: fc.integer({ min: 1, max: 1000 }),
-}).map(({ kFrac, skew, tie, seed, ...r }) => {
+}).map(({ kFrac, skew, tie, seed, capFrac, ...r }) => {
   const k = 1 + Math.min(r.E - 1, Math.floor(kFrac * r.E));
-  const c: MoeCase = { ...r, k, bias: Array.from({ length: r.E }, (_, e) => (e % 3 === 0 ? skew : 0)), ...(tie && r.E > 2 ? { ties: [[1, 2]] as const } : {}) };
+  const capacity = capFrac === undefined ? 0 : 1 + Math.floor(capFrac * r.T);
+  const c: MoeCase = { ...r, k, capacity, bias: Array.from({ length: r.E }, (_, e) => (e % 3 === 0 ? skew : 0)), ...(tie && r.E > 2 ? { ties: [[1, 2]] as const } : {}) };
   return { c, seed };
 });
 
@@ -62,6 +64,12 @@ describe.skipIf(!gpu)("moe_ffn routed on WebGPU matches the interpreter", () => 
   test("softmax-then-top-k routers, as they are and renormalised, with ties", async () => {
     await expectRouted({ T: 33, d: 8, E: 6, h: 16, k: 2, b2: true, router: "softmax_topk", ties: [[1, 2]] });
     await expectRouted({ T: 33, d: 8, E: 6, h: 16, k: 3, b1: true, router: "softmax_topk_norm", bias: [2, 0, 0, 1, 0, 0] });
+  });
+  test("a capacity drops the choices past it, first choices of every token before second ones", async () => {
+    // Every token on experts 3 and 5: each takes 5 of its 37 choices, the rest are dropped.
+    await expectRouted({ T: 37, d: 16, E: 8, h: 24, k: 2, b2: true, bias: [0, 0, 0, 50, 0, 40, 0, 0], capacity: 5 });
+    await expectRouted({ T: 50, d: 8, E: 6, h: 16, k: 3, b1: true, bias: [3, 0, 0, 1, 0, 0], capacity: 9, router: "softmax_topk_norm" });
+    await expectRouted({ T: 3, d: 8, E: 4, h: 8, k: 2, capacity: 1, gated: true });
   });
   test("gated (SwiGLU) experts: x·w3 gathered into its own kernel, read by expert1's epilogue", () =>
     expectRouted({ T: 45, d: 16, E: 5, h: 24, k: 2, b1: true, b2: true, activation: "silu", gated: true }));

@@ -220,7 +220,7 @@ describe("attention", () => {
 
 describe("mixture of experts", () => {
   /** Per token: top-k logits, softmax over them, weighted sum of the chosen experts' FFNs. */
-  function moeRef(x: Ref, gate: Ref, w1: Ref, b1: Ref, w2: Ref, b2: Ref, k: number): Ref {
+  function moeRef(x: Ref, gate: Ref, w1: Ref, b1: Ref, w2: Ref, b2: Ref, k: number, kept?: boolean[][]): Ref {
     const [T, d] = x.shape as [number, number];
     const E = gate.shape[1]!, h = w1.shape[2]!;
     const out: number[] = [];
@@ -242,7 +242,7 @@ describe("mixture of experts", () => {
         for (let o = 0; o < d; o++) {
           let s = at(b2, [e, o]);
           for (let c = 0; c < h; c++) s += hid[c]! * at(w2, [e, c, o]);
-          y[o]! += w[j]! * s;
+          y[o]! += (kept && !kept[t]![j] ? 0 : w[j]!) * s;
         }
       });
       out.push(...y);
@@ -330,6 +330,40 @@ describe("mixture of experts", () => {
       ),
       { numRuns: 15 },
     );
+  });
+
+  test("capacityFactor drops the choices past each expert's capacity (first choices first) and counts them", async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.tuple(fc.integer({ min: 1, max: 9 }), fc.integer({ min: 1, max: 4 }), fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 5 }), fc.double({ min: 0.1, max: 1.5, noNaN: true }), fc.nat()),
+        async ([T, d, h, E, cf, seed]) => {
+          const k = 1 + (seed % E);
+          const [x, rx] = randomF32([T, d], seed);
+          const [g, rg] = randomF32([d, E], seed + 1);
+          const [w1, rw1] = randomF32([E, d, h], seed + 2);
+          const [w2, rw2] = randomF32([E, h, d], seed + 4);
+          const zero = (shape: number[]): Ref => ({ shape, data: new Array<number>(shape.reduce((a, b) => a * b, 1)).fill(0) });
+          // The loop reference with each dropped choice's weight set to 0, in nn.moe's priority.
+          const capacity = Math.ceil((cf * T * k) / E);
+          const chosen = Array.from({ length: T }, (_, t) => {
+            const logits = Array.from({ length: E }, (_, e) => Array.from({ length: d }, (_, i) => at(rx, [t, i]) * at(rg, [i, e])).reduce((a, b) => a + b, 0));
+            return [...logits.keys()].sort((a, b) => logits[b]! - logits[a]! || a - b).slice(0, k);
+          });
+          const taken = new Array<number>(E).fill(0);
+          const kept = chosen.map(() => new Array<boolean>(k).fill(false));
+          for (let j = 0; j < k; j++) for (let t = 0; t < T; t++) kept[t]![j] = taken[chosen[t]![j]!]!++ < capacity;
+          const full = moeRef(rx, rg, rw1, zero([E, h]), rw2, zero([E, d]), k, kept);
+          const dropped = kept.flat().filter((v) => !v).length;
+          const layer = (xx: Tensor, gg: Tensor, a: Tensor, c: Tensor) => nn.moe(xx, gg, { w1: a, w2: c }, k, { capacityFactor: cf, stats: true });
+          await checkBoth((...xs) => layer(xs[0]!, xs[1]!, xs[2]!, xs[3]!).out, [x, g, w1, w2], full, { rtol: 1e-4, atol: 1e-5 });
+          await checkBoth((...xs) => layer(xs[0]!, xs[1]!, xs[2]!, xs[3]!).dropped, [x, g, w1, w2], { shape: [], data: [dropped] });
+        },
+      ),
+      { numRuns: 15 },
+    );
+    const x = np.zeros([3, 4]), g = np.zeros([4, 2]);
+    expectShapeError(() => nn.moe(x, g, { w1: np.zeros([2, 4, 5]), w2: np.zeros([2, 5, 4]) }, 1, { capacityFactor: 0 }), "moe", ["capacityFactor = 0"], FILE);
+    expect(await nn.moe(x, g, { w1: np.zeros([2, 4, 5]), w2: np.zeros([2, 5, 4]) }, 1, { stats: true }).dropped.item()).toBe(0);
   });
 
   test("loadBalancingLoss: E · Σ f_e · P_e, 1 for a uniform load, against float64; its gradient reaches the logits", async () => {

@@ -173,7 +173,7 @@ export function irCorpus(): { name: string; graph: Graph }[] {
     }));
   add("routed mixture of experts: top-2 of 4, biases", graph("moe",
     [ty("f32", 5, 8), ty("f32", 8, 4), ty("f32", 4, 8, 6), ty("f32", 4, 6), ty("f32", 4, 6, 8), ty("f32", 4, 8)], (b, xs) =>
-      [addMoeFfn(b, xs, { k: 2, b1: true, b2: true, router: "topk_softmax", gated: false })]));
+      [addMoeFfn(b, xs, { k: 2, b1: true, b2: true, router: "topk_softmax", gated: false, capacity: 0 })]));
   const hinted = new GraphBuilder("not-an-identifier");
   const hs = [hinted.input(ty("f32", 2), "arg1"), hinted.input(ty("f32", 2), "9lives"), hinted.input(ty("f32", 2), "x"), hinted.input(ty("f32", 2), "x")];
   add("input names the printer must rename", hinted.build([one(hinted.add("add", [hs[1]!, hs[3]!], {})), hs[0]!]));

@@ -24,7 +24,7 @@ const body = graph("fused", [f32(4)], (b, [x]) => [b.add("exp", [b.add("neg", [x
 const FUSION = { body, kind: "elementwise", reason: "end of chain" };
 const FLASH_FLAGS = { scale: 0.5, causal: true, bias: true, mask: false };
 const MOE_TYPES = [f32(5, 8), f32(8, 4), f32(4, 8, 6), f32(4, 6, 8)];
-const MOE_FLAGS = { k: 2, b1: false, b2: false, router: "topk_softmax", gated: false } as const;
+const MOE_FLAGS = { k: 2, b1: false, b2: false, router: "topk_softmax", gated: false, capacity: 0 } as const;
 const MOE = { body: moeFfnBody(MOE_TYPES, MOE_FLAGS), ...MOE_FLAGS };
 const FLASH = { body: flashAttentionBody([f32(4, 3, 8), f32(2, 5, 8), f32(2, 5, 6), f32(1, 3, 5)], FLASH_FLAGS), ...FLASH_FLAGS };
 /** Stand-in bodies of the backward nodes (the rule checks their types): identities over some operands. */

@@ -126,6 +126,35 @@ describe("moe pass", () => {
     expectClose(run(graph, xs), run(g, xs), 1e-6);
   });
 
+  it("finds a capacity factor's mask (C = ceil(cf · T · k / E)); the dropped count read outside stays beside the node", () => {
+    const g = stageGraph("layer", [f32(T, d), f32(d, E), f32(E, d, h), f32(E, h, d)], ([x, gate, w1, w2]) => {
+      const r = nn.moe(x!, gate!, { w1: w1!, w2: w2! }, 2, { capacityFactor: 0.5, stats: true });
+      return [r.out, r.dropped];
+    }).graph;
+    const { graph, notes } = afterPass(g);
+    const [node] = moeNodes(graph);
+    expect(node?.params.capacity, notes).toBe(Math.ceil((0.5 * T * 2) / E));
+    expect(notes).toMatch(/top-2, capacity 2, 1 router value\(s\) also read outside/);
+    const xs = inputsFor(g, 8);
+    expectClose(run(graph, xs), run(g, xs), 1e-6);
+  });
+
+  it("explains a near-miss: gate weights times a mask that is not a capacity mask (tokens first, not choices first)", () => {
+    const g = trace([f32(T, d), f32(d, E), f32(E, d, h), f32(E, h, d)], ([x, gate, w1, w2]) => {
+      const logits = lax.dotGeneral(x!, gate!, { lhsContract: [1], rhsContract: [0] });
+      const [vals, idx] = lax.topK(logits, 2);
+      // The queue in (token, choice) order: a different priority from nn.moe's.
+      const hot = np.oneHot(idx!, E);
+      const queue = lax.reshape(hot, [T * 2, E]);
+      const position = lax.reduceSum(lax.mul(lax.sub(lax.cumsum(queue, 0), queue), queue), [1]);
+      const keep = lax.reshape(lax.cast(lax.lt(position, lax.fullLike(position, 2)), "f32"), [T, 2]);
+      return denseExperts(x!, w1!, w2!, idx!, lax.mul(nn.softmax(vals!), keep));
+    });
+    const { graph, notes } = afterPass(g);
+    expect(moeNodes(graph)).toHaveLength(0);
+    expect(notes).toMatch(/not a capacity mask: the mask is reshape, expected transpose/);
+  });
+
   it("explains near-misses in the router: a softmax taken twice, raw logits as weights", () => {
     const twice = trace([f32(T, d), f32(d, E), f32(E, d, h), f32(E, h, d)], ([x, gate, w1, w2]) => {
       const logits = lax.dotGeneral(x!, gate!, { lhsContract: [1], rhsContract: [0] });

@@ -68,7 +68,7 @@ describe("interp: moe_ffn", () => {
       if (c.gated) inputs.push(f32([c.E, c.d, c.h], w3));
       inputs.push(f32([c.E, c.h, c.d], w2));
       if (c.b2) inputs.push(f32([c.E, c.d], b2));
-      const params = { k: c.k, b1: c.b1, b2: c.b2, router: c.router ?? "topk_softmax", gated: !!c.gated };
+      const params = { k: c.k, b1: c.b1, b2: c.b2, router: c.router ?? "topk_softmax", gated: !!c.gated, capacity: 0 };
       const body = moeFfnBody(inputs.map((a) => ({ dtype: a.dtype, shape: a.shape })), params, c.activation);
       const out = ev("moe_ffn", inputs, { ...params, body });
       expect(out.shape).toEqual([c.T, c.d]);

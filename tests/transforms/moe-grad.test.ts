@@ -48,13 +48,13 @@ describe.skipIf(!gpu)("grad through nn.moe on WebGPU", () => {
     expect(routed[2]!.some((g) => g !== 0)).toBe(true);
   }, 600_000);
 
-  test("a Qwen/DeepSeek-style layer (softmax-then-top-k renormalised, SwiGLU experts, a shared expert) plus the load-balancing loss: routed == interpreter", async () => {
+  test("a Qwen/DeepSeek-style layer (softmax-then-top-k renormalised, SwiGLU experts, a shared expert, a capacity factor) plus the load-balancing loss: routed == interpreter", async () => {
     const w3 = fill("f32", [E, d, h], 6, -0.4, 0.4), s1 = fill("f32", [d, 5], 7, -0.4, 0.4), s3 = fill("f32", [d, 5], 8, -0.4, 0.4), s2 = fill("f32", [5, d], 9, -0.4, 0.4);
     const run = async (backend: "webgpu" | "interp", disablePasses: string[]) => {
       await init({ backend });
       const [x, gate, w1, w2, c, u3, a, b, o] = [...data, w3, s1, s3, s2].map((v) => fromHost(v.dtype, v.shape, v.data.slice(), backend)) as Tensor[];
       const loss = jit((x: Tensor, gate: Tensor, w1: Tensor, w3: Tensor, w2: Tensor) => {
-        const y = nn.moe(x, gate, { w1, w3, w2 }, k, { router: "softmax-topk", normalize: true, activation: nn.silu, shared: { w1: a!, w3: b!, w2: o! } });
+        const y = nn.moe(x, gate, { w1, w3, w2 }, k, { router: "softmax-topk", normalize: true, activation: nn.silu, shared: { w1: a!, w3: b!, w2: o! }, capacityFactor: 0.75 });
         const aux = nn.loadBalancingLoss(np.matmul(x, gate), k);
         return np.add(np.sum(np.multiply(y, c!)), np.multiply(aux, 0.01));
       }, { backend, disablePasses });
