@@ -29,6 +29,7 @@ const VARIANT_COLOURS: Record<Variant, string> = {
   dense: "#9467bd",
   unfused: "#7f7f7f",
   tuned: "#8c564b",
+  forward: "#bcbd22",
   "jax-js": "#2ca02c",
   tfjs: "#d62728",
   template: "#17becf",

@@ -7,9 +7,10 @@ import type { WorkloadId } from "./workloads.js";
 
 /**
  * "materialised": fused, but with the attention pass off (the scores exist in memory); "dense":
- * fused, the moe pass off; "tuned": fused with its matmul tilings chosen by timing (`--autotune`).
+ * fused, the moe pass off; "tuned": fused with its matmul tilings chosen by timing (`--autotune`);
+ * "forward": a training step's loss alone, fused (W9), so the step's cost reads as a multiple of it.
  */
-export type SmeltVariant = "fused" | "materialised" | "dense" | "unfused" | "tuned";
+export type SmeltVariant = "fused" | "materialised" | "dense" | "unfused" | "tuned" | "forward";
 export type Variant = SmeltVariant | "jax-js" | "tfjs" | "template";
 
 export interface BenchRow {

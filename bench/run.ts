@@ -30,10 +30,14 @@ export interface BenchOptions {
 }
 
 const VARIANTS: readonly SmeltVariant[] = ["fused", "unfused"];
-/** Workloads holding attention also run without the attention pass, to show what flash buys. */
+/**
+ * Workloads holding attention also run without the attention pass, to show what flash buys;
+ * W9 also runs its forward alone (the loss), which its fused row's note divides into.
+ */
 export const variantsOf = (w: WorkloadId): readonly SmeltVariant[] =>
   w === "W6-long" || w === "W6-long8k" ? ["fused"]
-    : w === "W6" || w === "W6-decode" || w === "W8" || w === "W8-decode" || w === "W9" ? ["fused", "materialised", "unfused"]
+    : w === "W9" ? ["fused", "forward", "materialised", "unfused"]
+    : w === "W6" || w === "W6-decode" || w === "W8" || w === "W8-decode" ? ["fused", "materialised", "unfused"]
       : w === "W7" ? ["fused", "dense", "unfused"] : w === "W7-wide" || w === "W7-decode" ? ["fused", "dense"] : VARIANTS;
 /** W7 routed (the moe pass on) is "fused"; its "dense" row keeps nn.moe's dense form, fused. */
 const DISABLED: Partial<Record<SmeltVariant, string[]>> = { materialised: ["attention"], dense: ["moe"] };
@@ -90,7 +94,8 @@ function smeltRun(w: Workload, xs: Tensor[], variant: SmeltVariant, expected: Fl
       call: () => f(...xs) as Tensor,
       wait: () => backend.synchronize(),
       release: (y) => y.dispose(),
-      inspect: async (y) => void (run.err = expected ? maxAbsErr((await y.data()) as Float32Array, expected) : null),
+      // The forward row computes the step's first element (the loss value) only.
+      inspect: async (y) => void (run.err = expected ? maxAbsErr((await y.data()) as Float32Array, variant === "forward" ? expected.subarray(0, 1) : expected) : null),
       tick: ticks,
     },
   };
@@ -183,6 +188,18 @@ async function noteWeightFloor(w: Workload, bytes: number, rows: BenchRow[], run
   rows[fused] = { ...row, note: row.note ? `${row.note}; ${note}` : note };
 }
 
+/** A training step's fused row says what multiple of its forward (the "forward" row, same run) it takes. */
+function noteForwardMultiple(w: WorkloadId, rows: BenchRow[]): void {
+  const at = (v: SmeltVariant) => rows.findIndex((r) => r.workload === w && r.variant === v);
+  const fused = at("fused"), forward = at("forward");
+  if (fused < 0 || forward < 0) return;
+  const [step, fwd] = [rows[fused]!.steadyMs, rows[forward]!.steadyMs];
+  if (step === null || fwd === null || !(fwd > 0)) return;
+  const note = `forward + backward: ${(step / fwd).toFixed(2)}× its forward`;
+  const row = rows[fused]!;
+  rows[fused] = { ...row, note: row.note ? `${row.note}; ${note}` : note };
+}
+
 /** Everything one workload reports: smelt's two variants, then the peers. */
 async function benchWorkload(w: Workload, options: Required<Pick<BenchOptions, "runs" | "progress">> & Pick<BenchOptions, "autotune">,
   peers: Map<PeerName, Peer | string>): Promise<BenchRow[]> {
@@ -208,6 +225,7 @@ async function benchWorkload(w: Workload, options: Required<Pick<BenchOptions, "
   } finally {
     for (const x of xs) x.dispose();
   }
+  noteForwardMultiple(w.id, rows);
   // The copy kernel measures a WebGPU adapter: a yardstick only for rows that ran on one.
   if (w.weightBytes && backend === "webgpu") await noteWeightFloor(w, w.weightBytes, rows, runs);
   const after = memoryLine();

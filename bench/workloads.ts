@@ -262,12 +262,13 @@ const factories: { [I in WorkloadId]: Factory<I> } = {
       const [value, grads] = valueAndGrad(f, { argnums: xs.map((_, i) => i) })(...xs) as [Tensor, Tensor[]];
       return np.concatenate([np.reshape(value, [1]), ...grads.map((g) => np.reshape(g, [-1]))]);
     };
-    const flash = step(loss({})), materialised = step(loss({ disablePasses: ["attention"] })), unfused = step(loss({ fuse: false }));
+    const forward = loss({});
+    const flash = step(forward), materialised = step(loss({ disablePasses: ["attention"] })), unfused = step(loss({ fuse: false }));
     return {
       title: `training step: valueAndGrad of mean((W8 block)²) at [${sizes.seq},${sizes.d}], all 13 inputs`,
       inputs: () => blockInputs("W9", sizes),
       fn: flash,
-      fnFor: (variant) => (variant === "materialised" ? materialised : variant === "unfused" ? unfused : flash),
+      fnFor: (variant) => (variant === "materialised" ? materialised : variant === "unfused" ? unfused : variant === "forward" ? forward : flash),
     };
   },
 };

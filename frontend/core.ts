@@ -103,6 +103,11 @@ export function isStaging(): boolean {
   return dynamicTrace !== evalMain;
 }
 
+/** The level new values are staged at (0 when eager; a jit's while it traces). */
+export function dynamicLevel(): number {
+  return (dynamicTrace ?? evalMain).level;
+}
+
 export function currentLevel(): number {
   return traceStack.length - 1;
 }

@@ -10,6 +10,7 @@ import * as lax from "./lax.js";
 import { type Axis, asTensor, broadcastShapes, broadcastTo, isTensor, normalizeAxes, promoteAndBroadcast, shapeError, toFloat } from "./np-broadcast.js";
 import { keptDims } from "./np-reduce.js";
 import * as np from "./np.js";
+import { tokenwise } from "./vmap.js";
 
 export const relu = (x: TensorLike): Tensor => np.maximum(x, 0);
 export const sigmoid = (x: TensorLike): Tensor => lax.logistic(toFloat(x, "nn.sigmoid"));
@@ -234,6 +235,17 @@ export function moe(x: TensorLike, gate: TensorLike, experts: Experts, k: number
 export function moe(x: TensorLike, gate: TensorLike, experts: Experts, k: number, options?: MoeOptions & { stats?: false }): Tensor;
 export function moe(x: TensorLike, gate: TensorLike, experts: Experts, k: number, options: MoeOptions & { stats?: boolean } = {}): Tensor | MoeResult {
   const xt = toFloat(x, "nn.moe"), g = toFloat(gate, "nn.moe");
+  // Each token is routed on its own, so under vmap the batch is just more tokens (the layer
+  // stays one dense form the moe pass can route). Not with a capacity: it is per call.
+  if (options.capacityFactor !== undefined || options.stats) return moeLayer(xt, g, experts, k, options);
+  const reads = [g, ...Object.values(experts), ...sharedExperts(options.shared).flatMap((s) => Object.values(s))].filter(isTensor);
+  return tokenwise((xx) => moeLayer(xx, g, experts, k, options) as Tensor, xt, reads);
+}
+
+const sharedExperts = (shared: MoeOptions["shared"]): readonly SharedExpert[] =>
+  shared === undefined ? [] : Array.isArray(shared) ? shared : [shared as SharedExpert];
+
+function moeLayer(xt: Tensor, g: Tensor, experts: Experts, k: number, options: MoeOptions & { stats?: boolean }): Tensor | MoeResult {
   const { w1, w2 } = experts;
   const ops = [xt, g, w1, w2];
   const d = xt.shape[xt.ndim - 1];
@@ -294,7 +306,7 @@ export function moe(x: TensorLike, gate: TensorLike, experts: Experts, k: number
   if (experts.b2) y = lax.add(y, lax.broadcastInDim(toFloat(experts.b2, "nn.moe"), [E, T, d], [0, 2]));
   const weighted = lax.mul(y, lax.broadcastInDim(lax.transpose(gates, [1, 0]), [E, T, d], [0, 1]));
   let out = lax.reduceSum(weighted, [0]);
-  const shared = options.shared === undefined ? [] : Array.isArray(options.shared) ? options.shared : [options.shared as SharedExpert];
+  const shared = sharedExperts(options.shared);
   shared.forEach((s: SharedExpert, i: number) => {
     const hs = s.w1.shape[1]!;
     const name = `options.shared${shared.length > 1 ? `[${i}]` : ""}`;

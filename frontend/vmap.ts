@@ -12,7 +12,7 @@ import {
   BINARY_OPS, COMPARE_OPS, COMPOSITE_OPS, type CompositeOp, type Primitive, type PrimitiveParams, REDUCE_OPS, UNARY_OPS,
   compositeBody,
 } from "../ir/primitives.js";
-import { type MainTrace, type Tensor, Trace, Tracer, bind, withMainTrace } from "./core.js";
+import { type MainTrace, type Tensor, Trace, Tracer, bind, dynamicLevel, withMainTrace } from "./core.js";
 import { flattenTensors } from "./jvp.js";
 import * as lax from "./lax.js";
 import { ruleFor } from "./rule-error.js";
@@ -60,6 +60,36 @@ class BatchTrace extends Trace {
 }
 
 /** Batches `fn` (flat lists) over axis `dims[i]` of each input; returns raw values and their batch axes. */
+/**
+ * Calls `f(x, ...rest)` for an `f` that maps each row of x [..., d] on its own (a tokenwise
+ * layer: nn.moe routes each token by itself). When x is batched by a vmap and nothing else
+ * f reads is, the batch axis joins x's leading axes and `f` runs once below that vmap on the
+ * larger x, rather than under it with every op batched; `f` sees the same ops it would see
+ * unbatched (so the moe pass still finds nn.moe's form inside jit(vmap(...))). Anything else
+ * (another operand batched, a closure reading a batched value, a jit tracing inside the
+ * vmap) runs `f(x, ...rest)` as usual; an error in the joined attempt is thrown again, if it
+ * is the user's, by that run.
+ */
+export function tokenwise(f: (x: Tensor, ...rest: Tensor[]) => Tensor, x: Tensor, rest: readonly Tensor[]): Tensor {
+  if (x instanceof BatchTracer && x.bdim !== null) {
+    const level = x.trace.main.level;
+    if (dynamicLevel() < level && rest.every((r) => r.trace.main.level < level)) {
+      const leading = x.bdim === 0 ? x.val : lax.transpose(x.val, [x.bdim, ...x.val.shape.keys()].filter((a, i) => i === 0 || a !== x.bdim));
+      // A closure over a batched value meets the joined tokens inside f: its result lands at
+      // this vmap's level, or its shapes disagree. Then f runs again, batched as usual (the
+      // first attempt's staged nodes are dead code).
+      let out: Tensor | undefined;
+      try {
+        out = tokenwise(f, leading, rest);
+      } catch {
+        out = undefined;
+      }
+      if (out && out.trace.main.level < level) return new BatchTracer(x.trace, out, 0);
+    }
+  }
+  return f(x, ...rest);
+}
+
 export function batchFlat(fn: (xs: Tensor[]) => Tensor[], vals: Tensor[], dims: BDim[], size: number): [Tensor[], BDim[]] {
   return withMainTrace(BatchTrace, { size }, (main: MainTrace) => {
     const trace = new BatchTrace(main);

@@ -47,11 +47,21 @@ describe("smelt bench on the interpreter", () => {
     expect(variantsOf("W6")).toEqual(["fused", "materialised", "unfused"]);
     expect(variantsOf("W6-long8k")).toEqual(["fused"]);
     expect(variantsOf("W7")).toEqual(["fused", "dense", "unfused"]);
+    expect(variantsOf("W9")).toEqual(["fused", "forward", "materialised", "unfused"]);
+  });
+
+  it("W9's fused row says what multiple of its forward row the training step takes", async () => {
+    const rows = (await tinyRun()).filter((r) => r.workload === "W9");
+    const [step, fwd] = ["fused", "forward"].map((v) => rows.find((r) => r.variant === v)!);
+    const m = /^forward \+ backward: ([\d.]+)× its forward$/.exec(step!.note ?? "");
+    expect(m, step!.note).not.toBeNull();
+    expect(Number(m![1])).toBeCloseTo(step!.steadyMs! / fwd!.steadyMs!, 1);
   });
 
   it("fills every measurement of a row it could run", async () => {
     for (const r of await tinyRun()) {
-      expect(r.note, `${r.workload} ${r.variant}`).toBeUndefined();
+      if (r.workload === "W9" && r.variant === "fused") expect(r.note).toMatch(/^forward \+ backward: /);
+      else expect(r.note, `${r.workload} ${r.variant}`).toBeUndefined();
       expect(r.backend).toBe(getBackend().name);
       for (const v of [r.steadyMs, r.firstMs, r.peakBytes, r.maxAbsErr]) {
         expect(typeof v).toBe("number");
@@ -69,7 +79,7 @@ describe("smelt bench on the interpreter", () => {
     const rows = JSON.parse(toJSON(await tinyRun())) as Record<string, unknown>[];
     for (const r of rows) {
       expect(Object.keys(r).filter((k) => k !== "note").sort()).toEqual([...JSON_KEYS].sort());
-      expect(["fused", "materialised", "dense", "unfused"]).toContain(r.variant);
+      expect(["fused", "forward", "materialised", "dense", "unfused"]).toContain(r.variant);
       for (const k of JSON_KEYS.slice(3, -2)) expect(r[k] === null || typeof r[k] === "number").toBe(true);
       // Two timed calls are too few for a 95% interval of the median.
       expect(r.steadyIntervalMs).toBeNull();

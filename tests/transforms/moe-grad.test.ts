@@ -11,6 +11,7 @@ import { jit } from "../../frontend/jit.js";
 import * as nn from "../../frontend/nn.js";
 import * as np from "../../frontend/np.js";
 import { valueAndGrad } from "../../frontend/vjp.js";
+import { vmap } from "../../frontend/vmap.js";
 import { fill } from "../runtime/webgpu-arbitraries.js";
 import { gpu } from "../runtime/webgpu-helpers.js";
 import { expectClose } from "./helpers.js";
@@ -68,5 +69,17 @@ describe.skipIf(!gpu)("grad through nn.moe on WebGPU", () => {
     const want = await run("interp", ["moe"]);
     const routed = await run("webgpu", []);
     for (const [i, w] of want.entries()) expectClose(routed[i]!, w, 1e-4, 1e-5);
+  }, 600_000);
+
+  test("jit(vmap(nn.moe)) over a batch of token sets runs routed on WebGPU and equals the interpreter", async () => {
+    const xs = fill("f32", [3, T, d], 10, -1, 1);
+    const run = async (backend: "webgpu" | "interp") => {
+      await init({ backend });
+      const [x, gate, w1, w2] = [xs, ...data.slice(1, 4)].map((v) => fromHost(v.dtype, v.shape, v.data.slice(), backend)) as Tensor[];
+      const f = jit(vmap((xb: Tensor) => nn.moe(xb, gate!, { w1: w1!, w2: w2! }, k)), { backend });
+      if (backend === "webgpu") expect(f.lower(x!).kernels.map((n) => n.name).filter((n) => /_expert2$/.test(n))).toHaveLength(1);
+      return Array.from((await f(x!).data()) as Float32Array);
+    };
+    expectClose(await run("webgpu"), await run("interp"), 1e-4, 1e-5);
   }, 600_000);
 });
