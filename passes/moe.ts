@@ -10,13 +10,15 @@
  * values as they are or divided by their sum) spread by a one-hot of its indices; the first
  * expert layer is dot_general(broadcast x, w1) [+ b1] and `act` any elementwise chain of it
  * and constants (gelu, silu, relu), or of it and a second dot_general(broadcast x, w3)
- * (SwiGLU). Near-misses are explained in the notes.
+ * (SwiGLU). A loop over experts is first stacked into that form (passes/moe-loop.ts).
+ * Near-misses are explained in the notes.
  */
 import { type Graph, GraphBuilder, type Node, type Value } from "../ir/graph.js";
 import { BINARY_OPS, COMPARE_OPS, type MoeRouter, type PrimitiveParams, UNARY_OPS, moeOperandNames } from "../ir/primitives.js";
 import { Matcher, type Pattern, capture, either, explainMiss, looseLayout, op, same } from "./match.js";
 import { softmaxPattern } from "./patterns.js";
 import type { Pass } from "./pipeline.js";
+import { stackExpertLoops } from "./moe-loop.js";
 import { replaceRoots } from "./replace.js";
 
 type Dot = PrimitiveParams["dot_general"];
@@ -257,6 +259,7 @@ function moeBody(m: MoeMatch): Graph {
 /** Finds every dense MoE in `g`; `notes` receives one line per match and per rejected candidate. */
 export function routeMoe(g: Graph, notes: string[] = []): Graph {
   if (!g.nodes.some((n) => n.prim === "top_k")) return g;
+  g = stackExpertLoops(g, notes);
   const finder = new MoeFinder(g);
   const matches = new Map<Node, MoeMatch>();
   for (const n of g.nodes) {

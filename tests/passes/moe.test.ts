@@ -27,6 +27,25 @@ const moeNodes = (g: Graph) => g.nodes.filter((n): n is Node<"moe_ffn"> => n.pri
 const E = 4, d = 8, h = 16, T = 5;
 const batchE = { lhsBatch: [0], rhsBatch: [0], lhsContract: [2], rhsContract: [1] };
 
+interface LoopExpert { w1: Tensor; b1?: Tensor; w3?: Tensor; w2: Tensor; b2?: Tensor; act?: (u: Tensor) => Tensor }
+
+/** A top-2 MoE written as a loop over the first `experts` experts, as a user would write it. */
+function loopMoe(x: Tensor, gate: Tensor, expert: (e: number) => LoopExpert, gates: "where" | "mul" = "where", experts = E): Tensor {
+  const [vals, idx] = np.topK(np.matmul(x, gate), 2);
+  const w = nn.softmax(vals!);
+  let out: Tensor | undefined;
+  for (let e = 0; e < experts; e++) {
+    const { w1, b1, w3, w2, b2, act = nn.relu } = expert(e);
+    const ge = np.sum(gates === "where" ? np.where(np.equal(idx!, e), w, 0) : np.multiply(w, np.equal(idx!, e)), -1);
+    let hid = act(b1 ? np.add(np.matmul(x, w1), b1) : np.matmul(x, w1));
+    if (w3) hid = np.multiply(hid, np.matmul(x, w3));
+    const y = b2 ? np.add(np.matmul(hid, w2), b2) : np.matmul(hid, w2);
+    const term = np.multiply(np.expandDims(ge, -1), y);
+    out = out ? np.add(out, term) : term;
+  }
+  return out!;
+}
+
 /** nn.moe's expert half by hand, from the router's chosen indices and weights [T, k]. */
 function denseExperts(x: Tensor, w1: Tensor, w2: Tensor, idx: Tensor, w: Tensor): Tensor {
   const k = idx.shape[1]!;
@@ -153,6 +172,42 @@ describe("moe pass", () => {
     const { graph, notes } = afterPass(g);
     expect(moeNodes(graph)).toHaveLength(0);
     expect(notes).toMatch(/not a capacity mask: the mask is reshape, expected transpose/);
+  });
+
+  it("stacks a loop over experts (np.take of stacked weights, where-gates) into the dense form and routes it", () => {
+    const g = trace([f32(T, d), f32(d, E), f32(E, d, h), f32(E, h), f32(E, h, d)], ([x, gate, w1, b1, w2]) => loopMoe(x!, gate!, (e) => ({
+      w1: np.take(w1!, e, 0), b1: np.take(b1!, e, 0), w2: np.take(w2!, e, 0),
+    })));
+    const { graph, notes } = afterPass(g);
+    expect(notes).toMatch(new RegExp(`a loop over ${E} experts stacked into the dense form`));
+    const [node] = moeNodes(graph);
+    expect(node?.params, notes).toMatchObject({ k: 2, b1: true, b2: false, gated: false });
+    // The stacked weights are the graph's own inputs: nothing is copied.
+    expect(graph.nodes.some((n) => n.prim === "concatenate")).toBe(false);
+    const xs = inputsFor(g, 9);
+    expectClose(run(graph, xs), run(g, xs), 1e-6);
+  });
+
+  it("stacks a loop over separate per-expert tensors with gated experts and a second bias, gates as w · (idx == e)", () => {
+    const types = [f32(T, d), f32(d, E), ...Array.from({ length: E }, () => [f32(d, h), f32(d, h), f32(h, d), f32(d)]).flat()];
+    const g = trace(types, ([x, gate, ...ws]) => loopMoe(x!, gate!, (e) => ({ w1: ws[4 * e]!, w3: ws[4 * e + 1]!, w2: ws[4 * e + 2]!, b2: ws[4 * e + 3]! }), "mul"));
+    const { graph, notes } = afterPass(g);
+    const [node] = moeNodes(graph);
+    expect(node?.params, notes).toMatchObject({ gated: true, b1: false, b2: true });
+    expect(graph.nodes.filter((n) => n.prim === "concatenate").length, "w1, w3, w2 and b2 stacked").toBe(4);
+    const xs = inputsFor(g, 10);
+    expectClose(run(graph, xs), run(g, xs), 1e-6);
+  });
+
+  it("leaves a loop it cannot read as it is and says why: an expert missing, activations that differ", () => {
+    const missing = trace([f32(T, d), f32(d, E), f32(E, d, h), f32(E, h, d)], ([x, gate, w1, w2]) =>
+      loopMoe(x!, gate!, (e) => ({ w1: np.take(w1!, e, 0), w2: np.take(w2!, e, 0) }), "where", E - 1));
+    expect(moeNodes(afterPass(missing).graph)).toHaveLength(0);
+    expect(afterPass(missing).notes).toMatch(new RegExp(`the sum has ${E - 1} terms for the router's ${E} experts`));
+    const mixed = trace([f32(T, d), f32(d, E), f32(E, d, h), f32(E, h, d)], ([x, gate, w1, w2]) =>
+      loopMoe(x!, gate!, (e) => ({ w1: np.take(w1!, e, 0), w2: np.take(w2!, e, 0), act: e === 1 ? nn.silu : nn.relu })));
+    expect(moeNodes(afterPass(mixed).graph)).toHaveLength(0);
+    expect(afterPass(mixed).notes).toMatch(/expert 1's activation differs from expert 0's/);
   });
 
   it("explains near-misses in the router: a softmax taken twice, raw logits as weights", () => {

@@ -82,4 +82,29 @@ describe.skipIf(!gpu)("grad through nn.moe on WebGPU", () => {
     };
     expectClose(await run("webgpu"), await run("interp"), 1e-4, 1e-5);
   }, 600_000);
+
+  test("a MoE written as a loop over separate per-expert tensors runs routed on WebGPU: value and gradients equal the interpreter's", async () => {
+    const ws = Array.from({ length: E }, (_, e) => [fill("f32", [d, h], 20 + e, -0.4, 0.4), fill("f32", [h, d], 30 + e, -0.4, 0.4)]).flat();
+    const run = async (backend: "webgpu" | "interp") => {
+      await init({ backend });
+      const [x, gate, c, ...experts] = [data[0]!, data[1]!, data[4]!, ...ws].map((v) => fromHost(v.dtype, v.shape, v.data.slice(), backend)) as Tensor[];
+      const loss = jit((x: Tensor, gate: Tensor, ...w: Tensor[]) => {
+        const [vals, idx] = np.topK(np.matmul(x, gate), k);
+        const p = nn.softmax(vals!);
+        let out: Tensor | undefined;
+        for (let e = 0; e < E; e++) {
+          const ge = np.sum(np.where(np.equal(idx!, e), p, 0), -1);
+          const term = np.multiply(np.expandDims(ge, -1), np.matmul(nn.silu(np.matmul(x, w[2 * e]!)), w[2 * e + 1]!));
+          out = out ? np.add(out, term) : term;
+        }
+        return np.sum(np.multiply(out!, c!));
+      }, { backend });
+      if (backend === "webgpu") expect(loss.lower(x!, gate!, ...experts).kernels.map((n) => n.name).filter((n) => /_expert2$/.test(n))).toHaveLength(1);
+      const [value, grads] = valueAndGrad(loss, { argnums: [0, 1, 2, 3] })(x!, gate!, ...experts) as [Tensor, Tensor[]];
+      return Promise.all([value, ...grads].map(async (t) => Array.from((await t.data()) as Float32Array)));
+    };
+    const want = await run("interp");
+    const got = await run("webgpu");
+    for (const [i, w] of want.entries()) expectClose(got[i]!, w, 1e-4, 1e-5);
+  }, 600_000);
 });
