@@ -169,7 +169,7 @@ function memoryLine(): string {
  * A decode step's floor: the time to read its weights once at the copy kernel's bandwidth,
  * measured now (same machine load), noted on the fused row with the row's multiple of it.
  */
-async function noteWeightFloor(w: Workload, bytes: number, rows: BenchRow[], runs: number): Promise<void> {
+async function noteWeightFloor(w: Workload, { bytes, what }: { bytes: number; what: string }, rows: BenchRow[], runs: number): Promise<void> {
   const path = "./matmul.js";
   const fused = rows.findIndex((r) => r.workload === w.id && r.variant === "fused");
   if (fused < 0) return;
@@ -179,10 +179,26 @@ async function noteWeightFloor(w: Workload, bytes: number, rows: BenchRow[], run
     const { gbs } = await copyBandwidth(bytes, runs);
     const floorMs = bytes / (gbs * 1e6);
     const row = rows[fused]!;
-    note = `reads ${(bytes / 2 ** 20).toFixed(1)} MiB of weights: ${floorMs.toFixed(2)} ms at the copy bandwidth of this run (${gbs.toFixed(2)} GB/s)` +
+    note = `reads ${(bytes / 2 ** 20).toFixed(1)} MiB of weights, ${what}: ${floorMs.toFixed(2)} ms at the copy bandwidth of this run (${gbs.toFixed(2)} GB/s)` +
       (row.steadyMs !== null ? `; ${(row.steadyMs / floorMs).toFixed(1)}× that` : "");
   } catch (e) {
     note = `no copy bandwidth: ${reason(e)}`;
+  }
+  const row = rows[fused]!;
+  rows[fused] = { ...row, note: row.note ? `${row.note}; ${note}` : note };
+}
+
+/** A routed MoE's fused row says how fast its grouped matmuls run against plain matmuls of the same sizes. */
+async function noteGroupedRates(w: Workload, sizes: NonNullable<Workload["grouped"]>, xs: Tensor[], rows: BenchRow[], runs: number): Promise<void> {
+  const fused = rows.findIndex((r) => r.workload === w.id && r.variant === "fused");
+  if (fused < 0 || rows[fused]!.steadyMs === null) return;
+  let note: string;
+  try {
+    const { groupedVsPlain, describeRates } = await import("./moe.js");
+    const rounds = Math.max(3, runs);
+    note = describeRates(await groupedVsPlain(jit(w.fn, { name: `${jitName(w.id)}_fused` }), xs, sizes, rounds), rounds);
+  } catch (e) {
+    note = `no grouped-matmul rates: ${reason(e)}`;
   }
   const row = rows[fused]!;
   rows[fused] = { ...row, note: row.note ? `${row.note}; ${note}` : note };
@@ -222,12 +238,13 @@ async function benchWorkload(w: Workload, options: Required<Pick<BenchOptions, "
         oracleNote = `interpreter failed: ${reason(e)}`;
       }
     rows.push(...(await smeltRows(w, xs, expected, runs, progress, oracleNote, options.autotune)));
+    if (w.grouped && backend === "webgpu") await noteGroupedRates(w, w.grouped, xs, rows, runs);
   } finally {
     for (const x of xs) x.dispose();
   }
   noteForwardMultiple(w.id, rows);
   // The copy kernel measures a WebGPU adapter: a yardstick only for rows that ran on one.
-  if (w.weightBytes && backend === "webgpu") await noteWeightFloor(w, w.weightBytes, rows, runs);
+  if (w.weightBytes && backend === "webgpu") await noteWeightFloor(w, w.weightBytes(host), rows, runs);
   const after = memoryLine();
   if (after !== before)
     progress.note(`bench: warning: ${w.id} left device memory behind (live buffers/bytes ${before} before, ${after} after)`);

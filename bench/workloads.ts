@@ -94,8 +94,13 @@ export interface Workload<I extends WorkloadId = WorkloadId> {
   readonly fnFor?: (variant: SmeltVariant) => (...xs: Tensor[]) => Tensor;
   /** Why the interpreter cannot check this size, where it cannot (its scores would not fit). */
   readonly noReference?: string;
-  /** Bytes the workload must read at least once (a decode step's weights): its row notes the time to copy them at the copy bandwidth measured in the same run. */
-  readonly weightBytes?: number;
+  /**
+   * Bytes the workload must read at least once (a decode step's weights), from its inputs, and
+   * what they are: its row notes the time to copy them at the copy bandwidth measured in the same run.
+   */
+  readonly weightBytes?: (inputs: readonly HostInput[]) => { readonly bytes: number; readonly what: string };
+  /** A routed MoE's sizes: its fused row notes its grouped matmuls against plain matmuls of the same sizes (bench/moe.ts). */
+  readonly grouped?: { readonly tokens: number; readonly d: number; readonly k: number; readonly hidden: number };
 }
 
 /** nn.moe (W7 and its wide and decode shapes). */
@@ -109,7 +114,22 @@ function moe(id: "W7" | "W7-wide" | "W7-decode", { tokens, d, experts, k, hidden
       ]),
     // nn.moe's default expert activation is the exact (erf) GELU; the peers match it.
     fn: (x, gate, w1, w2) => nn.moe(x, gate!, { w1: w1!, w2: w2! }, k),
+    ...(id === "W7-decode" ? {} : { grouped: { tokens, d, k, hidden } }),
   };
+}
+
+/** How many distinct experts the tokens' top k of x·gate choose (float64 logits, ties to the lower index as top_k). */
+export function chosenExperts(x: Float32Array, gate: Float32Array, { tokens, d, experts, k }: Sizes["W7"]): number {
+  const chosen = new Set<number>();
+  for (let t = 0; t < tokens; t++) {
+    const logits = Array.from({ length: experts }, (_, e) => {
+      let s = 0;
+      for (let i = 0; i < d; i++) s += x[t * d + i]! * gate[i * experts + e]!;
+      return s;
+    });
+    [...logits.keys()].sort((a, b) => logits[b]! - logits[a]! || a - b).slice(0, k).forEach((e) => chosen.add(e));
+  }
+  return chosen.size;
 }
 
 /** mulberry32: a tiny seeded generator, so every run (and every peer) sees the same inputs. */
@@ -240,8 +260,14 @@ const factories: { [I in WorkloadId]: Factory<I> } = {
   "W7-wide": (sizes) => moe("W7-wide", sizes),
   "W7-decode": (sizes) => ({
     ...moe("W7-decode", sizes),
-    // Decode reads weights, not arithmetic: the yardstick is k experts' w1 and w2 read once.
-    weightBytes: sizes.k * 2 * sizes.d * sizes.hidden * 4,
+    // Decode reads weights, not arithmetic: the yardstick is the chosen experts' w1 and w2 read
+    // once. Few tokens each choose k experts, mostly different ones: the step must read every
+    // expert some token chose (counted on the host from the same inputs), not just k.
+    weightBytes: (inputs) => {
+      const chosen = chosenExperts(inputs[0]!.data, inputs[1]!.data, sizes);
+      const perExpert = 2 * sizes.d * sizes.hidden * 4;
+      return { bytes: chosen * perExpert, what: `the ${chosen} experts its ${sizes.tokens} tokens chose (${sizes.k} each; ${((sizes.k * perExpert) / 2 ** 20).toFixed(1)} MiB for k alone)` };
+    },
   }),
   W8: (sizes) => ({
     title: `GPT-2 block (pre-LN, causal, ${sizes.heads} heads) at [${sizes.seq},${sizes.d}], MLP ${sizes.hidden}`,

@@ -66,17 +66,20 @@ function fmasPerLoad(spec: FlashSpec, t: AttentionBlocking): number {
  * undefined when the head widths are not multiples of 4 or none fits.
  */
 export function attentionBlocking(spec: FlashSpec, target: Target): AttentionBlocking | undefined {
-  if (spec.d % 4 || spec.dv % 4) return undefined;
+  return attentionBlockings(spec, target)[0];
+}
+
+/** Every blocking that fits, best first (attentionBlocking's order): what the autotuner may time. */
+export function attentionBlockings(spec: FlashSpec, target: Target): AttentionBlocking[] {
+  if (spec.d % 4 || spec.dv % 4) return [];
   const { maxComputeWorkgroupStorageSize: bytes, maxComputeInvocationsPerWorkgroup: invocations, maxComputeWorkgroupSizeX: width } = target.limits;
   const fits = (t: AttentionBlocking) =>
     t.cols % 4 === 0 && t.cols <= MAX_COLS && threadsOf(t) <= Math.min(invocations, width) && sharedBytes(spec, t) <= bytes;
   const candidates = [64, 32, 16].flatMap((BQ) => [64, 32, 16].flatMap((BK) => [8, 4].map((keys) => ({ BQ, BK, G: BK / keys, keys, cols: spec.dv / (BK / keys) }))));
   const rank = (t: AttentionBlocking) => [fmasPerLoad(spec, t), t.BQ * t.BK];
-  return candidates.filter(fits).reduce<AttentionBlocking | undefined>((best, t) => {
-    if (!best) return t;
-    const [a, b] = [rank(t), rank(best)];
-    return a[0]! > b[0]! || (a[0] === b[0] && a[1]! > b[1]!) ? t : best;
-  }, undefined);
+  // Stable: among equals the earlier candidate stays first, as the reduction it replaces kept it.
+  return candidates.filter(fits).map((t, i) => ({ t, r: rank(t), i }))
+    .sort((x, y) => y.r[0]! - x.r[0]! || y.r[1]! - x.r[1]! || x.i - y.i).map((x) => x.t);
 }
 
 /** Where an operand's rows are read from, 16 bytes at a time when they are aligned for it. */

@@ -14,9 +14,9 @@ import type { StridedView } from "../ir/view.js";
 import { templateOperands } from "./fused-body.js";
 import { flashRowOperands } from "../ir/primitives.js";
 import { lowerFlashAttentionBwd } from "./attention-bwd.js";
-import { subgroupAttention } from "./attention-cpu.js";
+import { cpuRows, subgroupAttention } from "./attention-cpu.js";
 import { decodeKernels, isDecode } from "./attention-decode.js";
-import { attentionBlocking, tiledAttention } from "./attention-gpu.js";
+import { attentionBlocking, attentionBlockings, tiledAttention } from "./attention-gpu.js";
 import {
   MASKED, type FlashLayouts, type FlashSpec, type RowLayout, clampTo, flashSpec, keyTiles, naturalLse, probability, queryRowTile, rowStart, scoreAt, scoreMax, stageRows, storageTile,
 } from "./attention-spec.js";
@@ -77,9 +77,34 @@ function rowLayout(view: StridedView, what: string): RowLayout {
 }
 
 export function flashAttentionKernel(spec: FlashSpec, target: Target, strategy = matmulStrategy(target)): Kernel {
+  const kernel = oneAttentionKernel(spec, target, strategy);
+  if (!target.autotune) return kernel;
+  const tilings = attentionTilings(spec, target, strategy);
+  if (tilings.length < 2) return kernel;
+  return { ...kernel, candidates: tilings.map((t, i) => ({ label: t.label, kernel: i === 0 ? kernel : t.make() })) };
+}
+
+function oneAttentionKernel(spec: FlashSpec, target: Target, strategy: ReturnType<typeof matmulStrategy>): Kernel {
   if (strategy === "subgroup" && target.subgroupSize) return subgroupAttention(spec, target, target.subgroupSize);
   const blocking = attentionBlocking(spec, target);
   return blocking ? tiledAttention(spec, target, blocking) : workgroupAttention(spec, target);
+}
+
+/**
+ * The forms of the forward an autotuner may time, the default first: query rows per subgroup
+ * (16, 8, 4) on CPU adapters, the three best-ranked blockings of the tiled template on GPUs.
+ */
+function attentionTilings(spec: FlashSpec, target: Target, strategy: ReturnType<typeof matmulStrategy>): { label: string; make: () => Kernel }[] {
+  const sg = target.subgroupSize;
+  if (strategy === "subgroup" && sg) {
+    const first = cpuRows(spec, sg);
+    return [first, ...[16, 8, 4].filter((r) => r !== first)].map((rows) => ({
+      label: `${rows} query rows per subgroup`, make: () => subgroupAttention(spec, target, sg, rows),
+    }));
+  }
+  return attentionBlockings(spec, target).slice(0, 3).map((t) => ({
+    label: `${t.BQ} rows × ${t.BK} keys, ${t.keys} keys per invocation`, make: () => tiledAttention(spec, target, t),
+  }));
 }
 
 /**

@@ -45,8 +45,8 @@ export interface Target {
    */
   readonly subgroupSize?: number;
   /**
-   * Lowering attaches candidate tilings to the kernels an autotuner may time (matmuls,
-   * grouped matmuls: `Kernel.candidates`); set by a backend compiling with `autotune`.
+   * Lowering attaches candidate tilings to the kernels an autotuner may time (matmuls and
+   * flash-attention forwards: `Kernel.candidates`); set by a backend compiling with `autotune`.
    */
   readonly autotune?: boolean;
 }

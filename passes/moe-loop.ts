@@ -10,9 +10,9 @@
  * reduce_sum(one_hot(idx) · w), nn.moe's spelling; the moe pass then matches that as usual
  * (and checks the router's form). A loop it cannot read is left as it is, with a note why.
  */
-import { type Graph, GraphBuilder, type Node, type Value } from "../ir/graph.js";
+import type { Graph, GraphBuilder, Node, Value } from "../ir/graph.js";
 import { BINARY_OPS, COMPARE_OPS, type PrimitiveParams, UNARY_OPS } from "../ir/primitives.js";
-import { eliminateDeadCode } from "./canonicalize.js";
+import { replaceRoots } from "./replace.js";
 
 const ELEMENTWISE: ReadonlySet<string> = new Set<string>([...UNARY_OPS, ...BINARY_OPS, ...COMPARE_OPS, "select", "cast"]);
 
@@ -202,18 +202,7 @@ export function stackExpertLoops(g: Graph, notes: string[] = []): Graph {
         notes.push(`moe: a sum of ${leaves.length} gated terms is not a loop over experts: ${e.message}`);
     }
   }
-  if (!loops.size) return g;
-
-  const b = new GraphBuilder(g.name);
-  const env = new Map<Value, Value>();
-  for (const v of g.inputs) env.set(v, b.input(v.type, v.hint));
-  const get = (v: Value) => env.get(v)!;
-  for (const n of g.nodes) {
-    const terms = loops.get(n);
-    if (terms) env.set(n.outputs[0]!, denseForm(b, reader, terms, get));
-    else b.copy(n, n.inputs.map(get)).forEach((v, i) => env.set(n.outputs[i]!, v));
-  }
-  return eliminateDeadCode(b.build(g.outputs.map(get))).graph;
+  return loops.size ? replaceRoots(g, loops, (b, terms, get) => denseForm(b, reader, terms, get)) : g;
 }
 
 /** nn.moe's dense form of the loop's terms (one per expert, in order). */

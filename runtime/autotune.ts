@@ -1,7 +1,7 @@
 /**
  * Autotuning, paid once (`jit(f, { autotune: true })`, `SMELT_AUTOTUNE=1`). Lowering for a
  * target with `autotune` gives each tunable kernel its candidate tilings (Kernel.candidates:
- * matmuls and grouped matmuls, codegen/matmul.ts). Before a program is loaded, each such
+ * matmuls, codegen/matmul.ts; flash-attention forwards, codegen/attention.ts). Before a program is loaded, each such
  * kernel is replaced by one candidate:
  * - the choice stored for its signature, when there is one (a directory under
  *   SMELT_CACHE_DIR in Node, this page's memory in a browser): nothing is run;

@@ -8,7 +8,7 @@ import { getBackend, memoryStats } from "../../index.js";
 import { runBench, runBenchCommand, variantsOf } from "../../bench/run.js";
 import { type BenchRow, formatFirstSplit, formatTable, toJSON } from "../../bench/report.js";
 import { type Timing, median, medianInterval, maxAbsErr, measureInterleaved } from "../../bench/timing.js";
-import { DEFAULT_SIZES, DEFAULT_WORKLOADS, TINY_SIZES, WORKLOAD_IDS, workload } from "../../bench/workloads.js";
+import { DEFAULT_SIZES, DEFAULT_WORKLOADS, TINY_SIZES, WORKLOAD_IDS, chosenExperts, workload } from "../../bench/workloads.js";
 
 const JSON_KEYS = ["workload", "variant", "backend", "steadyMs", "firstMs", "kernels", "peakBytes", "maxAbsErr", "steadyIntervalMs", "firstSplit"];
 
@@ -35,6 +35,23 @@ describe("benchmark workloads", () => {
       expect(a.map((i) => i.data)).toEqual(b.map((i) => i.data));
       for (const i of a) expect(i.data.length).toBe(i.shape.reduce((x, y) => x * y, 1));
     }
+  });
+});
+
+describe("W7-decode's weight floor", () => {
+  it("counts the distinct experts the tokens choose: k when every token is the same, up to T·k", () => {
+    const w = workload("W7-decode");
+    const { tokens, d, experts, k, hidden } = w.sizes;
+    const inputs = w.inputs();
+    const perExpert = 2 * d * hidden * 4;
+    const { bytes, what } = w.weightBytes!(inputs);
+    const chosen = bytes / perExpert;
+    expect(Number.isInteger(chosen) && chosen >= k && chosen <= Math.min(experts, tokens * k), what).toBe(true);
+    expect(what).toContain(`the ${chosen} experts its ${tokens} tokens chose`);
+    // Every token a copy of token 0: they all choose token 0's k experts.
+    const x = inputs[0]!.data.slice();
+    for (let t = 1; t < tokens; t++) x.copyWithin(t * d, 0, d);
+    expect(chosenExperts(x, inputs[1]!.data, w.sizes)).toBe(k);
   });
 });
 
