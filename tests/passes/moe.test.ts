@@ -1,3 +1,4 @@
+import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { Tensor } from "../../frontend/core.js";
 import { init } from "../../frontend/init.js";
@@ -29,9 +30,9 @@ const batchE = { lhsBatch: [0], rhsBatch: [0], lhsContract: [2], rhsContract: [1
 
 interface LoopExpert { w1: Tensor; b1?: Tensor; w3?: Tensor; w2: Tensor; b2?: Tensor; act?: (u: Tensor) => Tensor }
 
-/** A top-2 MoE written as a loop over the first `experts` experts, as a user would write it. */
-function loopMoe(x: Tensor, gate: Tensor, expert: (e: number) => LoopExpert, gates: "where" | "mul" = "where", experts = E): Tensor {
-  const [vals, idx] = np.topK(np.matmul(x, gate), 2);
+/** A top-k MoE written as a loop over the first `experts` experts, as a user would write it. */
+function loopMoe(x: Tensor, gate: Tensor, expert: (e: number) => LoopExpert, gates: "where" | "mul" = "where", experts = E, k = 2): Tensor {
+  const [vals, idx] = np.topK(np.matmul(x, gate), k);
   const w = nn.softmax(vals!);
   let out: Tensor | undefined;
   for (let e = 0; e < experts; e++) {
@@ -197,6 +198,34 @@ describe("moe pass", () => {
     expect(graph.nodes.filter((n) => n.prim === "concatenate").length, "w1, w3, w2 and b2 stacked").toBe(4);
     const xs = inputsFor(g, 10);
     expectClose(run(graph, xs), run(g, xs), 1e-6);
+  });
+
+  it("property: generated loops over experts (E, k, activation, biases, gating, weights sliced or separate) stack, route and mean the same", () => {
+    fc.assert(fc.property(
+      fc.record({
+        experts: fc.integer({ min: 2, max: 5 }), kFrac: fc.double({ min: 0, max: 1, noNaN: true }), act: fc.constantFrom("relu", "silu", "tanh"),
+        b1: fc.boolean(), b2: fc.boolean(), gated: fc.boolean(), sliced: fc.boolean(), gates: fc.constantFrom("where" as const, "mul" as const), seed: fc.nat(1000),
+      }),
+      ({ experts, kFrac, act, b1, b2, gated, sliced, gates, seed }) => {
+        const k = 1 + Math.min(experts - 1, Math.floor(kFrac * experts));
+        const activation = { relu: nn.relu, silu: nn.silu, tanh: np.tanh }[act];
+        const perExpert = [f32(d, h), f32(h), f32(d, h), f32(h, d), f32(d)];
+        const types = sliced
+          ? [f32(T, d), f32(d, experts), ...perExpert.map((t) => f32(experts, ...t.shape))]
+          : [f32(T, d), f32(d, experts), ...Array.from({ length: experts }, () => perExpert).flat()];
+        const g = trace(types, ([x, gate, ...ws]) => {
+          const at = (e: number, i: number) => (sliced ? np.take(ws[i]!, e, 0) : ws[5 * e + i]!);
+          return loopMoe(x!, gate!, (e) => ({
+            w1: at(e, 0), ...(b1 ? { b1: at(e, 1) } : {}), ...(gated ? { w3: at(e, 2) } : {}), w2: at(e, 3), ...(b2 ? { b2: at(e, 4) } : {}), act: activation,
+          }), gates, experts, k);
+        });
+        const { graph, notes } = afterPass(g);
+        const [node] = moeNodes(graph);
+        expect(node?.params, notes).toMatchObject({ k, b1, b2, gated });
+        const xs = inputsFor(g, seed);
+        expectClose(run(graph, xs), run(g, xs), 1e-5);
+      },
+    ), { numRuns: 25 });
   });
 
   it("leaves a loop it cannot read as it is and says why: an expert missing, activations that differ", () => {
