@@ -1,7 +1,7 @@
 /**
  * A mixture of experts written as a loop over experts, put in the form nn.moe emits so the
  * moe pass can route it. The loop, as a user writes it (TypeScript unrolls it):
- *   out = Σ_e  g_e[:, None] · (act(x·W1_e [+ b1_e]) [· x·W3_e]) · W2_e [+ b2_e]
+ *   out = [residual +] Σ_e  g_e[:, None] · (act(x·W1_e [+ b1_e]) [· x·W3_e]) · W2_e [+ b2_e]
  *   g_e = Σ_j where(idx[:, j] == e, w[:, j], 0)   (or w · (idx == e))
  * with idx and w the router's top-k indices and weights [T, k], one term per expert e of the
  * router's E, the same activation in every term, and W1_e ... the experts' weights: slices
@@ -159,9 +159,22 @@ class LoopReader {
     return skip(`a term of the sum is not gate[:, None] · expert`);
   }
 
-  /** The terms of a loop-written MoE summed at `root`, one per expert in order, or a reason it is not one. */
-  loop(root: Node): Term[] {
-    const terms = this.addends(root.outputs[0]!).map((v) => this.term(v));
+  /**
+   * The terms of a loop-written MoE among the addends of the sum at `root`, one per expert in
+   * order, and the other addends (a residual the loop started from), or a reason it is not one.
+   */
+  loop(root: Node): { terms: Term[]; others: Value[] } {
+    const parsed = this.addends(root.outputs[0]!).map((v) => {
+      try {
+        return { v, term: this.term(v) };
+      } catch (e) {
+        if (!(e instanceof Skip)) throw e;
+        return { v, why: e.message };
+      }
+    });
+    const terms = parsed.flatMap((p) => (p.term ? [p.term] : []));
+    const others = parsed.flatMap((p) => (p.term ? [] : [p.v]));
+    if (!terms.length) return skip(parsed.find((p) => p.why)?.why ?? "no term of the sum is gate · expert");
     const first = terms[0]!;
     const E = this.producer.get(first.idx)!.inputs[0]!.shape[1]!;
     const [T, d] = first.x.shape as [number, number];
@@ -173,10 +186,11 @@ class LoopReader {
     }
     const byExpert = Array.from({ length: E }, (_, e) => terms.filter((t) => t.e === e));
     const missing = byExpert.findIndex((ts) => ts.length !== 1);
+    const unread = parsed.find((p) => p.why && this.prim(p.v) === "mul")?.why;
     if (missing >= 0 || terms.length !== E)
-      skip(`the sum has ${terms.length} terms for the router's ${E} experts (expert ${Math.max(missing, 0)} appears ${byExpert[Math.max(missing, 0)]!.length} times)`);
+      skip(`the sum has ${terms.length} terms for the router's ${E} experts (expert ${Math.max(missing, 0)} appears ${byExpert[Math.max(missing, 0)]!.length} times)${unread ? `; another addend: ${unread}` : ""}`);
     if (root.outputs[0]!.shape.join() !== [T, d].join()) skip(`the sum is [${root.outputs[0]!.shape}], not the tokens' [${T}, ${d}]`);
-    return byExpert.map((ts) => ts[0]!);
+    return { terms: byExpert.map((ts) => ts[0]!), others };
   }
 }
 
@@ -184,25 +198,28 @@ class LoopReader {
 export function stackExpertLoops(g: Graph, notes: string[] = []): Graph {
   if (!g.nodes.some((n) => n.prim === "top_k")) return g;
   const reader = new LoopReader(g);
-  const loops = new Map<Node, Term[]>();
+  const loops = new Map<Node, { terms: Term[]; others: Value[] }>();
   for (const n of g.nodes) {
-    // Roots: a sum of two or more gate · expert terms that is not itself inside a larger sum.
+    // Roots: a sum with gate · expert terms among its addends, not itself inside a larger sum.
     if (n.prim !== "add" || n.outputs[0]!.shape.length !== 2) continue;
     const users = g.nodes.filter((u) => u.inputs.includes(n.outputs[0]!));
     if (users.length === 1 && users[0]!.prim === "add" && reader.uses.get(n.outputs[0]!) === 1) continue;
     const leaves = reader.addends(n.outputs[0]!);
-    if (leaves.length < 2 || !leaves.every((v) => reader.prim(v) === "mul")) continue;
+    if (leaves.filter((v) => reader.prim(v) === "mul").length < 2) continue;
     try {
-      const terms = reader.loop(n);
-      loops.set(n, terms);
-      notes.push(`moe: a loop over ${terms.length} experts stacked into the dense form`);
+      const loop = reader.loop(n);
+      loops.set(n, loop);
+      notes.push(`moe: a loop over ${loop.terms.length} experts stacked into the dense form${loop.others.length ? ` (plus ${loop.others.length} other addend(s))` : ""}`);
     } catch (e) {
       if (!(e instanceof Skip)) throw e;
       if (leaves.some((v) => { try { reader.term(v); return true; } catch { return false; } }))
-        notes.push(`moe: a sum of ${leaves.length} gated terms is not a loop over experts: ${e.message}`);
+        notes.push(`moe: a sum of ${leaves.length} addends with gated terms is not a loop over experts: ${e.message}`);
     }
   }
-  return loops.size ? replaceRoots(g, loops, (b, terms, get) => denseForm(b, reader, terms, get)) : g;
+  return loops.size
+    ? replaceRoots(g, loops, (b, { terms, others }, get) =>
+      others.reduce((acc, v) => b.add("add", [get(v), acc], {})[0]!, denseForm(b, reader, terms, get)))
+    : g;
 }
 
 /** nn.moe's dense form of the loop's terms (one per expert, in order). */

@@ -228,6 +228,16 @@ describe("moe pass", () => {
     ), { numRuns: 25 });
   });
 
+  it("stacks a loop that starts from a residual (out = x; out += term), keeping the residual as an addend", () => {
+    const g = trace([f32(T, d), f32(d, E), f32(E, d, h), f32(E, h, d)], ([x, gate, w1, w2]) =>
+      np.add(x!, loopMoe(x!, gate!, (e) => ({ w1: np.take(w1!, e, 0), w2: np.take(w2!, e, 0) }))));
+    const { graph, notes } = afterPass(g);
+    expect(moeNodes(graph), notes).toHaveLength(1);
+    expect(notes).toMatch(/a loop over 4 experts stacked into the dense form \(plus 1 other addend\(s\)\)/);
+    const xs = inputsFor(g, 12);
+    expectClose(run(graph, xs), run(g, xs), 1e-6);
+  });
+
   it("leaves a loop it cannot read as it is and says why: an expert missing, activations that differ", () => {
     const missing = trace([f32(T, d), f32(d, E), f32(E, d, h), f32(E, h, d)], ([x, gate, w1, w2]) =>
       loopMoe(x!, gate!, (e) => ({ w1: np.take(w1!, e, 0), w2: np.take(w2!, e, 0) }), "where", E - 1));
