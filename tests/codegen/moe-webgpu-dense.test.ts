@@ -68,13 +68,18 @@ describe.skipIf(!gpu)("moe_ffn routed against its dense body on WebGPU", () => {
   }, 900_000);
 
   for (const [template, change] of [["workgroup-memory (GPU)", { cpuAdapter: false }], ["plain register", { subgroupSize: undefined }]] as const)
-    test(`the grouped matmuls through the ${template} template match the interpreter`, async () => {
-      const c: MoeCase = { T: 37, d: 12, E: 5, h: 20, k: 2, b1: true, b2: true, bias: [0, 30, 0, 0, 0] };
-      const g = moeGraph(c);
-      const xs = moeInputs(g, c, 3);
+    test(`the grouped matmuls through the ${template} template match the interpreter (plain; gated with a capacity and a renormalised router)`, async () => {
+      const cases: MoeCase[] = [
+        { T: 37, d: 12, E: 5, h: 20, k: 2, b1: true, b2: true, bias: [0, 30, 0, 0, 0] },
+        { T: 37, d: 12, E: 5, h: 20, k: 2, b1: true, gated: true, activation: "silu", router: "softmax_topk_norm", capacity: 12, bias: [0, 30, 0, 0, 0] },
+      ];
       const target = { ...gpu!.target, ...change };
-      expect(lowerGraph(g, target).launches.map((l) => l.kernel.workgroupSize)).not.toEqual(lowerGraph(g, gpu!.target).launches.map((l) => l.kernel.workgroupSize));
-      expectMatch(`${template} template`, await runOn(g, xs, target), evalGraph(g, xs)[0]!);
+      for (const c of cases) {
+        const g = moeGraph(c);
+        const xs = moeInputs(g, c, 3);
+        expect(lowerGraph(g, target).launches.map((l) => l.kernel.workgroupSize)).not.toEqual(lowerGraph(g, gpu!.target).launches.map((l) => l.kernel.workgroupSize));
+        expectMatch(`${template} template ${JSON.stringify(c)}`, await runOn(g, xs, target), evalGraph(g, xs)[0]!);
+      }
     }, 600_000);
 
   test("wide experts go through the GPU template's grouped blocks (a group's rows × 128, 4-vector tiles) and match the interpreter", async () => {
