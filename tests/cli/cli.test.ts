@@ -42,6 +42,12 @@ describe("the smelt command", () => {
     expect(out).toMatch(/fusion .*kind="reduction"/);
   });
 
+  test("`smelt ir --after moe` on the README's Qwen-style layer: one routed, gated, renormalised moe_ffn; the loss's router values kept outside", () => {
+    const out = smelt("ir", "examples/models.ts", "--fn", "moeSwiglu", "--after", "moe");
+    expect(out).toContain("// moe: moe_ffn over 6 tokens × 8, 4 experts of hidden 16, top-2, router softmax_topk_norm, gated (w3), 3 router value(s) also read outside (kept there)");
+    expect(out).toMatch(/moe_ffn %x, %gate, %w1, %w3, %w2 \{body=@moe, k=2, b1=false, b2=false, router="softmax_topk_norm", gated=true, capacity=0\}/);
+  });
+
   test("`--no-fuse` compiles without the fuse pass", () => {
     const out = smelt("ir", "examples/models.ts", "--fn", "chain", "--after", "all", "--no-fuse");
     expect(out).not.toContain("after fuse");
