@@ -165,6 +165,12 @@ function memoryLine(): string {
   return stats.map((s) => `${s.liveBuffers}/${s.liveBytes}`).join(",");
 }
 
+/** Adds `note` to row `i`'s note. */
+function appendNote(rows: BenchRow[], i: number, note: string): void {
+  const row = rows[i]!;
+  rows[i] = { ...row, note: row.note ? `${row.note}; ${note}` : note };
+}
+
 /**
  * A decode step's floor: the time to read its weights once at the copy kernel's bandwidth,
  * measured now (same machine load), noted on the fused row with the row's multiple of it.
@@ -184,8 +190,7 @@ async function noteWeightFloor(w: Workload, { bytes, what }: { bytes: number; wh
   } catch (e) {
     note = `no copy bandwidth: ${reason(e)}`;
   }
-  const row = rows[fused]!;
-  rows[fused] = { ...row, note: row.note ? `${row.note}; ${note}` : note };
+  appendNote(rows, fused, note);
 }
 
 /** A routed MoE's fused row says how fast its grouped matmuls run against plain matmuls of the same sizes. */
@@ -200,8 +205,7 @@ async function noteGroupedRates(w: Workload, sizes: NonNullable<Workload["groupe
   } catch (e) {
     note = `no grouped-matmul rates: ${reason(e)}`;
   }
-  const row = rows[fused]!;
-  rows[fused] = { ...row, note: row.note ? `${row.note}; ${note}` : note };
+  appendNote(rows, fused, note);
 }
 
 /** A training step's fused row says what multiple of its forward (the "forward" row, same run) it takes. */
@@ -212,8 +216,7 @@ function noteForwardMultiple(w: WorkloadId, rows: BenchRow[]): void {
   const [step, fwd] = [rows[fused]!.steadyMs, rows[forward]!.steadyMs];
   if (step === null || fwd === null || !(fwd > 0)) return;
   const note = `forward + backward: ${(step / fwd).toFixed(2)}× its forward`;
-  const row = rows[fused]!;
-  rows[fused] = { ...row, note: row.note ? `${row.note}; ${note}` : note };
+  appendNote(rows, fused, note);
 }
 
 /** Everything one workload reports: smelt's two variants, then the peers. */

@@ -74,7 +74,7 @@ export function tokenwise(f: (x: Tensor, ...rest: Tensor[]) => Tensor, x: Tensor
   if (x instanceof BatchTracer && x.bdim !== null) {
     const level = x.trace.main.level;
     if (dynamicLevel() < level && rest.every((r) => r.trace.main.level < level)) {
-      const leading = x.bdim === 0 ? x.val : lax.transpose(x.val, [x.bdim, ...x.val.shape.keys()].filter((a, i) => i === 0 || a !== x.bdim));
+      const leading = moveAxis(x.val, x.bdim, 0);
       // A closure over a batched value meets the joined tokens inside f: its result lands at
       // this vmap's level, or its shapes disagree. Then f runs again, batched as usual (the
       // first attempt's staged nodes are dead code).

@@ -35,13 +35,19 @@ interface Term {
 
 class LoopReader {
   readonly producer = new Map<Value, Node>();
-  readonly uses = new Map<Value, number>();
+  /** Each value's readers, a graph output counting as one (undefined). */
+  readonly users = new Map<Value, (Node | undefined)[]>();
   constructor(readonly g: Graph) {
+    const read = (v: Value, by: Node | undefined) => {
+      const list = this.users.get(v);
+      if (list) list.push(by);
+      else this.users.set(v, [by]);
+    };
     for (const n of g.nodes) {
       for (const v of n.outputs) this.producer.set(v, n);
-      for (const v of n.inputs) this.uses.set(v, (this.uses.get(v) ?? 0) + 1);
+      for (const v of n.inputs) read(v, n);
     }
-    for (const v of g.outputs) this.uses.set(v, (this.uses.get(v) ?? 0) + 1);
+    for (const v of g.outputs) read(v, undefined);
   }
 
   prim(v: Value): string | undefined {
@@ -51,7 +57,7 @@ class LoopReader {
   /** The leaves of the add-tree at `v` (adds read only by the tree). */
   addends(v: Value, root = true): Value[] {
     const n = this.producer.get(v);
-    if (n?.prim !== "add" || (!root && this.uses.get(v) !== 1)) return [v];
+    if (n?.prim !== "add" || (!root && this.users.get(v)?.length !== 1)) return [v];
     return n.inputs.flatMap((u) => this.addends(u, false));
   }
 
@@ -202,8 +208,8 @@ export function stackExpertLoops(g: Graph, notes: string[] = []): Graph {
   for (const n of g.nodes) {
     // Roots: a sum with gate · expert terms among its addends, not itself inside a larger sum.
     if (n.prim !== "add" || n.outputs[0]!.shape.length !== 2) continue;
-    const users = g.nodes.filter((u) => u.inputs.includes(n.outputs[0]!));
-    if (users.length === 1 && users[0]!.prim === "add" && reader.uses.get(n.outputs[0]!) === 1) continue;
+    const users = reader.users.get(n.outputs[0]!) ?? [];
+    if (users.length === 1 && users[0]?.prim === "add") continue;
     const leaves = reader.addends(n.outputs[0]!);
     if (leaves.filter((v) => reader.prim(v) === "mul").length < 2) continue;
     try {
