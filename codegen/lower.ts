@@ -18,6 +18,7 @@ import {
 import { lowerFlashAttention } from "./attention.js";
 import { lowerFlashAttentionBwd } from "./attention-bwd.js";
 import { lowerMoe } from "./moe.js";
+import { lowerMoeBwd } from "./moe-bwd.js";
 import { type MatmulSpec, matmulKernel, operandStrides } from "./matmul.js";
 import { argmaxKernel, cumsumKernel, reduceKernel, topKKernel, type KernelHead } from "./reduce.js";
 import type { Target } from "./target.js";
@@ -250,6 +251,10 @@ const LOWERINGS: { readonly [P in Primitive]: LowerRule<P> } = {
   },
   // Routed: route, align, two grouped matmuls, combine (codegen/moe.ts).
   moe_ffn: (node, ctx) => lowerMoe(node as Node<"moe_ffn">, ctx),
+  moe_ffn_bwd: (node, ctx) => lowerMoeBwd(node as Node<"moe_ffn_bwd">, ctx),
+  moe_ffn_jvp: (node) => {
+    throw new LoweringError(`a moe_ffn_jvp node (body @${node.params.body.name}) reached lowering: forward-mode tangents run as their body, inlined first (passes/inline.ts)`);
+  },
   argmax: (node, ctx) => {
     const x = node.inputs[0]!.type;
     if (sizeOf(node.outputs[0]!.shape) === 0) return [];

@@ -8,6 +8,9 @@
  * jvp and transpose, so their meaning (and the interpreter's answer) is the materialised
  * derivative, never a second hand-written formula.
  *
+ * patternsBeforeDifferentiation (below) also finds mixtures of experts, whose rules are in
+ * frontend/moe-rules.ts.
+ *
  * The rules are function declarations: jvp.ts and transpose.ts import them while this module
  * imports jvpFlat and transposeGraph back (an import cycle that only calls at run time).
  */
@@ -95,24 +98,29 @@ function backendTarget(name: string | undefined): Target | undefined {
 }
 
 /**
- * A jit-compiled function's graph with attention found in it before it is differentiated,
- * so that grad(jit(f)) of hand-written attention runs the tiled backward: the attention pass
- * runs after tracing, and jit(grad(f)) has already spelled the backward out in primitives
- * by then (where the scores must exist). Applies where the function's jit options leave
- * the attention pass on; the graph itself otherwise, or when the pass finds nothing.
+ * A jit-compiled function's graph with attention and mixtures of experts found in it before
+ * it is differentiated, so that grad(jit(f)) of hand-written attention runs the tiled
+ * backward and of nn.moe the routed one: the pattern passes run after tracing, and
+ * jit(grad(f)) has already spelled the backward out in primitives by then (where the scores
+ * must exist, and every expert runs on every token). Each pass applies where the function's
+ * jit options leave it on; the graph itself is returned when they find nothing.
  */
-export function attentionBeforeDifferentiation(callee: Graph): Graph {
+export function patternsBeforeDifferentiation(callee: Graph): Graph {
   const hit = rewritten.get(callee);
   if (hit) return hit;
   const settings = jitSettings(callee);
   let out = callee;
-  const candidate = callee.nodes.some((n) => n.prim === "exp") && callee.nodes.some((n) => n.prim === "dot_general" || n.prim === "jit");
-  if (settings && settings.fuse !== false && !settings.disablePasses?.includes("attention") && candidate) {
-    const target = backendTarget(settings.backend);
+  const on = (pass: string) => settings && settings.fuse !== false && !settings.disablePasses?.includes(pass);
+  const attention = on("attention") && callee.nodes.some((n) => n.prim === "exp") && callee.nodes.some((n) => n.prim === "dot_general" || n.prim === "jit");
+  const moe = on("moe") && callee.nodes.some((n) => n.prim === "top_k" || n.prim === "jit");
+  if (attention || moe) {
+    const target = backendTarget(settings!.backend);
     const ctx = { notes: [], differentiated: true, ...(target ? { target } : {}) };
-    const { attentionPass, canonicalizePass } = loadedPasses();
-    const g = attentionPass.run(canonicalizePass.run(inlineCalls(callee), ctx), ctx);
-    if (g.nodes.some((n) => n.prim === "flash_attention")) out = g;
+    const { attentionPass, moePass, canonicalizePass } = loadedPasses();
+    let g = canonicalizePass.run(inlineCalls(callee), ctx);
+    if (attention) g = attentionPass.run(g, ctx);
+    if (moe) g = moePass.run(g, ctx);
+    if (g.nodes.some((n) => n.prim === "flash_attention" || n.prim === "moe_ffn")) out = g;
   }
   rewritten.set(callee, out);
   return out;

@@ -13,7 +13,8 @@ import {
   COMPARE_OPS, COMPOSITE_OPS, type CompareOp, type CompositeOp, type Primitive, type PrimitiveParams,
   REDUCE_OPS, compositeBody,
 } from "../ir/primitives.js";
-import { attentionBeforeDifferentiation, flashAttentionJvp } from "./attention-rules.js";
+import { patternsBeforeDifferentiation, flashAttentionJvp } from "./attention-rules.js";
+import { moeJvp } from "./moe-rules.js";
 import { type MainTrace, Tensor, Trace, Tracer, bind, withMainTrace } from "./core.js";
 import * as lax from "./lax.js";
 import { ruleFor } from "./rule-error.js";
@@ -200,10 +201,11 @@ const dotRule: JvpRule<"dot_general"> = ([x, y], [tx, ty], params) => [
  * A composite node (ir/primitives.ts: a jit call, a fusion, ...) through its body: the
  * primal is the node itself, the tangent a call of the body's JVP graph (jvpGraph), so
  * the tangent half stays one call that vjp transposes as a unit. A jit call's body has
- * attention found in it first (attentionBeforeDifferentiation), for the tiled backward.
+ * attention and mixtures of experts found in it first (patternsBeforeDifferentiation), for
+ * the tiled and routed backwards.
  */
 const bodyRule = <P extends CompositeOp>(prim: P): JvpRule<P> => (primals, tangents, params) => {
-  const body = prim === "jit" ? attentionBeforeDifferentiation(compositeBody(prim, params)) : compositeBody(prim, params);
+  const body = prim === "jit" ? patternsBeforeDifferentiation(compositeBody(prim, params)) : compositeBody(prim, params);
   const { graph, outNonzero } = jvpGraph(body, tangents.map((t) => t !== null));
   const touts = outNonzero.some((nz) => nz)
     ? lax.call(graph, [...primals, ...tangents.filter((t): t is Tensor => t !== null)])
@@ -276,6 +278,8 @@ export const jvpRules: { [P in Primitive]: JvpRule<P> } = {
   ...fromOps(COMPOSITE_OPS, bodyRule),
   // Its own rule: the tangent is a node whose transpose is the tiled backward.
   flash_attention: flashAttentionJvp(bodyRule("flash_attention")),
+  // Its own rule too: the tangent's transpose is the routed backward.
+  moe_ffn: moeJvp(),
 };
 
 // ---------------------------------------------------------------------------

@@ -12,6 +12,7 @@ import type { AbstractValue } from "../ir/dtype.js";
 import type { Graph, Node, Value } from "../ir/graph.js";
 import { COMPOSITE_OPS, type CompositeOp, type Primitive, type PrimitiveParams, compositeBody } from "../ir/primitives.js";
 import { flashAttentionJvpTranspose } from "./attention-rules.js";
+import { moeJvpTranspose } from "./moe-rules.js";
 import { type Tensor, bind } from "./core.js";
 import * as lax from "./lax.js";
 import { ruleFor } from "./rule-error.js";
@@ -175,6 +176,7 @@ export const transposeRules: { readonly [P in Primitive]: TransposeRule<P> | nul
   // Composite nodes (jit calls, fusions, ...) go through their bodies; see bodyRule.
   ...Object.fromEntries(COMPOSITE_OPS.map((op) => [op, bodyRule(op)])) as { readonly [P in CompositeOp]: TransposeRule<P> },
   flash_attention_jvp: flashAttentionJvpTranspose(),
+  moe_ffn_jvp: moeJvpTranspose(),
   // Not linear in any operand: transposing them is a bug in a JVP rule, and fails with their name.
   abs: null, sign: null, exp: null, expm1: null, log: null, sin: null, cos: null, tanh: null, logistic: null,
   sqrt: null, rsqrt: null, erf: null, floor: null, ceil: null, round: null, not: null,

@@ -6,7 +6,7 @@
  */
 import { type AbstractValue, type DType, formatType, isDType, sizeOf } from "./dtype.js";
 import { ShapeError } from "./errors.js";
-import type { Graph } from "./graph.js";
+import type { Graph, Value } from "./graph.js";
 
 /** This module's URL: in a bundle, the file holding the IR layer (frontend/core.ts skips its frames when finding the user's line). */
 export const IR_MODULE_URL: string = import.meta.url;
@@ -25,7 +25,7 @@ export const REDUCE_OPS = ["reduce_sum", "reduce_max", "reduce_min"] as const;
  * graph-kind attribute is listed here, and only those: `define` checks it when the
  * registry loads, and the type `CompositeOp` is checked against `PrimitiveParams`.
  */
-export const COMPOSITE_OPS = ["jit", "fusion", "flash_attention", "flash_attention_jvp", "flash_attention_bwd", "moe_ffn"] as const;
+export const COMPOSITE_OPS = ["jit", "fusion", "flash_attention", "flash_attention_jvp", "flash_attention_bwd", "moe_ffn", "moe_ffn_jvp", "moe_ffn_bwd"] as const;
 
 export type UnaryOp = (typeof UNARY_OPS)[number];
 export type BinaryOp = (typeof BINARY_OPS)[number];
@@ -81,6 +81,13 @@ export type PrimitiveParams = { [K in UnaryOp | BinaryOp | CompareOp]: NoParams 
    * token), the codegen lowering routes each token to its k experts only.
    */
   moe_ffn: { body: Graph; k: number; b1: boolean; b2: boolean; router: MoeRouter; gated: boolean; capacity: number };
+  /**
+   * The tangent of moe_ffn (frontend/moe-rules.ts): linear in the tangents of its operands;
+   * its transpose is moe_ffn_bwd. `body` is the forward-mode derivative of the forward's body.
+   */
+  moe_ffn_jvp: { body: Graph; k: number; b1: boolean; b2: boolean; router: MoeRouter; gated: boolean; capacity: number };
+  /** The routed backward of moe_ffn; `body` is the dense backward (the tangent body transposed). */
+  moe_ffn_bwd: { body: Graph; k: number; b1: boolean; b2: boolean; router: MoeRouter; gated: boolean; capacity: number };
 };
 
 export type Primitive = keyof PrimitiveParams;
@@ -663,6 +670,26 @@ export function moeOperandNames(params: { b1: boolean; b2: boolean; gated: boole
 }
 
 /**
+ * The values of a moe_ffn body that the expert kernels compute through: the first layer as
+ * the activation reads it (x·w1, with b1 added when set), x·w3 when gated, and the hidden
+ * value w2 multiplies (the activation of the first, times the second when gated).
+ */
+export function moeExpertValues(body: Graph, params: { b1: boolean; b2: boolean; gated: boolean }): { pre: Value; up?: Value; hidden: Value } {
+  const names = moeOperandNames(params);
+  const input = (name: string) => body.inputs[names.indexOf(name)]!;
+  const dotWith = (w: Value) => body.nodes.find((n) => n.prim === "dot_general" && n.inputs[1] === w);
+  const dot1 = dotWith(input("w1")), dot2 = dotWith(input("w2")), dot3 = params.gated ? dotWith(input("w3")) : undefined;
+  if (!dot1 || !dot2 || (params.gated && !dot3)) throw new Error(`moe_ffn: @${body.name} has no per-expert matmuls with ${params.gated ? "w1, w3" : "w1"} and w2`);
+  let pre = dot1.outputs[0]!;
+  if (params.b1) {
+    const add = body.nodes.find((n) => n.prim === "add" && n.inputs.includes(pre));
+    if (!add) throw new Error(`moe_ffn: @${body.name} adds no b1 to the first layer`);
+    pre = add.outputs[0]!;
+  }
+  return { pre, ...(dot3 ? { up: dot3.outputs[0]! } : {}), hidden: dot2.inputs[0]! };
+}
+
+/**
  * moe_ffn's operands are canonical: tokens x [T, d], router weights gate [d, E], w1 [E, d, h],
  * then b1 [E, h] when its flag is set, w3 [E, d, h] when the expert is gated (SwiGLU:
  * act(x·w1 + b1) · (x·w3)), w2 [E, h, d], then b2 [E, d] when set; all f32. The result is
@@ -671,36 +698,69 @@ export function moeOperandNames(params: { b1: boolean; b2: boolean; gated: boole
  * (first choices of all tokens before second ones, tokens in order); the rest are dropped
  * (weight 0). 0: dropless.
  */
+/** The shape checks of moe_ffn's operands (shared by its jvp and backward nodes, which take them first). */
+function checkMoeOperands(prim: string, all: AbstractValue[], inputs: AbstractValue[], params: PrimitiveParams["moe_ffn"]): void {
+  const names = moeOperandNames(params);
+  if (!(MOE_ROUTERS as readonly string[]).includes(params.router))
+    fail(prim, all, `router = "${params.router}" must be one of ${MOE_ROUTERS.map((r) => `"${r}"`).join(", ")}`);
+  if (inputs.length !== names.length)
+    fail(prim, all, `takes ${names.join(", ")} (${names.length} operands), got ${inputs.length}`);
+  if (inputs.some((x) => x.dtype !== "f32")) fail(prim, all, `operands must be f32`);
+  const at = (name: string) => inputs[names.indexOf(name)]!;
+  const [x, gate, w1, w2] = [at("x"), at("gate"), at("w1"), at("w2")];
+  if (x.shape.length !== 2 || gate.shape.length !== 2 || w1.shape.length !== 3)
+    fail(prim, all, `x must be [T, d], gate [d, E] and w1 [E, d, h]`);
+  const [T, d] = x.shape as [number, number];
+  const E = gate.shape[1]!, h = w1.shape[2]!;
+  const want: [AbstractValue, number[], string][] = [[gate, [d, E], "gate"], [w1, [E, d, h], "w1"], [w2, [E, h, d], "w2"]];
+  if (params.b1) want.push([at("b1"), [E, h], "b1"]);
+  if (params.gated) want.push([at("w3"), [E, d, h], "w3"]);
+  if (params.b2) want.push([at("b2"), [E, d], "b2"]);
+  for (const [v, shape, what] of want)
+    if (v.shape.length !== shape.length || v.shape.some((s, i) => s !== shape[i]))
+      fail(prim, all, `${what} must be [${shape}] for T = ${T}, d = ${d}, E = ${E}, h = ${h}, got [${v.shape}]`);
+  if (!Number.isInteger(params.k) || params.k < 1 || params.k > E) fail(prim, all, `k = ${params.k} must be in [1, ${E}] (the number of experts)`);
+  if (!Number.isInteger(params.capacity) || params.capacity < 0) fail(prim, all, `capacity = ${params.capacity} must be a whole number ≥ 0 (0: dropless)`);
+}
+
+const MOE_PARAMS = { body: "graph", k: "int", b1: "bool", b2: "bool", router: "string", gated: "bool", capacity: "int" } as const;
+
 define({
   name: "moe_ffn",
   arity: "variadic",
-  params: { body: "graph", k: "int", b1: "bool", b2: "bool", router: "string", gated: "bool", capacity: "int" },
+  params: MOE_PARAMS,
   rule: (inputs, params) => {
-    const prim = "moe_ffn";
-    const names = moeOperandNames(params);
-    if (!(MOE_ROUTERS as readonly string[]).includes(params.router))
-      fail(prim, inputs, `router = "${params.router}" must be one of ${MOE_ROUTERS.map((r) => `"${r}"`).join(", ")}`);
-    if (inputs.length !== names.length)
-      fail(prim, inputs, `takes ${names.join(", ")} (${names.length} operands), got ${inputs.length}`);
-    if (inputs.some((x) => x.dtype !== "f32")) fail(prim, inputs, `operands must be f32`);
-    const at = (name: string) => inputs[names.indexOf(name)]!;
-    const [x, gate, w1, w2] = [at("x"), at("gate"), at("w1"), at("w2")];
-    if (x.shape.length !== 2 || gate.shape.length !== 2 || w1.shape.length !== 3)
-      fail(prim, inputs, `x must be [T, d], gate [d, E] and w1 [E, d, h]`);
-    const [T, d] = x.shape as [number, number];
-    const E = gate.shape[1]!, h = w1.shape[2]!;
-    const want: [AbstractValue, number[], string][] = [[gate, [d, E], "gate"], [w1, [E, d, h], "w1"], [w2, [E, h, d], "w2"]];
-    if (params.b1) want.push([at("b1"), [E, h], "b1"]);
-    if (params.gated) want.push([at("w3"), [E, d, h], "w3"]);
-    if (params.b2) want.push([at("b2"), [E, d], "b2"]);
-    for (const [v, shape, what] of want)
-      if (v.shape.length !== shape.length || v.shape.some((s, i) => s !== shape[i]))
-        fail(prim, inputs, `${what} must be [${shape}] for T = ${T}, d = ${d}, E = ${E}, h = ${h}, got [${v.shape}]`);
-    if (!Number.isInteger(params.k) || params.k < 1 || params.k > E) fail(prim, inputs, `k = ${params.k} must be in [1, ${E}] (the number of experts)`);
-    if (!Number.isInteger(params.capacity) || params.capacity < 0) fail(prim, inputs, `capacity = ${params.capacity} must be a whole number ≥ 0 (0: dropless)`);
-    const outs = callRule(prim, inputs, params.body);
-    if (outs.length !== 1 || formatType(outs[0]!) !== formatType(x))
-      fail(prim, inputs, `@${params.body.name} must return (${formatType(x)}), returns (${outs.map(formatType).join(", ")})`);
+    checkMoeOperands("moe_ffn", inputs, inputs, params);
+    const outs = callRule("moe_ffn", inputs, params.body);
+    if (outs.length !== 1 || formatType(outs[0]!) !== formatType(inputs[0]!))
+      fail("moe_ffn", inputs, `@${params.body.name} must return (${formatType(inputs[0]!)}), returns (${outs.map(formatType).join(", ")})`);
     return outs;
   },
 });
+
+/**
+ * moe_ffn_jvp takes the forward's operands, then a tangent of each (same types), and
+ * returns the tangent of the output [T, d]; moe_ffn_bwd takes the forward's operands, then
+ * the output's cotangent [T, d], and returns a cotangent for each operand.
+ */
+function moeDerivativeRule(prim: "moe_ffn_jvp" | "moe_ffn_bwd") {
+  return (inputs: AbstractValue[], params: PrimitiveParams["moe_ffn"]): AbstractValue[] => {
+    const n = moeOperandNames(params).length;
+    const fwd = inputs.slice(0, n);
+    checkMoeOperands(prim, inputs, fwd, params);
+    const rest = prim === "moe_ffn_jvp" ? fwd : [fwd[0]!];
+    if (inputs.length !== n + rest.length)
+      fail(prim, inputs, `takes the forward's ${n} operands, then ${prim === "moe_ffn_jvp" ? "a tangent of each" : "the cotangent of its output"} (${n + rest.length} operands), got ${inputs.length}`);
+    rest.forEach((r, i) => {
+      const x = inputs[n + i]!;
+      if (formatType(x) !== formatType(r)) fail(prim, inputs, `operand ${n + i} is ${formatType(x)}, expected ${formatType(r)}`);
+    });
+    const outs = callRule(prim, inputs, params.body);
+    const expect = prim === "moe_ffn_jvp" ? [fwd[0]!] : fwd;
+    if (outs.length !== expect.length || outs.some((o, i) => formatType(o) !== formatType(expect[i]!)))
+      fail(prim, inputs, `@${params.body.name} must return (${expect.map(formatType).join(", ")}), returns (${outs.map(formatType).join(", ")})`);
+    return outs;
+  };
+}
+define({ name: "moe_ffn_jvp", arity: "variadic", params: MOE_PARAMS, rule: moeDerivativeRule("moe_ffn_jvp") });
+define({ name: "moe_ffn_bwd", arity: "variadic", params: MOE_PARAMS, rule: moeDerivativeRule("moe_ffn_bwd") });

@@ -52,6 +52,8 @@ const STRUCTURAL_ROLES: { readonly [P in Structural]: Role } = {
   flash_attention_jvp: "opaque",
   flash_attention_bwd: "opaque",
   moe_ffn: "opaque",
+  moe_ffn_jvp: "opaque",
+  moe_ffn_bwd: "opaque",
 };
 
 const ELEMENTWISE: ReadonlySet<string> = new Set([...UNARY_OPS, ...BINARY_OPS, ...COMPARE_OPS]);

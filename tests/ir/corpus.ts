@@ -174,6 +174,15 @@ export function irCorpus(): { name: string; graph: Graph }[] {
   add("routed mixture of experts: top-2 of 4, biases", graph("moe",
     [ty("f32", 5, 8), ty("f32", 8, 4), ty("f32", 4, 8, 6), ty("f32", 4, 6), ty("f32", 4, 6, 8), ty("f32", 4, 8)], (b, xs) =>
       [addMoeFfn(b, xs, { k: 2, b1: true, b2: true, router: "topk_softmax", gated: false, capacity: 0 })]));
+  add("the mixture of experts' tangent and backward nodes (stand-in bodies)", graph("moe_grad",
+    [ty("f32", 5, 8), ty("f32", 8, 4), ty("f32", 4, 8, 6), ty("f32", 4, 6, 8)], (b, xs) => {
+      const flags = { k: 2, b1: false, b2: false, router: "softmax_topk", gated: false, capacity: 3 } as const;
+      const types = xs.map((x) => x.type);
+      const jvpBody = graph("moe_jvp", [...types, ...types], (_b, ys) => [ys[4]!]);
+      const bwdBody = graph("moe_bwd", [...types, types[0]!], (_b, ys) => ys.slice(0, 4));
+      const tangent = b.add("moe_ffn_jvp", [...xs, ...xs], { body: jvpBody, ...flags });
+      return [...tangent, ...b.add("moe_ffn_bwd", [...xs, tangent[0]!], { body: bwdBody, ...flags })];
+    }));
   const hinted = new GraphBuilder("not-an-identifier");
   const hs = [hinted.input(ty("f32", 2), "arg1"), hinted.input(ty("f32", 2), "9lives"), hinted.input(ty("f32", 2), "x"), hinted.input(ty("f32", 2), "x")];
   add("input names the printer must rename", hinted.build([one(hinted.add("add", [hs[1]!, hs[3]!], {})), hs[0]!]));

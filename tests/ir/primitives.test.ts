@@ -31,6 +31,8 @@ const FLASH = { body: flashAttentionBody([f32(4, 3, 8), f32(2, 5, 8), f32(2, 5, 
 const FLASH_FWD = [f32(4, 3, 8), f32(2, 5, 8), f32(2, 5, 6), f32(1, 3, 5)], FLASH_RES = [f32(4, 3, 6), f32(4, 3)];
 const FLASH_JVP = { ...FLASH_FLAGS, body: graph("attention_jvp", [...FLASH_FWD, ...FLASH_RES, ...FLASH_FWD.slice(0, 3)], (_b, xs) => [xs[4]!, xs[5]!]) };
 const FLASH_BWD = { ...FLASH_FLAGS, body: graph("attention_bwd", [...FLASH_FWD, ...FLASH_RES, ...FLASH_RES], (_b, xs) => xs.slice(0, 3)) };
+const MOE_JVP = { ...MOE_FLAGS, body: graph("moe_jvp", [...MOE_TYPES, ...MOE_TYPES], (_b, xs) => [xs[4]!]) };
+const MOE_BWD = { ...MOE_FLAGS, body: graph("moe_bwd", [...MOE_TYPES, MOE_TYPES[0]!], (_b, xs) => xs.slice(0, 4)) };
 const DOT = { lhs_contract: [1], rhs_contract: [0], lhs_batch: [], rhs_batch: [] };
 
 const infer = (prim: Primitive, inputs: AbstractValue[], params: object) =>
@@ -89,6 +91,8 @@ const valid: Valid[] = [
   ["flash_attention_jvp", [...FLASH_FWD, ...FLASH_RES, ...FLASH_FWD.slice(0, 3)], FLASH_JVP, FLASH_RES],
   ["flash_attention_bwd", [...FLASH_FWD, ...FLASH_RES, ...FLASH_RES], FLASH_BWD, FLASH_FWD.slice(0, 3)],
   ["moe_ffn", MOE_TYPES, MOE, [f32(5, 8)]],
+  ["moe_ffn_jvp", [...MOE_TYPES, ...MOE_TYPES], MOE_JVP, [f32(5, 8)]],
+  ["moe_ffn_bwd", [...MOE_TYPES, f32(5, 8)], MOE_BWD, MOE_TYPES],
 ];
 
 const invalid: Invalid[] = [
@@ -197,6 +201,9 @@ const invalid: Invalid[] = [
   ["moe_ffn", MOE_TYPES, { ...MOE, router: "sigmoid" }, 'router = "sigmoid" must be one of "topk_softmax", "softmax_topk", "softmax_topk_norm"'],
   ["moe_ffn", MOE_TYPES, { ...MOE, gated: true }, "takes x, gate, w1, w3, w2 (5 operands), got 4"],
   ["moe_ffn", [...MOE_TYPES.slice(0, 3), f32(4, 8, 5), MOE_TYPES[3]!], { ...MOE, gated: true }, "w3 must be [4,8,6]"],
+  ["moe_ffn_jvp", [...MOE_TYPES, ...MOE_TYPES.slice(0, 3)], MOE_JVP, "takes the forward's 4 operands, then a tangent of each (8 operands), got 7"],
+  ["moe_ffn_bwd", [...MOE_TYPES, f32(5, 7)], MOE_BWD, "operand 4 is f32[5,7], expected f32[5,8]"],
+  ["moe_ffn_bwd", [MOE_TYPES[0]!, f32(7, 4), ...MOE_TYPES.slice(2), f32(5, 8)], MOE_BWD, "gate must be [8,4]"],
 ];
 
 const label = ([prim, inputs, params]: Valid | Invalid) =>

@@ -178,7 +178,7 @@ describe("ties split the gradient evenly, as JAX does", () => {
 
 test("every primitive is either checked here or made only by passes", () => {
   const covered = new Set<string>([...cases.map((c) => c.prim), ...Object.keys(zeroTangent)]);
-  // flash_attention's tangent and backward nodes are made by its rules (tests/transforms/attention-grad.test.ts).
-  const passOnly = new Set(["fusion", "flash_attention", "flash_attention_jvp", "flash_attention_bwd", "moe_ffn"]);
+  // The tangent and backward nodes of flash_attention and moe_ffn are made by their rules (tests/transforms/attention-grad.test.ts, moe-grad.test.ts).
+  const passOnly = new Set(["fusion", "flash_attention", "flash_attention_jvp", "flash_attention_bwd", "moe_ffn", "moe_ffn_jvp", "moe_ffn_bwd"]);
   expect(allPrimitives().filter((p) => !covered.has(p) && !passOnly.has(p))).toEqual([]);
 });

@@ -164,8 +164,8 @@ describe("vmap agrees with a loop over the batch", () => {
       });
 });
 
-test("every primitive has a vmap case (fusion, flash_attention and moe_ffn are made only by passes, its backward nodes by its rules)", () => {
+test("every primitive has a vmap case (fusion, flash_attention and moe_ffn are made only by passes, their backward nodes by their rules)", () => {
   const covered = new Set(cases.flatMap((c) => c.prims));
-  const madeByPasses = ["fusion", "flash_attention", "flash_attention_jvp", "flash_attention_bwd", "moe_ffn"];
+  const madeByPasses = ["fusion", "flash_attention", "flash_attention_jvp", "flash_attention_bwd", "moe_ffn", "moe_ffn_jvp", "moe_ffn_bwd"];
   expect(allPrimitives().filter((p) => !covered.has(p) && !madeByPasses.includes(p))).toEqual([]);
 });

@@ -1,0 +1,364 @@
+/**
+ * Routed lowering of moe_ffn_bwd: the gradients of a top-k mixture of experts with each
+ * token's rows going to its k experts only, as the forward (codegen/moe.ts) does, and no
+ * read-back to the host. With dO the output's cotangent, for each chosen (token t, expert e)
+ * slot s of weight w:
+ *   pre_s = x_t·w1_e + b1_e, up_s = x_t·w3_e, hid_s = act(pre_s[, up_s])   (recomputed)
+ *   g_s = dO_t·w2_eᵀ;  d hid_s = w·g_s;  (d pre_s, d up_s) = act'(pre_s, up_s)·d hid_s
+ *   d w_s = hid_s·g_s + b2_e·dO_t                (the slot's weight's cotangent)
+ *   dW2_e = Σ_s hid_sᵀ·(w·dO_t),  db2_e = Σ_s w·dO_t
+ *   dW1_e = Σ_s x_tᵀ·d pre_s,  db1_e = Σ_s d pre_s,  dW3_e = Σ_s x_tᵀ·d up_s
+ *   dx_t = Σ_j d pre_s·w1_eᵀ [+ d up_s·w3_eᵀ] (j in order) + d logits_t·gateᵀ
+ *   d logits: the router's derivative of the slot weights, d gate = xᵀ·d logits.
+ * Kernels: logits, route, align (the forward's, align also writing each expert's first row),
+ * pre [up] g (grouped matmuls: the forward's template, B transposed for g), act (one
+ * workgroup per sorted row: the activation and its derivative, evaluated from the body's
+ * activation graphs, and d w by a workgroup reduction), dW2 db2 dW1 db1 [dW3] (segment
+ * contractions: one expert's rows summed in order, a 4×4 register block per invocation),
+ * dx_slots [dx_slots_up] (grouped matmuls with w1ᵀ and w3ᵀ, scattered to the slots), router
+ * (one token per invocation), dgate and dx (the matmul template; dx sums the slots in its
+ * epilogue). Every result has one writer and every sum a fixed order: no atomics, and the
+ * same bits on every run.
+ *
+ * The activation: the backward's body (frontend/moe-rules.ts) calls the forward activation
+ * graph (pre[, up]) -> hid and its derivative (pre[, up], d hid) -> (d pre[, d up]); both are
+ * elementwise and evaluated at each element through the fusion code (BodyEval).
+ */
+import type { AbstractValue } from "../ir/dtype.js";
+import type { Graph, Node } from "../ir/graph.js";
+import { type StridedView, contiguous } from "../ir/view.js";
+import { moeOperandNames } from "../ir/primitives.js";
+import { Index } from "./elementwise.js";
+import { BodyEval, site } from "./fused-body.js";
+import { gridFor, groupIndex } from "./indexing.js";
+import { type Expr, BodyBuilder, bin, call, eq, f32, ge, iadd, id, idiv, imul, irem, load, lt, select, u32 } from "./kernel.js";
+import { type LowerContext, type LoweredKernel, LoweringError } from "./lower.js";
+import { type MatmulSpec, matmulKernel } from "./matmul.js";
+import {
+  type MoeBinding, MoeKernels, SENTINEL, alignKernel, kernelOf, logitsKernel, moeShape, routeKernel, sortedRows, viewOperand,
+} from "./moe.js";
+import { renameLocals } from "./traverse.js";
+
+const WIDTH = 64;
+/** A segment contraction's register block (rows × columns of the result per invocation) and invocations per workgroup side. */
+const BLOCK = 4, SIDE = 8;
+
+/** The activation graphs the backward's body calls: forward (pre[, up]) -> hid, derivative (pre[, up], d hid) -> (d pre[, d up]). */
+function activationGraphs(node: Node<"moe_ffn_bwd">): { act: Graph; dact: Graph } {
+  const body = node.params.body;
+  const n = node.params.gated ? 2 : 1;
+  const calls = body.nodes.filter((c): c is Node<"jit"> => c.prim === "jit");
+  const act = calls.find((c) => c.inputs.length === n && c.outputs.length === 1);
+  const dact = calls.find((c) => c.inputs.length === n + 1 && c.outputs.length === n);
+  if (!act || !dact)
+    throw new LoweringError(`moe_ffn_bwd: @${body.name} calls no activation graph and derivative (frontend/moe-rules.ts makes the activation a call before differentiating)`);
+  return { act: act.params.callee, dact: dact.params.callee };
+}
+
+export function lowerMoeBwd(node: Node<"moe_ffn_bwd">, ctx: LowerContext): LoweredKernel[] {
+  const { T, d, E, h, k, tile, rows, tiles } = moeShape(node, ctx.target);
+  const { b1, b2, gated, capacity, router } = node.params;
+  const names = moeOperandNames(node.params);
+  const cotangent = names.length;
+  const S = T * k;
+  const f32s = (...shape: number[]): AbstractValue => ({ dtype: "f32", shape });
+  const u32s = (...shape: number[]): AbstractValue => ({ dtype: "u32", shape });
+  const temps: [string, AbstractValue][] = [
+    ["logits", f32s(T, E)], ["ids", u32s(S)], ["weights", f32s(S)], ["sorted", u32s(rows)], ["plan", u32s(1 + tiles)],
+    ...(capacity ? [["kept", u32s(S)] as [string, AbstractValue]] : []),
+    ["segments", u32s(E + 1)], ["pre", f32s(rows, h)], ...(gated ? [["up", f32s(rows, h)] as [string, AbstractValue]] : []),
+    ["g", f32s(rows, h)], ["hid", f32s(rows, h)], ["dpre", f32s(rows, h)], ...(gated ? [["dup", f32s(rows, h)] as [string, AbstractValue]] : []),
+    ["dws", f32s(S)], ["dlogits", f32s(T, E)], ["dxs", f32s(S, d)], ...(gated ? [["dxs_up", f32s(S, d)] as [string, AbstractValue]] : []),
+  ];
+  const ks = new MoeKernels(node as unknown as Node<"moe_ffn">, ctx, temps);
+  const src = ctx.source;
+  const result = (name: string): MoeBinding => ks.out(`d_${name}`, names.indexOf(name));
+  const dOut = ks.inp("d_out", cotangent);
+  if (T === 0) {
+    // No token: every cotangent is zero.
+    for (const name of names) fillZero(ks, result(name), node.outputs[names.indexOf(name)]!.shape.reduce((a, b) => a * b, 1));
+    return ks.kernels;
+  }
+  logitsKernel(ks);
+  routeKernel(ks);
+  alignKernel(ks);
+
+  /** A grouped matmul over the sorted rows into [rows, h] or scattered to the slots, B read through `view` (batched by expert). */
+  const grouped = (name: string, list: MoeBinding[], a: { name: string; gather: boolean; cols: number }, bName: string, view: StridedView,
+    out: string, scatter: boolean, epilogue?: MatmulSpec["epilogue"]) => {
+    const { bindings, args } = ks.bind(list);
+    const n = view.shape[2]!, kDim = view.shape[1]!;
+    const av = viewOperand(contiguous([rows, a.cols]), false), bv = viewOperand(view, true);
+    const spec: MatmulSpec = {
+      name: `${ctx.name}_${name}`, source: src, dtype: "f32", batch: 1, m: rows, n, k: kDim, bindings, out,
+      lhs: { name: a.name, kContiguous: true, addr: (_b, _e, row, c) => av.addr(u32(0), row, c), strides: av.strides },
+      rhs: { name: bName, nContiguous: bv.contiguous, addr: (_b, e, c, col) => bv.addr(e, c, col), strides: bv.strides },
+      grouped: sortedRows(ks, { gather: a.gather, scatter }),
+      ...(epilogue ? { epilogue } : {}),
+    };
+    ks.push(matmulKernel(spec, ctx.target), args);
+  };
+  const transposed = (w: [number, number, number]): StridedView => ({ shape: [w[0], w[2], w[1]], offset: 0, strides: [w[1] * w[2], 1, w[2]] });
+  let calls = 0;
+  const addBias = (bias: string): MatmulSpec["epilogue"] => ({
+    bindings: [],
+    apply: (acc, at) => ({ stmts: [], value: bin("add", acc, load("f32", bias, iadd(imul(at.batch[0]!, u32(h)), at.col))) }),
+  });
+
+  // pre (+ b1), up: the forward's first layer, recomputed; g = dO_t·w2ᵀ.
+  grouped("pre", [ks.inp("x"), ks.inp("w1"), ...(b1 ? [ks.inp("b1")] : []), ks.tmp("sorted"), ks.tmp("plan"), ks.tmp("pre", true)],
+    { name: "x", gather: true, cols: d }, "w1", contiguous([E, d, h]), "pre", false, b1 ? addBias("b1") : undefined);
+  if (gated)
+    grouped("up", [ks.inp("x"), ks.inp("w3"), ks.tmp("sorted"), ks.tmp("plan"), ks.tmp("up", true)],
+      { name: "x", gather: true, cols: d }, "w3", contiguous([E, d, h]), "up", false);
+  grouped("g", [dOut, ks.inp("w2"), ks.tmp("sorted"), ks.tmp("plan"), ks.tmp("g", true)],
+    { name: "d_out", gather: true, cols: d }, "w2", transposed([E, h, d]), "g", false);
+
+  activationKernel(ks, node, dOut);
+
+  // Per expert: sums over its rows, in order.
+  const slotInfo = (b: BodyBuilder, r: Expr, scaled: boolean) => {
+    const slot = b.let("slot", load("u32", "sorted", r));
+    const live = b.let("live", bin("ne", slot, u32(SENTINEL)));
+    return {
+      token: b.let("token", select(live, idiv(slot, u32(k)), u32(0))),
+      ...(scaled ? { scale: b.let("w", select(live, load("f32", "weights", select(live, slot, u32(0))), f32(0))) } : {}),
+    };
+  };
+  const rowOf = (buffer: string, width: number): SegmentOperand => ({
+    bindings: [ks.tmp(buffer)], at: (_b, r) => ({ base: imul(r, u32(width)) }), buffer,
+  });
+  const tokenRow = (buffer: string, binding: MoeBinding, scaled: boolean): SegmentOperand => ({
+    bindings: [binding, ks.tmp("sorted"), ...(scaled ? [ks.tmp("weights")] : [])],
+    at: (b, r) => {
+      const s = slotInfo(b, r, scaled);
+      return { base: imul(s.token, u32(d)), ...(s.scale ? { scale: s.scale } : {}) };
+    },
+    buffer,
+  });
+  const dy = tokenRow("d_out", dOut, true);
+  segmentKernel(ks, "dw2", result("w2"), h, d, rowOf("hid", h), dy);
+  if (b2) segmentKernel(ks, "db2", result("b2"), 1, d, undefined, dy);
+  segmentKernel(ks, "dw1", result("w1"), d, h, tokenRow("x", ks.inp("x"), false), rowOf("dpre", h));
+  if (b1) segmentKernel(ks, "db1", result("b1"), 1, h, undefined, rowOf("dpre", h));
+  if (gated) segmentKernel(ks, "dw3", result("w3"), d, h, tokenRow("x", ks.inp("x"), false), rowOf("dup", h));
+
+  // Each slot's share of dx: d pre·w1ᵀ (+ d up·w3ᵀ), scattered to the slot.
+  grouped("dx_slots", [ks.tmp("dpre"), ks.inp("w1"), ks.tmp("sorted"), ks.tmp("plan"), ks.tmp("dxs", true)],
+    { name: "dpre", gather: false, cols: h }, "w1", transposed([E, d, h]), "dxs", true);
+  if (gated)
+    grouped("dx_slots_up", [ks.tmp("dup"), ks.inp("w3"), ks.tmp("sorted"), ks.tmp("plan"), ks.tmp("dxs_up", true)],
+      { name: "dup", gather: false, cols: h }, "w3", transposed([E, d, h]), "dxs_up", true);
+
+  routerKernel(ks, router);
+
+  // d gate = xᵀ·d logits; dx = d logits·gateᵀ + the token's slots (j in order; a dropped choice adds 0).
+  {
+    const { bindings, args } = ks.bind([ks.inp("x"), ks.tmp("dlogits"), result("gate")]);
+    const xv = viewOperand({ shape: [d, T], offset: 0, strides: [1, d] }, false), lv = viewOperand(contiguous([T, E]), false);
+    ks.push(matmulKernel({
+      name: `${ctx.name}_dgate`, source: src, dtype: "f32", batch: 1, m: d, n: E, k: T, bindings, out: "d_gate",
+      lhs: { name: "x", kContiguous: false, addr: (_b, _e, r, c) => xv.addr(u32(0), r, c), strides: xv.strides },
+      rhs: { name: "dlogits", nContiguous: true, addr: (_b, _e, c, col) => lv.addr(u32(0), c, col), strides: lv.strides },
+    }, ctx.target), args);
+  }
+  {
+    const { bindings, args } = ks.bind([ks.tmp("dlogits"), ks.inp("gate"), ks.tmp("dxs"), ...(gated ? [ks.tmp("dxs_up")] : []), ...(capacity ? [ks.tmp("kept")] : []), result("x")]);
+    const lv = viewOperand(contiguous([T, E]), false), gv = viewOperand({ shape: [E, d], offset: 0, strides: [1, E] }, false);
+    ks.push(matmulKernel({
+      name: `${ctx.name}_dx`, source: src, dtype: "f32", batch: 1, m: T, n: d, k: E, bindings, out: "d_x",
+      lhs: { name: "dlogits", kContiguous: true, addr: (_b, _e, r, c) => lv.addr(u32(0), r, c), strides: lv.strides },
+      rhs: { name: "gate", nContiguous: false, addr: (_b, _e, c, col) => gv.addr(u32(0), c, col), strides: gv.strides },
+      epilogue: {
+        bindings: [],
+        apply: (acc, at) => {
+          const call_ = calls++;
+          const y = new BodyBuilder();
+          const v = y.var("dx", acc);
+          for (let j = 0; j < k; j++) {
+            const slot = iadd(imul(at.row, u32(k)), u32(j));
+            const at_ = iadd(imul(slot, u32(d)), at.col);
+            const share = gated ? bin("add", load("f32", "dxs", at_), load("f32", "dxs_up", at_)) : load("f32", "dxs", at_);
+            y.assign(v, bin("add", v, capacity ? select(bin("ne", load("u32", "kept", slot), u32(0)), share, f32(0)) : share));
+          }
+          return renameLocals(y.stmts, v, (name) => `${name}_e${call_}`);
+        },
+      },
+    }, ctx.target), args);
+  }
+  return ks.kernels;
+}
+
+/** One output filled with zeros. */
+function fillZero(ks: MoeKernels, out: MoeBinding, size: number): void {
+  if (size === 0) return;
+  const { bindings, args } = ks.bind([out]);
+  const groups = Math.ceil(size / WIDTH);
+  const grid = gridFor(groups, ks.ctx.target);
+  const b = new BodyBuilder(new Map(bindings.map((x) => [x.name, 1])));
+  const i = b.let("i", iadd(imul(groupIndex(b, "wg", grid, groups), u32(WIDTH)), id("local", 0)));
+  b.if(lt(i, u32(size)), (x) => x.store(out[0], i, f32(0)));
+  ks.push(kernelOf(`${ks.ctx.name}_zero_${out[0]}`, ks.ctx.source, bindings, grid, b), args);
+}
+
+/**
+ * act: one workgroup per sorted row. Each invocation takes columns of the row: the hidden
+ * value act(pre[, up]) and, with d hid = w·g, the activation's derivative (d pre[, d up]);
+ * padding rows store zeros, so the segment sums may run over them. d w of the row's slot is
+ * hid·g (+ b2·dO_t) summed over the workgroup in a fixed tree.
+ */
+function activationKernel(ks: MoeKernels, node: Node<"moe_ffn_bwd">, dOut: MoeBinding): void {
+  const { d, h, k, tile, rows } = moeShape(ks.node, ks.ctx.target);
+  const { b2, gated } = node.params;
+  const { act, dact } = activationGraphs(node);
+  const { bindings, args } = ks.bind([
+    ks.tmp("sorted"), ks.tmp("plan"), ks.tmp("weights"), ks.tmp("pre"), ...(gated ? [ks.tmp("up")] : []), ks.tmp("g"),
+    ...(b2 ? [ks.inp("b2"), dOut] : []),
+    ks.tmp("hid", true), ks.tmp("dpre", true), ...(gated ? [ks.tmp("dup", true)] : []), ks.tmp("dws", true),
+  ]);
+  const grid = gridFor(rows, ks.ctx.target);
+  const b = new BodyBuilder(new Map(bindings.map((x) => [x.name, 1])));
+  const row = groupIndex(b, "row", grid, rows);
+  const tid = b.let("tid", id("local", 0));
+  const slot = b.let("slot", load("u32", "sorted", row));
+  const live = b.let("live", bin("ne", slot, u32(SENTINEL)));
+  const w = b.let("w", select(live, load("f32", "weights", select(live, slot, u32(0))), f32(0)));
+  const part = b.var("part", f32(0));
+  const actEval = new BodyEval(act, act.inputs.map((_, i) => `act_in${i}`));
+  const dactEval = new BodyEval(dact, dact.inputs.map((_, i) => `dact_in${i}`));
+  b.for("col", tid, u32(h), (col, x) => {
+    const at = x.let("at", iadd(imul(row, u32(h)), col));
+    const p = x.let("p", load("f32", "pre", at));
+    const u = gated ? x.let("u", load("f32", "up", at)) : undefined;
+    const gv = x.let("gv", load("f32", "g", at));
+    const c = x.let("c", bin("mul", w, gv));
+    // The activation graphs are elementwise over the dense [E, T, h]: any (expert, token) of column col.
+    const point = (g: Graph) => new Index(x, g.outputs[0]!.shape, { idx: [u32(0), u32(0), col] });
+    const ai = point(act);
+    const given = (ins: readonly unknown[], vals: (Expr | undefined)[]) => (v: unknown) => {
+      const i = ins.indexOf(v);
+      return i >= 0 ? vals[i] : undefined;
+    };
+    const hv = x.let("hv", actEval.eval(act.outputs[0]!, x, ai, site(ai, given(act.inputs, [p, u]))));
+    const di = point(dact);
+    const ds = site(di, given(dact.inputs, gated ? [p, u, c] : [p, c]));
+    const dp = dactEval.eval(dact.outputs[0]!, x, di, ds);
+    x.store("hid", at, select(live, hv, f32(0)));
+    x.store("dpre", at, select(live, dp, f32(0)));
+    if (gated) x.store("dup", at, select(live, dactEval.eval(dact.outputs[1]!, x, di, ds), f32(0)));
+    x.assign(part, call("fma", hv, gv, part));
+  }, WIDTH);
+  if (b2) {
+    const e = b.let("e", select(live, load("u32", "plan", iadd(u32(1), idiv(row, u32(tile)))), u32(0)));
+    const token = b.let("token", select(live, idiv(slot, u32(k)), u32(0)));
+    b.for("col", tid, u32(d), (col, x) =>
+      x.assign(part, call("fma", load("f32", "b2", iadd(imul(e, u32(d)), col)), load("f32", "d_out", iadd(imul(token, u32(d)), col)), part)), WIDTH);
+  }
+  b.store("red", tid, part, "workgroup");
+  b.barrier();
+  for (let s = WIDTH / 2; s >= 1; s /= 2) {
+    b.if(lt(tid, u32(s)), (x) => x.store("red", tid, bin("add", load("f32", "red", tid, "workgroup"), load("f32", "red", iadd(tid, u32(s)), "workgroup")), "workgroup"));
+    b.barrier();
+  }
+  b.if(bin("and", eq(tid, u32(0)), live), (x) => x.store("dws", slot, load("f32", "red", u32(0), "workgroup")));
+  ks.push(kernelOf(`${ks.ctx.name}_act`, ks.ctx.source, bindings, grid, b, [{ name: "red", t: "f32", size: WIDTH }]), args);
+}
+
+/** A row operand of a segment contraction: its bindings, and for sorted row r where its row starts in `buffer` and what scales it. */
+interface SegmentOperand {
+  readonly bindings: MoeBinding[];
+  readonly buffer: string;
+  readonly at: (b: BodyBuilder, r: Expr) => { base: Expr; scale?: Expr };
+}
+
+/**
+ * out[e] (m × n) = Σ over expert e's sorted rows r, in order, of A(r)ᵀ·B(r) (A's row of m,
+ * B's row of n); with no A (m = 1) the sum of B's rows. Each invocation holds a 4×4 block of
+ * out[e] in registers (a row of 4 without A); workgroups of 8×8 invocations tile out[e].
+ */
+function segmentKernel(ks: MoeKernels, name: string, out: MoeBinding, m: number, n: number, a: SegmentOperand | undefined, bop: SegmentOperand): void {
+  const { E } = moeShape(ks.node, ks.ctx.target);
+  const seen = new Set<string>();
+  const list = [ks.tmp("segments"), ...(a?.bindings ?? []), ...bop.bindings, out].filter(([nm]) => !seen.has(nm) && (seen.add(nm), true));
+  const { bindings, args } = ks.bind(list);
+  const [bi, bj] = a ? [BLOCK, BLOCK] : [1, BLOCK];
+  const [si, sj] = a ? [SIDE, SIDE] : [1, SIDE * SIDE];
+  const tilesI = Math.ceil(m / (bi * si)), tilesJ = Math.ceil(n / (bj * sj));
+  const groups = E * tilesI * tilesJ;
+  const grid = gridFor(groups, ks.ctx.target);
+  const b = new BodyBuilder(new Map(bindings.map((x) => [x.name, 1])));
+  const wg = groupIndex(b, "wg", grid, groups);
+  const e = b.let("e", idiv(wg, u32(tilesI * tilesJ)));
+  const rest = b.let("rest", irem(wg, u32(tilesI * tilesJ)));
+  const lid = b.let("lid", id("local", 0));
+  const i0 = b.let("i0", iadd(imul(idiv(rest, u32(tilesJ)), u32(bi * si)), imul(idiv(lid, u32(sj)), u32(bi))));
+  const j0 = b.let("j0", iadd(imul(irem(rest, u32(tilesJ)), u32(bj * sj)), imul(irem(lid, u32(sj)), u32(bj))));
+  const acc = Array.from({ length: bi * bj }, () => b.var("acc", f32(0)));
+  const clampTo = (v: Expr, size: number) => bin("min", v, u32(size - 1));
+  const iq = Array.from({ length: bi }, (_, q) => b.let("iq", clampTo(iadd(i0, u32(q)), m)));
+  const jp = Array.from({ length: bj }, (_, p) => b.let("jp", clampTo(iadd(j0, u32(p)), n)));
+  const start = b.let("start", load("u32", "segments", e)), end = b.let("end", load("u32", "segments", iadd(e, u32(1))));
+  b.for("r", start, end, (r, x) => {
+    const bAt = bop.at(x, r);
+    const bv = jp.map((j) => {
+      const v = load("f32", bop.buffer, iadd(bAt.base, j));
+      return x.let("bv", bAt.scale ? bin("mul", bAt.scale, v) : v);
+    });
+    if (!a) {
+      bv.forEach((v, p) => x.assign(acc[p]! as Expr & { k: "ref" }, bin("add", acc[p]!, v)));
+      return;
+    }
+    const aAt = a.at(x, r);
+    const av = iq.map((i) => x.let("av", load("f32", a.buffer, iadd(aAt.base, i))));
+    av.forEach((u, q) => bv.forEach((v, p) => x.assign(acc[q * bj + p]!, call("fma", u, v, acc[q * bj + p]!))));
+  });
+  for (let q = 0; q < bi; q++)
+    for (let p = 0; p < bj; p++) {
+      const i = iadd(i0, u32(q)), j = iadd(j0, u32(p));
+      b.if(bin("and", lt(i, u32(m)), lt(j, u32(n))), (x) => x.store(out[0], iadd(imul(e, u32(m * n)), iadd(imul(i, u32(n)), j)), acc[q * bj + p]!));
+    }
+  ks.push(kernelOf(`${ks.ctx.name}_${name}`, ks.ctx.source, bindings, grid, b, [], si * sj), args);
+}
+
+/**
+ * router: one token per invocation, the cotangent of its logits from its slots' d w (0 for a
+ * dropped choice). Top k then softmax, and softmax then top k renormalised, both give
+ * d l_e = w_j·(d w_j − Σ_i w_i·d w_i) at e = id_j and 0 elsewhere; softmax then top k as it
+ * is gives d l_e = p_e·(d p_e − Σ_i w_i·d w_i), d p_e = d w_j at e = id_j, p the softmax.
+ */
+function routerKernel(ks: MoeKernels, router: Node<"moe_ffn">["params"]["router"]): void {
+  const { T, E, k } = moeShape(ks.node, ks.ctx.target);
+  const capacity = ks.node.params.capacity;
+  const { bindings, args } = ks.bind([ks.tmp("logits"), ks.tmp("ids"), ks.tmp("weights"), ks.tmp("dws"), ...(capacity ? [ks.tmp("kept")] : []), ks.tmp("dlogits", true)]);
+  const groups = Math.ceil(T / WIDTH);
+  const grid = gridFor(groups, ks.ctx.target);
+  const b = new BodyBuilder(new Map(bindings.map((x) => [x.name, 1])));
+  const t = b.let("token", iadd(imul(groupIndex(b, "wg", grid, groups), u32(WIDTH)), id("local", 0)));
+  if (T % WIDTH) b.if(ge(t, u32(T)), (x) => x.return());
+  const slot = (j: number) => iadd(imul(t, u32(k)), u32(j));
+  const ids = Array.from({ length: k }, (_, j) => b.let("id", load("u32", "ids", slot(j))));
+  const ws = Array.from({ length: k }, (_, j) => b.let("wj", load("f32", "weights", slot(j))));
+  const dws = Array.from({ length: k }, (_, j) => {
+    const v = load("f32", "dws", slot(j));
+    return b.let("dwj", capacity ? select(bin("ne", load("u32", "kept", slot(j)), u32(0)), v, f32(0)) : v);
+  });
+  const dot = b.var("wdw", f32(0));
+  for (let j = 0; j < k; j++) b.assign(dot, call("fma", ws[j]!, dws[j]!, dot));
+  const row = b.let("row", imul(t, u32(E)));
+  const probs = router === "softmax_topk";
+  let mx: Expr = f32(0), total: Expr = f32(1);
+  if (probs) {
+    const m = b.var("l_max", load("f32", "logits", row));
+    b.for("e", u32(1), u32(E), (e, x) => x.assign(m, bin("max", m, load("f32", "logits", iadd(row, e)))));
+    const s = b.var("l_sum", f32(0));
+    b.for("e", u32(0), u32(E), (e, x) => x.assign(s, bin("add", s, call("exp", bin("sub", load("f32", "logits", iadd(row, e)), m)))));
+    mx = m, total = s;
+  }
+  b.for("e", u32(0), u32(E), (e, x) => {
+    const v = x.var("dl", probs ? bin("mul", bin("div", call("exp", bin("sub", load("f32", "logits", iadd(row, e)), mx)), total), bin("sub", f32(0), dot)) : f32(0));
+    for (let j = 0; j < k; j++)
+      x.if(eq(ids[j]!, e), (y) => y.assign(v, bin("add", v, bin("mul", ws[j]!, probs ? dws[j]! : bin("sub", dws[j]!, dot)))));
+    x.store("dlogits", iadd(row, e), v);
+  });
+  ks.push(kernelOf(`${ks.ctx.name}_router`, ks.ctx.source, bindings, grid, b), args);
+}
