@@ -32,11 +32,13 @@ export interface BenchOptions {
 const VARIANTS: readonly SmeltVariant[] = ["fused", "unfused"];
 /**
  * Workloads holding attention also run without the attention pass, to show what flash buys;
- * W9 also runs its forward alone (the loss), which its fused row's note divides into.
+ * the training steps (W7-train, W9) also run their forward alone (the loss), which the fused
+ * row's note divides into.
  */
 export const variantsOf = (w: WorkloadId): readonly SmeltVariant[] =>
   w === "W6-long" || w === "W6-long8k" ? ["fused"]
     : w === "W9" ? ["fused", "forward", "materialised", "unfused"]
+    : w === "W7-train" ? ["fused", "forward", "dense"]
     : w === "W6" || w === "W6-decode" || w === "W8" || w === "W8-decode" ? ["fused", "materialised", "unfused"]
       : w === "W7" ? ["fused", "dense", "unfused"] : w === "W7-wide" || w === "W7-decode" ? ["fused", "dense"] : VARIANTS;
 /** W7 routed (the moe pass on) is "fused"; its "dense" row keeps nn.moe's dense form, fused. */

@@ -1,6 +1,7 @@
 /**
  * The benchmark workloads W1–W9 of DESIGN.md (W6-long, W6-long8k and W6-decode are W6's
- * long-sequence and decode shapes; W7-wide and W7-decode W7's with 64 experts; W8-decode
+ * long-sequence and decode shapes; W7-wide and W7-decode W7's with 64 experts, W7-train a
+ * training step through W7's layer; W8-decode
  * W8's block for one new token over a KV cache), written as a user writes them:
  * plain functions over smelt's public API. Each workload is a factory over its
  * sizes (the defaults are DESIGN's; tests shrink them), produces seeded host
@@ -10,7 +11,7 @@
 import { type JitOptions, type Tensor, jit, nn, np, valueAndGrad } from "../index.js";
 import type { SmeltVariant } from "./report.js";
 
-export const WORKLOAD_IDS = ["W1", "W2", "W3", "W4", "W5", "W6", "W6-long", "W6-long8k", "W6-decode", "W7", "W7-wide", "W7-decode", "W8", "W8-decode", "W9"] as const;
+export const WORKLOAD_IDS = ["W1", "W2", "W3", "W4", "W5", "W6", "W6-long", "W6-long8k", "W6-decode", "W7", "W7-wide", "W7-decode", "W7-train", "W8", "W8-decode", "W9"] as const;
 export type WorkloadId = (typeof WORKLOAD_IDS)[number];
 /** What `smelt bench` runs without arguments; W6 and W7 run when named. */
 export const DEFAULT_WORKLOADS: readonly WorkloadId[] = ["W1", "W2", "W3", "W4", "W5", "W8"];
@@ -28,6 +29,7 @@ export interface Sizes {
   W7: { tokens: number; d: number; experts: number; k: number; hidden: number };
   "W7-wide": { tokens: number; d: number; experts: number; k: number; hidden: number };
   "W7-decode": { tokens: number; d: number; experts: number; k: number; hidden: number };
+  "W7-train": { tokens: number; d: number; experts: number; k: number; hidden: number };
   W8: { seq: number; d: number; heads: number; hidden: number };
   "W8-decode": { past: number; d: number; heads: number; hidden: number };
   W9: { seq: number; d: number; heads: number; hidden: number };
@@ -49,6 +51,8 @@ export const DEFAULT_SIZES: Sizes = {
   // The MoE issue's wide and decode shapes: 64 experts of hidden 256, top-8.
   "W7-wide": { tokens: 1024, d: 512, experts: 64, k: 8, hidden: 256 },
   "W7-decode": { tokens: 4, d: 512, experts: 64, k: 8, hidden: 256 },
+  // A training step through W7's layer.
+  "W7-train": { tokens: 1024, d: 512, experts: 8, k: 2, hidden: 1024 },
   // GPT-2 small: d 768, 12 heads, MLP 4·d.
   W8: { seq: 256, d: 768, heads: 12, hidden: 3072 },
   // One token through the same block over the keys and values of 1,024 earlier ones.
@@ -70,6 +74,7 @@ export const TINY_SIZES: Sizes = {
   W7: { tokens: 10, d: 8, experts: 4, k: 2, hidden: 12 },
   "W7-wide": { tokens: 12, d: 8, experts: 9, k: 3, hidden: 12 },
   "W7-decode": { tokens: 2, d: 8, experts: 9, k: 3, hidden: 12 },
+  "W7-train": { tokens: 10, d: 8, experts: 4, k: 2, hidden: 12 },
   W8: { seq: 6, d: 16, heads: 2, hidden: 24 },
   "W8-decode": { past: 7, d: 16, heads: 2, hidden: 24 },
   W9: { seq: 6, d: 16, heads: 2, hidden: 24 },
@@ -104,7 +109,7 @@ export interface Workload<I extends WorkloadId = WorkloadId> {
 }
 
 /** nn.moe (W7 and its wide and decode shapes). */
-function moe(id: "W7" | "W7-wide" | "W7-decode", { tokens, d, experts, k, hidden }: Sizes["W7"]): Omit<Workload, "id" | "sizes"> {
+function moe(id: "W7" | "W7-wide" | "W7-decode" | "W7-train", { tokens, d, experts, k, hidden }: Sizes["W7"]): Omit<Workload, "id" | "sizes"> {
   return {
     title: `MoE FFN ${tokens} tokens × ${d}, ${experts} experts (hidden ${hidden}), top-${k}`,
     inputs: () =>
@@ -114,7 +119,7 @@ function moe(id: "W7" | "W7-wide" | "W7-decode", { tokens, d, experts, k, hidden
       ]),
     // nn.moe's default expert activation is the exact (erf) GELU; the peers match it.
     fn: (x, gate, w1, w2) => nn.moe(x, gate!, { w1: w1!, w2: w2! }, k),
-    ...(id === "W7-decode" ? {} : { grouped: { tokens, d, k, hidden } }),
+    ...(id === "W7-decode" || id === "W7-train" ? {} : { grouped: { tokens, d, k, hidden } }),
   };
 }
 
@@ -281,13 +286,23 @@ const factories: { [I in WorkloadId]: Factory<I> } = {
     ]),
     fn: (...xs) => gpt2Block({ seq: 1, d, heads, hidden }, xs.slice(0, 13), { k: xs[13]!, v: xs[14]! }),
   }),
+  "W7-train": (sizes) => {
+    // The loss is its own jit, so grad finds the mixture of experts in it before differentiating.
+    const loss = (options: JitOptions) => jit((x: Tensor, gate: Tensor, w1: Tensor, w2: Tensor) =>
+      np.mean(np.square(nn.moe(x, gate, { w1, w2 }, sizes.k))), options);
+    const forward = loss({});
+    const routed = trainingStep(forward), dense = trainingStep(loss({ disablePasses: ["moe"] }));
+    return {
+      ...moe("W7-train", sizes),
+      title: `training step: valueAndGrad of mean((W7 MoE)²) at ${sizes.tokens} tokens × ${sizes.d}, ${sizes.experts} experts (hidden ${sizes.hidden}), top-${sizes.k}, all 4 inputs`,
+      fn: routed,
+      fnFor: (variant) => (variant === "dense" ? dense : variant === "forward" ? forward : routed),
+    };
+  },
   W9: (sizes) => {
     // The loss is its own jit, so grad finds the attention in it before differentiating.
     const loss = (options: JitOptions) => jit((...xs: Tensor[]) => np.mean(np.square(gpt2Block(sizes, xs))), options);
-    const step = (f: (...xs: Tensor[]) => Tensor) => (...xs: Tensor[]) => {
-      const [value, grads] = valueAndGrad(f, { argnums: xs.map((_, i) => i) })(...xs) as [Tensor, Tensor[]];
-      return np.concatenate([np.reshape(value, [1]), ...grads.map((g) => np.reshape(g, [-1]))]);
-    };
+    const step = trainingStep;
     const forward = loss({});
     const flash = step(forward), materialised = step(loss({ disablePasses: ["attention"] })), unfused = step(loss({ fuse: false }));
     return {
@@ -298,6 +313,14 @@ const factories: { [I in WorkloadId]: Factory<I> } = {
     };
   },
 };
+
+/** A training step of `loss`: its value and the gradients of all its inputs, as one flat array. */
+function trainingStep(loss: (...xs: Tensor[]) => Tensor) {
+  return (...xs: Tensor[]) => {
+    const [value, grads] = valueAndGrad(loss, { argnums: xs.map((_, i) => i) })(...xs) as [Tensor, Tensor[]];
+    return np.concatenate([np.reshape(value, [1]), ...grads.map((g) => np.reshape(g, [-1]))]);
+  };
+}
 
 export function isWorkloadId(s: string): s is WorkloadId {
   return (WORKLOAD_IDS as readonly string[]).includes(s);

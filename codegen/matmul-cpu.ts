@@ -9,7 +9,7 @@ import { gridFor, groupIndex } from "./indexing.js";
 import {
   type Expr, type Kernel, type Scalar, BodyBuilder, bin, broadcast, id, idiv, iadd, imul, lit, load, lt, u32,
 } from "./kernel.js";
-import { type MatmulSpec, type MatmulTile, OutputWriter, groupedTile, operandAt, vectorStorable, kernelBindings, madd, scalarType, tileOrigin } from "./matmul-spec.js";
+import { type MatmulSpec, type MatmulTile, OutputWriter, groupedTile, kBounds, operandAt, vectorStorable, kernelBindings, madd, scalarType, tileOrigin } from "./matmul-spec.js";
 import type { Target } from "./target.js";
 
 /**
@@ -212,6 +212,12 @@ function accumulate(tile: SubgroupTile, lhs: KStep, rhs: KStep): Expr[][] {
         for (let j = 0; j < 4; j++) body.assign(acc[i]![j]!, madd(acc[i]![j]!, ai, bv(u, j)));
       }
   };
+  if (tile.spec.kRange) {
+    // A range of k per batch: whole 4-deep steps (its ends are multiples of 4), no tail.
+    const { start, end } = kBounds(tile.spec, b, tile.batch, 4);
+    b.for("kq", idiv(start, u32(4)), idiv(end, u32(4)), (kq, body) => step(body, kq, imul(kq, u32(4)), [0, 1, 2, 3]));
+    return acc;
+  }
   const steps = Math.floor(K / 4), tail = K % 4;
   if (steps > 0) b.for("kq", u32(0), u32(steps), (kq, body) => step(body, kq, imul(kq, u32(4)), [0, 1, 2, 3]));
   if (tail) {
@@ -309,7 +315,8 @@ export function registerMatmul(spec: MatmulSpec, target: Target, tile: MatmulTil
   const rows = Array.from({ length: rm }, (_, i) => b.let(`r${i}`, lhsRow(b, clampTo(iadd(row0, u32(i)), M))));
   const cols = Array.from({ length: rn }, (_, j) => b.let(`c${j}`, clampTo(iadd(col0, u32(j)), N)));
   const acc = rows.map((_, i) => cols.map((_, j) => b.var(`acc_${i}_${j}`, lit(t, 0))));
-  b.for("k", u32(0), u32(K), (k, body) => {
+  const { start: k0, end: k1 } = kBounds(spec, b, bat, 1);
+  b.for("k", k0, k1, (k, body) => {
     const bv = cols.map((c, j) => body.let(`b${j}`, operandAt(t, spec.rhs, body, rhsBatch, k, c)));
     rows.forEach((r, i) => {
       const a = body.let(`a${i}`, operandAt(t, spec.lhs, body, bat, r, k));

@@ -32,7 +32,7 @@
  */
 import { gridFor, groupIndex } from "./indexing.js";
 import { type Expr, type Kernel, type Scalar, BodyBuilder, and, bin, iadd, id, idiv, imul, irem, isub, lit, lt, u32 } from "./kernel.js";
-import { type MatmulOperand, type MatmulSpec, OutputWriter, kernelBindings, madd, operandAt, scalarType, tileOrigin } from "./matmul-spec.js";
+import { type MatmulOperand, type MatmulSpec, OutputWriter, kBounds, kernelBindings, madd, operandAt, scalarType, tileOrigin } from "./matmul-spec.js";
 import type { Target } from "./target.js";
 
 /** A block: rows and columns of C per workgroup and per invocation (multiples of 4), and the staged depth. */
@@ -178,8 +178,9 @@ export function gpuMatmul(spec: MatmulSpec, target: Target, tile: GpuTile): Kern
   const ty = b.let("ty", idiv(tid, u32(bn / rn)));
 
   const stagers = [stager(b, A, m0, batch, t, tile, threads, spec.grouped?.lhsRow), stager(b, B, n0, rhsBatch, t, tile, threads)];
+  const { start: kStart, end: kEnd } = kBounds(spec, b, batch, bk);
   // The first slice: copied into stage 0, visible to all.
-  for (const s of stagers) s.begin(b, u32(0), u32(0));
+  for (const s of stagers) s.begin(b, kStart, u32(0));
   for (const s of stagers) s.end(b, u32(0));
   if (async) {
     b.copyCommit();
@@ -191,7 +192,7 @@ export function gpuMatmul(spec: MatmulSpec, target: Target, tile: GpuTile): Kern
   // The stage slice k0 sits in, flipped per slice. (Derived from k0 instead, it cost the one
   // register by which W5's GELU matmul spilled under the 128-register cap below.)
   const stage = stages === 2 ? b.var("stage", u32(0)) : u32(0);
-  b.for("k0", u32(0), u32(spec.k), (k0, body) => {
+  b.for("k0", kStart, kEnd, (k0, body) => {
     // The next slice is on its way (global loads or copies issued) before this slice's arithmetic.
     const next = body.let("k_next", iadd(k0, u32(bk)));
     const nextStage = stages === 2 ? body.let("stage_next", isub(u32(1), stage)) : u32(0);

@@ -142,6 +142,26 @@ export interface MatmulSpec {
   readonly outLayout?: OutputLayout;
   readonly epilogue?: MatmulEpilogue;
   readonly grouped?: GroupedRows;
+  /**
+   * The part of k each batch sums over, where it is not all of [0, k) (a grouped matmul's
+   * weight gradient: one expert's rows of a buffer sorted by expert): read on the device
+   * once per workgroup, both ends multiples of `multiple` (which every template's k step
+   * must divide). `k` stays the operands' extent along k.
+   */
+  readonly kRange?: KRange;
+}
+
+export interface KRange {
+  readonly multiple: number;
+  readonly at: (b: BodyBuilder, batch: Expr) => { readonly start: Expr; readonly end: Expr };
+}
+
+/** The k loop's bounds for `batch`: [0, k) or the spec's range, checked against the template's k step. */
+export function kBounds(spec: MatmulSpec, b: BodyBuilder, batch: Expr, step: number): { start: Expr; end: Expr } {
+  if (!spec.kRange) return { start: u32(0), end: u32(spec.k) };
+  if (spec.kRange.multiple % step) throw new Error(`matmul ${spec.name}: its k ranges are multiples of ${spec.kRange.multiple}, which the template's k step of ${step} does not divide`);
+  const { start, end } = spec.kRange.at(b, batch);
+  return { start: b.let("k_start", start), end: b.let("k_end", end) };
 }
 
 /**

@@ -25,7 +25,7 @@ import { gridFor, groupIndex } from "./indexing.js";
 import { type Expr, type Kernel, type KernelCandidate, BodyBuilder, and, id, idiv, iadd, imul, irem, lit, load, lt, u32 } from "./kernel.js";
 import { REGISTER_TILE, registerMatmul, subgroupMatmul } from "./matmul-cpu.js";
 import { type GpuTile, gpuMatmul, gpuTile } from "./matmul-gpu.js";
-import { type MatmulOperand, type MatmulSpec, type MatmulTile, DEFAULT_TILE, OutputWriter, operandAt, groupedTile, kernelBindings, madd, scalarType, tileOrigin } from "./matmul-spec.js";
+import { type MatmulOperand, type MatmulSpec, type MatmulTile, DEFAULT_TILE, OutputWriter, kBounds, operandAt, groupedTile, kernelBindings, madd, scalarType, tileOrigin } from "./matmul-spec.js";
 import type { Target } from "./target.js";
 
 export * from "./matmul-spec.js";
@@ -219,7 +219,8 @@ function workgroupMatmul(spec: MatmulSpec, target: Target, tile: MatmulTile): Ke
     for (let j = 0; j < rn; j++) acc[i]!.push(b.var(`acc_${i}_${j}`, zero));
   }
 
-  b.for("k0", u32(0), u32(K), (k0, body) => {
+  const { start: kStart, end: kEnd } = kBounds(spec, b, bat, bk);
+  b.for("k0", kStart, kEnd, (k0, body) => {
     // Stage A[m0.., k0..] as As[kk*bm + row] and B[k0.., n0..] as Bs[kk*bn + col]; consecutive
     // invocations walk the operand's contiguous axis so global reads coalesce.
     stageTile(body, {

@@ -14,7 +14,7 @@
  * pre [up] g (grouped matmuls: the forward's template, B transposed for g), act (one
  * workgroup per sorted row: the activation and its derivative, evaluated from the body's
  * activation graphs, and d w by a workgroup reduction), dW2 db2 dW1 db1 [dW3] (segment
- * contractions: one expert's rows summed in order, a 4×4 register block per invocation),
+ * contractions: one expert's rows summed in order, an 8×4 register block per invocation),
  * dx_slots [dx_slots_up] (grouped matmuls with w1ᵀ and w3ᵀ, scattered to the slots), router
  * (one token per invocation), dgate and dx (the matmul template; dx sums the slots in its
  * epilogue). Every result has one writer and every sum a fixed order: no atomics, and the
@@ -41,7 +41,7 @@ import { renameLocals } from "./traverse.js";
 
 const WIDTH = 64;
 /** A segment contraction's register block (rows × columns of the result per invocation) and invocations per workgroup side. */
-const BLOCK = 4, SIDE = 8;
+const ROWS = 8, COLS = 4, LANES = 8;
 
 /** The activation graphs the backward's body calls: forward (pre[, up]) -> hid, derivative (pre[, up], d hid) -> (d pre[, d up]). */
 function activationGraphs(node: Node<"moe_ffn_bwd">): { act: Graph; dact: Graph } {
@@ -67,7 +67,7 @@ export function lowerMoeBwd(node: Node<"moe_ffn_bwd">, ctx: LowerContext): Lower
     ["logits", f32s(T, E)], ["ids", u32s(S)], ["weights", f32s(S)], ["sorted", u32s(rows)], ["plan", u32s(1 + tiles)],
     ...(capacity ? [["kept", u32s(S)] as [string, AbstractValue]] : []),
     ["segments", u32s(E + 1)], ["pre", f32s(rows, h)], ...(gated ? [["up", f32s(rows, h)] as [string, AbstractValue]] : []),
-    ["g", f32s(rows, h)], ["hid", f32s(rows, h)], ["dpre", f32s(rows, h)], ...(gated ? [["dup", f32s(rows, h)] as [string, AbstractValue]] : []),
+    ["g", f32s(rows, h)], ["hidw", f32s(rows, h)], ["xs", f32s(rows, d)], ["dos", f32s(rows, d)], ["dpre", f32s(rows, h)], ...(gated ? [["dup", f32s(rows, h)] as [string, AbstractValue]] : []),
     ["dws", f32s(S)], ["dlogits", f32s(T, E)], ["dxs", f32s(S, d)], ...(gated ? [["dxs_up", f32s(S, d)] as [string, AbstractValue]] : []),
   ];
   const ks = new MoeKernels(node as unknown as Node<"moe_ffn">, ctx, temps);
@@ -116,32 +116,28 @@ export function lowerMoeBwd(node: Node<"moe_ffn_bwd">, ctx: LowerContext): Lower
 
   activationKernel(ks, node, dOut);
 
-  // Per expert: sums over its rows, in order.
-  const slotInfo = (b: BodyBuilder, r: Expr, scaled: boolean) => {
+  // Per expert: its rows' sums, in order. The weights' gradients are matmuls over the
+  // expert's range of sorted rows (the matmul template with a k range per batch).
+  const segment = (name: string, out: MoeBinding, [a, aw]: [string, number], [bb, bw]: [string, number], m: number, n: number) => {
+    const { bindings, args } = ks.bind([ks.tmp(a), ks.tmp(bb), ks.tmp("segments"), out]);
+    ks.push(matmulKernel({
+      name: `${ctx.name}_${name}`, source: src, dtype: "f32", batch: E, m, n, k: rows, bindings, out: out[0],
+      // A[i, r] = a[r, i]: m-contiguous; B[r, j] = b[r, j].
+      lhs: { name: a, kContiguous: false, addr: (_b, _e, i, r) => iadd(imul(r, u32(aw)), i), strides: { row: 1, col: aw, baseAlign: 0 } },
+      rhs: { name: bb, nContiguous: true, addr: (_b, _e, r, j) => iadd(imul(r, u32(bw)), j), strides: { row: bw, col: 1, baseAlign: 0 } },
+      kRange: { multiple: tile, at: (_b, e) => ({ start: load("u32", "segments", e), end: load("u32", "segments", iadd(e, u32(1))) }) },
+    }, ctx.target), args);
+  };
+  segment("dw2", result("w2"), ["hidw", h], ["dos", d], h, d);
+  segment("dw1", result("w1"), ["xs", d], ["dpre", h], d, h);
+  if (gated) segment("dw3", result("w3"), ["xs", d], ["dup", h], d, h);
+  const slotScale = (b: BodyBuilder, r: Expr) => {
     const slot = b.let("slot", load("u32", "sorted", r));
     const live = b.let("live", bin("ne", slot, u32(SENTINEL)));
-    return {
-      token: b.let("token", select(live, idiv(slot, u32(k)), u32(0))),
-      ...(scaled ? { scale: b.let("w", select(live, load("f32", "weights", select(live, slot, u32(0))), f32(0))) } : {}),
-    };
+    return b.let("w", select(live, load("f32", "weights", select(live, slot, u32(0))), f32(0)));
   };
-  const rowOf = (buffer: string, width: number): SegmentOperand => ({
-    bindings: [ks.tmp(buffer)], at: (_b, r) => ({ base: imul(r, u32(width)) }), buffer,
-  });
-  const tokenRow = (buffer: string, binding: MoeBinding, scaled: boolean): SegmentOperand => ({
-    bindings: [binding, ks.tmp("sorted"), ...(scaled ? [ks.tmp("weights")] : [])],
-    at: (b, r) => {
-      const s = slotInfo(b, r, scaled);
-      return { base: imul(s.token, u32(d)), ...(s.scale ? { scale: s.scale } : {}) };
-    },
-    buffer,
-  });
-  const dy = tokenRow("d_out", dOut, true);
-  segmentKernel(ks, "dw2", result("w2"), h, d, rowOf("hid", h), dy);
-  if (b2) segmentKernel(ks, "db2", result("b2"), 1, d, undefined, dy);
-  segmentKernel(ks, "dw1", result("w1"), d, h, tokenRow("x", ks.inp("x"), false), rowOf("dpre", h));
-  if (b1) segmentKernel(ks, "db1", result("b1"), 1, h, undefined, rowOf("dpre", h));
-  if (gated) segmentKernel(ks, "dw3", result("w3"), d, h, tokenRow("x", ks.inp("x"), false), rowOf("dup", h));
+  if (b2) biasKernel(ks, "db2", result("b2"), d, { bindings: [ks.tmp("dos"), ks.tmp("sorted"), ks.tmp("weights")], buffer: "dos", width: d, scale: slotScale });
+  if (b1) biasKernel(ks, "db1", result("b1"), h, { bindings: [ks.tmp("dpre")], buffer: "dpre", width: h });
 
   // Each slot's share of dx: d pre·w1ᵀ (+ d up·w3ᵀ), scattered to the slot.
   grouped("dx_slots", [ks.tmp("dpre"), ks.inp("w1"), ks.tmp("sorted"), ks.tmp("plan"), ks.tmp("dxs", true)],
@@ -214,7 +210,8 @@ function activationKernel(ks: MoeKernels, node: Node<"moe_ffn_bwd">, dOut: MoeBi
   const { bindings, args } = ks.bind([
     ks.tmp("sorted"), ks.tmp("plan"), ks.tmp("weights"), ks.tmp("pre"), ...(gated ? [ks.tmp("up")] : []), ks.tmp("g"),
     ...(b2 ? [ks.inp("b2"), dOut] : []),
-    ks.tmp("hid", true), ks.tmp("dpre", true), ...(gated ? [ks.tmp("dup", true)] : []), ks.tmp("dws", true),
+    ks.inp("x"), ...(b2 ? [] : [dOut]),
+    ks.tmp("hidw", true), ks.tmp("xs", true), ks.tmp("dos", true), ks.tmp("dpre", true), ...(gated ? [ks.tmp("dup", true)] : []), ks.tmp("dws", true),
   ]);
   const grid = gridFor(rows, ks.ctx.target);
   const b = new BodyBuilder(new Map(bindings.map((x) => [x.name, 1])));
@@ -243,17 +240,21 @@ function activationKernel(ks: MoeKernels, node: Node<"moe_ffn_bwd">, dOut: MoeBi
     const di = point(dact);
     const ds = site(di, given(dact.inputs, gated ? [p, u, c] : [p, c]));
     const dp = dactEval.eval(dact.outputs[0]!, x, di, ds);
-    x.store("hid", at, select(live, hv, f32(0)));
+    x.store("hidw", at, select(live, bin("mul", w, hv), f32(0)));
     x.store("dpre", at, select(live, dp, f32(0)));
     if (gated) x.store("dup", at, select(live, dactEval.eval(dact.outputs[1]!, x, di, ds), f32(0)));
     x.assign(part, call("fma", hv, gv, part));
   }, WIDTH);
-  if (b2) {
-    const e = b.let("e", select(live, load("u32", "plan", iadd(u32(1), idiv(row, u32(tile)))), u32(0)));
-    const token = b.let("token", select(live, idiv(slot, u32(k)), u32(0)));
-    b.for("col", tid, u32(d), (col, x) =>
-      x.assign(part, call("fma", load("f32", "b2", iadd(imul(e, u32(d)), col)), load("f32", "d_out", iadd(imul(token, u32(d)), col)), part)), WIDTH);
-  }
+  // The row's token's x and dO, copied in sorted order (zeros for padding) for the weights' gradients.
+  const token = b.let("token", select(live, idiv(slot, u32(k)), u32(0)));
+  const e = b2 ? b.let("e", select(live, load("u32", "plan", iadd(u32(1), idiv(row, u32(tile)))), u32(0))) : undefined;
+  b.for("col", tid, u32(d), (col, x) => {
+    const at = x.let("at", iadd(imul(row, u32(d)), col)), from = x.let("token_at", iadd(imul(token, u32(d)), col));
+    const dO = x.let("d_o", load("f32", "d_out", from));
+    x.store("xs", at, select(live, load("f32", "x", from), f32(0)));
+    x.store("dos", at, select(live, dO, f32(0)));
+    if (e) x.assign(part, call("fma", load("f32", "b2", iadd(imul(e, u32(d)), col)), dO, part));
+  }, WIDTH);
   b.store("red", tid, part, "workgroup");
   b.barrier();
   for (let s = WIDTH / 2; s >= 1; s /= 2) {
@@ -264,60 +265,32 @@ function activationKernel(ks: MoeKernels, node: Node<"moe_ffn_bwd">, dOut: MoeBi
   ks.push(kernelOf(`${ks.ctx.name}_act`, ks.ctx.source, bindings, grid, b, [{ name: "red", t: "f32", size: WIDTH }]), args);
 }
 
-/** A row operand of a segment contraction: its bindings, and for sorted row r where its row starts in `buffer` and what scales it. */
-interface SegmentOperand {
+/** The rows a bias gradient sums: row r of `buffer` (its rows `width` long), times `scale` where given. */
+interface BiasRows {
   readonly bindings: MoeBinding[];
   readonly buffer: string;
-  readonly at: (b: BodyBuilder, r: Expr) => { base: Expr; scale?: Expr };
+  readonly width: number;
+  readonly scale?: (b: BodyBuilder, r: Expr) => Expr;
 }
 
-/**
- * out[e] (m × n) = Σ over expert e's sorted rows r, in order, of A(r)ᵀ·B(r) (A's row of m,
- * B's row of n); with no A (m = 1) the sum of B's rows. Each invocation holds a 4×4 block of
- * out[e] in registers (a row of 4 without A); workgroups of 8×8 invocations tile out[e].
- */
-function segmentKernel(ks: MoeKernels, name: string, out: MoeBinding, m: number, n: number, a: SegmentOperand | undefined, bop: SegmentOperand): void {
+/** out[e] (n) = Σ over expert e's sorted rows r, in order, of the row: one column per invocation. */
+function biasKernel(ks: MoeKernels, name: string, out: MoeBinding, n: number, rowsOf: BiasRows): void {
   const { E } = moeShape(ks.node, ks.ctx.target);
-  const seen = new Set<string>();
-  const list = [ks.tmp("segments"), ...(a?.bindings ?? []), ...bop.bindings, out].filter(([nm]) => !seen.has(nm) && (seen.add(nm), true));
-  const { bindings, args } = ks.bind(list);
-  const [bi, bj] = a ? [BLOCK, BLOCK] : [1, BLOCK];
-  const [si, sj] = a ? [SIDE, SIDE] : [1, SIDE * SIDE];
-  const tilesI = Math.ceil(m / (bi * si)), tilesJ = Math.ceil(n / (bj * sj));
-  const groups = E * tilesI * tilesJ;
+  const { bindings, args } = ks.bind([ks.tmp("segments"), ...rowsOf.bindings, out]);
+  const perExpert = Math.ceil(n / WIDTH), groups = E * perExpert;
   const grid = gridFor(groups, ks.ctx.target);
   const b = new BodyBuilder(new Map(bindings.map((x) => [x.name, 1])));
   const wg = groupIndex(b, "wg", grid, groups);
-  const e = b.let("e", idiv(wg, u32(tilesI * tilesJ)));
-  const rest = b.let("rest", irem(wg, u32(tilesI * tilesJ)));
-  const lid = b.let("lid", id("local", 0));
-  const i0 = b.let("i0", iadd(imul(idiv(rest, u32(tilesJ)), u32(bi * si)), imul(idiv(lid, u32(sj)), u32(bi))));
-  const j0 = b.let("j0", iadd(imul(irem(rest, u32(tilesJ)), u32(bj * sj)), imul(irem(lid, u32(sj)), u32(bj))));
-  const acc = Array.from({ length: bi * bj }, () => b.var("acc", f32(0)));
-  const clampTo = (v: Expr, size: number) => bin("min", v, u32(size - 1));
-  const iq = Array.from({ length: bi }, (_, q) => b.let("iq", clampTo(iadd(i0, u32(q)), m)));
-  const jp = Array.from({ length: bj }, (_, p) => b.let("jp", clampTo(iadd(j0, u32(p)), n)));
-  const start = b.let("start", load("u32", "segments", e)), end = b.let("end", load("u32", "segments", iadd(e, u32(1))));
-  b.for("r", start, end, (r, x) => {
-    const bAt = bop.at(x, r);
-    const bv = jp.map((j) => {
-      const v = load("f32", bop.buffer, iadd(bAt.base, j));
-      return x.let("bv", bAt.scale ? bin("mul", bAt.scale, v) : v);
-    });
-    if (!a) {
-      bv.forEach((v, p) => x.assign(acc[p]! as Expr & { k: "ref" }, bin("add", acc[p]!, v)));
-      return;
-    }
-    const aAt = a.at(x, r);
-    const av = iq.map((i) => x.let("av", load("f32", a.buffer, iadd(aAt.base, i))));
-    av.forEach((u, q) => bv.forEach((v, p) => x.assign(acc[q * bj + p]!, call("fma", u, v, acc[q * bj + p]!))));
+  const e = b.let("e", idiv(wg, u32(perExpert)));
+  const j = b.let("j", iadd(imul(irem(wg, u32(perExpert)), u32(WIDTH)), id("local", 0)));
+  const col = b.let("col", bin("min", j, u32(n - 1)));
+  const acc = b.var("acc", f32(0));
+  b.for("r", load("u32", "segments", e), load("u32", "segments", iadd(e, u32(1))), (r, x) => {
+    const v = load("f32", rowsOf.buffer, iadd(imul(r, u32(rowsOf.width)), col));
+    x.assign(acc, bin("add", acc, rowsOf.scale ? bin("mul", rowsOf.scale(x, r), v) : v));
   });
-  for (let q = 0; q < bi; q++)
-    for (let p = 0; p < bj; p++) {
-      const i = iadd(i0, u32(q)), j = iadd(j0, u32(p));
-      b.if(bin("and", lt(i, u32(m)), lt(j, u32(n))), (x) => x.store(out[0], iadd(imul(e, u32(m * n)), iadd(imul(i, u32(n)), j)), acc[q * bj + p]!));
-    }
-  ks.push(kernelOf(`${ks.ctx.name}_${name}`, ks.ctx.source, bindings, grid, b, [], si * sj), args);
+  b.if(lt(j, u32(n)), (x) => x.store(out[0], iadd(imul(e, u32(n)), j), acc));
+  ks.push(kernelOf(`${ks.ctx.name}_${name}`, ks.ctx.source, bindings, grid, b), args);
 }
 
 /**

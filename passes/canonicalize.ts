@@ -10,7 +10,7 @@
  */
 import { sameShape } from "../ir/dtype.js";
 import { Graph, GraphBuilder, type Node, type Value } from "../ir/graph.js";
-import { formatNumber } from "../ir/print.js";
+import { formatNumber, printIR } from "../ir/print.js";
 import { type Primitive, type PrimitiveParams, inferTypes, primitiveDef } from "../ir/primitives.js";
 import { type ConstantParams, foldNode, fromFloat, splatValue } from "./fold.js";
 import type { Pass } from "./pipeline.js";
@@ -130,8 +130,12 @@ const RULES: { readonly [P in Primitive]?: readonly Rule<P>[] } = {
 
 // ---------------------------------------------------------------------------
 
-const graphIds = new WeakMap<Graph, number>();
-let nextGraphId = 0;
+/**
+ * A graph attribute's CSE identity: its printed text, so two composite nodes whose bodies
+ * were built apart but say the same (the forward's flash_attention or moe_ffn and the copy a
+ * backward recomputes) merge.
+ */
+const graphTexts = new WeakMap<Graph, string>();
 
 /** A structural key for CSE: primitive, operand identities, attributes in schema order. */
 function cseKey(s: Spec): string {
@@ -139,9 +143,9 @@ function cseKey(s: Spec): string {
   const params = s.params as Record<string, unknown>;
   const attr = (v: unknown): string => {
     if (v instanceof Graph) {
-      let id = graphIds.get(v);
-      if (id === undefined) graphIds.set(v, (id = nextGraphId++));
-      return `@${id}`;
+      let text = graphTexts.get(v);
+      if (text === undefined) graphTexts.set(v, (text = printIR(v)));
+      return `@{${text}}`;
     }
     if (typeof v === "number") return formatNumber(v); // keeps -0 apart from 0 and NaN equal to NaN
     if (Array.isArray(v)) return `[${v.map(attr).join(",")}]`;

@@ -19,6 +19,20 @@ const RESERVED = new Set([
   "type", "sizeof", "local_id", "group_id", "num_groups", "f32_inf_bits", "f32_neg_inf_bits", "f32_nan_bits", "f32_neg_zero_bits",
   "select", "min", "max", "exp", "exp2", "log", "sin", "cos", "tanh", "atan", "sqrt", "inverseSqrt", "floor", "ceil",
   "round", "abs", "sign", "pow", "atan2", "fma", "bitcast", "workgroupBarrier", "subgroup_lane", "subgroupBroadcast", "subgroupShuffle", "cast",
+  // The WGSL specification's reserved words (§15.3), which no identifier may be.
+  "NULL", "Self", "abstract", "active", "alignas", "alignof", "as", "asm", "asm_fragment", "async", "attribute", "auto", "await",
+  "become", "binding_array", "catch", "class", "co_await", "co_return", "co_yield", "coherent", "column_major", "common",
+  "compile", "compile_fragment", "concept", "const_cast", "consteval", "constexpr", "constinit", "crate", "debugger", "decltype",
+  "delete", "demote", "demote_to_helper", "do", "dynamic_cast", "enum", "explicit", "export", "extends", "extern", "external",
+  "fallthrough", "filter", "final", "finally", "friend", "from", "fxgroup", "get", "goto", "groupshared", "highp", "impl",
+  "implements", "import", "inline", "instanceof", "interface", "layout", "lowp", "macro", "macro_rules", "match", "mediump",
+  "meta", "mod", "move", "mut", "mutable", "namespace", "new", "nil", "noexcept", "noinline", "nointerpolation", "noperspective",
+  "null", "nullptr", "of", "operator", "package", "packoffset", "partition", "pass", "patch", "pixelfragment", "precise",
+  "precision", "premerge", "priv", "protected", "pub", "public", "readonly", "ref", "regardless", "register", "reinterpret_cast",
+  "require", "resource", "restrict", "set", "shared", "smooth", "snorm", "static", "static_assert", "static_cast", "std",
+  "subroutine", "super", "template", "this", "thread_local", "throw", "trait", "try", "typedef", "typeid", "typename", "typeof",
+  "union", "unless", "unorm", "unsafe", "unsized", "use", "using", "varying", "virtual", "volatile", "wgsl", "where", "with",
+  "writeonly", "yield",
 ]);
 
 /** A function WGSL lacks: the kernel should have been rewritten before it reached the printer. */

@@ -85,6 +85,20 @@ describe("kernel IR and WGSL", () => {
     expect(cuda.match(/#pragma unroll 1/g)).toHaveLength(1);
   });
 
+  test("names that are WGSL reserved words (the specification's list, not only keywords) are renamed", () => {
+    const b = new BodyBuilder();
+    const names = ["from", "match", "self", "writeonly", "yield"];
+    const vals = names.map((n, i) => b.let(n, load("f32", "x", u32(i))));
+    b.store("out", u32(0), vals.reduce((s, v) => add(s, v)));
+    const k = { name: "k", source: "t", bindings: [{ name: "x", dtype: "f32" as const, access: "read" as const }, { name: "out", dtype: "f32" as const, access: "read_write" as const }],
+      workgroupSize: [1, 1, 1] as const, grid: [1, 1, 1] as const, shared: [], body: b.stmts };
+    const wgsl = renderWGSL(k);
+    for (const n of names) {
+      expect(wgsl).not.toMatch(new RegExp(`let ${n}:`));
+      expect(wgsl).toMatch(new RegExp(`let ${n}_\\w*:`));
+    }
+  });
+
   test("expression constructors reject mismatched types", () => {
     expect(() => add(f32(1), i32(1))).toThrow(KernelIRError);
     expect(() => load("f32", "x", i32(0))).toThrow(/must be u32/);

@@ -8,6 +8,9 @@ import type { HostArray } from "../../ir/dtype.js";
 import { type Graph, GraphBuilder } from "../../ir/graph.js";
 import type { MoeRouter } from "../../ir/primitives.js";
 import { addMoeFfn } from "../../passes/moe-body.js";
+import { zerosLike } from "../../frontend/lax.js";
+import { evalGraphWithBind, stageGraph } from "../../frontend/staging.js";
+import { vjpFlat } from "../../frontend/vjp.js";
 
 export interface MoeCase {
   readonly T: number; readonly d: number; readonly E: number; readonly h: number; readonly k: number;
@@ -48,4 +51,19 @@ export function moeInputs(g: Graph, c: MoeCase, seed: number): HostArray[] {
   for (let e = 0; e < c.E; e++) gate[e] = c.bias?.[e] ?? 0;
   for (const [a, b2] of c.ties ?? []) for (let r = 0; r < c.d; r++) gate[r * c.E + b2] = gate[r * c.E + a]!;
   return arrays;
+}
+
+/**
+ * The backward of moeGraph(c): operands then the output's cotangent, to a cotangent per
+ * operand, staged through vjp so it holds the moe_ffn_bwd node moe_ffn's rules make
+ * (frontend/moe-rules.ts) and nothing else of note.
+ */
+export function moeBwdGraph(c: MoeCase): Graph {
+  const fwd = moeGraph(c);
+  const types = fwd.inputs.map((v) => v.type);
+  const n = types.length;
+  return stageGraph("moe_layer_bwd", [...types, fwd.outputs[0]!.type], (args) => {
+    const [, pullback] = vjpFlat((xs) => evalGraphWithBind(fwd, xs), args.slice(0, n));
+    return pullback([args[n]!]).map((g, i) => g ?? zerosLike(args[i]!));
+  }).graph;
 }
