@@ -7,7 +7,7 @@
  *   npx smelt kernels examples/models.ts --fn layerNorm
  *   npx smelt kernels examples/models.ts --fn matmul1024 --target cuda --stats
  */
-import { type Tensor, nn, np } from "../index.js";
+import { type Tensor, grad, jit, nn, np } from "../index.js";
 
 export function mlp(x: Tensor, w1: Tensor, b1: Tensor, w2: Tensor, b2: Tensor): Tensor {
   return np.add(np.matmul(nn.gelu(np.add(np.matmul(x, w1), b1)), w2), b2);
@@ -50,6 +50,17 @@ export function moe(x: Tensor, gate: Tensor, w1: Tensor, w2: Tensor): Tensor {
   return nn.moe(x, gate, { w1, w2 }, 2, { activation: nn.relu });
 }
 moe.inputs = ["f32[6,8]", "f32[8,4]", "f32[4,8,16]", "f32[4,16,8]"];
+
+/**
+ * The gradients of a loss through `moe` with respect to all four inputs. The loss is its own
+ * jit, so the moe pass finds the layer before grad differentiates it and the backward is
+ * routed too (a moe_ffn_bwd node).
+ */
+const moeLoss = jit((x: Tensor, gate: Tensor, w1: Tensor, w2: Tensor) => np.mean(np.square(moe(x, gate, w1, w2))));
+export function moeGrad(x: Tensor, gate: Tensor, w1: Tensor, w2: Tensor): Tensor[] {
+  return grad(moeLoss, { argnums: [0, 1, 2, 3] })(x, gate, w1, w2);
+}
+moeGrad.inputs = moe.inputs;
 
 /**
  * A Qwen/DeepSeek-style MoE layer: softmax over the experts, then the top 2 renormalised;

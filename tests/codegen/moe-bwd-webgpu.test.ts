@@ -8,6 +8,7 @@
 import fc from "fast-check";
 import { describe, expect, test, vi } from "vitest";
 import { lowerGraph } from "../../codegen/program.js";
+import type { Target } from "../../codegen/target.js";
 import type { HostArray } from "../../ir/dtype.js";
 import { evalGraph } from "../../runtime/interp.js";
 import { GPUDeviceContext } from "../../runtime/webgpu-device.js";
@@ -17,11 +18,11 @@ import { type MoeCase, moeBwdGraph, moeInputs } from "./moe-cases.js";
 
 const TOL = { rtol: 5e-4, atol: 5e-4 };
 
-async function routedGrads(c: MoeCase, seed: number, runs = 1): Promise<{ got: HostArray[][]; inputs: HostArray[]; kernels: string[] }> {
+async function routedGrads(c: MoeCase, seed: number, runs = 1, target: Target = gpu!.target): Promise<{ got: HostArray[][]; inputs: HostArray[]; kernels: string[] }> {
   const be = gpu!;
   const g = moeBwdGraph(c);
   const inputs = moeInputs(g, c, seed);
-  const exe = new WebGPUExecutable(be, lowerGraph(g, be.target));
+  const exe = new WebGPUExecutable(be, lowerGraph(g, target));
   const err = await exe.ready;
   if (err) throw err;
   const dev = inputs.map((a) => be.upload(a));
@@ -37,8 +38,8 @@ async function routedGrads(c: MoeCase, seed: number, runs = 1): Promise<{ got: H
 
 const NAMES = (c: MoeCase) => ["x", "gate", "w1", ...(c.b1 ? ["b1"] : []), ...(c.gated ? ["w3"] : []), "w2", ...(c.b2 ? ["b2"] : [])];
 
-async function expectRoutedGrads(c: MoeCase, seed = 1): Promise<string[]> {
-  const { got: [got], inputs, kernels } = await routedGrads(c, seed);
+async function expectRoutedGrads(c: MoeCase, seed = 1, target?: Target): Promise<string[]> {
+  const { got: [got], inputs, kernels } = await routedGrads(c, seed, 1, target);
   const want = evalGraph(moeBwdGraph(c), inputs);
   expect(got).toHaveLength(want.length);
   want.forEach((w, i) => {
@@ -69,7 +70,7 @@ describe.skipIf(!gpu)("moe_ffn_bwd: routed gradients on WebGPU == the interprete
   test("W7's shape shrunk, biases: every gradient, from the routed kernels", async () => {
     const kernels = await expectRoutedGrads({ T: 40, d: 32, E: 8, h: 64, k: 2, b1: true, b2: true });
     const stages = kernels.filter((n) => n.startsWith("moe_ffn_bwd")).map((n) => n.replace(/^moe_ffn_bwd_\d+_/, ""));
-    expect(stages).toEqual(["logits", "route", "align", "pre", "g", "act", "dw2", "db2", "dw1", "db1", "dx_slots", "router", "dgate", "dx"]);
+    expect(stages).toEqual(["logits", "route", "align", "pre", "g", "act", "dw2", "dw1", "db2", "db1", "dx_slots", "router", "dgate", "dx"]);
   }, 600_000);
   test("gated (SwiGLU) silu experts, softmax-then-top-k renormalised, a capacity that drops choices", () =>
     expectRoutedGrads({ T: 23, d: 8, E: 5, h: 16, k: 2, gated: true, activation: "silu", router: "softmax_topk_norm", capacity: 5, bias: [2, 2, 0, 0, 0] }), 600_000);
@@ -77,6 +78,14 @@ describe.skipIf(!gpu)("moe_ffn_bwd: routed gradients on WebGPU == the interprete
     await expectRoutedGrads({ T: 17, d: 4, E: 6, h: 5, k: 3, router: "softmax_topk", bias: [30, 30, 0, 0, 0, 0], ties: [[2, 3]] });
     await expectRoutedGrads({ T: 1, d: 8, E: 3, h: 16, k: 1 });
   }, 600_000);
+  for (const [template, change] of [["workgroup-memory (GPU)", { cpuAdapter: false }], ["plain register", { subgroupSize: undefined }]] as const)
+    test(`the grouped matmuls and k-ranged weight gradients through the ${template} template`, async () => {
+      const target = { ...gpu!.target, ...change };
+      const c: MoeCase = { T: 37, d: 12, E: 5, h: 20, k: 2, b1: true, b2: true, gated: true, activation: "silu", router: "softmax_topk_norm", capacity: 12, bias: [0, 30, 0, 0, 0] };
+      const g = moeBwdGraph(c);
+      expect(lowerGraph(g, target).launches.map((l) => l.kernel.workgroupSize)).not.toEqual(lowerGraph(g, gpu!.target).launches.map((l) => l.kernel.workgroupSize));
+      await expectRoutedGrads(c, 3, target);
+    }, 600_000);
   test("property: generated shapes, loads, ties and flags", async () => {
     await fc.assert(fc.asyncProperty(caseArb, async ({ c, seed }) => void (await expectRoutedGrads(c, seed))), { numRuns: 6 });
   }, 1_500_000);
