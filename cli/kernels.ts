@@ -16,7 +16,7 @@ const LISTINGS: { readonly [T in "wgsl" | "cuda"]: (lowered: Lowered, options: L
   wgsl: (lowered, { stats }) => {
     if (stats) throw new Error("smelt kernels: --stats needs --target cuda (the statistics come from nvcc and ptxas)");
     const lines: string[] = [
-      `// @${lowered.graph.name}: ${lowered.kernels.length} kernel(s) on ${lowered.backend}, peak ${lowered.peakBytes} bytes`,
+      `// @${lowered.graph.name}: ${lowered.kernels.length} kernel(s) on ${lowered.backend}, peak ${lowered.peakBytes} bytes, ${formatFlops(lowered.flops)}`,
       ...summary(lowered.kernels),
     ];
     for (const k of lowered.kernels) {
@@ -55,9 +55,21 @@ export function summary(kernels: readonly KernelInfo[]): string[] {
   const rows = kernels.map((k) => {
     const lines = k.source ? k.source.split("\n").length : 0;
     const ms = k.pipelineMs === undefined ? "-" : k.pipelineMs.toFixed(1);
-    return `// ${k.name.padEnd(width)} ${String(lines).padStart(6)} ${ms.padStart(12)}  ${k.tuned ? describeTuning(k.tuned) : ""}`.trimEnd();
+    const flops = k.flops ? shortCount(k.flops) : "-";
+    return `// ${k.name.padEnd(width)} ${String(lines).padStart(6)} ${ms.padStart(12)} ${flops.padStart(7)}  ${k.tuned ? describeTuning(k.tuned) : ""}`.trimEnd();
   });
-  return [`// ${"kernel".padEnd(width)} ${"lines".padStart(6)} ${"pipeline ms".padStart(12)}  tiling`, ...rows];
+  return [`// ${"kernel".padEnd(width)} ${"lines".padStart(6)} ${"pipeline ms".padStart(12)} ${"FLOPs".padStart(7)}  tiling`, ...rows];
+}
+
+/** 3 significant digits and an SI prefix: 384, 3.07k, 2.15G. */
+export function shortCount(n: number): string {
+  const [div, unit] = n >= 1e12 ? [1e12, "T"] : n >= 1e9 ? [1e9, "G"] : n >= 1e6 ? [1e6, "M"] : n >= 1e3 ? [1e3, "k"] : [1, ""];
+  return div === 1 ? String(n) : `${(n / div).toPrecision(3)}${unit}`;
+}
+
+/** A program's contraction FLOPs for a listing's header. */
+export function formatFlops(flops: number): string {
+  return `${shortCount(flops)} FLOPs in matrix and attention products`;
 }
 
 /** "16×32 subgroup tile (0.81× the default's time), autotuned: 32×32 subgroup tile 11.0 ms, 16×32 subgroup tile 8.9 ms, 8×32 subgroup tile 12.5 ms". */

@@ -14,7 +14,7 @@
  * tile) rather than written by a third kernel.
  */
 import type { Node } from "../ir/graph.js";
-import { type FlashLayouts, type FlashSpec, clampTo, flashSpec, rowStart, probability, rowTiles, scoreAt, stageRows, storageTile } from "./attention-spec.js";
+import { type FlashLayouts, type FlashSpec, clampTo, flashFlops, flashSpec, rowStart, probability, rowTiles, scoreAt, stageRows, storageTile } from "./attention-spec.js";
 import { workgroupRows } from "./attention.js";
 import { type Binding, type Expr, type Kernel, BodyBuilder, and, bin, call, f32, iadd, id, idiv, imul, load, lt, select, u32 } from "./kernel.js";
 import type { LowerContext, LoweredKernel } from "./lower.js";
@@ -29,12 +29,14 @@ export function lowerFlashAttentionBwd(node: Node<"flash_attention_bwd">, ctx: L
   const kernels: LoweredKernel[] = [];
   if (spec.gk * spec.sk > 0)
     kernels.push({
-      kernel: keyKernel({ ...spec, name: `${ctx.name}_dkdv`, bindings: [...ins, out("dk"), out("dv")] }, ctx.target),
+      // Recomputes q·kᵀ and dO·vᵀ, then dV = Pᵀ·dO and dK = dSᵀ·q.
+      kernel: { ...keyKernel({ ...spec, name: `${ctx.name}_dkdv`, bindings: [...ins, out("dk"), out("dv")] }, ctx.target), flops: flashFlops(spec, { qk: 2, pv: 2 }) },
       args: [...inArgs, { kind: "out", index: 1 }, { kind: "out", index: 2 }],
     });
   if (spec.g * spec.sq > 0)
     kernels.push({
-      kernel: queryKernel({ ...spec, name: `${ctx.name}_dq`, bindings: [...ins, out("dq")] }, ctx.target),
+      // Recomputes q·kᵀ and dO·vᵀ, then dQ = dS·k.
+      kernel: { ...queryKernel({ ...spec, name: `${ctx.name}_dq`, bindings: [...ins, out("dq")] }, ctx.target), flops: flashFlops(spec, { qk: 2, pv: 1 }) },
       args: [...inArgs, { kind: "out", index: 0 }],
     });
   return kernels;

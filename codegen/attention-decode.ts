@@ -9,7 +9,7 @@
  * contiguous across invocations.
  */
 import {
-  MASKED, type FlashSpec, type RowLayout, clampTo, kvGroup, naturalLse, quarterRows, rowStart, rowsAligned4, scoreAt, scoreMax,
+  MASKED, type FlashSpec, type RowLayout, clampTo, flashFlops, kvGroup, naturalLse, quarterRows, rowStart, rowsAligned4, scoreAt, scoreMax,
 } from "./attention-spec.js";
 import { gridFor, groupIndex } from "./indexing.js";
 import {
@@ -41,7 +41,7 @@ export function decodeKernels(spec: FlashSpec, target: Target, nInputs: number):
   const temp = [0, 1, 2].map((index) => ({ kind: "temp" as const, index }));
   return [
     {
-      kernel: splitKernel({ ...spec, name: `${spec.name}_split`, bindings: [...inputs, ...partial("read_write")] }, target, splits),
+      kernel: { ...splitKernel({ ...spec, name: `${spec.name}_split`, bindings: [...inputs, ...partial("read_write")] }, target, splits), flops: flashFlops(spec, { qk: 1, pv: 1 }) },
       args: [...Array.from({ length: nInputs }, (_, index) => ({ kind: "in" as const, index })), ...temp],
       temps,
     },

@@ -62,6 +62,15 @@ export interface FlashSpec {
   readonly layout: FlashLayouts;
 }
 
+/**
+ * FLOPs of `products` score-sized matrix products (q·kᵀ and p·v are one each; a backward
+ * recomputes and adds more): 2·G·Sq·Sk per head-dim element, halved when causal, as
+ * FlashAttention's benchmarks count them.
+ */
+export function flashFlops(spec: FlashSpec, products: { qk: number; pv: number }): number {
+  return (2 * spec.g * spec.sq * spec.sk * (products.qk * spec.d + products.pv * spec.dv)) / (spec.causal ? 2 : 1);
+}
+
 export function flashSpec(node: Node<"flash_attention">, name: string, source: string, layout: Partial<FlashLayouts> = {}): FlashSpec {
   const [q, k, v] = node.inputs.map((x) => x.shape);
   const { scale, causal, bias, mask } = node.params;

@@ -18,7 +18,7 @@ import { cpuRows, subgroupAttention } from "./attention-cpu.js";
 import { decodeKernels, isDecode } from "./attention-decode.js";
 import { attentionBlocking, attentionBlockings, tiledAttention } from "./attention-gpu.js";
 import {
-  MASKED, type FlashLayouts, type FlashSpec, type RowLayout, clampTo, flashSpec, keyTiles, naturalLse, probability, queryRowTile, rowStart, scoreAt, scoreMax, stageRows, storageTile,
+  MASKED, type FlashLayouts, type FlashSpec, type RowLayout, clampTo, flashFlops, flashSpec, keyTiles, naturalLse, probability, queryRowTile, rowStart, scoreAt, scoreMax, stageRows, storageTile,
 } from "./attention-spec.js";
 import { type Expr, type Kernel, BodyBuilder, bin, call, f32, iadd, id, idiv, imul, load, lt, u32 } from "./kernel.js";
 import { type LowerContext, type LoweredKernel, LoweringError } from "./lower.js";
@@ -30,7 +30,7 @@ export function lowerFlashAttention(node: Node<"flash_attention">, ctx: LowerCon
   const spec = flashSpec(node, ctx.name, ctx.source, layout);
   if (spec.g * spec.sq === 0) return [];
   if (isDecode(spec)) return decodeKernels(spec, ctx.target, node.inputs.length);
-  const kernel = flashAttentionKernel(spec, ctx.target);
+  const kernel = { ...flashAttentionKernel(spec, ctx.target), flops: flashFlops(spec, { qk: 1, pv: 1 }) };
   const args = [
     ...node.inputs.map((_, index) => ({ kind: "in" as const, index })),
     { kind: "out" as const, index: 0 }, { kind: "out" as const, index: 1 },

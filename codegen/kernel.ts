@@ -137,6 +137,12 @@ export interface Kernel {
    */
   readonly subgroupSize?: number;
   /**
+   * The kernel's contraction work in FLOPs, 2 per multiply-add of its matrix or attention
+   * products (what matmul benchmarks count; elementwise work is not counted), where it has
+   * any: only the rows a grouped matmul's tokens use, not its padding.
+   */
+  readonly flops?: number;
+  /**
    * Workgroups the kernel is written to keep resident on one multiprocessor. CUDA passes it
    * to __launch_bounds__, which then caps each invocation's registers so that many fit
    * (ptxas otherwise may take a few registers more and halve them); WGSL has no such hint.

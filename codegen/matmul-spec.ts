@@ -149,6 +149,8 @@ export interface MatmulSpec {
    * must divide). `k` stays the operands' extent along k.
    */
   readonly kRange?: KRange;
+  /** The useful FLOPs where fewer than 2·batch·m·n·k (a grouped matmul's padding rows, k ranges): the kernel's `flops`. */
+  readonly flops?: number;
 }
 
 export interface KRange {

@@ -79,11 +79,12 @@ export function matmulStrategy(target: Target): MatmulStrategy {
  * carries the candidate tilings an autotuner times (Kernel.candidates), itself first.
  */
 export function matmulKernel(spec: MatmulSpec, target: Target, tile?: MatmulTile, strategy = matmulStrategy(target)): Kernel {
-  const kernel = oneMatmulKernel(spec, target, tile, strategy);
+  const flops = spec.flops ?? 2 * spec.batch * spec.m * spec.n * spec.k;
+  const kernel = { ...oneMatmulKernel(spec, target, tile, strategy), flops };
   if (!target.autotune || tile) return kernel;
   const tilings = matmulTilings(spec, target, strategy);
   if (tilings.length < 2) return kernel;
-  const candidates: KernelCandidate[] = tilings.map((t, i) => ({ label: t.label, kernel: i === 0 ? kernel : t.make() }));
+  const candidates: KernelCandidate[] = tilings.map((t, i) => ({ label: t.label, kernel: i === 0 ? kernel : { ...t.make(), flops } }));
   return { ...kernel, candidates };
 }
 

@@ -56,7 +56,7 @@ function activationGraphs(node: Node<"moe_ffn_bwd">): { act: Graph; dact: Graph 
 }
 
 export function lowerMoeBwd(node: Node<"moe_ffn_bwd">, ctx: LowerContext): LoweredKernel[] {
-  const { T, d, E, h, k, tile, rows, tiles } = moeShape(node, ctx.target);
+  const { T, d, E, h, k, tile, rows, tiles, used } = moeShape(node, ctx.target);
   const { b1, b2, gated, capacity, router } = node.params;
   const names = moeOperandNames(node.params);
   const cotangent = names.length;
@@ -90,7 +90,7 @@ export function lowerMoeBwd(node: Node<"moe_ffn_bwd">, ctx: LowerContext): Lower
     const n = view.shape[2]!, kDim = view.shape[1]!;
     const av = viewOperand(contiguous([rows, a.cols]), false), bv = viewOperand(view, true);
     const spec: MatmulSpec = {
-      name: `${ctx.name}_${name}`, source: src, dtype: "f32", batch: 1, m: rows, n, k: kDim, bindings, out,
+      name: `${ctx.name}_${name}`, source: src, dtype: "f32", batch: 1, m: rows, n, k: kDim, bindings, out, flops: 2 * used * n * kDim,
       lhs: { name: a.name, kContiguous: true, addr: (_b, _e, row, c) => av.addr(u32(0), row, c), strides: av.strides },
       rhs: { name: bName, nContiguous: bv.contiguous, addr: (_b, e, c, col) => bv.addr(e, c, col), strides: bv.strides },
       grouped: sortedRows(ks, { gather: a.gather, scatter }),
@@ -121,7 +121,7 @@ export function lowerMoeBwd(node: Node<"moe_ffn_bwd">, ctx: LowerContext): Lower
   const segment = (name: string, out: MoeBinding, [a, aw]: [string, number], [bb, bw]: [string, number], m: number, n: number) => {
     const { bindings, args } = ks.bind([ks.tmp(a), ks.tmp(bb), ks.tmp("segments"), out]);
     ks.push(matmulKernel({
-      name: `${ctx.name}_${name}`, source: src, dtype: "f32", batch: E, m, n, k: rows, bindings, out: out[0],
+      name: `${ctx.name}_${name}`, source: src, dtype: "f32", batch: E, m, n, k: rows, bindings, out: out[0], flops: 2 * m * n * used,
       // A[i, r] = a[r, i]: m-contiguous; B[r, j] = b[r, j].
       lhs: { name: a, kContiguous: false, addr: (_b, _e, i, r) => iadd(imul(r, u32(aw)), i), strides: { row: 1, col: aw, baseAlign: 0 } },
       rhs: { name: bb, nContiguous: true, addr: (_b, _e, r, j) => iadd(imul(r, u32(bw)), j), strides: { row: bw, col: 1, baseAlign: 0 } },

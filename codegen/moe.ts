@@ -45,6 +45,8 @@ export interface MoeShape {
   /** Static bound of the sorted slots: T·k + E·(tile − 1), rounded up to whole tiles. */
   readonly rows: number;
   readonly tiles: number;
+  /** At most how many of the sorted rows are tokens' choices (T·k; fewer with a capacity): a grouped matmul's useful rows. */
+  readonly used: number;
 }
 
 /**
@@ -59,7 +61,8 @@ export function moeShape(node: Pick<Node<"moe_ffn">, "inputs" | "params">, targe
   const step = matmulStrategy(target) === "subgroup" ? target.subgroupSize! : 16;
   const tile = Math.min(32, Math.max(step, Math.ceil((T * k) / E / step) * step));
   const tiles = Math.ceil((T * k + E * (tile - 1)) / tile);
-  return { T, d, E, h, k, tile, rows: tiles * tile, tiles };
+  const capacity = node.params.capacity;
+  return { T, d, E, h, k, tile, rows: tiles * tile, tiles, used: capacity ? Math.min(T * k, E * capacity) : T * k };
 }
 
 /** The body values the expert kernels compute through (ir/primitives.ts: moeExpertValues), as a lowering error when missing. */
@@ -318,7 +321,7 @@ export function sortedRows(ks: MoeKernels, how: { gather?: boolean; scatter?: bo
 }
 
 export function lowerMoe(node: Node<"moe_ffn">, ctx: LowerContext, views: MoeViews = {}): LoweredKernel[] {
-  const { T, d, E, h, k, rows, tiles } = moeShape(node, ctx.target);
+  const { T, d, E, h, k, rows, tiles, used } = moeShape(node, ctx.target);
   if (T * d === 0) return [];
   const { b1, b2, gated, capacity } = node.params;
   const tempType: Record<Temp, AbstractValue> = {
@@ -326,8 +329,8 @@ export function lowerMoe(node: Node<"moe_ffn">, ctx: LowerContext, views: MoeVie
     sorted: { dtype: "u32", shape: [rows] }, plan: { dtype: "u32", shape: [1 + tiles] }, hidden: { dtype: "f32", shape: [rows, h] },
     slots: { dtype: "f32", shape: [T * k, d] }, up: { dtype: "f32", shape: [rows, h] }, kept: { dtype: "u32", shape: [T * k] },
   };
-  const used = TEMP_NAMES.filter((t) => (t !== "up" || gated) && (t !== "kept" || capacity > 0));
-  const ks = new MoeKernels(node, ctx, used.map((t) => [t, tempType[t]] as const));
+  const present = TEMP_NAMES.filter((t) => (t !== "up" || gated) && (t !== "kept" || capacity > 0));
+  const ks = new MoeKernels(node, ctx, present.map((t) => [t, tempType[t]] as const));
   const tmp = (name: Temp, write = false) => ks.tmp(name, write);
   const inp = (name: string) => ks.inp(name);
   const src = ctx.source;
@@ -363,6 +366,7 @@ export function lowerMoe(node: Node<"moe_ffn">, ctx: LowerContext, views: MoeVie
     const bv = viewOperand((which === "up" ? undefined : which === 1 ? views.w1 : views.w2) ?? contiguous([E, kDim, n]), true);
     const spec: MatmulSpec = {
       name: `${ctx.name}_expert${which === "up" ? "1_up" : which}`, source: src, dtype: "f32", batch: 1, m: rows, n, k: kDim, bindings, out: outName,
+      flops: 2 * used * n * kDim,
       lhs: { name: aName, kContiguous: av.contiguous, addr: (_b, _e, row, c) => av.addr(u32(0), row, c), strides: av.strides },
       rhs: { name: bName, nContiguous: bv.contiguous, addr: (_b, e, c, col) => bv.addr(e, c, col), strides: bv.strides },
       grouped: sortedRows(ks, first ? { gather: true } : { scatter: true }),

@@ -181,6 +181,14 @@ export class Lowered {
   get peakBytes(): number {
     return this.compiled.executable.peakBytes;
   }
+  /**
+   * The program's contraction FLOPs: 2 per multiply-add of its kernels' matrix and attention
+   * products (a routed mixture of experts counts its tokens' rows, k/E of the dense form's
+   * expert work). Elementwise work is not counted.
+   */
+  get flops(): number {
+    return this.kernels.reduce((s, k) => s + (k.flops ?? 0), 0);
+  }
   get compileMs(): number {
     return this.compiled.compileMs;
   }

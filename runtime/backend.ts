@@ -36,6 +36,8 @@ export interface KernelInfo {
   readonly tuned?: TunedChoice;
   /** Milliseconds creating its pipeline took in the call that created it (0 when it was cached), where the backend measures it. */
   readonly pipelineMs?: number;
+  /** Its contraction FLOPs (Kernel.flops: 2 per multiply-add of matrix and attention products), where it has any. */
+  readonly flops?: number;
 }
 
 export interface ProfileEntry {

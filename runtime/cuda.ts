@@ -240,6 +240,7 @@ export class CudaExecutable implements Executable {
         outputs: l.args.filter((_, j) => writes[j]).map(name),
         workgroups: l.kernel.grid,
         source: sources?.[i] ?? renderCuda(l.kernel),
+        ...(l.kernel.flops ? { flops: l.kernel.flops } : {}),
       };
     });
   }

@@ -331,6 +331,7 @@ export class WebGPUExecutable implements Executable {
         // Pipelines created ahead (loadAsync) were made concurrently: no time is this kernel's alone.
         ...(options.pipelinesMs === undefined ? { pipelineMs: this.sites[i]!.ms } : {}),
         ...(l.kernel.tuned ? { tuned: l.kernel.tuned } : {}),
+        ...(l.kernel.flops ? { flops: l.kernel.flops } : {}),
       };
     });
     this.peakBytes = program.peakBytes;

@@ -76,13 +76,21 @@ describe("the smelt command", () => {
     expect(out).toMatch(/@chain: \d+ kernel\(s\)/);
   });
 
-  test.skipIf(!gpu)("`smelt kernels` opens with a line per kernel: its lines and what creating its pipeline took", () => {
+  test.skipIf(!gpu)("`smelt kernels` states the program's FLOPs: a routed MoE's expert matmuls count the tokens' k choices", () => {
+    const r = run(["kernels", "examples/models.ts", "--fn", "moe"], { SMELT_BACKEND: "webgpu" });
+    expect(r.status, r.stderr).toBe(0);
+    // 6 tokens × 8, 4 experts of hidden 16, top-2: logits 2·6·8·4, each expert layer 2·(6·2)·8·16.
+    expect(r.stdout).toContain(`, ${((2 * 6 * 8 * 4 + 2 * 2 * 12 * 8 * 16) / 1e3).toPrecision(3)}k FLOPs in matrix and attention products`);
+    expect(r.stdout).toMatch(/^\/\/ moe_ffn_0_expert1\s+\d+\s+\S+\s+3\.07k$/m);
+  });
+
+  test.skipIf(!gpu)("`smelt kernels` opens with a line per kernel: its lines, what creating its pipeline took, its FLOPs", () => {
     const r = run(["kernels", "examples/models.ts", "--fn", "softmax"], { SMELT_BACKEND: "webgpu" });
     expect(r.status, r.stderr).toBe(0);
     const out = r.stdout;
     const lines = out.split("\n");
-    expect(lines[1]).toMatch(/^\/\/ kernel\s+lines\s+pipeline ms\s+tiling$/);
-    const row = /^\/\/ (\w+)\s+(\d+)\s+(\S+)$/.exec(lines[2]!)!;
+    expect(lines[1]).toMatch(/^\/\/ kernel\s+lines\s+pipeline ms\s+FLOPs\s+tiling$/);
+    const row = /^\/\/ (\w+)\s+(\d+)\s+(\S+)\s+-$/.exec(lines[2]!)!;
     expect(row).not.toBeNull();
     // The kernel's listing that follows has that many lines.
     const source = out.slice(out.indexOf(`// kernel ${row[1]}(`)).split("\n").slice(1);
