@@ -10,7 +10,8 @@ import { init, initBackend } from "../../frontend/init.js";
 import { jit } from "../../frontend/jit.js";
 import * as nn from "../../frontend/nn.js";
 import * as np from "../../frontend/np.js";
-import { valueAndGrad } from "../../frontend/vjp.js";
+import { grad, valueAndGrad } from "../../frontend/vjp.js";
+import { jvp } from "../../frontend/jvp.js";
 import { vmap } from "../../frontend/vmap.js";
 import { fill } from "../runtime/webgpu-arbitraries.js";
 import { gpu } from "../runtime/webgpu-helpers.js";
@@ -81,6 +82,46 @@ describe.skipIf(!gpu)("grad through nn.moe on WebGPU", () => {
       return Array.from((await f(x!).data()) as Float32Array);
     };
     expectClose(await run("webgpu"), await run("interp"), 1e-4, 1e-5);
+  }, 600_000);
+
+  test("jit(valueAndGrad(loss)) holds the routed backward: moe_ffn_bwd's kernels, about k/E of the dense step's FLOPs", async () => {
+    await init({ backend: "webgpu" });
+    const [x, gate, w1, w2, c] = data.map((a) => fromHost(a.dtype, a.shape, a.data.slice(), "webgpu")) as Tensor[];
+    const step = (disablePasses: string[]) => {
+      const loss = jit((x: Tensor, gate: Tensor, w1: Tensor, w2: Tensor) => np.sum(np.multiply(nn.moe(x, gate, { w1, w2 }, k), c!)), { disablePasses });
+      return jit((...xs: Tensor[]) => valueAndGrad(loss, { argnums: [0, 1, 2, 3] })(...(xs as [Tensor, Tensor, Tensor, Tensor]))[1] as Tensor[]).lower(x!, gate!, w1!, w2!);
+    };
+    const routed = step([]), dense = step(["moe"]);
+    const names = routed.kernels.map((n) => n.name);
+    for (const stage of ["act", "dw1", "dw2", "dx_slots", "router"]) expect(names.some((n) => new RegExp(`^moe_ffn_bwd_\\d+_${stage}$`).test(n)), names.join(" ")).toBe(true);
+    expect(dense.kernels.some((n) => n.name.startsWith("moe_ffn"))).toBe(false);
+    // Experts are most of the work: routed, each does T·k of the dense form's T·E rows.
+    expect(routed.flops / dense.flops).toBeLessThan(0.6);
+  }, 600_000);
+
+  test("jvp through the jitted layer (a moe_ffn_jvp node, run as its body) equals the dense layer's jvp", async () => {
+    const run = async (backend: "webgpu" | "interp", disablePasses: string[]) => {
+      await init({ backend });
+      const [x, gate, w1, w2, c] = data.map((a) => fromHost(a.dtype, a.shape, a.data.slice(), backend)) as Tensor[];
+      const tangents = [data[4]!, fill("f32", [d, E], 11, -1, 1), fill("f32", [E, d, h], 12, -1, 1), fill("f32", [E, h, d], 13, -1, 1)]
+        .map((a) => fromHost(a.dtype, a.shape, a.data.slice(), backend));
+      const layer = jit((x: Tensor, gate: Tensor, w1: Tensor, w2: Tensor) => np.sum(np.multiply(nn.moe(x, gate, { w1, w2 }, k), c!)), { backend, disablePasses });
+      const [y, ty] = jvp(layer as (...xs: Tensor[]) => Tensor, [x!, gate!, w1!, w2!], tangents);
+      return Promise.all([y, ty].map(async (t) => Array.from((await t.data()) as Float32Array)));
+    };
+    const want = await run("interp", ["moe"]);
+    for (const got of [await run("webgpu", []), await run("interp", [])]) for (const [i, w] of want.entries()) expectClose(got[i]!, w, 1e-4, 1e-5);
+  }, 600_000);
+
+  test("vmap(grad(loss)) over a batch of token sets equals each set's gradient (the backward node batched through its body)", async () => {
+    await init({ backend: "interp" });
+    const xs = fill("f32", [3, T, d], 14, -1, 1);
+    const [xb, gate, w1, w2, c] = [xs, ...data.slice(1)].map((a) => fromHost(a.dtype, a.shape, a.data.slice(), "interp")) as Tensor[];
+    const loss = jit((x: Tensor, w1: Tensor) => np.sum(np.multiply(nn.moe(x, gate!, { w1, w2: w2! }, k), c!)));
+    const g = grad(loss, { argnums: 1 }) as (x: Tensor, w1: Tensor) => Tensor;
+    const batched = Array.from((await (vmap((x: Tensor) => g(x, w1!))(xb!) as Tensor).data()) as Float32Array);
+    const each = (await Promise.all([0, 1, 2].map(async (i) => Array.from((await g(np.take(xb!, i, 0), w1!).data()) as Float32Array)))).flat();
+    expectClose(batched, each, 1e-5, 1e-6);
   }, 600_000);
 
   test("a MoE written as a loop over separate per-expert tensors runs routed on WebGPU: value and gradients equal the interpreter's", async () => {
