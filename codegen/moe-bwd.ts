@@ -27,7 +27,7 @@
 import type { AbstractValue } from "../ir/dtype.js";
 import type { Graph, Node } from "../ir/graph.js";
 import { type StridedView, contiguous } from "../ir/view.js";
-import { moeOperandNames } from "../ir/primitives.js";
+import { moeActivationCalls, moeOperandNames } from "../ir/primitives.js";
 import { Index } from "./elementwise.js";
 import { BodyEval, site } from "./fused-body.js";
 import { gridFor, groupIndex } from "./indexing.js";
@@ -45,14 +45,10 @@ const ROWS = 8, COLS = 4, LANES = 8;
 
 /** The activation graphs the backward's body calls: forward (pre[, up]) -> hid, derivative (pre[, up], d hid) -> (d pre[, d up]). */
 function activationGraphs(node: Node<"moe_ffn_bwd">): { act: Graph; dact: Graph } {
-  const body = node.params.body;
-  const n = node.params.gated ? 2 : 1;
-  const calls = body.nodes.filter((c): c is Node<"jit"> => c.prim === "jit");
-  const act = calls.find((c) => c.inputs.length === n && c.outputs.length === 1);
-  const dact = calls.find((c) => c.inputs.length === n + 1 && c.outputs.length === n);
-  if (!act || !dact)
-    throw new LoweringError(`moe_ffn_bwd: @${body.name} calls no activation graph and derivative (frontend/moe-rules.ts makes the activation a call before differentiating)`);
-  return { act: act.params.callee, dact: dact.params.callee };
+  const calls = moeActivationCalls(node.params.body, node.params.gated);
+  // The inline pass runs a body without them as a call of itself (passes/inline.ts).
+  if (!calls) throw new LoweringError(`moe_ffn_bwd: @${node.params.body.name} calls no activation graph and derivative (frontend/moe-rules.ts makes the activation a call before differentiating)`);
+  return calls;
 }
 
 export function lowerMoeBwd(node: Node<"moe_ffn_bwd">, ctx: LowerContext): LoweredKernel[] {

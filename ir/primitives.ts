@@ -690,6 +690,20 @@ export function moeExpertValues(body: Graph, params: { b1: boolean; b2: boolean;
 }
 
 /**
+ * The activation graphs a moe_ffn_bwd body calls (frontend/moe-rules.ts makes the activation a
+ * call before differentiating): the forward (pre[, up]) -> hidden and its derivative
+ * (pre[, up], d hidden) -> (d pre[, d up]), told apart by their arity. Undefined for a body
+ * without them (one written by hand), which has no routed lowering.
+ */
+export function moeActivationCalls(body: Graph, gated: boolean): { act: Graph; dact: Graph } | undefined {
+  const n = gated ? 2 : 1;
+  const calls = body.nodes.filter((c) => c.prim === "jit");
+  const act = calls.find((c) => c.inputs.length === n && c.outputs.length === 1);
+  const dact = calls.find((c) => c.inputs.length === n + 1 && c.outputs.length === n);
+  return act && dact ? { act: (act.params as { callee: Graph }).callee, dact: (dact.params as { callee: Graph }).callee } : undefined;
+}
+
+/**
  * moe_ffn's operands are canonical: tokens x [T, d], router weights gate [d, E], w1 [E, d, h],
  * then b1 [E, h] when its flag is set, w3 [E, d, h] when the expert is gated (SwiGLU:
  * act(x·w1 + b1) · (x·w3)), w2 [E, h, d], then b2 [E, d] when set; all f32. The result is

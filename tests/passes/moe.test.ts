@@ -8,7 +8,9 @@ import * as np from "../../frontend/np.js";
 import { stageGraph } from "../../frontend/staging.js";
 import type { AbstractValue } from "../../ir/dtype.js";
 import type { Graph, Node } from "../../ir/graph.js";
+import { parseIRSync } from "../../ir/parse.js";
 import { printIR } from "../../ir/print.js";
+import { evalGraph } from "../../runtime/interp.js";
 import { expectClose, inputsFor, run, stagesOf } from "./graphs.js";
 
 beforeAll(async () => {
@@ -271,5 +273,26 @@ describe("moe pass", () => {
       return lax.reduceSum(lax.dotGeneral(hid, w2!, batchE), [0]);
     });
     expect(moeNodes(afterPass(g).graph)).toHaveLength(0);
+  });
+});
+
+describe("moe_ffn_bwd without its activation calls", () => {
+  it("runs as its body: the inline pass turns a hand-written backward (IR text) into a call and inlines it, equal to the interpreter", () => {
+    const text = `
+func @bwd(%x: f32[5,8], %gate: f32[8,4], %w1: f32[4,8,6], %w2: f32[4,6,8], %ct: f32[5,8]) -> (f32[5,8], f32[8,4], f32[4,8,6], f32[4,6,8]) {
+  %0 = mul %x, %ct : f32[5,8]
+  return %0, %gate, %w1, %w2
+}
+func @main(%x: f32[5,8], %gate: f32[8,4], %w1: f32[4,8,6], %w2: f32[4,6,8], %ct: f32[5,8]) -> (f32[5,8], f32[8,4], f32[4,8,6], f32[4,6,8]) {
+  %0, %1, %2, %3 = moe_ffn_bwd %x, %gate, %w1, %w2, %ct {body=@bwd, k=2, b1=false, b2=false, router="topk_softmax", gated=false, capacity=0} : f32[5,8], f32[8,4], f32[4,8,6], f32[4,6,8]
+  return %0, %1, %2, %3
+}`;
+    const g = parseIRSync(text);
+    const stages = stagesOf(g);
+    const inlined = stages.find((s) => s.pass === "inline")!.graph;
+    expect(inlined.nodes.map((n) => n.prim)).not.toContain("moe_ffn_bwd");
+    const xs = inputsFor(g, 3);
+    const want = evalGraph(g, xs), got = evalGraph(stages.at(-1)!.graph, xs);
+    expectClose(got, want);
   });
 });
