@@ -30,7 +30,7 @@ export function lowerFlashAttention(node: Node<"flash_attention">, ctx: LowerCon
   const spec = flashSpec(node, ctx.name, ctx.source, layout);
   if (spec.g * spec.sq === 0) return [];
   if (isDecode(spec)) return decodeKernels(spec, ctx.target, node.inputs.length);
-  const kernel = { ...flashAttentionKernel(spec, ctx.target), flops: flashFlops(spec, { qk: 1, pv: 1 }) };
+  const kernel = flashAttentionKernel(spec, ctx.target);
   const args = [
     ...node.inputs.map((_, index) => ({ kind: "in" as const, index })),
     { kind: "out" as const, index: 0 }, { kind: "out" as const, index: 1 },
@@ -77,11 +77,12 @@ function rowLayout(view: StridedView, what: string): RowLayout {
 }
 
 export function flashAttentionKernel(spec: FlashSpec, target: Target, strategy = matmulStrategy(target)): Kernel {
-  const kernel = oneAttentionKernel(spec, target, strategy);
+  const flops = flashFlops(spec, { qk: 1, pv: 1 });
+  const kernel = { ...oneAttentionKernel(spec, target, strategy), flops };
   if (!target.autotune) return kernel;
   const tilings = attentionTilings(spec, target, strategy);
   if (tilings.length < 2) return kernel;
-  return { ...kernel, candidates: tilings.map((t, i) => ({ label: t.label, kernel: i === 0 ? kernel : t.make() })) };
+  return { ...kernel, candidates: tilings.map((t, i) => ({ label: t.label, kernel: i === 0 ? kernel : { ...t.make(), flops } })) };
 }
 
 function oneAttentionKernel(spec: FlashSpec, target: Target, strategy: ReturnType<typeof matmulStrategy>): Kernel {

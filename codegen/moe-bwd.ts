@@ -10,15 +10,16 @@
  *   dW1_e = Σ_s x_tᵀ·d pre_s,  db1_e = Σ_s d pre_s,  dW3_e = Σ_s x_tᵀ·d up_s
  *   dx_t = Σ_j d pre_s·w1_eᵀ [+ d up_s·w3_eᵀ] (j in order) + d logits_t·gateᵀ
  *   d logits: the router's derivative of the slot weights, d gate = xᵀ·d logits.
- * Kernels: logits, route, align (the forward's, align also writing each expert's first row),
- * pre [up] g (grouped matmuls: the forward's template, B transposed for g), act (one
- * workgroup per sorted row: the activation and its derivative, evaluated from the body's
- * activation graphs, and d w by a workgroup reduction), dW2 db2 dW1 db1 [dW3] (segment
- * contractions: one expert's rows summed in order, an 8×4 register block per invocation),
- * dx_slots [dx_slots_up] (grouped matmuls with w1ᵀ and w3ᵀ, scattered to the slots), router
- * (one token per invocation), dgate and dx (the matmul template; dx sums the slots in its
- * epilogue). Every result has one writer and every sum a fixed order: no atomics, and the
- * same bits on every run.
+ * Kernels: logits, route, align (the forward's, align also writing where each expert's rows
+ * start); pre [up] g (grouped matmuls: the forward's template, w2 read transposed for g); act
+ * (one workgroup per sorted row: the activation and its derivative, evaluated from the body's
+ * activation graphs, w·hid stored, d w summed in a fixed tree, x's and dO's rows copied in
+ * sorted order, zeros on padding rows); dw2 dw1 [dw3] (the matmul template with a k range per
+ * batch: expert e's range of the sorted rows); db2 db1 (column sums over the same ranges);
+ * dx_slots [dx_slots_up] (grouped matmuls reading w1 and w3 transposed, scattered to the
+ * slots); router (one token per invocation); dgate and dx (the matmul template; dx adds the
+ * token's slots in order in its epilogue). Every result has one writer and every sum a fixed
+ * order: no atomics, and the same bits on every run.
  *
  * The activation: the backward's body (frontend/moe-rules.ts) calls the forward activation
  * graph (pre[, up]) -> hid and its derivative (pre[, up], d hid) -> (d pre[, d up]); both are
@@ -40,8 +41,6 @@ import {
 import { renameLocals } from "./traverse.js";
 
 const WIDTH = 64;
-/** A segment contraction's register block (rows × columns of the result per invocation) and invocations per workgroup side. */
-const ROWS = 8, COLS = 4, LANES = 8;
 
 /** The activation graphs the backward's body calls: forward (pre[, up]) -> hid, derivative (pre[, up], d hid) -> (d pre[, d up]). */
 function activationGraphs(node: Node<"moe_ffn_bwd">): { act: Graph; dact: Graph } {
