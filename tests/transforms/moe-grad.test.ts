@@ -84,19 +84,25 @@ describe.skipIf(!gpu)("grad through nn.moe on WebGPU", () => {
     expectClose(await run("webgpu"), await run("interp"), 1e-4, 1e-5);
   }, 600_000);
 
-  test("jit(valueAndGrad(loss)) holds the routed backward: moe_ffn_bwd's kernels, about k/E of the dense step's FLOPs", async () => {
+  test("jit(valueAndGrad(loss)) holds the routed backward: moe_ffn_bwd's kernels, well under the dense step's FLOPs", async () => {
     await init({ backend: "webgpu" });
     const [x, gate, w1, w2, c] = data.map((a) => fromHost(a.dtype, a.shape, a.data.slice(), "webgpu")) as Tensor[];
     const step = (disablePasses: string[]) => {
-      const loss = jit((x: Tensor, gate: Tensor, w1: Tensor, w2: Tensor) => np.sum(np.multiply(nn.moe(x, gate, { w1, w2 }, k), c!)), { disablePasses });
-      return jit((...xs: Tensor[]) => valueAndGrad(loss, { argnums: [0, 1, 2, 3] })(...(xs as [Tensor, Tensor, Tensor, Tensor]))[1] as Tensor[]).lower(x!, gate!, w1!, w2!);
+      // The value and the backward (through the square) both need the layer's output.
+      const loss = jit((x: Tensor, gate: Tensor, w1: Tensor, w2: Tensor) => np.sum(np.square(np.multiply(nn.moe(x, gate, { w1, w2 }, k), c!))), { disablePasses });
+      return jit((...xs: Tensor[]) => {
+        const [value, grads] = valueAndGrad(loss, { argnums: [0, 1, 2, 3] })(...(xs as [Tensor, Tensor, Tensor, Tensor])) as [Tensor, Tensor[]];
+        return [value, ...grads];
+      }).lower(x!, gate!, w1!, w2!);
     };
     const routed = step([]), dense = step(["moe"]);
     const names = routed.kernels.map((n) => n.name);
     for (const stage of ["act", "dw1", "dw2", "dx_slots", "router"]) expect(names.some((n) => new RegExp(`^moe_ffn_bwd_\\d+_${stage}$`).test(n)), names.join(" ")).toBe(true);
     expect(dense.kernels.some((n) => n.name.startsWith("moe_ffn"))).toBe(false);
+    // The forward layer the backward recomputes is the forward's own (CSE compares bodies by their text).
+    expect(names.filter((n) => /^moe_ffn_\d+_expert1$/.test(n)), names.join(" ")).toHaveLength(1);
     // Experts are most of the work: routed, each does T·k of the dense form's T·E rows.
-    expect(routed.flops / dense.flops).toBeLessThan(0.6);
+    expect(routed.flops / dense.flops).toBeLessThan(0.7);
   }, 600_000);
 
   test("jvp through the jitted layer (a moe_ffn_jvp node, run as its body) equals the dense layer's jvp", async () => {
