@@ -38,6 +38,7 @@ import { type MatmulSpec, matmulKernel } from "./matmul.js";
 import {
   type MoeBinding, MoeKernels, SENTINEL, alignKernel, kernelOf, logitsKernel, moeShape, routeKernel, sortedRows, viewOperand,
 } from "./moe.js";
+import { treeReduce } from "./reduce.js";
 import { renameLocals } from "./traverse.js";
 
 const WIDTH = 64;
@@ -126,12 +127,7 @@ export function lowerMoeBwd(node: Node<"moe_ffn_bwd">, ctx: LowerContext): Lower
   segment("dw2", result("w2"), ["hidw", h], ["dos", d], h, d);
   segment("dw1", result("w1"), ["xs", d], ["dpre", h], d, h);
   if (gated) segment("dw3", result("w3"), ["xs", d], ["dup", h], d, h);
-  const slotScale = (b: BodyBuilder, r: Expr) => {
-    const slot = b.let("slot", load("u32", "sorted", r));
-    const live = b.let("live", bin("ne", slot, u32(SENTINEL)));
-    return b.let("w", select(live, load("f32", "weights", select(live, slot, u32(0))), f32(0)));
-  };
-  if (b2) biasKernel(ks, "db2", result("b2"), d, { bindings: [ks.tmp("dos"), ks.tmp("sorted"), ks.tmp("weights")], buffer: "dos", width: d, scale: slotScale });
+  if (b2) biasKernel(ks, "db2", result("b2"), d, { bindings: [ks.tmp("dos"), ks.tmp("sorted"), ks.tmp("weights")], buffer: "dos", width: d, scale: (b, r) => sortedSlot(b, r).weight });
   if (b1) biasKernel(ks, "db1", result("b1"), h, { bindings: [ks.tmp("dpre")], buffer: "dpre", width: h });
 
   // Each slot's share of dx: d pre·w1ᵀ (+ d up·w3ᵀ), scattered to the slot.
@@ -180,6 +176,13 @@ export function lowerMoeBwd(node: Node<"moe_ffn_bwd">, ctx: LowerContext): Lower
   return ks.kernels;
 }
 
+/** Sorted row `row`'s slot, whether it is one (not padding), and its gate weight (0 for padding). */
+function sortedSlot(b: BodyBuilder, row: Expr): { slot: Expr; live: Expr; weight: Expr } {
+  const slot = b.let("slot", load("u32", "sorted", row));
+  const live = b.let("live", bin("ne", slot, u32(SENTINEL)));
+  return { slot, live, weight: b.let("w", select(live, load("f32", "weights", select(live, slot, u32(0))), f32(0))) };
+}
+
 /** One output filled with zeros. */
 function fillZero(ks: MoeKernels, out: MoeBinding, size: number): void {
   if (size === 0) return;
@@ -204,17 +207,14 @@ function activationKernel(ks: MoeKernels, node: Node<"moe_ffn_bwd">, dOut: MoeBi
   const { act, dact } = activationGraphs(node);
   const { bindings, args } = ks.bind([
     ks.tmp("sorted"), ks.tmp("plan"), ks.tmp("weights"), ks.tmp("pre"), ...(gated ? [ks.tmp("up")] : []), ks.tmp("g"),
-    ...(b2 ? [ks.inp("b2"), dOut] : []),
-    ks.inp("x"), ...(b2 ? [] : [dOut]),
+    ks.inp("x"), dOut, ...(b2 ? [ks.inp("b2")] : []),
     ks.tmp("hidw", true), ks.tmp("xs", true), ks.tmp("dos", true), ks.tmp("dpre", true), ...(gated ? [ks.tmp("dup", true)] : []), ks.tmp("dws", true),
   ]);
   const grid = gridFor(rows, ks.ctx.target);
   const b = new BodyBuilder(new Map(bindings.map((x) => [x.name, 1])));
   const row = groupIndex(b, "row", grid, rows);
   const tid = b.let("tid", id("local", 0));
-  const slot = b.let("slot", load("u32", "sorted", row));
-  const live = b.let("live", bin("ne", slot, u32(SENTINEL)));
-  const w = b.let("w", select(live, load("f32", "weights", select(live, slot, u32(0))), f32(0)));
+  const { slot, live, weight: w } = sortedSlot(b, row);
   const part = b.var("part", f32(0));
   const actEval = new BodyEval(act, act.inputs.map((_, i) => `act_in${i}`));
   const dactEval = new BodyEval(dact, dact.inputs.map((_, i) => `dact_in${i}`));
@@ -252,10 +252,7 @@ function activationKernel(ks: MoeKernels, node: Node<"moe_ffn_bwd">, dOut: MoeBi
   }, WIDTH);
   b.store("red", tid, part, "workgroup");
   b.barrier();
-  for (let s = WIDTH / 2; s >= 1; s /= 2) {
-    b.if(lt(tid, u32(s)), (x) => x.store("red", tid, bin("add", load("f32", "red", tid, "workgroup"), load("f32", "red", iadd(tid, u32(s)), "workgroup")), "workgroup"));
-    b.barrier();
-  }
+  treeReduce(b, "reduce_sum", "f32", "red", u32(0), tid, WIDTH);
   b.if(bin("and", eq(tid, u32(0)), live), (x) => x.store("dws", slot, load("f32", "red", u32(0), "workgroup")));
   ks.push(kernelOf(`${ks.ctx.name}_act`, ks.ctx.source, bindings, grid, b, [{ name: "red", t: "f32", size: WIDTH }]), args);
 }
