@@ -15,30 +15,31 @@ import type { Target } from "./target.js";
 /**
  * Register-blocked matmul for CPU adapters, one subgroup per workgroup. A subgroup owns a
  * TM×TN tile of C (TM = 32 rows, fewer for a short C; TN = 4 columns per lane); each lane
- * keeps its 4 columns of all TM rows in registers (128 accumulators) and, per 4-deep k step:
- * - loads its own 4×4 block of B (its 4 columns at k..k+3) as 4-vectors;
- * - loads a 1/subgroup share of the TM×4 block of A as 4-vectors (row `lane`, `lane+8`, ...
- *   along k, or 4 rows at one k when A is m-contiguous), and takes every value of the block
- *   from the lane that loaded it by a subgroup broadcast with a constant lane.
+ * keeps its 4 columns of all TM rows in registers (128 accumulators) and, per k:
+ * - loads its own 4 columns of B's row k (one 4-vector where B is n-contiguous);
+ * - loads a 1/subgroup share of A's TM values at k (rows `lane`, `lane+8`, ..., or 4 rows
+ *   as one 4-vector when A is m-contiguous), and takes every value from the lane that
+ *   loaded it by a subgroup broadcast with a constant lane.
  *
  * Why: lavapipe runs 8 invocations as the 8 SIMD lanes of one thread; arithmetic costs what
  * it costs on the CPU, but every storage-buffer load with a per-invocation address becomes
  * a scalar loop over the lanes with a bounds check per component (Mesa's
- * lp_bld_nir_soa.c emit_load_mem), ~20 cycles per 4-vector lane-load, while a broadcast
- * from a constant lane is one register shuffle. So the template minimises lane-loads per
- * multiply-add: (TM/8 + 4) 4-vector loads per 128·TM/8 multiply-adds. Measured on lavapipe
- * (2 cores, Mesa 25.0, a shared machine, so GFLOP per CPU-second × 2; f32 1024³): plain
- * 8×8 scalar registers 4.6–6.6, 4-vector loads with 4×8 per invocation 5.3–6.4, subgroup
+ * lp_bld_nir_soa.c emit_load_mem), while a broadcast from a constant lane is one register
+ * shuffle. So the template shares each lane-load among many multiply-adds: TM/8 + 1 loads
+ * per 4·TM multiply-adds. Measured on lavapipe (2 cores, Mesa 25.0, a shared machine;
+ * f32 1024³): plain 8×8 scalar registers 4.6–6.6 GFLOP per CPU-second × 2, subgroup
  * broadcast tiles of 8×32 12.3, 16×64 15.1, 32×32 17.6–23 (24×32 14.4, 40×32 13.2, 48×32
- * 11.0), 32×64 (256 accumulators, spilled) 11.5–13.9; pure arithmetic without loads 28.
- * Wall time at load 4, same run: 32×32 10.3 GFLOP/s, 8×8 registers 3.7. Multiply-adds as
- * fma or as a·b + c, and summing a step's 4 products before the accumulator, measured the
- * same. One subgroup per workgroup keeps the exchange correct without assuming how an
- * adapter forms subgroups; 2 or 4 per workgroup measured the same within noise.
+ * 11.0), 32×64 (256 accumulators, spilled) 11.5–13.9. One subgroup per workgroup keeps the
+ * exchange correct without assuming how an adapter forms subgroups.
+ *
+ * One k per loop step. Steps 4 deep (4-vector loads of A along k, 4 rows of B) load a
+ * quarter as often but hold 4× the code beside the accumulators: on W8's and W5's matmuls
+ * and 1024³ (plain, A transposed, B transposed; cold, one kernel per process, two rounds)
+ * the 1-deep loop ran 10–45% faster and compiled in about half the time.
  *
  * Addresses are hoisted out of the k-loop (operands with affine strides); out-of-range
- * rows and columns are clamped on load and masked on store, and the k tail (k mod 4) is a
- * last step unrolled at compile time, so the k-loop has no checks for any shape.
+ * rows and columns are clamped on load and masked on store, so the k-loop has no checks for
+ * any shape.
  */
 export function subgroupMatmul(spec: MatmulSpec, target: Target, sg: number, rows = 32): Kernel {
   const grouped = spec.grouped;
@@ -96,8 +97,10 @@ interface SubgroupTile {
 }
 
 interface OperandModes {
-  readonly lhs: "k4" | "m4" | "scalar";
-  readonly rhs: "n4" | "k4" | "scalar";
+  /** m4: A's 4 rows at one k as a 4-vector (A m-contiguous). */
+  readonly lhs: "m4" | "scalar";
+  /** n4: B's 4 columns at one k as a 4-vector (B n-contiguous). */
+  readonly rhs: "n4" | "scalar";
   /** C stored as 4-vectors. */
   readonly vectorOut: boolean;
 }
@@ -107,17 +110,12 @@ interface OperandModes {
  * batch's base) are multiples of 4, so no vector straddles a row, a matrix or the end.
  */
 function operandModes(spec: MatmulSpec, tileRows: number, sg: number): OperandModes {
-  const { m, n, k } = spec;
+  const { m, n } = spec;
   const a = spec.lhs.strides, bs = spec.rhs.strides;
   const four = (x: number) => x % 4 === 0;
   let lhs: OperandModes["lhs"] =
-    a && a.col === 1 && four(a.row) && four(a.baseAlign) && four(k) ? "k4"
-    : a && a.row === 1 && four(a.col) && four(a.baseAlign) && four(m) && tileRows % (4 * sg) === 0 && !spec.grouped?.lhsRow ? "m4"
-    : "scalar";
-  let rhs: OperandModes["rhs"] =
-    bs && bs.col === 1 && four(bs.row) && four(bs.baseAlign) && four(n) ? "n4"
-    : bs && bs.row === 1 && four(bs.col) && four(bs.baseAlign) && four(k) ? "k4"
-    : "scalar";
+    a && a.row === 1 && four(a.col) && four(a.baseAlign) && four(m) && tileRows % (4 * sg) === 0 && !spec.grouped?.lhsRow ? "m4" : "scalar";
+  let rhs: OperandModes["rhs"] = bs && bs.col === 1 && four(bs.row) && four(bs.baseAlign) && four(n) ? "n4" : "scalar";
   // One buffer read as both operands is one binding: one element type for both.
   if (spec.lhs.name === spec.rhs.name && (lhs === "scalar") !== (rhs === "scalar")) lhs = rhs = "scalar";
   // (A spec whose `out` is not one of its bindings rewrites the scalar stores itself.)
@@ -127,111 +125,82 @@ function operandModes(spec: MatmulSpec, tileRows: number, sg: number): OperandMo
 
 const clamp = (e: Expr, n: number) => (n === 1 ? u32(0) : bin("min", e, u32(n - 1)));
 
-/** One k step's loads of an operand: `kq` counts 4-deep steps, `k` elements, `us` the depths inside the step. */
-type KStep = (body: BodyBuilder, kq: Expr, k: Expr, us: readonly number[]) => (i: number, u: number) => Expr;
+/** One k's loads of an operand, emitted into the loop body. */
+type KStep = (body: BodyBuilder, k: Expr) => (index: number) => Expr;
 
-/** A: per k step, a function (i, u) -> A[m0 + i, k + u], the same value in every lane (a subgroup broadcast). */
+/** A: per k, a function i -> A[m0 + i, k], the same value in every lane (a subgroup broadcast). */
 function lhsStep(tile: SubgroupTile, mode: OperandModes["lhs"]): KStep {
   const { spec, t, sg, tileRows, b, batch, lane, m0 } = tile;
   const a = spec.lhs.strides;
   const M = spec.m;
-  const lhsRow = spec.grouped?.lhsRow;
-  // A's row of a row of C: a grouped matmul's gather, behind the clamp.
-  const clampRow = (e: Expr, n: number) => (lhsRow ? lhsRow(b, clamp(e, n)) : clamp(e, n));
-  if (mode === "k4") {
-    const base4 = b.let("a_base4", idiv(spec.lhs.addr(b, batch, u32(0), u32(0)), u32(4)));
-    const rows = Array.from({ length: tileRows / sg }, (_, r) =>
-      b.let(`a_row${r}`, iadd(base4, imul(clampRow(iadd(m0, iadd(u32(r * sg), lane)), M), u32(a!.row / 4)))));
-    return (body, kq) => {
-      const v = rows.map((r, i) => body.load4(`a${i}`, t, spec.lhs.name, iadd(r, kq)));
-      return (i, u) => broadcast(v[Math.floor(i / sg)]![u]!, i % sg);
-    };
-  }
   if (mode === "m4") {
     const base4 = b.let("a_base4", idiv(spec.lhs.addr(b, batch, u32(0), u32(0)), u32(4)));
     const quads = Array.from({ length: tileRows / (4 * sg) }, (_, r) =>
       b.let(`a_quad${r}`, iadd(base4, clamp(iadd(idiv(m0, u32(4)), iadd(u32(r * sg), lane)), M / 4))));
-    return (body, _kq, k, us) => {
-      const v = us.map((u) => quads.map((q, r) => body.load4(`a${u}_${r}`, t, spec.lhs.name, iadd(q, imul(iadd(k, u32(u)), u32(a!.col / 4))))));
-      return (i, u) => broadcast(v[us.indexOf(u)]![Math.floor(i / (4 * sg))]![i % 4]!, Math.floor(i / 4) % sg);
+    return (body, k) => {
+      const v = quads.map((q, r) => body.load4(`a${r}`, t, spec.lhs.name, iadd(q, imul(k, u32(a!.col / 4)))));
+      return (i) => broadcast(v[Math.floor(i / (4 * sg))]![i % 4]!, Math.floor(i / 4) % sg);
     };
   }
-  const rows = Array.from({ length: tileRows / sg }, (_, r) => b.let(`a_row${r}`, clampRow(iadd(m0, iadd(u32(r * sg), lane)), M)));
+  // A's row of a row of C: a grouped matmul's gather, behind the clamp.
+  const lhsRow = spec.grouped?.lhsRow;
+  const rows = Array.from({ length: tileRows / sg }, (_, r) => {
+    const row = clamp(iadd(m0, iadd(u32(r * sg), lane)), M);
+    return b.let(`a_row${r}`, lhsRow ? lhsRow(b, row) : row);
+  });
   const bases = a ? rows.map((r, i) => b.let(`a_base${i}`, iadd(spec.lhs.addr(b, batch, u32(0), u32(0)), imul(r, u32(a.row))))) : [];
-  return (body, _kq, k, us) => {
-    const v = rows.map((r, ri) => us.map((u) => {
-      const kk = iadd(k, u32(u));
-      return body.let(`a${ri}_${u}`, a ? load(t, spec.lhs.name, iadd(bases[ri]!, imul(kk, u32(a.col)))) : operandAt(t, spec.lhs, body, batch, r, kk));
-    }));
-    return (i, u) => broadcast(v[Math.floor(i / sg)]![us.indexOf(u)]!, i % sg);
+  return (body, k) => {
+    const v = rows.map((r, ri) =>
+      body.let(`a${ri}`, a ? load(t, spec.lhs.name, iadd(bases[ri]!, imul(k, u32(a.col)))) : operandAt(t, spec.lhs, body, batch, r, k)));
+    return (i) => broadcast(v[Math.floor(i / sg)]!, i % sg);
   };
 }
 
-/** B: per k step, a function (u, j) -> B[k + u, col0 + j], this lane's own values. */
+/** B: per k, a function j -> B[k, col0 + j], this lane's own values. */
 function rhsStep(tile: SubgroupTile, mode: OperandModes["rhs"]): KStep {
   const { spec, t, b, rhsBatch: batch, col0 } = tile;
   const bs = spec.rhs.strides;
   const N = spec.n;
   if (mode === "n4") {
     const base = b.let("b_col4", iadd(idiv(spec.rhs.addr(b, batch, u32(0), u32(0)), u32(4)), clamp(idiv(col0, u32(4)), N / 4)));
-    return (body, _kq, k, us) => {
-      const v = us.map((u) => body.load4(`b${u}`, t, spec.rhs.name, iadd(base, imul(iadd(k, u32(u)), u32(bs!.row / 4)))));
-      return (u, j) => v[us.indexOf(u)]![j]!;
-    };
-  }
-  if (mode === "k4") {
-    const base4 = b.let("b_base4", idiv(spec.rhs.addr(b, batch, u32(0), u32(0)), u32(4)));
-    const cols = [0, 1, 2, 3].map((j) => b.let(`b_col${j}`, iadd(base4, imul(clamp(iadd(col0, u32(j)), N), u32(bs!.col / 4)))));
-    return (body, kq) => {
-      const v = cols.map((c, j) => body.load4(`b${j}`, t, spec.rhs.name, iadd(c, kq)));
-      return (u, j) => v[j]![u]!;
+    return (body, k) => {
+      const v = body.load4("b", t, spec.rhs.name, iadd(base, imul(k, u32(bs!.row / 4))));
+      return (j) => v[j]!;
     };
   }
   const cols = [0, 1, 2, 3].map((j) => b.let(`b_col${j}`, clamp(iadd(col0, u32(j)), N)));
   const bases = bs ? cols.map((c, j) => b.let(`b_base${j}`, iadd(spec.rhs.addr(b, batch, u32(0), u32(0)), imul(c, u32(bs.col))))) : [];
-  return (body, _kq, k, us) => {
-    const v = us.map((u) => cols.map((c, j) => {
-      const kk = iadd(k, u32(u));
-      return body.let(`b${u}_${j}`, bs ? load(t, spec.rhs.name, iadd(bases[j]!, imul(kk, u32(bs.row)))) : operandAt(t, spec.rhs, body, batch, kk, c));
-    }));
-    return (u, j) => v[us.indexOf(u)]![j]!;
+  return (body, k) => {
+    const v = cols.map((c, j) =>
+      body.let(`b${j}`, bs ? load(t, spec.rhs.name, iadd(bases[j]!, imul(k, u32(bs.row)))) : operandAt(t, spec.rhs, body, batch, k, c)));
+    return (j) => v[j]!;
   };
 }
 
-/** The k loop in 4-deep steps, then the k tail unrolled: TM×4 accumulators per lane. */
+/** The k loop (over a batch's k range where the spec has one): TM×4 accumulators per lane. */
 function accumulate(tile: SubgroupTile, lhs: KStep, rhs: KStep): Expr[][] {
   const { b, t, tileRows } = tile;
-  const K = tile.spec.k;
   const acc = Array.from({ length: tileRows }, (_, i) => [0, 1, 2, 3].map((j) => b.var(`acc${i}_${j}`, lit(t, 0))));
-  const step = (body: BodyBuilder, kq: Expr, k: Expr, us: readonly number[]) => {
-    const bv = rhs(body, kq, k, us);
-    const av = lhs(body, kq, k, us);
-    for (const u of us)
-      for (let i = 0; i < tileRows; i++) {
-        const ai = body.let(`x${i}`, av(i, u));
-        for (let j = 0; j < 4; j++) body.assign(acc[i]![j]!, madd(acc[i]![j]!, ai, bv(u, j)));
-      }
-  };
-  if (tile.spec.kRange) {
-    // A range of k per batch: whole 4-deep steps (its ends are multiples of 4), no tail.
-    const { start, end } = kBounds(tile.spec, b, tile.batch, 4);
-    b.for("kq", idiv(start, u32(4)), idiv(end, u32(4)), (kq, body) => step(body, kq, imul(kq, u32(4)), [0, 1, 2, 3]));
-    return acc;
-  }
-  const steps = Math.floor(K / 4), tail = K % 4;
-  if (steps > 0) b.for("kq", u32(0), u32(steps), (kq, body) => step(body, kq, imul(kq, u32(4)), [0, 1, 2, 3]));
-  if (tail) {
-    b.comment(`k tail: k = ${4 * steps}..${K - 1}`);
-    step(b, u32(steps), u32(4 * steps), [0, 1, 2].slice(0, tail));
-  }
+  const { start, end } = kBounds(tile.spec, b, tile.batch, 1);
+  b.for("k", start, end, (k, body) => {
+    const bv = rhs(body, k);
+    const av = lhs(body, k);
+    for (let i = 0; i < tileRows; i++) {
+      const ai = body.let(`x${i}`, av(i));
+      for (let j = 0; j < 4; j++) body.assign(acc[i]![j]!, madd(acc[i]![j]!, ai, bv(j)));
+    }
+  });
   return acc;
 }
 
 /**
- * C: the accumulators are stored as they are; an epilogue then runs in a loop over the
- * tile's rows, reading each row back (this invocation's own writes). Emitting it per
- * accumulator would paste it 4·TM times, and lavapipe's compile time grows with it
- * (a GELU epilogue: ~100 s per kernel on a loaded 2-core machine).
+ * C: the accumulators go to a private array, and one rolled loop over the tile's rows loads
+ * each row back, applies the epilogue and stores it. Stored in place, each of the TM rows
+ * is a scatter over the lanes with its guards, pasted TM times beside 4·TM live
+ * accumulators; LLVM's time grew with that product. Measured on lavapipe (W8's fc2, 32-row
+ * tile, cold): 2.3 s of compile with the rows stored in place and the epilogue rolled
+ * after them, 0.8 s staged through the array, at the same steady speed. An epilogue pasted
+ * per accumulator was worse still (a GELU: ~100 s per kernel on a loaded 2-core machine).
  */
 function storeTile(tile: SubgroupTile, acc: Expr[][], vectorOut: boolean): void {
   const { spec, t, b, batch, rhsBatch, m0, col0, tileRows, tileCols } = tile;
@@ -240,50 +209,37 @@ function storeTile(tile: SubgroupTile, acc: Expr[][], vectorOut: boolean): void 
   const outRow = spec.grouped?.outRow;
   const colsIn = N % tileCols === 0;
   const col4 = b.let("col4", idiv(col0, u32(4)));
-  const rowAt = (row: Expr) => out.vectorRow(row);
-  // Stores one row of the lane's 4 columns; `values(y, js, cols)` runs inside the guards
-  // and gives the values of columns col0 + js.
-  type RowValues = (y: BodyBuilder, js: readonly number[], cols: readonly Expr[]) => Expr[];
-  const storeRow = (x: BodyBuilder, row: Expr, values: RowValues, prefix: string) => {
-    if (vectorOut) {
-      const emit = (y: BodyBuilder) => {
-        const cols = [0, 1, 2, 3].map((j) => (j === 0 ? col0 : y.let(`${prefix}col`, iadd(col0, u32(j)))));
-        y.store4(spec.out, iadd(rowAt(row), col4), values(y, [0, 1, 2, 3], cols) as [Expr, Expr, Expr, Expr]);
-      };
-      if (colsIn) emit(x);
-      else x.if(lt(col0, u32(N)), emit);
-    } else {
-      for (let j = 0; j < 4; j++) {
-        const col = x.let(`${prefix}col`, iadd(col0, u32(j)));
-        const emit = (y: BodyBuilder) => y.store(spec.out, out.linear(row, col), values(y, [j], [col])[0]!);
+  const staged = b.array("tile_acc", t, tileRows * 4);
+  acc.forEach((row, i) => row.forEach((a, j) => b.store(staged, u32(4 * i + j), a, "private")));
+  b.rolledFor("st_i", u32(0), u32(tileRows), (i, body) => {
+    const row = body.let("st_row", iadd(m0, i));
+    // Row i's value at column col0 + j, with the epilogue applied; inside the row's guards.
+    const value = (y: BodyBuilder, j: number, to: Expr, col: Expr) =>
+      out.value(y, y.let("st_acc", load(t, staged, iadd(imul(i, u32(4)), u32(j)), "private")), to, col);
+    const storeRow = (x: BodyBuilder, to: Expr) => {
+      if (vectorOut) {
+        const emit = (y: BodyBuilder) => {
+          const cols = [0, 1, 2, 3].map((j) => (j === 0 ? col0 : y.let("st_col", iadd(col0, u32(j)))));
+          y.store4(spec.out, iadd(out.vectorRow(to), col4), cols.map((c, j) => value(y, j, to, c)) as [Expr, Expr, Expr, Expr]);
+        };
         if (colsIn) emit(x);
-        else x.if(lt(col, u32(N)), emit);
+        else x.if(lt(col0, u32(N)), emit);
+      } else {
+        for (let j = 0; j < 4; j++) {
+          const col = x.let("st_col", iadd(col0, u32(j)));
+          const emit = (y: BodyBuilder) => y.store(spec.out, out.linear(to, col), value(y, j, to, col));
+          if (colsIn) emit(x);
+          else x.if(lt(col, u32(N)), emit);
+        }
       }
-    }
-  };
-  // Emits a row's stores under its guards: inside C, and where a scatter stores it.
-  const guardRow = (x: BodyBuilder, row: Expr, emit: (y: BodyBuilder, row: Expr) => void) => {
-    const scattered = (y: BodyBuilder) => {
-      if (!outRow) return emit(y, row);
-      const to = outRow(y, row);
-      y.if(to.store, (z) => emit(z, to.row));
     };
-    M % tileRows === 0 ? scattered(x) : x.if(lt(row, u32(M)), scattered);
-  };
-  for (let i = 0; i < tileRows; i++) {
-    const row = b.let(`row${i}`, iadd(m0, u32(i)));
-    guardRow(b, row, (x, to) => storeRow(x, to, (_y, js) => js.map((j) => acc[i]![j]!), `c${i}_`));
-  }
-  if (!spec.epilogue) return;
-  // Rolled: unrolled over its 32 rows, a short epilogue (a bias) made LLVM take 20 s on W5.
-  b.rolledFor("ep_i", u32(0), u32(tileRows), (i, body) => {
-    const row = body.let("ep_row", iadd(m0, i));
-    guardRow(body, row, (x, row) => storeRow(x, row, (y, js, cols) => {
-      const raw = vectorOut
-        ? y.load4("ep_raw", t, spec.out, iadd(rowAt(row), col4))
-        : [y.let("ep_raw", load(t, spec.out, out.linear(row, cols[0]!)))];
-      return js.map((j, q) => out.value(y, raw[vectorOut ? j : 0]!, row, cols[q]!));
-    }, "ep_"));
+    // Inside C, and where a grouped matmul's scatter stores the row.
+    const scattered = (y: BodyBuilder) => {
+      if (!outRow) return storeRow(y, row);
+      const to = outRow(y, row);
+      y.if(to.store, (z) => storeRow(z, to.row));
+    };
+    M % tileRows === 0 ? scattered(body) : body.if(lt(row, u32(M)), scattered);
   });
 }
 
