@@ -2,8 +2,8 @@
  * FlashAttention-2 forward for CPU adapters with a fixed subgroup size (lavapipe): the
  * subgroup matmul's shape (codegen/matmul-cpu.ts) applied to both products, no barriers
  * and no workgroup memory. One subgroup owns TM query rows and walks key blocks of 4·sg keys:
- * - q·kᵀ: lanes over keys (lane l owns keys kb + l + sg·j, j < 4), each lane loading its 4
- *   key rows as 4-vectors along the head dim while the TM query rows are loaded once per
+ * - q·kᵀ: lanes over keys (lane l owns keys kb + l + sg·j, j < 4), one head dim per step:
+ *   each lane loads its 4 keys' values while the TM query rows' values are loaded once per
  *   subgroup (a 1/sg share per lane) and exchanged by subgroup broadcast;
  * - online softmax per row: the block max by one broadcast per lane, then the running max
  *   updated and the accumulator rescaled once per block; the running sum stays a per-lane
@@ -13,21 +13,24 @@
  * On lavapipe a load with a per-lane address costs a scalar loop over the lanes while a
  * constant-lane broadcast is a register shuffle, so this layout is chosen by loads per
  * multiply-add (see subgroupMatmul). Causal key blocks past the rows' diagonal are never
- * visited and only blocks crossing it (or the end of the keys) test bounds.
+ * visited. The rows' results are stored by one rolled loop after the key loop.
+ *
+ * Measured on lavapipe against the 4-dims-deep q·kᵀ with the rows stored in place (same
+ * process, 15 interleaved rounds): W6's kernel 116 vs 132 ms, W8's 16.4 vs 18.6 ms; W8's
+ * compiles cold in 0.8 s against 3.6 s.
  */
 import {
   MASKED, type FlashSpec, clampTo, naturalLse, probability, quarterRows, queryRowTile, rowStart, rowsAligned4, scoreAt, scoreMax,
 } from "./attention-spec.js";
 import {
-  type Expr, type Kernel, BodyBuilder, bin, broadcast, call, eq, f32, iadd, id, idiv, imul, load, lt, select, shuffle, u32,
+  type Expr, type Kernel, BodyBuilder, bin, broadcast, call, eq, f32, iadd, id, imul, load, lt, select, shuffle, u32,
 } from "./kernel.js";
 import type { Target } from "./target.js";
 
 /**
  * Query rows per subgroup: as many as keep the accumulators near 128 registers per lane (the
- * subgroup matmul's best tile). On lavapipe, W6 (8 × 1024² × 64, causal) took 500–790 ms with
- * 16 rows against 750–1040 ms with 8 in the same runs; 16 rows cost 12 s of LLVM at the first
- * dispatch against 7 s (the block is unrolled per row).
+ * subgroup matmul's best tile). On lavapipe, W6 (8 × 1024² × 64, causal) took 133–138 ms with
+ * 16 rows against 152–186 ms with 8, interleaved in one process.
  */
 export function cpuRows(spec: FlashSpec, sg: number): number {
   const dimsPerLane = Math.ceil(spec.dv / sg);
@@ -45,10 +48,9 @@ export function subgroupAttention(spec: FlashSpec, target: Target, sg: number, r
 
   // q: row group r of this lane is row m0 + r·sg + lane (clamped), read along the head dim.
   const { layout } = spec;
-  const qVec = D % 4 === 0 && rowsAligned4(layout.q) && rowsAligned4(layout.k);
   const vVec = Dv % (4 * sg) === 0 && rowsAligned4(layout.v) && rowsAligned4(layout.out);
   // Row starts in the units loads index by: 4-vectors where vectorised.
-  const [qRows, kRows] = [layout.q, layout.k].map((x) => (qVec ? quarterRows(x) : x)) as [typeof layout.q, typeof layout.q];
+  const [qRows, kRows] = [layout.q, layout.k];
   const [vRows, outRows] = [layout.v, layout.out].map((x) => (vVec ? quarterRows(x) : x)) as [typeof layout.q, typeof layout.q];
   const qGroups = Math.ceil(TM / sg);
   const qBase = Array.from({ length: qGroups }, (_, r) =>
@@ -66,30 +68,17 @@ export function subgroupAttention(spec: FlashSpec, target: Target, sg: number, r
     const keys = [0, 1, 2, 3].map((j) => x.let(`key${j}`, iadd(kb, iadd(lane, u32(j * sg)))));
     const kRow = keys.map((key, j) => x.let(`k_row${j}`, rowStart(kRows, kvg, bounds ? clampTo(key, sk) : key)));
     const s = rowIds.map((_, i) => [0, 1, 2, 3].map((j) => x.var(`s${i}_${j}`, f32(0))));
-    // q·kᵀ over the head dim, 4 at a time, with an unrolled tail when D is not a multiple of 4.
-    const step = (y: BodyBuilder, d0: Expr, us: readonly number[]) => {
-      let kv: ((j: number, u: number) => Expr), qv: ((i: number, u: number) => Expr);
-      if (qVec) {
-        const kq = idiv(d0, u32(4));
-        const kl = kRow.map((r, j) => y.load4(`kv${j}`, "f32", "k", iadd(r, kq)));
-        const ql = qBase.map((q, r) => y.load4(`qv${r}`, "f32", "q", iadd(q, kq)));
-        kv = (j, u) => kl[j]![u]!;
-        qv = (i, u) => broadcast(ql[Math.floor(i / sg)]![u]!, i % sg);
-      } else {
-        const kl = kRow.map((r, j) => us.map((u) => y.let(`kv${j}_${u}`, load("f32", "k", iadd(r, iadd(d0, u32(u)))))));
-        const ql = qBase.map((q, r) => us.map((u) => y.let(`qv${r}_${u}`, load("f32", "q", iadd(q, iadd(d0, u32(u)))))));
-        kv = (j, u) => kl[j]![us.indexOf(u)]!;
-        qv = (i, u) => broadcast(ql[Math.floor(i / sg)]![us.indexOf(u)]!, i % sg);
+    // q·kᵀ over the head dim, one dim per step: 4 values of k per lane (its 4 keys) and the
+    // TM values of q shared by broadcast. Steps 4 dims deep (4-vector loads) held 4× the code
+    // and ran slower on lavapipe, as in the subgroup matmul.
+    x.for("d", u32(0), u32(D), (d, y) => {
+      const kv = kRow.map((r, j) => y.let(`kv${j}`, load("f32", "k", iadd(r, d))));
+      const qv = qBase.map((q, r) => y.let(`qv${r}`, load("f32", "q", iadd(q, d))));
+      for (let i = 0; i < TM; i++) {
+        const qi = y.let(`x${i}`, broadcast(qv[Math.floor(i / sg)]!, i % sg));
+        for (let j = 0; j < 4; j++) y.assign(s[i]![j]!, bin("add", s[i]![j]!, bin("mul", qi, kv[j]!)));
       }
-      for (const u of us)
-        for (let i = 0; i < TM; i++) {
-          const qi = y.let(`x${i}`, qv(i, u));
-          for (let j = 0; j < 4; j++) y.assign(s[i]![j]!, bin("add", s[i]![j]!, bin("mul", qi, kv(j, u))));
-        }
-    };
-    const D4 = Math.floor(D / 4), tail = D % 4;
-    if (D4 > 0) x.for("dq", u32(0), u32(D4), (dq, y) => step(y, imul(dq, u32(4)), [0, 1, 2, 3]));
-    if (tail) step(x, u32(4 * D4), [0, 1, 2].slice(0, tail));
+    });
 
     // Online softmax, once per block and row (FlashAttention-2 §3.1).
     const p = rowAt.map((row, i) => {
@@ -135,32 +124,46 @@ export function subgroupAttention(spec: FlashSpec, target: Target, sg: number, r
   const end = spec.causal ? b.let("key_end", bin("min", iadd(last, u32(1)), u32(sk))) : u32(sk);
   b.for("kb", u32(0), end, (kb, x) => block(x, kb, true), KB);
 
-  // Normalise once, store this lane's dims of each row and (lane 0) the log-sum-exp.
-  rowIds.forEach((row, i) => {
-    let total: Expr = broadcast(l[i]!, 0);
-    for (let ln = 1; ln < sg; ln++) total = bin("add", total, broadcast(l[i]!, ln));
-    const li = b.let(`l_total${i}`, total);
-    const emit = (x: BodyBuilder) => {
-      const inv = x.let(`inv${i}`, bin("div", f32(1), li));
+  // Normalise once, store this lane's dims of each row and (lane 0) the log-sum-exp: the
+  // rows' state goes to private arrays and one rolled loop stores them. Pasted per row, the
+  // stores beside every live accumulator were a large part of LLVM's time at the first
+  // dispatch (as in the subgroup matmul's storeTile).
+  const accOut = b.array("acc_out", "f32", TM * dimsPerLane);
+  const mOut = b.array("m_out", "f32", TM), lOut = b.array("l_out", "f32", TM);
+  rowIds.forEach((_, i) => {
+    b.store(mOut, u32(i), m[i]!, "private");
+    b.store(lOut, u32(i), l[i]!, "private");
+    acc[i]!.forEach((a, c) => b.store(accOut, u32(i * dimsPerLane + c), a, "private"));
+  });
+  b.rolledFor("st_i", u32(0), u32(TM), (i, x) => {
+    const row = x.let("st_row", iadd(m0, i));
+    const li = x.let("st_l", load("f32", lOut, i, "private"));
+    let total: Expr = broadcast(li, 0);
+    for (let ln = 1; ln < sg; ln++) total = bin("add", total, broadcast(li, ln));
+    const lTotal = x.let("l_total", total);
+    const accAt = (y: BodyBuilder, c: number) => y.let("st_acc", load("f32", accOut, iadd(imul(i, u32(dimsPerLane)), u32(c)), "private"));
+    const emit = (y: BodyBuilder) => {
+      const inv = y.let("inv", bin("div", f32(1), lTotal));
       const base = rowStart(outRows, g, row);
       for (let c = 0; c < vChunks; c++) {
         if (vVec) {
-          const vals = [0, 1, 2, 3].map((u) => bin("mul", acc[i]![4 * c + u]!, inv)) as [Expr, Expr, Expr, Expr];
-          x.store4("out", iadd(base, iadd(lane, u32(sg * c))), vals);
+          const vals = [0, 1, 2, 3].map((u) => bin("mul", accAt(y, 4 * c + u), inv)) as [Expr, Expr, Expr, Expr];
+          y.store4("out", iadd(base, iadd(lane, u32(sg * c))), vals);
         } else {
           const dim = dimOf(c, 0);
-          const st = (y: BodyBuilder) => y.store("out", iadd(base, dim), bin("mul", acc[i]![c]!, inv));
-          if ((c + 1) * sg <= Dv) st(x);
-          else x.if(lt(dim, u32(Dv)), st);
+          const st = (z: BodyBuilder) => z.store("out", iadd(base, dim), bin("mul", accAt(z, c), inv));
+          if ((c + 1) * sg <= Dv) st(y);
+          else y.if(lt(dim, u32(Dv)), st);
         }
       }
-      x.if(eq(lane, u32(0)), (y) => y.store("lse", iadd(imul(g, u32(sq)), row), naturalLse(m[i]!, li)));
+      const mi = load("f32", mOut, i, "private");
+      y.if(eq(lane, u32(0)), (z) => z.store("lse", iadd(imul(g, u32(sq)), row), naturalLse(mi, lTotal)));
     };
-    if (sq % TM === 0) emit(b);
-    else b.if(lt(row, u32(sq)), emit);
+    if (sq % TM === 0) emit(x);
+    else x.if(lt(row, u32(sq)), emit);
   });
 
-  const vec4 = new Set<string>([...(qVec ? ["q", "k"] : []), ...(vVec ? ["v", "out"] : [])]);
+  const vec4 = new Set<string>(vVec ? ["v", "out"] : []);
   return {
     name: spec.name, source: spec.source,
     bindings: spec.bindings.map((x) => (vec4.has(x.name) ? { ...x, width: 4 as const } : x)),
