@@ -33,13 +33,21 @@ function kernels(): Kernel[] {
 
 describe("matmul templates as CUDA C", () => {
   it("binds 4-vector operands as float4 and exchanges A across 8-lane warp segments", () => {
-    const [launch] = lowerGraph(matmulGraph("A·B", 64, 64, 64), strategyTarget(SUBGROUP_TARGET, "subgroup")!).launches;
+    const target = strategyTarget(SUBGROUP_TARGET, "subgroup")!;
+    const [launch] = lowerGraph(matmulGraph("A·B", 64, 64, 64), target).launches;
     const src = renderCuda(launch!.kernel);
-    expect(src).toContain("const float4* __restrict__ lhs");
+    // One k per step: A's values at k are scalars, B's row of 4 columns and C are 4-vectors.
+    expect(src).toContain("const float* __restrict__ lhs");
+    expect(src).toContain("const float4* __restrict__ rhs");
     expect(src).toContain("float4* __restrict__ out");
-    expect(src).toMatch(/__shfl_sync\(0xffffffffu, a0\.x, 0, 8\)/);
+    expect(src).toMatch(/__shfl_sync\(0xffffffffu, a0, 0, 8\)/);
     expect(src).toContain("(threadIdx.x % 8u)");
     expect(src).toMatch(/out\[.*\] = make_float4\(/);
+    // A stored m-contiguous (Aᵀ·B), with a tile of 32 rows, is read as 4 rows at one k.
+    const [transposed] = lowerGraph(matmulGraph("Aᵀ·B", 512, 512, 512), target).launches;
+    const srcT = renderCuda(transposed!.kernel);
+    expect(srcT).toContain("const float4* __restrict__ lhs");
+    expect(srcT).toMatch(/__shfl_sync\(0xffffffffu, a0\.x, 0, 8\)/);
   });
 
   it("keeps scalar float pointers where no axis allows 4-vectors", () => {
