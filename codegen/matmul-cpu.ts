@@ -27,10 +27,11 @@ import type { Target } from "./target.js";
  * lp_bld_nir_soa.c emit_load_mem), while a broadcast from a constant lane is one register
  * shuffle. So the template shares each lane-load among many multiply-adds: TM/8 + 1 loads
  * per 4·TM multiply-adds. Measured on lavapipe (2 cores, Mesa 25.0, a shared machine;
- * f32 1024³, with the earlier 4-deep k step): plain 8×8 scalar registers 4.6–6.6 GFLOP per CPU-second × 2, subgroup
- * broadcast tiles of 8×32 12.3, 16×64 15.1, 32×32 17.6–23 (24×32 14.4, 40×32 13.2, 48×32
- * 11.0), 32×64 (256 accumulators, spilled) 11.5–13.9. One subgroup per workgroup keeps the
- * exchange correct without assuming how an adapter forms subgroups.
+ * f32 1024³, with the earlier 4-deep k step), in GFLOP per CPU-second × 2: plain 8×8
+ * scalar registers 4.6–6.6, subgroup broadcast tiles of 8×32 12.3, 16×64 15.1, 32×32
+ * 17.6–23 (24×32 14.4, 40×32 13.2, 48×32 11.0), 32×64 (256 accumulators, spilled)
+ * 11.5–13.9. One subgroup per workgroup keeps the exchange correct without assuming how an
+ * adapter forms subgroups.
  *
  * One k per loop step. Steps 4 deep (4-vector loads of A along k, 4 rows of B) load a
  * quarter as often but hold 4× the code beside the accumulators: on W8's and W5's matmuls
