@@ -49,12 +49,11 @@ export function subgroupAttention(spec: FlashSpec, target: Target, sg: number, r
   // q: row group r of this lane is row m0 + r·sg + lane (clamped), read along the head dim.
   const { layout } = spec;
   const vVec = Dv % (4 * sg) === 0 && rowsAligned4(layout.v) && rowsAligned4(layout.out);
-  // Row starts in the units loads index by: 4-vectors where vectorised.
-  const [qRows, kRows] = [layout.q, layout.k];
+  // v's and out's row starts in the units loads index by: 4-vectors where vectorised.
   const [vRows, outRows] = [layout.v, layout.out].map((x) => (vVec ? quarterRows(x) : x)) as [typeof layout.q, typeof layout.q];
   const qGroups = Math.ceil(TM / sg);
   const qBase = Array.from({ length: qGroups }, (_, r) =>
-    b.let(`q_base${r}`, rowStart(qRows, g, clampTo(iadd(m0, iadd(u32(r * sg), lane)), sq))));
+    b.let(`q_base${r}`, rowStart(layout.q, g, clampTo(iadd(m0, iadd(u32(r * sg), lane)), sq))));
   // v: this lane's head dims, as 4-vector chunks (4·lane + 4·sg·c) or single dims (lane + sg·c).
   const vChunks = vVec ? Dv / (4 * sg) : Math.ceil(Dv / sg);
   const dimsPerLane = vVec ? 4 * vChunks : vChunks;
@@ -66,7 +65,7 @@ export function subgroupAttention(spec: FlashSpec, target: Target, sg: number, r
 
   const block = (x: BodyBuilder, kb: Expr, bounds: boolean) => {
     const keys = [0, 1, 2, 3].map((j) => x.let(`key${j}`, iadd(kb, iadd(lane, u32(j * sg)))));
-    const kRow = keys.map((key, j) => x.let(`k_row${j}`, rowStart(kRows, kvg, bounds ? clampTo(key, sk) : key)));
+    const kRow = keys.map((key, j) => x.let(`k_row${j}`, rowStart(layout.k, kvg, bounds ? clampTo(key, sk) : key)));
     const s = rowIds.map((_, i) => [0, 1, 2, 3].map((j) => x.var(`s${i}_${j}`, f32(0))));
     // q·kᵀ over the head dim, one dim per step: 4 values of k per lane (its 4 keys) and the
     // TM values of q shared by broadcast. Steps 4 dims deep (4-vector loads) held 4× the code
