@@ -2,22 +2,27 @@
  * FlashAttention-2 forward for CPU adapters with a fixed subgroup size (lavapipe): the
  * subgroup matmul's shape (codegen/matmul-cpu.ts) applied to both products, no barriers
  * and no workgroup memory. One subgroup owns TM query rows and walks key blocks of 4·sg keys:
- * - q·kᵀ: lanes over keys (lane l owns keys kb + l + sg·j, j < 4), one head dim per step:
- *   each lane loads its 4 keys' values while the TM query rows' values are loaded once per
- *   subgroup (a 1/sg share per lane) and exchanged by subgroup broadcast;
+ * - q·kᵀ: lanes over keys (lane l owns keys kb + l + sg·j, j < 4). A step takes 4 head dims
+ *   when k's rows are 4-vectors (one 4-vector load per key), else one. The tile's q is read
+ *   from its binding once, into a private array, and each row's value is exchanged by
+ *   subgroup broadcast from the lane that holds it;
  * - online softmax per row: the block max by one broadcast per lane, then the running max
  *   updated and the accumulator rescaled once per block; the running sum stays a per-lane
  *   partial, summed across lanes once at the end;
  * - p·v: lanes over head dims (4-vectors of v when Dv allows), each probability broadcast
  *   from the lane that owns its key.
- * On lavapipe a load with a per-lane address costs a scalar loop over the lanes while a
- * constant-lane broadcast is a register shuffle, so this layout is chosen by loads per
- * multiply-add (see subgroupMatmul). Causal key blocks past the rows' diagonal are never
- * visited. The rows' results are stored by one rolled loop after the key loop.
+ * On lavapipe (checked in the assembly Mesa prints with GALLIVM_DEBUG=asm) a storage load
+ * is lane by lane: a mask test, a bounds test and a branch per lane and component. A
+ * private array is read without either, and a constant-lane broadcast is a register shuffle.
+ * So this layout is chosen by storage loads per multiply-add (see subgroupMatmul). Causal key
+ * blocks past the rows' diagonal are never visited. The rows' results are stored by one
+ * rolled loop after the key loop.
  *
- * Measured on lavapipe against the 4-dims-deep q·kᵀ with the rows stored in place (same
- * process, 15 interleaved rounds): W6's kernel 116 vs 132 ms, W8's 16.4 vs 18.6 ms; W8's
- * compiles cold in 0.8 s against 3.6 s.
+ * Measured on lavapipe (AMD EPYC, 2 cores), W6's kernel, 30 interleaved rounds: 41.9 ms with
+ * q in a private array, k as 4-vectors and 32 rows, against 53.4 ms with q and k read as
+ * scalars at every head dim and 16 rows. It compiles cold in about 1.7 s against 0.7 s.
+ * Earlier (previous template, Intel): the rows stored from one rolled loop instead of in
+ * place, W6's kernel 116 vs 132 ms and W8's compiled cold in 0.8 s against 3.6 s.
  */
 import {
   MASKED, type FlashSpec, clampTo, naturalLse, probability, quarterRows, queryRowTile, rowStart, rowsAligned4, scoreAt, scoreMax,
@@ -28,13 +33,16 @@ import {
 import type { Target } from "./target.js";
 
 /**
- * Query rows per subgroup: as many as keep the accumulators near 128 registers per lane (the
- * subgroup matmul's best tile). On lavapipe, W6 (8 × 1024² × 64, causal) took 133–138 ms with
- * 16 rows against 152–186 ms with 8, interleaved in one process.
+ * Query rows per subgroup: as many as keep the accumulators near 256 registers per lane
+ * (TM rows × this lane's head dims). Every key and value a lane loads is used once per row,
+ * and on lavapipe the loads, not the multiply-adds, are most of the time. Measured on
+ * lavapipe (AMD EPYC, 2 cores; 30 and 20 interleaved rounds): W6's shape (8 × 1024² × 64,
+ * causal) 41.9 ms with 32 rows against 52.2 with 16; 4 × 1024² × 128 58.3 ms with 16 rows
+ * against 73.1 with 8 (and 56.6 with 32, at twice the compile time).
  */
 export function cpuRows(spec: FlashSpec, sg: number): number {
   const dimsPerLane = Math.ceil(spec.dv / sg);
-  return dimsPerLane <= 8 ? 16 : dimsPerLane <= 16 ? 8 : 4;
+  return dimsPerLane <= 8 ? 32 : dimsPerLane <= 16 ? 16 : 8;
 }
 
 export function subgroupAttention(spec: FlashSpec, target: Target, sg: number, rows = cpuRows(spec, sg)): Kernel {
@@ -54,6 +62,17 @@ export function subgroupAttention(spec: FlashSpec, target: Target, sg: number, r
   const qGroups = Math.ceil(TM / sg);
   const qBase = Array.from({ length: qGroups }, (_, r) =>
     b.let(`q_base${r}`, rowStart(layout.q, g, clampTo(iadd(m0, iadd(u32(r * sg), lane)), sq))));
+  // The tile's q, read from the binding once: every key block reads it again from this
+  // private array, which lavapipe keeps on the stack and reads without the bounds test and
+  // lane-by-lane branches a storage load costs.
+  const qTile = b.array("q_tile", "f32", qGroups * D);
+  b.rolledFor("qd", u32(0), u32(D), (d, y) => {
+    qBase.forEach((q, r) => y.store(qTile, iadd(u32(r * D), d), load("f32", "q", iadd(q, d)), "private"));
+  });
+  const qAt = (y: BodyBuilder, r: number, d: Expr) => y.let(`qv${r}`, load("f32", qTile, iadd(u32(r * D), d), "private"));
+  // k's rows as 4-vectors where the head dim allows: one load brings 4 dims of a key.
+  const kVec = D % 4 === 0 && rowsAligned4(layout.k);
+  const kRows = kVec ? quarterRows(layout.k) : layout.k;
   // v: this lane's head dims, as 4-vector chunks (4·lane + 4·sg·c) or single dims (lane + sg·c).
   const vChunks = vVec ? Dv / (4 * sg) : Math.ceil(Dv / sg);
   const dimsPerLane = vVec ? 4 * vChunks : vChunks;
@@ -65,19 +84,26 @@ export function subgroupAttention(spec: FlashSpec, target: Target, sg: number, r
 
   const block = (x: BodyBuilder, kb: Expr, bounds: boolean) => {
     const keys = [0, 1, 2, 3].map((j) => x.let(`key${j}`, iadd(kb, iadd(lane, u32(j * sg)))));
-    const kRow = keys.map((key, j) => x.let(`k_row${j}`, rowStart(layout.k, kvg, bounds ? clampTo(key, sk) : key)));
+    const kRow = keys.map((key, j) => x.let(`k_row${j}`, rowStart(kRows, kvg, bounds ? clampTo(key, sk) : key)));
     const s = rowIds.map((_, i) => [0, 1, 2, 3].map((j) => x.var(`s${i}_${j}`, f32(0))));
-    // q·kᵀ over the head dim, one dim per step: 4 values of k per lane (its 4 keys) and the
-    // TM values of q shared by broadcast. Steps 4 dims deep (4-vector loads) held 4× the code
-    // and ran slower on lavapipe, as in the subgroup matmul.
-    x.for("d", u32(0), u32(D), (d, y) => {
-      const kv = kRow.map((r, j) => y.let(`kv${j}`, load("f32", "k", iadd(r, d))));
-      const qv = qBase.map((q, r) => y.let(`qv${r}`, load("f32", "q", iadd(q, d))));
+    // q·kᵀ over the head dim: each lane's 4 keys, TM rows of q shared by broadcast. With k
+    // as 4-vectors a step takes 4 dims, one 4-vector load per key: on lavapipe a storage load
+    // costs a bounds test and a branch per lane, fewer for a 4-vector than for 4 scalars.
+    const qk = (y: BodyBuilder, d: Expr, kv: readonly Expr[]) => {
+      const qv = qBase.map((_, r) => qAt(y, r, d));
       for (let i = 0; i < TM; i++) {
         const qi = y.let(`x${i}`, broadcast(qv[Math.floor(i / sg)]!, i % sg));
         for (let j = 0; j < 4; j++) y.assign(s[i]![j]!, bin("add", s[i]![j]!, bin("mul", qi, kv[j]!)));
       }
-    });
+    };
+    if (kVec) {
+      x.for("d4", u32(0), u32(D / 4), (d4, y) => {
+        const kv = kRow.map((r, j) => y.load4(`kv${j}`, "f32", "k", iadd(r, d4)));
+        for (let u = 0; u < 4; u++) qk(y, iadd(imul(d4, u32(4)), u32(u)), kv.map((v) => v[u]!));
+      });
+    } else {
+      x.for("d", u32(0), u32(D), (d, y) => qk(y, d, kRow.map((r, j) => y.let(`kv${j}`, load("f32", "k", iadd(r, d))))));
+    }
 
     // Online softmax, once per block and row (FlashAttention-2 §3.1).
     const p = rowAt.map((row, i) => {
@@ -162,7 +188,7 @@ export function subgroupAttention(spec: FlashSpec, target: Target, sg: number, r
     else x.if(lt(row, u32(sq)), emit);
   });
 
-  const vec4 = new Set<string>(vVec ? ["v", "out"] : []);
+  const vec4 = new Set<string>([...(vVec ? ["v", "out"] : []), ...(kVec ? ["k"] : [])]);
   return {
     name: spec.name, source: spec.source,
     bindings: spec.bindings.map((x) => (vec4.has(x.name) ? { ...x, width: 4 as const } : x)),

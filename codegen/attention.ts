@@ -93,13 +93,13 @@ function oneAttentionKernel(spec: FlashSpec, target: Target, strategy: ReturnTyp
 
 /**
  * The forms of the forward an autotuner may time, the default first: query rows per subgroup
- * (16, 8, 4) on CPU adapters, the three best-ranked blockings of the tiled template on GPUs.
+ * (32, 16, 8, 4) on CPU adapters, the three best-ranked blockings of the tiled template on GPUs.
  */
 function attentionTilings(spec: FlashSpec, target: Target, strategy: ReturnType<typeof matmulStrategy>): { label: string; make: () => Kernel }[] {
   const sg = target.subgroupSize;
   if (strategy === "subgroup" && sg) {
     const first = cpuRows(spec, sg);
-    return [first, ...[16, 8, 4].filter((r) => r !== first)].map((rows) => ({
+    return [first, ...[32, 16, 8, 4].filter((r) => r !== first)].map((rows) => ({
       label: `${rows} query rows per subgroup`, make: () => subgroupAttention(spec, target, sg, rows),
     }));
   }

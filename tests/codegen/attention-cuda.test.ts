@@ -46,13 +46,14 @@ function kernels(): Kernel[] {
 }
 
 describe("flash attention as CUDA C", () => {
-  it("uses exp2f for the online softmax and float4 rows of v in the subgroup template", () => {
+  it("uses exp2f for the online softmax and float4 rows of k and v in the subgroup template", () => {
     const [launch] = lowerGraph(flashGraph({ g: 2, rep: 1, sq: 64, sk: 64, d: 64, dv: 64, causal: true }), strategyTarget(SUBGROUP_TARGET, "subgroup")!).launches;
     const src = renderCuda(launch!.kernel);
     expect(src).toContain("exp2f(");
     expect(src).not.toMatch(/\bexpf\(/);
-    // q and k are read one head dim per step; v and out as 4-vectors.
-    expect(src).toContain("const float* __restrict__ k");
+    // q is read as scalars (once, into a private array); k, v and out as 4-vectors.
+    expect(src).toContain("const float* __restrict__ q");
+    expect(src).toContain("const float4* __restrict__ k");
     expect(src).toContain("const float4* __restrict__ v");
   });
 });

@@ -56,6 +56,10 @@ describe.skipIf(!gpu)("flash_attention on WebGPU matches the interpreter", () =>
         await expectFlash({ g: 2, rep: 2, sq: 19, sk: 33, d: 128, dv: 128, causal: true }, target!);
         await expectFlash({ g: 1, rep: 1, sq: 9, sk: 21, d: 256, dv: 256, causal: false }, target!);
       });
+      test("head dims that are not a multiple of 4: k, v and out read and written as scalars", async () => {
+        await expectFlash({ g: 2, rep: 1, sq: 40, sk: 37, d: 30, dv: 18, causal: true }, target!);
+        await expectFlash({ g: 4, rep: 2, sq: 9, sk: 70, d: 33, dv: 64, causal: false, bias: [4, 9, 70] }, target!);
+      });
       test("property: generated shapes, flags and layouts", async () => {
         await fc.assert(fc.asyncProperty(caseArb, async ({ c, seed }) => expectFlash(c, target!, seed)), { numRuns: 12 });
       }, 600_000);

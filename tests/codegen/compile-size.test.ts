@@ -3,8 +3,9 @@
  * lavapipe, LLVM's time at the first dispatch grew with every store pasted beside the live
  * accumulators (a matmul's 32 rows of C, flash attention's rows of out and lse). These
  * templates now keep the accumulators in registers through the main loop, stage them in a
- * private array and store C from one rolled loop, and their main loop takes one k (one head
- * dim) per step. Checked on the kernel IR, so no device is needed.
+ * private array and store C from one rolled loop. The matmul's main loop takes one k per
+ * step; flash's q·kᵀ takes 4 head dims from one 4-vector of k per key. Checked on the
+ * kernel IR, so no device is needed.
  */
 import { describe, expect, it } from "vitest";
 import { type Kernel, type Stmt } from "../../codegen/kernel.js";
@@ -61,7 +62,7 @@ describe("CPU-adapter templates: what LLVM compiles is bounded", () => {
     }
   });
 
-  it("the subgroup flash-attention forward stores out and lse from one rolled loop; q·kᵀ takes one head dim per step", () => {
+  it("the subgroup flash-attention forward stores out and lse from one rolled loop; q·kᵀ takes 4 head dims per step, q read once", () => {
     for (const c of [
       { g: 8, rep: 1, sq: 1024, sk: 1024, d: 64, dv: 64, causal: true },
       { g: 4, rep: 4, sq: 37, sk: 20, d: 80, dv: 80, causal: false, bias: [4, 37, 20], mask: [1, 1, 20] },
@@ -69,9 +70,16 @@ describe("CPU-adapter templates: what LLVM compiles is bounded", () => {
       const kernel = lowerGraph(flashGraph(c), target).launches[0]!.kernel;
       expect(kernel.subgroupSize).toBe(8);
       expectStoredOnceRolled(kernel, ["out", "lse"]);
-      // The key-block loop, then q·kᵀ's loop over the head dim inside it.
-      const [, dLoop] = plainLoops(kernel.body);
-      expect(dLoop!.end).toEqual({ k: "const", t: "u32", v: c.d });
+      // The key-block loop, then q·kᵀ's loop over the head dim inside it: 4 dims per step
+      // (one 4-vector of k per key), a multiply-add per row and key for each.
+      const [kbLoop, dLoop] = plainLoops(kernel.body);
+      expect(dLoop!.end).toEqual({ k: "const", t: "u32", v: c.d / 4 });
+      expect(dLoop!.body.filter((s) => s.k === "load4").map((s) => s.k === "load4" && s.buffer)).toEqual(["k", "k", "k", "k"]);
+      const rows = assigns(dLoop!.body) / (4 * 4 * 4);
+      expect([32, 16, 8, 4]).toContain(rows);
+      // q is read from its binding once, before the key loop, not in it.
+      expect(JSON.stringify(kbLoop!.body)).not.toContain('"q"');
+      expect(JSON.stringify(kbLoop!.body)).toContain('"q_tile');
     }
   });
 });
