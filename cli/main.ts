@@ -266,14 +266,24 @@ function isEntry(): boolean {
   }
 }
 
+/**
+ * Exits once stdout and stderr have written everything queued on them. The exit is explicit
+ * (an open device would keep the process alive), but writes to a pipe are asynchronous: an
+ * immediate exit cut `smelt kernels | less` at the pipe's 64 KiB.
+ */
+async function exitFlushed(code: number): Promise<never> {
+  await Promise.all([process.stdout, process.stderr].map((s) => new Promise<void>((done) => s.write("", () => done()))));
+  process.exit(code);
+}
+
 if (isEntry())
   main(process.argv.slice(2)).then(
-    (code) => process.exit(code),
+    (code) => exitFlushed(code),
     (e: unknown) => {
       const err = e as Error;
       if (err instanceof UsageError) console.error(`smelt: ${err.message}\n${USAGE}`);
       else console.error(`smelt: ${err.name && err.name !== "Error" ? err.name + ": " : ""}${err.message}`);
       if (process.env.SMELT_DEBUG) console.error(err.stack);
-      process.exit(1);
+      return exitFlushed(1);
     },
   );

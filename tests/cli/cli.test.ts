@@ -76,6 +76,23 @@ describe("the smelt command", () => {
     expect(out).toMatch(/@chain: \d+ kernel\(s\)/);
   });
 
+  test("`smelt kernels` writes all of a long listing into a pipe before it exits", () => {
+    // Over 64 KiB of CUDA source: an exit right after the write once cut it at the pipe's
+    // buffer. Through a shell's pipe (pipe(2)); the socket pair spawn gives the child did not
+    // show the loss.
+    const cli = ["--import", "tsx", join(root, "cli/main.ts"), "kernels", "tests/cli/wide.ts", "--target", "cuda"];
+    const p = spawnSync("sh", ["-c", '"$@" | cat', "sh", process.execPath, ...cli], {
+      cwd: root, encoding: "utf8", env: { ...process.env, SMELT_BACKEND: "interp" }, maxBuffer: 64 * 2 ** 20,
+    });
+    expect(p.status).toBe(0);
+    expect(p.stdout.length).toBeGreaterThan(2 * 65536);
+    const kernels = [...p.stdout.matchAll(/^\/\/ kernel (\w+)/gm)].map((m) => m[1]);
+    expect(kernels.length).toBeGreaterThanOrEqual(3);
+    // The last kernel's source is there to its closing brace.
+    expect(p.stdout.trimEnd().endsWith("}")).toBe(true);
+    expect(p.stdout.split("\n").filter((l) => /^extern "C" __global__/.test(l)).length).toBe(kernels.length);
+  });
+
   test.skipIf(!gpu)("`smelt kernels` states the program's FLOPs: a routed MoE's expert matmuls count the tokens' k choices", () => {
     const r = run(["kernels", "examples/models.ts", "--fn", "moe"], { SMELT_BACKEND: "webgpu" });
     expect(r.status, r.stderr).toBe(0);
